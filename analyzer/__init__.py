@@ -1,0 +1,1 @@
+"""Journey analytics over the events table, as ClickHouse SQL (server and chDB alike)."""

@@ -1,0 +1,80 @@
+"""What is loaded: counts by type and source, visitors, people, and the shop funnel per segment.
+
+A first report for the demo and for operators; the full funnel engine is analyzer.funnels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from analyzer.events import deduplicated
+from storage.sql import identifier
+from storage.store import Store
+
+SHOP_FUNNEL = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+BREAKDOWNS = ("utm_source", "device_type", "source", "browser", "os")
+
+
+@dataclass(frozen=True)
+class Summary:
+    rows_stored: int
+    events: int
+    by_type: dict[str, int]
+    visitors: int
+    identified_users: int
+    revenue: float
+    first: Any
+    last: Any
+
+
+def summary(store: Store) -> Summary:
+    db = store.database
+    (stored,) = store.execute(f"SELECT count() FROM {identifier(db)}.events")[0]
+    src = deduplicated(db, ["type", "anonymous_id", "user_id", "timestamp", "event", "properties"])
+    by_type = dict(store.execute(f"SELECT type, count() FROM {src} GROUP BY type ORDER BY type"))
+    row = store.execute(
+        "SELECT count(), uniqExact(anonymous_id), uniqExactIf(user_id, user_id != ''), "
+        "sumIf(visitParamExtractFloat(properties, 'revenue'), event = 'Order Completed'), "
+        f"min(timestamp), max(timestamp) FROM {src}"
+    )[0]
+    return Summary(int(stored), int(row[0]), {k: int(v) for k, v in by_type.items()}, int(row[1]),
+                   int(row[2]), float(row[3]), row[4], row[5])
+
+
+def shop_funnel(store: Store, breakdown: str = "utm_source", window_seconds: int = 7 * 86400,
+                steps: tuple[str, ...] = SHOP_FUNNEL) -> list[dict[str, Any]]:
+    """People reaching each step in order within the window, per value of ``breakdown`` (taken
+    from the visitor's first event). People are anonymous ids joined to their user id."""
+    if breakdown not in BREAKDOWNS:
+        raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}")
+    if not 1 <= len(steps) <= 10:
+        raise ValueError("a funnel has 1 to 10 steps")
+    db = store.database
+    conds = ", ".join(f"event = %(s{i})s" for i in range(len(steps)))
+    src = deduplicated(db, ["anonymous_id", "user_id", "timestamp", "event", breakdown])
+    people = (
+        f"(SELECT anonymous_id, argMax(user_id, timestamp) AS uid FROM {src} "
+        "WHERE user_id != '' GROUP BY anonymous_id)"
+    )
+    sql = f"""
+        SELECT segment, level, count() AS people FROM (
+            SELECT if(uid != '', uid, anonymous_id) AS person,
+                   argMin({identifier(breakdown)}, timestamp) AS segment,
+                   windowFunnel(%(window)s)(timestamp, {conds}) AS level
+            FROM {src} AS e ANY LEFT JOIN {people} AS p USING anonymous_id
+            GROUP BY person
+        ) GROUP BY segment, level ORDER BY segment, level"""
+    params: dict[str, Any] = {f"s{i}": step for i, step in enumerate(steps)}
+    params["window"] = window_seconds
+    counts: dict[str, dict[int, int]] = {}
+    for segment, level, people_count in store.execute(sql, params):
+        counts.setdefault(segment or "(none)", {})[int(level)] = int(people_count)
+    result = []
+    for segment, levels in sorted(counts.items()):
+        reached = [sum(n for lvl, n in levels.items() if lvl >= i + 1) for i in range(len(steps))]
+        result.append({"segment": segment, "people": sum(levels.values()), "steps": [
+            {"step": step, "people": reached[i],
+             "conversion_from_start": reached[i] / reached[0] if reached[0] else 0.0}
+            for i, step in enumerate(steps)]})
+    return result

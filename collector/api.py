@@ -1,0 +1,165 @@
+"""The Segment-compatible tracking API: ``POST /v1/batch`` and one endpoint per event type."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from collector.body import BodyError, read_json
+from collector.enrich import RequestInfo, build_event, partition_key
+from collector.sink import Unavailable
+from collector.spool import Record
+from collector.validate import Rejected, check_message
+from journey.settings import Settings
+from schemas import DEAD_LETTER
+
+bp = Blueprint("tracking", __name__, url_prefix="/v1")
+
+# Full names and analytics.js's one-letter forms.
+SINGLE = {"track": "track", "page": "page", "screen": "screen", "identify": "identify",
+          "group": "group", "alias": "alias", "t": "track", "p": "page", "s": "screen",
+          "i": "identify", "g": "group", "a": "alias"}
+
+
+def _error(status: int, reason: str, **extra: Any) -> Response:
+    response = jsonify({"success": False, "error": reason, **extra})
+    response.status_code = status
+    if status in (429, 503):
+        response.headers["Retry-After"] = "1" if status == 429 else "5"
+    return response
+
+
+def _write_key(body: Any) -> str:
+    auth = request.authorization
+    if auth is not None and auth.type == "basic" and auth.username:
+        return auth.username
+    if isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+        return body["writeKey"]
+    return ""
+
+
+def _dead_letter(settings: Settings, message: Any, reason: str, index: int, source: str,
+                 now: datetime) -> Record:
+    try:
+        payload, encoding = orjson.dumps(message).decode(), "utf-8"
+    except TypeError:
+        payload, encoding = base64.b64encode(repr(message).encode()).decode(), "base64"
+    letter = {"schema": DEAD_LETTER, "stage": "collector", "reason": reason, "payload": payload,
+              "payload_encoding": encoding, "failed_at": now.isoformat(), "source": source,
+              "index": index}
+    return Record(settings.dead_letter_topic, source.encode(), orjson.dumps(letter))
+
+
+def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response:
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    key = _write_key(body)
+    if not key:
+        return _error(401, "missing write key: send it as the HTTP Basic user name or as writeKey")
+    source = current_app.extensions["journey.keys"].source_of(key)
+    if source is None:
+        return _error(401, "unknown or revoked write key")
+    if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
+        return _error(429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key")
+    now = datetime.now(timezone.utc)
+    info = RequestInfo(
+        received_at=now,
+        source=source,
+        ip=request.remote_addr or "",
+        user_agent=request.headers.get("User-Agent", ""),
+        batch_context=body.get("context") if isinstance(body.get("context"), dict) else {},
+        batch_sent_at=body.get("sentAt") if forced_type is None else None,
+        anonymize_ip=settings.anonymize_ip,
+    )
+    records: list[Record] = []
+    rejected: list[dict[str, Any]] = []
+    oversized = False
+    for index, message in enumerate(messages):
+        try:
+            if forced_type is not None and isinstance(message, dict):
+                message = {**message, "type": forced_type}
+            check_message(message, settings.max_event_bytes)
+            event = build_event(message, info)
+        except (Rejected, ValueError) as exc:
+            reason = str(exc)
+            oversized = oversized or reason.startswith("event is ")
+            message_id = message.get("messageId") if isinstance(message, dict) else None
+            rejected.append({"index": index, "messageId": message_id, "reason": reason})
+            records.append(_dead_letter(settings, message, reason, index, source, now))
+            continue
+        records.append(Record(settings.events_topic, partition_key(event), orjson.dumps(event)))
+    try:
+        current_app.extensions["journey.sink"].deliver(records)
+    except Unavailable as exc:
+        return _error(503, f"events could not be stored right now ({exc}); retry later")
+    accepted = len(messages) - len(rejected)
+    if accepted == 0:
+        status = 413 if oversized and len(messages) == 1 else 400
+        return _error(status, "no event was accepted", rejected=rejected)
+    return jsonify({"success": True, "accepted": accepted, "rejected": rejected})
+
+
+def _body() -> Any:
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    body = read_json(request, settings.max_batch_bytes)
+    if not isinstance(body, dict):
+        raise BodyError(400, "the body must be a JSON object")
+    return body
+
+
+@bp.before_request
+def _limit_ip() -> Response | None:
+    if request.method == "OPTIONS":
+        return None
+    if not current_app.extensions["journey.ip_limiter"].allow(request.remote_addr or ""):
+        settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+        return _error(429, f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP")
+    return None
+
+
+@bp.errorhandler(BodyError)
+def _body_error(exc: BodyError) -> Response:
+    return _error(exc.status, exc.reason)
+
+
+@bp.post("/batch")
+@bp.post("/import")
+def batch() -> Response:
+    body = _body()
+    messages = body.get("batch")
+    if not isinstance(messages, list):
+        return _error(400, "batch must be a list of events")
+    if not messages:
+        return _error(400, "batch holds no events")
+    return _ingest(body, messages, None)
+
+
+@bp.post("/<kind>")
+def single(kind: str) -> Response:
+    if kind not in SINGLE:
+        return _error(404, f"no endpoint /v1/{kind}; use /v1/batch or one of track, page, "
+                           "screen, identify, group, alias")
+    body = _body()
+    return _ingest(body, [body], SINGLE[kind])
+
+
+@bp.after_request
+def _cors(response: Response) -> Response:
+    origin = request.headers.get("Origin")
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    if origin and ("*" in settings.cors_origins or origin in settings.cors_origins):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
+        response.headers["Access-Control-Max-Age"] = "86400"
+        response.headers.add("Vary", "Origin")
+    return response
+
+
+@bp.route("/<path:anything>", methods=["OPTIONS"])
+def preflight(anything: str) -> Response:
+    return Response(status=204)

@@ -1,0 +1,57 @@
+"""The collector's app factory."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from collector.ratelimit import RateLimiter
+from collector.spool import Record
+from journey.keys import KeyStore
+from journey.settings import Settings, from_env
+
+
+class Sink(Protocol):
+    def deliver(self, records: list[Record]) -> None: ...
+    def close(self) -> None: ...
+    def health(self) -> dict[str, Any]: ...
+
+
+def create_app(settings: Settings | None = None, sink: Sink | None = None,
+               keys: KeyStore | None = None) -> Flask:
+    """The collector; ``sink`` defaults to Kafka with the on-disk spool behind it."""
+    settings = settings or from_env()
+    app = Flask(__name__)
+    app.config["JOURNEY_SETTINGS"] = settings
+    if sink is None:
+        from collector.sink import EventSink
+
+        sink = EventSink(settings)
+    app.extensions["journey.sink"] = sink
+    app.extensions["journey.keys"] = keys or KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+    app.extensions["journey.key_limiter"] = RateLimiter(settings.rate_limit_events_per_key)
+    app.extensions["journey.ip_limiter"] = RateLimiter(settings.rate_limit_requests_per_ip)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
+
+    from collector.api import bp
+
+    app.register_blueprint(bp)
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify({"status": "ok", **sink.health()})
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        return jsonify({"success": False, "error": exc.description}), exc.code or 500
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> tuple[Response, int]:
+        app.logger.exception("unhandled error")
+        return jsonify({"success": False, "error": "internal error; nothing was accepted"}), 500
+
+    return app

@@ -1,0 +1,52 @@
+"""Event time: parse client timestamps and correct the client's clock skew.
+
+A client's clock may be wrong, but the gap between when it made an event and when it sent it is
+right. So ``timestamp = received_at - (sent_at - original_timestamp)`` (Segment's rule). Without
+``sentAt`` the client's time is taken as is; without any client time, the time received.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
+_LATEST = datetime(2105, 1, 1, tzinfo=timezone.utc)  # ClickHouse DateTime ends in 2106
+# A corrected time further ahead than this is a broken clock or a forgery: use the time received.
+MAX_FUTURE = timedelta(hours=1)
+
+
+def parse_instant(value: object, field: str) -> datetime:
+    """An aware UTC datetime from an ISO 8601 string or epoch seconds/milliseconds."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{field} must be an ISO 8601 time")
+    try:
+        if isinstance(value, str):
+            text = value.strip()
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+        else:
+            seconds = value / 1000 if value > 10**11 else value
+            parsed = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"{field} is not a valid ISO 8601 time: {str(value)[:40]!r}") from None
+    parsed = parsed.astimezone(timezone.utc)
+    if not _EARLIEST <= parsed < _LATEST:
+        raise ValueError(f"{field} {str(value)[:40]!r} is outside 1970-01-02 to 2105")
+    return parsed
+
+
+def corrected(received_at: datetime, sent_at: datetime | None, original: datetime | None) -> datetime:
+    """The event's time on the server's clock."""
+    if original is None:
+        return received_at
+    event_time = received_at - (sent_at - original) if sent_at is not None else original
+    if event_time > received_at + MAX_FUTURE or event_time < _EARLIEST:
+        return received_at
+    return event_time
+
+
+def iso(moment: datetime) -> str:
+    """``2024-05-01T12:00:00.123Z``: the form events carry on the topic."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"

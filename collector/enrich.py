@@ -1,0 +1,159 @@
+"""Turn one validated inbound message into the canonical event (schemas/journey/event).
+
+Adds what the server knows: receive time and corrected time, the source (write key's name), the
+client IP (anonymised), user agent parsed into browser/OS/device, page and referrer, campaign
+(utm_* and click ids). The client's own context is kept, minus what was lifted into columns and
+minus the raw IP.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from user_agents import parse as parse_user_agent
+
+from collector.clock import EPOCH, corrected, iso, parse_instant
+from schemas import EVENT
+
+CLICK_IDS = ("gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id")
+UTM_FIELDS = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign",
+              "term": "utm_term", "content": "utm_content"}
+_LIFTED_CONTEXT = {"ip", "userAgent", "page", "campaign", "library", "locale", "timezone", "sessionId"}
+_MAX_TEXT = 2048
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the collector knows about the request an event came in."""
+
+    received_at: datetime
+    source: str
+    ip: str = ""
+    user_agent: str = ""
+    batch_context: dict[str, Any] = field(default_factory=dict)
+    batch_sent_at: Any = None
+    anonymize_ip: bool = True
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return str(value)[:_MAX_TEXT]
+
+
+def anonymize_ip(raw: str) -> str:
+    """IPv4 with the last octet zeroed, IPv6 with the last 80 bits zeroed; '' if not an address."""
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+
+
+@functools.lru_cache(maxsize=8192)
+def parse_agent(agent: str) -> tuple[str, str, str, str, str]:
+    """(browser, browser version, os, os version, device type) of a user agent string."""
+    if not agent:
+        return ("", "", "", "", "")
+    ua = parse_user_agent(agent)
+    if ua.is_bot:
+        device = "bot"
+    elif ua.is_tablet:
+        device = "tablet"
+    elif ua.is_mobile:
+        device = "mobile"
+    elif ua.is_pc:
+        device = "desktop"
+    else:
+        device = "other"
+    return (ua.browser.family, ua.browser.version_string, ua.os.family, ua.os.version_string, device)
+
+
+def _query(url: str, search: str) -> dict[str, str]:
+    query = search.lstrip("?") if search else urlsplit(url).query
+    return {k: v[0] for k, v in parse_qs(query).items() if v}
+
+
+def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]:
+    """The canonical event for ``message``; raises ValueError (with the field) on bad times."""
+    context: dict[str, Any] = {**request.batch_context, **(message.get("context") or {})}
+    kind = message["type"]
+    properties = message.get("properties") or {}
+    page = context.get("page") if isinstance(context.get("page"), dict) else {}
+    if kind == "page":  # analytics.js puts the page fields in properties too
+        page = {**{k: properties.get(k) for k in ("url", "path", "title", "referrer", "search")
+                   if properties.get(k)}, **page}
+    url = _text(page.get("url"))
+    path = _text(page.get("path")) or urlsplit(url).path
+    referrer = _text(page.get("referrer"))
+    query = _query(url, _text(page.get("search")))
+    campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+    click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
+        ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")
+    )
+    agent = _text(context.get("userAgent")) or request.user_agent[:_MAX_TEXT]
+    browser, browser_version, os_name, os_version, device = parse_agent(agent)
+    library = context.get("library") if isinstance(context.get("library"), dict) else {}
+    ip = _text(context.get("ip")) or request.ip
+    original_raw = message.get("originalTimestamp", message.get("timestamp"))
+    sent_raw = message.get("sentAt", request.batch_sent_at)
+    original = parse_instant(original_raw, "timestamp") if original_raw is not None else None
+    sent_at = parse_instant(sent_raw, "sentAt") if sent_raw is not None else None
+    timestamp = corrected(request.received_at, sent_at, original)
+    traits = message.get("traits")
+    if not isinstance(traits, dict):
+        traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
+    name = message.get("event") if kind == "track" else message.get("name") or properties.get("name")
+    return {
+        "schema": EVENT,
+        "event_id": _text(message.get("messageId")) or f"journey-{uuid.uuid4()}",
+        "type": kind,
+        "event": _text(name),
+        "anonymous_id": _text(message.get("anonymousId")),
+        "user_id": _text(message.get("userId")),
+        "group_id": _text(message.get("groupId")),
+        "previous_id": _text(message.get("previousId")),
+        "timestamp": iso(timestamp),
+        "original_timestamp": iso(original or EPOCH),
+        "sent_at": iso(sent_at or EPOCH),
+        "received_at": iso(request.received_at),
+        "properties": properties,
+        "traits": traits,
+        "context": {k: v for k, v in context.items() if k not in _LIFTED_CONTEXT},
+        "page_url": url,
+        "page_path": path,
+        "page_title": _text(page.get("title")),
+        "page_referrer": referrer,
+        "referrer_host": urlsplit(referrer).hostname or "" if referrer else "",
+        **{column: _text(campaign.get(key)) or query.get(column, "")[:_MAX_TEXT]
+           for key, column in UTM_FIELDS.items()},
+        "click_id_type": click[0],
+        "click_id": click[1][:_MAX_TEXT],
+        "user_agent": agent,
+        "browser": browser,
+        "browser_version": browser_version,
+        "os": os_name,
+        "os_version": os_version,
+        "device_type": device,
+        "locale": _text(context.get("locale")),
+        "timezone": _text(context.get("timezone")),
+        "library_name": _text(library.get("name")),
+        "library_version": _text(library.get("version")),
+        "ip": anonymize_ip(ip) if request.anonymize_ip else _text(ip),
+        "session_id": _text(context.get("sessionId")),
+        "source": request.source,
+    }
+
+
+def partition_key(event: dict[str, Any]) -> bytes:
+    """One visitor's events share a key, so they stay in order on one partition."""
+    return (event["anonymous_id"] or event["user_id"] or event["event_id"]).encode()

@@ -1,0 +1,141 @@
+"""Where accepted events go: Kafka, or the spool when Kafka cannot take them.
+
+``deliver`` returns only once every record is durable: acknowledged by Kafka (acks=all), or
+fsync'd to the spool. While the spool holds anything, new records go behind it, so a visitor's
+events keep their order. A background thread replays the spool when Kafka is back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from kafka import KafkaProducer
+
+from collector.spool import Record, Spool, SpoolFull
+from journey.kafka import ensure_topics, producer_config
+from journey.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Unavailable(RuntimeError):
+    """Neither Kafka nor the spool can take the events now: answer 503 with Retry-After."""
+
+
+class EventSink:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.spool = Spool(settings.data_dir / "spool", settings.spool_max_bytes)
+        self._producer: KafkaProducer | None = None
+        self._state = threading.Lock()
+        self._spooling = not self.spool.is_empty()
+        self._stop = threading.Event()
+        self._replayer = threading.Thread(target=self._replay_loop, name="spool-replay", daemon=True)
+        self._replayer.start()
+
+    @property
+    def spooling(self) -> bool:
+        return self._spooling
+
+    def _connect(self) -> KafkaProducer | None:
+        if self._producer is None:
+            try:
+                ensure_topics(self.settings)
+                self._producer = KafkaProducer(**producer_config(self.settings))
+            except Exception as exc:  # noqa: BLE001 - any failure means "spool for now"
+                log.warning("Kafka unavailable (%s); spooling", exc)
+                return None
+        return self._producer
+
+    def _drop_producer(self, producer: KafkaProducer | None) -> None:
+        """Forget a producer that failed, so the next attempt reconnects and re-creates the
+        topics (a restarted in-memory broker has lost them)."""
+        with self._state:
+            if producer is None or producer is not self._producer:
+                return
+            self._producer = None
+        try:
+            producer.close(timeout=0)
+        except Exception:  # noqa: BLE001 - it is being discarded anyway
+            pass
+
+    def deliver(self, records: list[Record]) -> None:
+        """Make every record durable, or raise Unavailable."""
+        if not records:
+            return
+        with self._state:
+            if self._spooling:
+                return self._to_spool(records)
+        producer = self._connect()
+        if producer is not None and self._send_and_wait(producer, records, self.settings.kafka_ack_timeout_s):
+            return None
+        self._drop_producer(producer)
+        with self._state:
+            self._spooling = True
+            return self._to_spool(records)
+
+    def _to_spool(self, records: list[Record]) -> None:
+        try:
+            self.spool.append(records)
+        except SpoolFull as exc:
+            raise Unavailable(str(exc)) from exc
+        except OSError as exc:
+            raise Unavailable(f"spool write failed: {exc}") from exc
+
+    @staticmethod
+    def _send_and_wait(producer: KafkaProducer, records: list[Record], timeout: float) -> bool:
+        try:
+            futures = [producer.send(r.topic, key=r.key, value=r.value) for r in records]
+            deadline = time.monotonic() + timeout
+            for future in futures:
+                future.get(timeout=max(0.001, deadline - time.monotonic()))
+            return True
+        except Exception as exc:  # noqa: BLE001 - unacknowledged: the caller spools them
+            log.warning("Kafka did not acknowledge %d records: %s", len(records), exc)
+            return False
+
+    def _replay_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.replay_once()
+            except Exception:  # noqa: BLE001 - keep replaying; the spool keeps the records
+                log.exception("spool replay failed; will retry")
+
+    def replay_once(self) -> int:
+        """Send spooled segments to Kafka, oldest first; the number of records replayed."""
+        if not self._spooling and self.spool.is_empty():
+            return 0
+        producer = self._connect()
+        if producer is None:
+            return 0
+        self.spool.seal()
+        replayed = 0
+        while True:
+            with self.spool.claim() as claimed:
+                if claimed is None:
+                    break
+                path, records = claimed
+                if not self._send_and_wait(producer, records, 30.0):
+                    self._drop_producer(producer)
+                    return replayed
+                path.unlink()
+                replayed += len(records)
+        with self._state:
+            if self.spool.is_empty():
+                if self._spooling:
+                    log.info("spool drained; sending to Kafka directly again")
+                self._spooling = False
+        return replayed
+
+    def close(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._replayer.join(timeout)
+        if self._producer is not None:
+            self._producer.close(timeout=timeout)
+
+    def health(self) -> dict[str, Any]:
+        return {"kafka": self._producer is not None and not self._spooling,
+                "spooled_bytes": self.spool.used_bytes()}

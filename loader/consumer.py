@@ -1,0 +1,158 @@
+"""The loader: a Kafka consumer group that runs decode → batch → write → dead-letter → commit."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+
+from journey.kafka import consumer_config, ensure_topics, producer_config
+from journey.settings import Settings
+from loader.batch import Batch
+from loader.commit import Committer
+from loader.dead_letter import DeadLetters
+from loader.decode import COLUMNS, Invalid, decode
+from loader.write import Writer
+from storage import migrations
+from storage.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stats:
+    messages: int = 0
+    rows_written: int = 0
+    dead_lettered: int = 0
+    batches: int = 0
+    commits: int = 0
+
+
+class Loader:
+    """Owns one consumer. ``run()`` until ``stop()``; steps are attributes so tests can swap one."""
+
+    def __init__(self, settings: Settings, store: Store, consumer: KafkaConsumer | None = None,
+                 producer: KafkaProducer | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.consumer = consumer or KafkaConsumer(**consumer_config(settings))
+        self.producer = producer or KafkaProducer(**{**producer_config(settings), "client_id": "journey-loader"})
+        self.writer = Writer(store, "events", COLUMNS, wait=self._wait_polling,
+                             stopping=lambda: self._stopping.is_set())
+        self.dead_letters = DeadLetters(self.producer, settings.dead_letter_topic, settings.loader_max_invalid_run)
+        self.committer = Committer(self.consumer)
+        self.batch = Batch()
+        self.stats = Stats()
+        self._stopping = threading.Event()
+        self._writing = False
+
+    # -- rebalance ---------------------------------------------------------------------------
+    def _listener(self) -> ConsumerRebalanceListener:
+        loader = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked: Any) -> None:
+                if loader._writing:
+                    loader.batch.forget(set(revoked))  # written, but no longer ours to commit
+                elif loader.batch.offsets:
+                    loader.flush()
+
+            def on_partitions_assigned(self, assigned: Any) -> None:
+                log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+
+        return Listener()
+
+    def _wait_polling(self, seconds: float) -> None:
+        """Wait while staying in the group: partitions paused, poll() keeps the membership alive."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            self.consumer.pause(*self.consumer.assignment())
+            got = self.consumer.poll(timeout_ms=int(min(0.5, max(0.0, deadline - time.monotonic())) * 1000))
+            for tp, messages in got.items():  # newly assigned partitions are not paused yet
+                self.consumer.seek(tp, messages[0].offset)
+
+    # -- the steps ---------------------------------------------------------------------------
+    def process(self, records: dict[TopicPartition, list[Any]]) -> None:
+        for tp, messages in records.items():
+            for message in messages:
+                self.stats.messages += 1
+                try:
+                    row = decode(message.value)
+                except Invalid as exc:
+                    self.dead_letters.send(message.value, str(exc), tp.topic, tp.partition, message.offset)
+                    self.batch.skip(tp, message.offset)
+                    continue
+                self.dead_letters.valid()
+                self.batch.add(row, message.value, tp, message.offset)
+
+    def flush(self) -> None:
+        """Write the batch, dead-letter its poison rows, then commit its offsets."""
+        batch, self.batch = self.batch, Batch()
+        self._writing = True
+        try:
+            poison = self.writer.write(batch.rows)
+        finally:
+            self._writing = False
+            self.consumer.resume(*self.consumer.paused())
+        for index, reason in poison:
+            self.dead_letters.send(batch.raw[index], reason, self.settings.events_topic, -1, -1)
+        self.dead_letters.flush()
+        self.stats.rows_written += len(batch.rows) - len(poison)
+        self.stats.dead_lettered = self.dead_letters.sent
+        self.stats.batches += 1
+        # batch.offsets may have shrunk if a rebalance took partitions while we wrote
+        self.stats.commits += int(self.committer.commit(batch.offsets))
+
+    def run(self, max_idle_seconds: float | None = None) -> Stats:
+        """Consume until stop() (or until idle that long, for tests and tools)."""
+        self.consumer.subscribe([self.settings.events_topic], listener=self._listener())
+        idle_since = time.monotonic()
+        try:
+            while not self._stopping.is_set():
+                records = self.consumer.poll(timeout_ms=100)
+                if records:
+                    idle_since = time.monotonic()
+                    self.process(records)
+                if self.batch.ready(self.settings.loader_batch_rows, self.settings.loader_batch_seconds):
+                    self.flush()
+                if max_idle_seconds is not None and not self.batch.offsets and \
+                        time.monotonic() - idle_since > max_idle_seconds:
+                    break
+            if self.batch.offsets:
+                self.flush()
+        except StoreUnavailable as exc:
+            log.warning("%s", exc)  # stopping mid-outage: nothing committed, nothing lost
+        finally:
+            self.close()
+        return self.stats
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def close(self) -> None:
+        try:
+            self.consumer.close(autocommit=False)
+        finally:
+            self.producer.close(timeout=5)
+
+
+def prepare(settings: Settings, store: Store) -> None:
+    """What the loader needs before it consumes: topics and an up-to-date schema."""
+    ensure_topics(settings)
+    ran = migrations.apply(store)
+    for migration in ran:
+        log.info("applied migration %04d %s", migration.version, migration.name)
+
+
+def run_forever(settings: Settings, store: Store) -> Stats:
+    """`journey load`: prepare, then consume until SIGTERM or SIGINT."""
+    prepare(settings, store)
+    loader = Loader(settings, store)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: loader.stop())
+    return loader.run()

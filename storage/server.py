@@ -1,0 +1,69 @@
+"""A ClickHouse server over the native protocol (clickhouse-driver)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from clickhouse_driver import Client
+from clickhouse_driver import errors as ch_errors
+
+from journey.settings import ClickHouseURL
+from storage.sql import bind, identifier
+from storage.store import StoreUnavailable
+
+# Errors that say "the server is not there right now", as opposed to "this query is wrong".
+_NETWORK_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, OSError)
+
+
+class ServerStore:
+    """One connection (clickhouse-driver's Client is not thread-safe, so calls are serialised)."""
+
+    def __init__(self, url: ClickHouseURL, database: str | None = None) -> None:
+        self.url = url
+        self.database = identifier(database or url.database)
+        self._lock = threading.Lock()
+        self._client = Client(
+            host=url.host,
+            port=url.port,
+            user=url.user,
+            password=url.password,
+            secure=url.secure,
+            connect_timeout=5,
+            send_receive_timeout=300,
+            settings={"use_client_time_zone": False},
+        )
+
+    def _run(self, sql: str, **kwargs: Any) -> Any:
+        with self._lock:
+            try:
+                return self._client.execute(sql, **kwargs)
+            except _NETWORK_ERRORS as exc:
+                self._client.disconnect()
+                raise StoreUnavailable(f"ClickHouse at {self.url.host}:{self.url.port}: {exc}") from exc
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        rows = self._run(bind(sql, params))
+        return list(rows) if isinstance(rows, list) else []
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        rows, columns = self._run(bind(sql, params), with_column_types=True)
+        return pd.DataFrame.from_records(rows, columns=[name for name, _ in columns])
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        cols = ", ".join(identifier(c) for c in columns)
+        self._run(
+            f"INSERT INTO {identifier(self.database)}.{identifier(table)} ({cols}) VALUES",
+            params=list(rows),
+            types_check=False,
+        )
+
+    def version(self) -> tuple[int, ...]:
+        (raw,) = self._run("SELECT version()")[0]
+        return tuple(int(p) for p in raw.split(".") if p.isdigit())
+
+    def close(self) -> None:
+        with self._lock:
+            self._client.disconnect()

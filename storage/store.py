@@ -1,0 +1,50 @@
+"""The store interface the loader and the analyzer use, and how to open the configured one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import pandas as pd
+
+from journey.settings import Settings
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot be reached right now: retry later, lose nothing."""
+
+
+class Store(Protocol):
+    """ClickHouse, whichever engine is behind it. SQL uses ``%(name)s`` parameters."""
+
+    database: str
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run one statement; rows of a SELECT as tuples."""
+        ...
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run a SELECT; the result as a DataFrame."""
+        ...
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows in one block. DateTime values are epoch seconds or aware datetimes."""
+        ...
+
+    def version(self) -> tuple[int, ...]:
+        """The ClickHouse version, for features a newer server offers."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def connect(settings: Settings, database: str | None = None) -> Store:
+    """The configured store: the server of JOURNEY_CLICKHOUSE_URL, else embedded chDB."""
+    db = database or settings.database
+    if settings.clickhouse is not None:
+        from storage.server import ServerStore
+
+        return ServerStore(settings.clickhouse, database=db)
+    from storage.embedded import EmbeddedStore
+
+    return EmbeddedStore.open(settings.chdb_path, database=db)
