@@ -37,5 +37,6 @@ typecheck: install
 migrate: install
 	$(BIN)/journey migrate
 
-bench: install install-services
+bench: install
+	scripts/install-services --bench
 	$(BIN)/python bench/run_all.py

@@ -16,5 +16,4 @@ def deduplicated(database: str, columns: Sequence[str], where: str = "1") -> str
     """A subquery of ``columns`` with one row per event_id. ``where`` is code-built SQL whose
     values are ``%(name)s`` parameters."""
     cols = ", ".join(identifier(c) for c in dict.fromkeys(["event_id", *columns]))
-    return (f"(SELECT {cols} FROM {identifier(database)}.events WHERE {where} "
-            f"LIMIT 1 BY event_id)")
+    return f"(SELECT {cols} FROM {identifier(database)}.events WHERE {where} LIMIT 1 BY event_id)"

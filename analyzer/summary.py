@@ -38,12 +38,24 @@ def summary(store: Store) -> Summary:
         "sumIf(visitParamExtractFloat(properties, 'revenue'), event = 'Order Completed'), "
         f"min(timestamp), max(timestamp) FROM {src}"
     )[0]
-    return Summary(int(stored), int(row[0]), {k: int(v) for k, v in by_type.items()}, int(row[1]),
-                   int(row[2]), float(row[3]), row[4], row[5])
+    return Summary(
+        int(stored),
+        int(row[0]),
+        {k: int(v) for k, v in by_type.items()},
+        int(row[1]),
+        int(row[2]),
+        float(row[3]),
+        row[4],
+        row[5],
+    )
 
 
-def shop_funnel(store: Store, breakdown: str = "utm_source", window_seconds: int = 7 * 86400,
-                steps: tuple[str, ...] = SHOP_FUNNEL) -> list[dict[str, Any]]:
+def shop_funnel(
+    store: Store,
+    breakdown: str = "utm_source",
+    window_seconds: int = 7 * 86400,
+    steps: tuple[str, ...] = SHOP_FUNNEL,
+) -> list[dict[str, Any]]:
     """People reaching each step in order within the window, per value of ``breakdown`` (taken
     from the visitor's first event). People are anonymous ids joined to their user id."""
     if breakdown not in BREAKDOWNS:
@@ -73,8 +85,18 @@ def shop_funnel(store: Store, breakdown: str = "utm_source", window_seconds: int
     result = []
     for segment, levels in sorted(counts.items()):
         reached = [sum(n for lvl, n in levels.items() if lvl >= i + 1) for i in range(len(steps))]
-        result.append({"segment": segment, "people": sum(levels.values()), "steps": [
-            {"step": step, "people": reached[i],
-             "conversion_from_start": reached[i] / reached[0] if reached[0] else 0.0}
-            for i, step in enumerate(steps)]})
+        result.append(
+            {
+                "segment": segment,
+                "people": sum(levels.values()),
+                "steps": [
+                    {
+                        "step": step,
+                        "people": reached[i],
+                        "conversion_from_start": reached[i] / reached[0] if reached[0] else 0.0,
+                    }
+                    for i, step in enumerate(steps)
+                ],
+            }
+        )
     return result

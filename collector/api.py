@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -20,9 +20,20 @@ from schemas import DEAD_LETTER
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
 
 # Full names and analytics.js's one-letter forms.
-SINGLE = {"track": "track", "page": "page", "screen": "screen", "identify": "identify",
-          "group": "group", "alias": "alias", "t": "track", "p": "page", "s": "screen",
-          "i": "identify", "g": "group", "a": "alias"}
+SINGLE = {
+    "track": "track",
+    "page": "page",
+    "screen": "screen",
+    "identify": "identify",
+    "group": "group",
+    "alias": "alias",
+    "t": "track",
+    "p": "page",
+    "s": "screen",
+    "i": "identify",
+    "g": "group",
+    "a": "alias",
+}
 
 
 def _error(status: int, reason: str, **extra: Any) -> Response:
@@ -42,15 +53,23 @@ def _write_key(body: Any) -> str:
     return ""
 
 
-def _dead_letter(settings: Settings, message: Any, reason: str, index: int, source: str,
-                 now: datetime) -> Record:
+def _dead_letter(
+    settings: Settings, message: Any, reason: str, index: int, source: str, now: datetime
+) -> Record:
     try:
         payload, encoding = orjson.dumps(message).decode(), "utf-8"
     except TypeError:
         payload, encoding = base64.b64encode(repr(message).encode()).decode(), "base64"
-    letter = {"schema": DEAD_LETTER, "stage": "collector", "reason": reason, "payload": payload,
-              "payload_encoding": encoding, "failed_at": now.isoformat(), "source": source,
-              "index": index}
+    letter = {
+        "schema": DEAD_LETTER,
+        "stage": "collector",
+        "reason": reason,
+        "payload": payload,
+        "payload_encoding": encoding,
+        "failed_at": now.isoformat(),
+        "source": source,
+        "index": index,
+    }
     return Record(settings.dead_letter_topic, source.encode(), orjson.dumps(letter))
 
 
@@ -63,8 +82,10 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     if source is None:
         return _error(401, "unknown or revoked write key")
     if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
-        return _error(429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key")
-    now = datetime.now(timezone.utc)
+        return _error(
+            429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"
+        )
+    now = datetime.now(UTC)
     info = RequestInfo(
         received_at=now,
         source=source,
@@ -116,7 +137,9 @@ def _limit_ip() -> Response | None:
         return None
     if not current_app.extensions["journey.ip_limiter"].allow(request.remote_addr or ""):
         settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-        return _error(429, f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP")
+        return _error(
+            429, f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP"
+        )
     return None
 
 
@@ -140,8 +163,11 @@ def batch() -> Response:
 @bp.post("/<kind>")
 def single(kind: str) -> Response:
     if kind not in SINGLE:
-        return _error(404, f"no endpoint /v1/{kind}; use /v1/batch or one of track, page, "
-                           "screen, identify, group, alias")
+        return _error(
+            404,
+            f"no endpoint /v1/{kind}; use /v1/batch or one of track, page, "
+            "screen, identify, group, alias",
+        )
     body = _body()
     return _ingest(body, [body], SINGLE[kind])
 
@@ -154,7 +180,9 @@ def _cors(response: Response) -> Response:
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Content-Type, Authorization, Content-Encoding"
+        response.headers["Access-Control-Allow-Headers"] = (
+            "Content-Type, Authorization, Content-Encoding"
+        )
         response.headers["Access-Control-Max-Age"] = "86400"
         response.headers.add("Vary", "Origin")
     return response

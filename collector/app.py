@@ -20,8 +20,9 @@ class Sink(Protocol):
     def health(self) -> dict[str, Any]: ...
 
 
-def create_app(settings: Settings | None = None, sink: Sink | None = None,
-               keys: KeyStore | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, sink: Sink | None = None, keys: KeyStore | None = None
+) -> Flask:
     """The collector; ``sink`` defaults to Kafka with the on-disk spool behind it."""
     settings = settings or from_env()
     app = Flask(__name__)
@@ -31,7 +32,9 @@ def create_app(settings: Settings | None = None, sink: Sink | None = None,
 
         sink = EventSink(settings)
     app.extensions["journey.sink"] = sink
-    app.extensions["journey.keys"] = keys or KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+    app.extensions["journey.keys"] = keys or KeyStore(
+        settings.data_dir / "keys.sqlite3", settings.write_keys
+    )
     app.extensions["journey.key_limiter"] = RateLimiter(settings.rate_limit_events_per_key)
     app.extensions["journey.ip_limiter"] = RateLimiter(settings.rate_limit_requests_per_ip)
     if settings.trusted_proxies:

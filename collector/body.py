@@ -32,7 +32,9 @@ def _gunzip(data: bytes, limit: int) -> bytes:
 def read_json(request: Request, max_bytes: int) -> Any:
     """The decoded JSON body, or BodyError with the status and reason to answer."""
     if request.mimetype not in JSON_TYPES:
-        raise BodyError(415, f"Content-Type {request.mimetype!r} is not supported; send application/json")
+        raise BodyError(
+            415, f"Content-Type {request.mimetype!r} is not supported; send application/json"
+        )
     if request.content_length is not None and request.content_length > max_bytes:
         raise BodyError(413, f"body is {request.content_length} bytes; the limit is {max_bytes}")
     raw = request.stream.read(max_bytes + 1)

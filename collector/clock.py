@@ -7,11 +7,11 @@ right. So ``timestamp = received_at - (sent_at - original_timestamp)`` (Segment'
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_EARLIEST = datetime(1970, 1, 2, tzinfo=timezone.utc)
-_LATEST = datetime(2105, 1, 1, tzinfo=timezone.utc)  # ClickHouse DateTime ends in 2106
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+_LATEST = datetime(2105, 1, 1, tzinfo=UTC)  # ClickHouse DateTime ends in 2106
 # A corrected time further ahead than this is a broken clock or a forgery: use the time received.
 MAX_FUTURE = timedelta(hours=1)
 
@@ -23,21 +23,25 @@ def parse_instant(value: object, field: str) -> datetime:
     try:
         if isinstance(value, str):
             text = value.strip()
-            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+            parsed = datetime.fromisoformat(
+                text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+            )
             if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=timezone.utc)
+                parsed = parsed.replace(tzinfo=UTC)
         else:
             seconds = value / 1000 if value > 10**11 else value
-            parsed = datetime.fromtimestamp(seconds, tz=timezone.utc)
+            parsed = datetime.fromtimestamp(seconds, tz=UTC)
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"{field} is not a valid ISO 8601 time: {str(value)[:40]!r}") from None
-    parsed = parsed.astimezone(timezone.utc)
+    parsed = parsed.astimezone(UTC)
     if not _EARLIEST <= parsed < _LATEST:
         raise ValueError(f"{field} {str(value)[:40]!r} is outside 1970-01-02 to 2105")
     return parsed
 
 
-def corrected(received_at: datetime, sent_at: datetime | None, original: datetime | None) -> datetime:
+def corrected(
+    received_at: datetime, sent_at: datetime | None, original: datetime | None
+) -> datetime:
     """The event's time on the server's clock."""
     if original is None:
         return received_at
@@ -49,4 +53,6 @@ def corrected(received_at: datetime, sent_at: datetime | None, original: datetim
 
 def iso(moment: datetime) -> str:
     """``2024-05-01T12:00:00.123Z``: the form events carry on the topic."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )

@@ -21,10 +21,34 @@ from user_agents import parse as parse_user_agent
 from collector.clock import EPOCH, corrected, iso, parse_instant
 from schemas import EVENT
 
-CLICK_IDS = ("gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id")
-UTM_FIELDS = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign",
-              "term": "utm_term", "content": "utm_content"}
-_LIFTED_CONTEXT = {"ip", "userAgent", "page", "campaign", "library", "locale", "timezone", "sessionId"}
+CLICK_IDS = (
+    "gclid",
+    "gbraid",
+    "wbraid",
+    "dclid",
+    "fbclid",
+    "msclkid",
+    "ttclid",
+    "twclid",
+    "li_fat_id",
+)
+UTM_FIELDS = {
+    "source": "utm_source",
+    "medium": "utm_medium",
+    "name": "utm_campaign",
+    "term": "utm_term",
+    "content": "utm_content",
+}
+_LIFTED_CONTEXT = {
+    "ip",
+    "userAgent",
+    "page",
+    "campaign",
+    "library",
+    "locale",
+    "timezone",
+    "sessionId",
+}
 _MAX_TEXT = 2048
 
 
@@ -39,6 +63,10 @@ class RequestInfo:
     batch_context: dict[str, Any] = field(default_factory=dict)
     batch_sent_at: Any = None
     anonymize_ip: bool = True
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def _text(value: Any) -> str:
@@ -75,7 +103,13 @@ def parse_agent(agent: str) -> tuple[str, str, str, str, str]:
         device = "desktop"
     else:
         device = "other"
-    return (ua.browser.family, ua.browser.version_string, ua.os.family, ua.os.version_string, device)
+    return (
+        ua.browser.family,
+        ua.browser.version_string,
+        ua.os.family,
+        ua.os.version_string,
+        device,
+    )
 
 
 def _query(url: str, search: str) -> dict[str, str]:
@@ -88,31 +122,37 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
     context: dict[str, Any] = {**request.batch_context, **(message.get("context") or {})}
     kind = message["type"]
     properties = message.get("properties") or {}
-    page = context.get("page") if isinstance(context.get("page"), dict) else {}
+    page = _object(context.get("page"))
     if kind == "page":  # analytics.js puts the page fields in properties too
-        page = {**{k: properties.get(k) for k in ("url", "path", "title", "referrer", "search")
-                   if properties.get(k)}, **page}
+        page = {
+            **{
+                k: properties.get(k)
+                for k in ("url", "path", "title", "referrer", "search")
+                if properties.get(k)
+            },
+            **page,
+        }
     url = _text(page.get("url"))
     path = _text(page.get("path")) or urlsplit(url).path
     referrer = _text(page.get("referrer"))
     query = _query(url, _text(page.get("search")))
-    campaign = context.get("campaign") if isinstance(context.get("campaign"), dict) else {}
+    campaign = _object(context.get("campaign"))
     click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
         ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")
     )
     agent = _text(context.get("userAgent")) or request.user_agent[:_MAX_TEXT]
     browser, browser_version, os_name, os_version, device = parse_agent(agent)
-    library = context.get("library") if isinstance(context.get("library"), dict) else {}
+    library = _object(context.get("library"))
     ip = _text(context.get("ip")) or request.ip
     original_raw = message.get("originalTimestamp", message.get("timestamp"))
     sent_raw = message.get("sentAt", request.batch_sent_at)
     original = parse_instant(original_raw, "timestamp") if original_raw is not None else None
     sent_at = parse_instant(sent_raw, "sentAt") if sent_raw is not None else None
     timestamp = corrected(request.received_at, sent_at, original)
-    traits = message.get("traits")
-    if not isinstance(traits, dict):
-        traits = context.get("traits") if isinstance(context.get("traits"), dict) else {}
-    name = message.get("event") if kind == "track" else message.get("name") or properties.get("name")
+    traits = _object(message.get("traits")) or _object(context.get("traits"))
+    name = (
+        message.get("event") if kind == "track" else message.get("name") or properties.get("name")
+    )
     return {
         "schema": EVENT,
         "event_id": _text(message.get("messageId")) or f"journey-{uuid.uuid4()}",
@@ -134,8 +174,10 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
         "page_title": _text(page.get("title")),
         "page_referrer": referrer,
         "referrer_host": urlsplit(referrer).hostname or "" if referrer else "",
-        **{column: _text(campaign.get(key)) or query.get(column, "")[:_MAX_TEXT]
-           for key, column in UTM_FIELDS.items()},
+        **{
+            column: _text(campaign.get(key)) or query.get(column, "")[:_MAX_TEXT]
+            for key, column in UTM_FIELDS.items()
+        },
         "click_id_type": click[0],
         "click_id": click[1][:_MAX_TEXT],
         "user_agent": agent,

@@ -7,6 +7,7 @@ events keep their order. A background thread replays the spool when Kafka is bac
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -32,8 +33,11 @@ class EventSink:
         self._producer: KafkaProducer | None = None
         self._state = threading.Lock()
         self._spooling = not self.spool.is_empty()
+        self._connect()  # at start-up, bounded by the bootstrap timeout; later only in the replayer
         self._stop = threading.Event()
-        self._replayer = threading.Thread(target=self._replay_loop, name="spool-replay", daemon=True)
+        self._replayer = threading.Thread(
+            target=self._replay_loop, name="spool-replay", daemon=True
+        )
         self._replayer.start()
 
     @property
@@ -50,17 +54,16 @@ class EventSink:
                 return None
         return self._producer
 
-    def _drop_producer(self, producer: KafkaProducer | None) -> None:
+    def _drop_producer(self, producer: Any) -> None:
         """Forget a producer that failed, so the next attempt reconnects and re-creates the
         topics (a restarted in-memory broker has lost them)."""
         with self._state:
-            if producer is None or producer is not self._producer:
+            current = self._producer
+            if producer is None or current is None or producer is not current:
                 return
             self._producer = None
-        try:
-            producer.close(timeout=0)
-        except Exception:  # noqa: BLE001 - it is being discarded anyway
-            pass
+        with contextlib.suppress(Exception):  # it is being discarded anyway
+            current.close(timeout=0)
 
     def deliver(self, records: list[Record]) -> None:
         """Make every record durable, or raise Unavailable."""
@@ -69,8 +72,10 @@ class EventSink:
         with self._state:
             if self._spooling:
                 return self._to_spool(records)
-        producer = self._connect()
-        if producer is not None and self._send_and_wait(producer, records, self.settings.kafka_ack_timeout_s):
+        producer = self._producer  # never (re)connect on a request's time: the replayer does
+        if producer is not None and self._send_and_wait(
+            producer, records, self.settings.kafka_ack_timeout_s
+        ):
             return None
         self._drop_producer(producer)
         with self._state:
@@ -137,5 +142,7 @@ class EventSink:
             self._producer.close(timeout=timeout)
 
     def health(self) -> dict[str, Any]:
-        return {"kafka": self._producer is not None and not self._spooling,
-                "spooled_bytes": self.spool.used_bytes()}
+        return {
+            "kafka": self._producer is not None and not self._spooling,
+            "spooled_bytes": self.spool.used_bytes(),
+        }

@@ -9,6 +9,7 @@ never acknowledged and is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
@@ -59,10 +60,8 @@ class Spool:
     def used_bytes(self) -> int:
         total = 0
         for entry in os.scandir(self.folder):
-            try:
+            with contextlib.suppress(FileNotFoundError):  # replayed away meanwhile
                 total += entry.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def is_empty(self) -> bool:

@@ -26,7 +26,11 @@ def check_message(message: Any, max_bytes: int) -> int:
     kind = message.get("type")
     if kind not in EVENT_TYPES:
         raise Rejected(f"type must be one of {', '.join(EVENT_TYPES)}, got {str(kind)[:40]!r}")
-    if kind != "alias" and not _present(message.get("userId")) and not _present(message.get("anonymousId")):
+    if (
+        kind != "alias"
+        and not _present(message.get("userId"))
+        and not _present(message.get("anonymousId"))
+    ):
         raise Rejected("userId or anonymousId is required")
     try:
         schemas.validate(schemas.INBOUND_MESSAGE, message)

@@ -38,8 +38,10 @@ def _store(settings: Settings) -> Any:
 @click.option("-v", "--verbose", is_flag=True, help="log at INFO level")
 def main(verbose: bool) -> None:
     """Journey: customer journey event tracking and analysis."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     # one line per request is noise for the local stack; gunicorn keeps its own access log
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
 
@@ -73,7 +75,7 @@ def collect() -> None:
 
     settings = _settings()
 
-    class Collector(BaseApplication):  # type: ignore[misc]
+    class Collector(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{settings.collector_host}:{settings.collector_port}")
             self.cfg.set("workers", settings.collector_workers)
@@ -103,7 +105,9 @@ def up() -> None:
     with Stack(settings) as stack:
         click.echo(f"collector: {stack.collector_url}/v1/batch")
         click.echo(f"kafka:     {','.join(stack.settings.kafka_bootstrap_servers)}")
-        click.echo(f"store:     {'chDB at ' + str(settings.chdb_path) if settings.embedded else settings.clickhouse}")
+        click.echo(
+            f"store:     {'chDB at ' + str(settings.chdb_path) if settings.embedded else settings.clickhouse}"
+        )
         click.echo("write keys: `journey keys list`; Ctrl-C to stop")
         try:
             while True:
@@ -125,29 +129,41 @@ def demo(visitors: int, seed: int) -> None:
     settings = _settings().with_overrides(collector_port=0)
     key = "demo-write-key"
     settings = settings.with_overrides(write_keys={**settings.write_keys, key: "demo"})
-    click.echo("starting the local stack (bundled broker, collector, loader, embedded ClickHouse)...")
+    click.echo(
+        "starting the local stack (bundled broker, collector, loader, embedded ClickHouse)..."
+    )
     with Stack(settings) as stack:
         before = stack.loaded_events()
         messages = traffic.generate(visitors, seed)
         started = time.monotonic()
         sent = traffic.send(messages, stack.collector_url, key)
-        click.echo(f"sent {len(messages)} events from {visitors} visitors in {sent.requests} requests "
-                   f"to {stack.collector_url}: {sent.accepted} accepted, {sent.rejected} rejected "
-                   f"(dead-lettered with their reason)")
+        click.echo(
+            f"sent {len(messages)} events from {visitors} visitors in {sent.requests} requests "
+            f"to {stack.collector_url}: {sent.accepted} accepted, {sent.rejected} rejected "
+            f"(dead-lettered with their reason)"
+        )
         loaded = stack.wait_loaded(before + sent.accepted)
-        click.echo(f"loaded {loaded - before} new events in {time.monotonic() - started:.1f}s "
-                   f"({loaded} in the store)\n")
+        click.echo(
+            f"loaded {loaded - before} new events in {time.monotonic() - started:.1f}s "
+            f"({loaded} in the store)\n"
+        )
         assert stack.store is not None
         _print_summary(stack.store, shop_funnel, summary, render)
         if loaded - before < sent.accepted:
             raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
 
 
-def _print_summary(store: Any, shop_funnel: Callable[..., Any], summary: Callable[..., Any],
-                   render: Callable[..., str]) -> None:
+def _print_summary(
+    store: Any,
+    shop_funnel: Callable[..., Any],
+    summary: Callable[..., Any],
+    render: Callable[..., str],
+) -> None:
     s = summary(store)
-    click.echo(f"events: {s.events} ({s.rows_stored} rows stored)  visitors: {s.visitors}  "
-               f"identified users: {s.identified_users}  revenue: {s.revenue:,.2f}")
+    click.echo(
+        f"events: {s.events} ({s.rows_stored} rows stored)  visitors: {s.visitors}  "
+        f"identified users: {s.identified_users}  revenue: {s.revenue:,.2f}"
+    )
     click.echo("by type: " + ", ".join(f"{k} {v}" for k, v in s.by_type.items()))
     for breakdown in ("utm_source", "device_type"):
         rows = []
@@ -202,9 +218,13 @@ def keys_list() -> None:
     """List write keys."""
     from journey.output import render
 
-    rows = [{"name": k.name, "key": k.key, "created": k.created_at, "revoked": k.revoked_at or ""}
-            for k in _key_store().list()]
-    click.echo(render(rows) if rows else "no write keys; create one with `journey keys create NAME`")
+    rows = [
+        {"name": k.name, "key": k.key, "created": k.created_at, "revoked": k.revoked_at or ""}
+        for k in _key_store().list()
+    ]
+    click.echo(
+        render(rows) if rows else "no write keys; create one with `journey keys create NAME`"
+    )
 
 
 @keys.command("revoke")

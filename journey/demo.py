@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -27,16 +27,32 @@ CHANNELS = {  # utm source, medium, campaign, referrer, share, purchase propensi
     "direct": ("", "", "", "", 0.25, 1.2),
 }
 DEVICES = {
-    "desktop": ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                "Chrome/124.0.0.0 Safari/537.36", 0.5, 1.0),
-    "mobile": ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-               "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1", 0.4, 0.55),
-    "tablet": ("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
-               "Gecko) Version/16.6 Mobile/15E148 Safari/604.1", 0.1, 0.8),
+    "desktop": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Safari/537.36",
+        0.5,
+        1.0,
+    ),
+    "mobile": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+        0.4,
+        0.55,
+    ),
+    "tablet": (
+        "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+        "Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
+        0.1,
+        0.8,
+    ),
 }
-COUNTRIES = {"US": ("en-US", "America/New_York"), "DE": ("de-DE", "Europe/Berlin"),
-             "FR": ("fr-FR", "Europe/Paris"), "GB": ("en-GB", "Europe/London")}
-PRODUCTS = [("sku-%03d" % i, round(9.5 + i * 7.25, 2)) for i in range(1, 25)]
+COUNTRIES = {
+    "US": ("en-US", "America/New_York"),
+    "DE": ("de-DE", "Europe/Berlin"),
+    "FR": ("fr-FR", "Europe/Paris"),
+    "GB": ("en-GB", "Europe/London"),
+}
+PRODUCTS = [(f"sku-{i:03d}", round(9.5 + i * 7.25, 2)) for i in range(1, 25)]
 HOST = "https://shop.example"
 
 
@@ -62,7 +78,9 @@ def _visitor(rng: random.Random) -> Visitor:
         device=_pick(rng, DEVICES, 1),
         country=rng.choices(list(COUNTRIES), weights=[5, 2, 2, 1])[0],
         returning=rng.random() < 0.4,
-        company_size=rng.choices(["", "1-10", "11-200", "201-1000", "1000+"], weights=[6, 1, 1, 1, 1])[0],
+        company_size=rng.choices(
+            ["", "1-10", "11-200", "201-1000", "1000+"], weights=[6, 1, 1, 1, 1]
+        )[0],
     )
 
 
@@ -79,18 +97,32 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
     def msg(kind: str, **fields: Any) -> dict[str, Any]:
         nonlocal t
         t += timedelta(seconds=rng.uniform(5, 120))
-        query = f"?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}" if source else ""
+        query = (
+            f"?utm_source={source}&utm_medium={medium}&utm_campaign={campaign}" if source else ""
+        )
         path = fields.pop("path", "/")
-        context = {"userAgent": agent, "locale": locale, "timezone": tz,
-                   "library": {"name": "journey-demo", "version": "1.0"},
-                   "ip": f"198.51.100.{rng.randrange(1, 255)}",
-                   "page": {"url": f"{HOST}{path}{query if path == '/' else ''}", "path": path,
-                            "referrer": referrer}}
+        context = {
+            "userAgent": agent,
+            "locale": locale,
+            "timezone": tz,
+            "library": {"name": "journey-demo", "version": "1.0"},
+            "ip": f"198.51.100.{rng.randrange(1, 255)}",
+            "page": {
+                "url": f"{HOST}{path}{query if path == '/' else ''}",
+                "path": path,
+                "referrer": referrer,
+            },
+        }
         if source:
             context["campaign"] = {"source": source, "medium": medium, "name": campaign}
-        message = {"type": kind, "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
-                   "anonymousId": v.anonymous_id, "timestamp": t.isoformat().replace("+00:00", "Z"),
-                   "context": context, **fields}
+        message = {
+            "type": kind,
+            "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
+            "anonymousId": v.anonymous_id,
+            "timestamp": t.isoformat().replace("+00:00", "Z"),
+            "context": context,
+            **fields,
+        }
         if user_id:
             message["userId"] = user_id
         return message
@@ -103,26 +135,54 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
             continue  # bounced
         for _ in range(rng.randint(1, 3)):
             sku, price = rng.choice(PRODUCTS)
-            yield msg("track", event="Product Viewed", path=f"/product/{sku}",
-                      properties={"product_id": sku, "price": price})
+            yield msg(
+                "track",
+                event="Product Viewed",
+                path=f"/product/{sku}",
+                properties={"product_id": sku, "price": price},
+            )
         if rng.random() > p + 0.1 * session:
             continue
-        yield msg("track", event="Product Added", path=f"/product/{sku}",
-                  properties={"product_id": sku, "price": price, "quantity": 1})
+        yield msg(
+            "track",
+            event="Product Added",
+            path=f"/product/{sku}",
+            properties={"product_id": sku, "price": price, "quantity": 1},
+        )
         if not user_id and rng.random() < 0.6:
             user_id = f"user-{v.anonymous_id[:8]}"
-            yield msg("identify", traits={"country": v.country, "plan": "free",
-                                          "age_band": rng.choice(["18-24", "25-34", "35-44", "45+"])})
+            yield msg(
+                "identify",
+                traits={
+                    "country": v.country,
+                    "plan": "free",
+                    "age_band": rng.choice(["18-24", "25-34", "35-44", "45+"]),
+                },
+            )
             if v.company_size:
-                yield msg("group", groupId=f"company-{v.anonymous_id[:6]}",
-                          traits={"employees": v.company_size, "industry": rng.choice(["retail", "saas", "finance"])})
+                yield msg(
+                    "group",
+                    groupId=f"company-{v.anonymous_id[:6]}",
+                    traits={
+                        "employees": v.company_size,
+                        "industry": rng.choice(["retail", "saas", "finance"]),
+                    },
+                )
         if rng.random() > p:
             continue
         yield msg("track", event="Checkout Started", path="/checkout", properties={"value": price})
         if rng.random() > p + 0.15:
             continue
-        yield msg("track", event="Order Completed", path="/checkout/done",
-                  properties={"order_id": f"o-{rng.getrandbits(40):x}", "revenue": price, "currency": "USD"})
+        yield msg(
+            "track",
+            event="Order Completed",
+            path="/checkout/done",
+            properties={
+                "order_id": f"o-{rng.getrandbits(40):x}",
+                "revenue": price,
+                "currency": "USD",
+            },
+        )
         return
 
 
@@ -135,26 +195,37 @@ class SendResult:
 
 def generate(visitors: int, seed: int, now: datetime | None = None) -> list[dict[str, Any]]:
     rng = random.Random(seed)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     messages: list[dict[str, Any]] = []
     for _ in range(visitors):
         messages.extend(journey_of(_visitor(rng), rng, now))
     for i in range(max(1, len(messages) // 500)):  # malformed: a track without its event name
-        messages.insert(rng.randrange(len(messages)), {"type": "track", "anonymousId": f"broken-{i}"})
+        messages.insert(
+            rng.randrange(len(messages)), {"type": "track", "anonymousId": f"broken-{i}"}
+        )
     return messages
 
 
-def send(messages: list[dict[str, Any]], collector_url: str, write_key: str,
-         batch_size: int = 50, concurrency: int = 4) -> SendResult:
+def send(
+    messages: list[dict[str, Any]],
+    collector_url: str,
+    write_key: str,
+    batch_size: int = 50,
+    concurrency: int = 4,
+) -> SendResult:
     """Post the messages in /v1/batch requests, as an SDK would."""
     auth = "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()
-    batches = [messages[i:i + batch_size] for i in range(0, len(messages), batch_size)]
+    batches = [messages[i : i + batch_size] for i in range(0, len(messages), batch_size)]
     result = SendResult()
 
     def post(batch: list[dict[str, Any]]) -> tuple[int, int]:
-        body = json.dumps({"batch": batch, "sentAt": datetime.now(timezone.utc).isoformat()}).encode()
-        request = Request(f"{collector_url}/v1/batch", data=body, method="POST",
-                          headers={"Content-Type": "application/json", "Authorization": auth})
+        body = json.dumps({"batch": batch, "sentAt": datetime.now(UTC).isoformat()}).encode()
+        request = Request(
+            f"{collector_url}/v1/batch",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json", "Authorization": auth},
+        )
         try:
             with urlopen(request, timeout=30) as response:
                 answer = json.load(response)

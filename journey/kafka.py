@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from kafka import KafkaAdminClient
@@ -29,6 +30,8 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "max_block_ms": 2000,
         "request_timeout_ms": 10_000,
         "retry_backoff_ms": 100,
+        "reconnect_backoff_max_ms": 1000,  # notice a broker that is back within a second
+        "bootstrap_timeout_ms": 3000,
         "client_id": "journey-collector",
     }
 
@@ -44,14 +47,20 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.kafka_fast_group_join:
         # A first group join waits for max_poll_interval_ms; short values make it ~3 s.
-        config.update(session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_interval_ms=10000)
+        config.update(
+            session_timeout_ms=6000, heartbeat_interval_ms=1000, max_poll_interval_ms=10000
+        )
     return config
 
 
 def ensure_topics(settings: Settings) -> None:
     """Create the events and dead-letter topics if they are missing."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap(settings), client_id="journey-admin",
-                             request_timeout_ms=5000)
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap(settings),
+        client_id="journey-admin",
+        request_timeout_ms=5000,
+        bootstrap_timeout_ms=3000,
+    )
     try:
         existing = set(admin.list_topics())
         wanted = [
@@ -60,9 +69,7 @@ def ensure_topics(settings: Settings) -> None:
             if name not in existing
         ]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()

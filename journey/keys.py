@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 REFRESH_SECONDS = 5.0
@@ -49,7 +49,7 @@ class KeyStore:
         if not name or len(name) > 100:
             raise ValueError("a key's name must be 1 to 100 characters")
         key = secrets.token_urlsafe(24)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._db() as db:
             db.execute("INSERT INTO write_keys VALUES (?, ?, ?, NULL)", (key, name, now))
         self._loaded_at = 0.0
@@ -63,7 +63,7 @@ class KeyStore:
         return [WriteKey(*row) for row in rows]
 
     def revoke(self, name_or_key: str) -> int:
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._db() as db:
             count = db.execute(
                 "UPDATE write_keys SET revoked_at = ? WHERE (key = ? OR name = ?) AND revoked_at IS NULL",

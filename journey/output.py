@@ -25,10 +25,14 @@ def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
     cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
-             "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths, strict=True))
-              for r in cells]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
+        "  ".join("-" * w for w in widths),
+    ]
+    lines += [
+        "  ".join(v.rjust(w) if _numeric(v) else v.ljust(w) for v, w in zip(r, widths, strict=True))
+        for r in cells
+    ]
     return "\n".join(lines)
 
 

@@ -44,8 +44,11 @@ class Stack:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if not settings.kafka_bootstrap_servers:
             self.broker = LocalBroker(log_path=settings.data_dir / "broker.log").start()
-            settings = replace(settings, kafka_bootstrap_servers=(self.broker.bootstrap,),
-                               kafka_fast_group_join=True)
+            settings = replace(
+                settings,
+                kafka_bootstrap_servers=(self.broker.bootstrap,),
+                kafka_fast_group_join=True,
+            )
         if settings.collector_port == 0:
             settings = replace(settings, collector_port=free_port())
         self.settings = settings
@@ -55,7 +58,9 @@ class Stack:
         self.sink = EventSink(settings)
         keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
         app = create_app(settings, sink=self.sink, keys=keys)
-        self.server = make_server(settings.collector_host, settings.collector_port, app, threaded=True)
+        self.server = make_server(
+            settings.collector_host, settings.collector_port, app, threaded=True
+        )
         for name, target in (("loader", self.loader.run), ("collector", self.server.serve_forever)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()

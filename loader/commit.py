@@ -23,7 +23,9 @@ class Committer:
         if not offsets:
             return True
         owned = self.consumer.assignment()
-        payload = {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in offsets.items() if tp in owned}
+        payload = {
+            tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in offsets.items() if tp in owned
+        }
         if not payload:
             return False
         try:

@@ -36,15 +36,29 @@ class Stats:
 class Loader:
     """Owns one consumer. ``run()`` until ``stop()``; steps are attributes so tests can swap one."""
 
-    def __init__(self, settings: Settings, store: Store, consumer: KafkaConsumer | None = None,
-                 producer: KafkaProducer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        consumer: KafkaConsumer | None = None,
+        producer: KafkaProducer | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.consumer = consumer or KafkaConsumer(**consumer_config(settings))
-        self.producer = producer or KafkaProducer(**{**producer_config(settings), "client_id": "journey-loader"})
-        self.writer = Writer(store, "events", COLUMNS, wait=self._wait_polling,
-                             stopping=lambda: self._stopping.is_set())
-        self.dead_letters = DeadLetters(self.producer, settings.dead_letter_topic, settings.loader_max_invalid_run)
+        self.producer = producer or KafkaProducer(
+            **{**producer_config(settings), "client_id": "journey-loader"}
+        )
+        self.writer = Writer(
+            store,
+            "events",
+            COLUMNS,
+            wait=self._wait_polling,
+            stopping=lambda: self._stopping.is_set(),
+        )
+        self.dead_letters = DeadLetters(
+            self.producer, settings.dead_letter_topic, settings.loader_max_invalid_run
+        )
         self.committer = Committer(self.consumer)
         self.batch = Batch()
         self.stats = Stats()
@@ -72,7 +86,9 @@ class Loader:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self._stopping.is_set():
             self.consumer.pause(*self.consumer.assignment())
-            got = self.consumer.poll(timeout_ms=int(min(0.5, max(0.0, deadline - time.monotonic())) * 1000))
+            got = self.consumer.poll(
+                timeout_ms=int(min(0.5, max(0.0, deadline - time.monotonic())) * 1000)
+            )
             for tp, messages in got.items():  # newly assigned partitions are not paused yet
                 self.consumer.seek(tp, messages[0].offset)
 
@@ -84,7 +100,9 @@ class Loader:
                 try:
                     row = decode(message.value)
                 except Invalid as exc:
-                    self.dead_letters.send(message.value, str(exc), tp.topic, tp.partition, message.offset)
+                    self.dead_letters.send(
+                        message.value, str(exc), tp.topic, tp.partition, message.offset
+                    )
                     self.batch.skip(tp, message.offset)
                     continue
                 self.dead_letters.valid()
@@ -115,13 +133,18 @@ class Loader:
         try:
             while not self._stopping.is_set():
                 records = self.consumer.poll(timeout_ms=100)
-                if records:
+                if records or not self.consumer.assignment():  # idle counts from the group join
                     idle_since = time.monotonic()
                     self.process(records)
-                if self.batch.ready(self.settings.loader_batch_rows, self.settings.loader_batch_seconds):
+                if self.batch.ready(
+                    self.settings.loader_batch_rows, self.settings.loader_batch_seconds
+                ):
                     self.flush()
-                if max_idle_seconds is not None and not self.batch.offsets and \
-                        time.monotonic() - idle_since > max_idle_seconds:
+                if (
+                    max_idle_seconds is not None
+                    and not self.batch.offsets
+                    and time.monotonic() - idle_since > max_idle_seconds
+                ):
                     break
             if self.batch.offsets:
                 self.flush()

@@ -5,7 +5,7 @@ dead-lettered wholesale)."""
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -23,11 +23,19 @@ def letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: i
         payload, encoding = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         payload, encoding = base64.b64encode(data).decode(), "base64"
-    return orjson.dumps({
-        "schema": DEAD_LETTER, "stage": "loader", "reason": reason, "payload": payload,
-        "payload_encoding": encoding, "failed_at": datetime.now(timezone.utc).isoformat(),
-        "topic": topic, "partition": partition, "offset": offset,
-    })
+    return orjson.dumps(
+        {
+            "schema": DEAD_LETTER,
+            "stage": "loader",
+            "reason": reason,
+            "payload": payload,
+            "payload_encoding": encoding,
+            "failed_at": datetime.now(UTC).isoformat(),
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+        }
+    )
 
 
 class DeadLetters:
@@ -42,7 +50,9 @@ class DeadLetters:
         self._pending: list[Any] = []
 
     def send(self, raw: bytes | None, reason: str, topic: str, partition: int, offset: int) -> None:
-        self._pending.append(self.producer.send(self.topic, value=letter(raw, reason, topic, partition, offset)))
+        self._pending.append(
+            self.producer.send(self.topic, value=letter(raw, reason, topic, partition, offset))
+        )
         self.sent += 1
         self.run += 1
         if self.run > self.max_run:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -11,15 +11,48 @@ import schemas
 
 # The events table's columns in insert order (storage/migrations/0001_create_events.py).
 COLUMNS = (
-    "event_id", "type", "event", "anonymous_id", "user_id", "group_id", "previous_id",
-    "timestamp", "timestamp_ms", "original_timestamp", "sent_at", "received_at",
-    "properties", "traits", "context",
-    "page_url", "page_path", "page_title", "page_referrer", "referrer_host",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
-    "click_id_type", "click_id",
-    "user_agent", "browser", "browser_version", "os", "os_version", "device_type",
-    "locale", "timezone", "library_name", "library_version", "ip", "session_id", "source",
-    "schema", "loaded_at",
+    "event_id",
+    "type",
+    "event",
+    "anonymous_id",
+    "user_id",
+    "group_id",
+    "previous_id",
+    "timestamp",
+    "timestamp_ms",
+    "original_timestamp",
+    "sent_at",
+    "received_at",
+    "properties",
+    "traits",
+    "context",
+    "page_url",
+    "page_path",
+    "page_title",
+    "page_referrer",
+    "referrer_host",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "click_id_type",
+    "click_id",
+    "user_agent",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "device_type",
+    "locale",
+    "timezone",
+    "library_name",
+    "library_version",
+    "ip",
+    "session_id",
+    "source",
+    "schema",
+    "loaded_at",
 )
 _TEXT = [c for c in COLUMNS[15:40]]
 _EPOCH = "1970-01-01T00:00:00.000Z"
@@ -31,7 +64,7 @@ class Invalid(ValueError):
 
 def _millis(text: str) -> int:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int(moment.replace(tzinfo=moment.tzinfo or timezone.utc).timestamp() * 1000)
+    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
 
 
 def decode(value: bytes | None) -> tuple[Any, ...]:
@@ -60,12 +93,23 @@ def decode(value: bytes | None) -> tuple[Any, ...]:
         raise Invalid("timestamp outside the range ClickHouse DateTime holds")
     get = event.get
     return (
-        event["event_id"], event["type"], event["event"], event["anonymous_id"], event["user_id"],
-        get("group_id", ""), get("previous_id", ""),
-        ts_ms // 1000, ts_ms, times[0], times[1], received,
+        event["event_id"],
+        event["type"],
+        event["event"],
+        event["anonymous_id"],
+        event["user_id"],
+        get("group_id", ""),
+        get("previous_id", ""),
+        ts_ms // 1000,
+        ts_ms,
+        times[0],
+        times[1],
+        received,
+        # compact JSON on purpose: old servers' visitParamExtract* need "key":value, no spaces
         orjson.dumps(get("properties") or {}).decode(),
         orjson.dumps(get("traits") or {}).decode(),
         orjson.dumps(get("context") or {}).decode(),
         *(get(c, "") for c in _TEXT),
-        event["schema"], 0,
+        event["schema"],
+        0,
     )

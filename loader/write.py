@@ -8,7 +8,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from storage.store import Store, StoreUnavailable
@@ -31,9 +31,15 @@ def is_data_error(exc: BaseException) -> bool:
 
 
 class Writer:
-    def __init__(self, store: Store, table: str, columns: Sequence[str],
-                 wait: Callable[[float], None] = time.sleep, max_backoff: float = 30.0,
-                 stopping: Callable[[], bool] = lambda: False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        table: str,
+        columns: Sequence[str],
+        wait: Callable[[float], None] = time.sleep,
+        max_backoff: float = 30.0,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.store = store
         self.table = table
         self.columns = list(columns)
@@ -45,7 +51,7 @@ class Writer:
         """Insert every loadable row; (index, reason) of the rows that can never load."""
         if not rows:
             return []
-        stamp = int(datetime.now(timezone.utc).timestamp())
+        stamp = int(datetime.now(UTC).timestamp())
         stamped = [(*row[:-1], stamp) for row in rows]
         return self._write(stamped, 0)
 
@@ -74,7 +80,11 @@ class Writer:
                     raise
                 reason = f"server error: {str(exc)[:300]}"
             if self.stopping():
-                raise StoreUnavailable(f"stopping with {len(rows)} rows unwritten and uncommitted: {reason}")
-            log.warning("insert of %d rows failed (%s); retrying in %.1fs", len(rows), reason, backoff)
+                raise StoreUnavailable(
+                    f"stopping with {len(rows)} rows unwritten and uncommitted: {reason}"
+                )
+            log.warning(
+                "insert of %d rows failed (%s); retrying in %.1fs", len(rows), reason, backoff
+            )
             self.wait(backoff)
             backoff = min(self.max_backoff, backoff * 2)

@@ -47,12 +47,17 @@ def validate(name: str, payload: Any) -> None:
     try:
         _compiled(name)(payload)
     except fastjsonschema.JsonSchemaValueException as exc:
-        field = exc.name.removeprefix("data").lstrip(".") or "message"
-        detail = exc.message.removeprefix(exc.name).strip()
+        name = exc.name or "data"
+        field = name.removeprefix("data").lstrip(".") or "message"
+        detail = (exc.message or "is invalid").removeprefix(name).strip()
         raise SchemaViolation(f"{field} {detail}") from None
 
 
 def examples(name: str) -> list[tuple[str, Any]]:
     """(file name, payload) of every example of schema ``vendor/name`` (any version)."""
-    folder = ROOT / "examples" / name.rsplit("/", 1)[0] if name.count("/") == 2 else ROOT / "examples" / name
+    folder = (
+        ROOT / "examples" / name.rsplit("/", 1)[0]
+        if name.count("/") == 2
+        else ROOT / "examples" / name
+    )
     return [(p.name, json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]

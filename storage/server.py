@@ -42,7 +42,9 @@ class ServerStore:
                 return self._client.execute(sql, **kwargs)
             except _NETWORK_ERRORS as exc:
                 self._client.disconnect()
-                raise StoreUnavailable(f"ClickHouse at {self.url.host}:{self.url.port}: {exc}") from exc
+                raise StoreUnavailable(
+                    f"ClickHouse at {self.url.host}:{self.url.port}: {exc}"
+                ) from exc
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         rows = self._run(bind(sql, params))

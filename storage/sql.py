@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_ESCAPES = {"\\": "\\\\", "'": "\\'", "\b": "\\b", "\f": "\\f", "\r": "\\r", "\n": "\\n",
-            "\t": "\\t", "\0": "\\0", "\a": "\\a", "\v": "\\v"}
+_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\r": "\\r",
+    "\n": "\\n",
+    "\t": "\\t",
+    "\0": "\\0",
+    "\a": "\\a",
+    "\v": "\\v",
+}
 
 
 def identifier(name: str) -> str:
@@ -40,13 +50,17 @@ def literal(value: Any) -> str:
         return "'" + "".join(_ESCAPES.get(c, c) for c in value) + "'"
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return f"toDateTime('{value:%Y-%m-%d %H:%M:%S}', 'UTC')"
     if isinstance(value, date):
         return f"toDate('{value:%Y-%m-%d}')"
     if isinstance(value, (list, tuple)):
         inner = ", ".join(literal(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' if len(value) == 1 else ''})"
+        return (
+            f"[{inner}]"
+            if isinstance(value, list)
+            else f"({inner}{',' if len(value) == 1 else ''})"
+        )
     raise TypeError(f"cannot bind a {type(value).__name__} into SQL")
 
 

@@ -33,7 +33,8 @@ class LocalBroker:
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=log, stderr=subprocess.STDOUT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port, 20, "the bundled Kafka-protocol broker")
         return self

@@ -65,13 +65,15 @@ class LocalClickHouse:
     def start(self) -> LocalClickHouse:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "config.xml").write_text(
-            CONFIG.format(root=self.root, tcp=self.port, http=self.http_port))
+            CONFIG.format(root=self.root, tcp=self.port, http=self.http_port)
+        )
         (self.root / "users.xml").write_text(USERS)
         exe = binary()
         args = [exe, "server"] if exe.endswith("/clickhouse") else [exe]
         self.process = subprocess.Popen(
             [*args, f"--config-file={self.root / 'config.xml'}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "stderr.log", "ab"),  # noqa: SIM115
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.root / "stderr.log", "ab"),  # noqa: SIM115
         )
         try:
             wait_for_port(self.port, 60, "clickhouse-server")

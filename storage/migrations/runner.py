@@ -6,7 +6,7 @@ import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.sql import identifier
@@ -71,7 +71,9 @@ def discover(folder: Path | None = None) -> list[Migration]:
         )
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:
-            raise RuntimeError(f"migration {migration.version:04d} found where {expected:04d} was due")
+            raise RuntimeError(
+                f"migration {migration.version:04d} found where {expected:04d} was due"
+            )
     return found
 
 
@@ -105,7 +107,7 @@ def apply(store: Store) -> list[Migration]:
         store.insert(
             "journey_migrations",
             ["version", "name", "applied_at"],
-            [(migration.version, migration.name, datetime.now(timezone.utc))],
+            [(migration.version, migration.name, datetime.now(UTC))],
         )
         ran.append(migration)
     return ran

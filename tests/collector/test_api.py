@@ -1,0 +1,222 @@
+"""The HTTP layer with a fake next step (no Kafka): statuses, reasons, per-event rejection."""
+
+import base64
+import gzip
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from flask.testing import FlaskClient
+
+from collector.app import create_app
+from journey.keys import KeyStore
+from journey.settings import Settings
+from tests.conftest import WRITE_KEY, FakeSink
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
+TRACK = {"type": "track", "event": "Signed Up", "anonymousId": "a1", "messageId": "m1"}
+
+
+@pytest.fixture
+def sink() -> FakeSink:
+    return FakeSink()
+
+
+@pytest.fixture
+def client(settings: Settings, sink: FakeSink) -> Iterator[FlaskClient]:
+    app = create_app(settings, sink=sink)
+    app.testing = True
+    yield app.test_client()
+
+
+def events(sink: FakeSink, settings: Settings) -> list[dict]:
+    return [orjson.loads(r.value) for r in sink.records if r.topic == settings.events_topic]
+
+
+def letters(sink: FakeSink, settings: Settings) -> list[dict]:
+    return [orjson.loads(r.value) for r in sink.records if r.topic == settings.dead_letter_topic]
+
+
+def test_batch_accepts_and_produces_enriched_events(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    r = client.post(
+        "/v1/batch",
+        json={"batch": [TRACK, {**TRACK, "messageId": "m2", "type": "page"}]},
+        headers=AUTH,
+    )
+    assert r.status_code == 200, r.json
+    assert r.json == {"success": True, "accepted": 2, "rejected": []}
+    produced = events(sink, settings)
+    assert [e["event_id"] for e in produced] == ["m1", "m2"]
+    assert produced[0]["source"] == "test-source"
+    assert all(r.key == b"a1" for r in sink.records)
+
+
+def test_mixed_batch_keeps_the_good_and_explains_the_bad(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    batch = [
+        TRACK,
+        {"type": "track", "anonymousId": "a"},
+        "not an object",
+        {**TRACK, "messageId": "m3"},
+        {"type": "page"},
+        {**TRACK, "messageId": "m4", "timestamp": "garbage"},
+    ]
+    r = client.post("/v1/batch", json={"batch": batch}, headers=AUTH)
+    assert r.status_code == 200
+    assert r.json["accepted"] == 2
+    reasons = {item["index"]: item["reason"] for item in r.json["rejected"]}
+    assert set(reasons) == {1, 2, 4, 5}
+    assert "event" in reasons[1]
+    assert "JSON object" in reasons[2]
+    assert "userId or anonymousId" in reasons[4]
+    assert "timestamp" in reasons[5]
+    dead = letters(sink, settings)
+    assert [d["index"] for d in dead] == [1, 2, 4, 5]
+    assert orjson.loads(dead[0]["payload"]) == {"type": "track", "anonymousId": "a"}
+    assert dead[0]["reason"] == reasons[1] and dead[0]["stage"] == "collector"
+
+
+def test_write_key_in_body_and_unknown_or_missing_key(client: FlaskClient) -> None:
+    assert client.post("/v1/track", json={**TRACK, "writeKey": WRITE_KEY}).status_code == 200
+    r = client.post("/v1/track", json=TRACK)
+    assert r.status_code == 401 and "missing write key" in r.json["error"]
+    r = client.post("/v1/track", json={**TRACK, "writeKey": "nope"})
+    assert r.status_code == 401 and "unknown" in r.json["error"]
+
+
+def test_revoked_key_is_refused(settings: Settings, sink: FakeSink) -> None:
+    keys = KeyStore(settings.data_dir / "keys.sqlite3")
+    key = keys.create("site")
+    client = create_app(settings, sink=sink, keys=keys).test_client()
+    assert client.post("/v1/track", json={**TRACK, "writeKey": key}).status_code == 200
+    keys.revoke("site")
+    assert client.post("/v1/track", json={**TRACK, "writeKey": key}).status_code == 401
+
+
+def test_single_endpoints_force_their_type(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    for path, kind in [("/v1/identify", "identify"), ("/v1/p", "page"), ("/v1/screen", "screen")]:
+        assert (
+            client.post(path, json={"userId": "u1", "type": "track"}, headers=AUTH).status_code
+            == 200
+        )
+        assert events(sink, settings)[-1]["type"] == kind
+    r = client.post("/v1/group", json={"userId": "u1"}, headers=AUTH)
+    assert r.status_code == 400 and "groupId" in r.json["rejected"][0]["reason"]
+
+
+def test_gzip_and_text_plain_bodies(client: FlaskClient, sink: FakeSink) -> None:
+    body = gzip.compress(orjson.dumps({"batch": [TRACK]}))
+    r = client.post(
+        "/v1/batch",
+        data=body,
+        headers={**AUTH, "Content-Encoding": "gzip", "Content-Type": "application/json"},
+    )
+    assert r.status_code == 200
+    r = client.post(
+        "/v1/track",
+        data=orjson.dumps({**TRACK, "writeKey": WRITE_KEY}),
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+    )
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "reason"),
+    [
+        ({"data": b"{not json", "content_type": "application/json"}, 400, "malformed JSON"),
+        ({"data": b"", "content_type": "application/json"}, 400, "empty"),
+        ({"data": b"[1, 2]", "content_type": "application/json"}, 400, "JSON object"),
+        ({"json": {"batch": []}}, 400, "no events"),
+        ({"json": {"batch": {"a": 1}}}, 400, "list"),
+        (
+            {"data": b"a=1", "content_type": "application/x-www-form-urlencoded"},
+            415,
+            "Content-Type",
+        ),
+        ({"data": b"\xff\xfe{}", "content_type": "application/json"}, 400, "malformed JSON"),
+    ],
+)
+def test_bad_bodies_get_clear_4xx(
+    client: FlaskClient, kwargs: dict, status: int, reason: str
+) -> None:
+    r = client.post("/v1/batch", headers=AUTH, **kwargs)
+    assert r.status_code == status
+    assert reason in r.json["error"]
+
+
+def test_bad_gzip_and_gzip_bomb(client: FlaskClient, settings: Settings) -> None:
+    headers = {**AUTH, "Content-Encoding": "gzip", "Content-Type": "application/json"}
+    r = client.post("/v1/batch", data=b"\x1f\x8bnot really", headers=headers)
+    assert r.status_code == 400 and "gzip" in r.json["error"]
+    bomb = gzip.compress(b"{" + b" " * (settings.max_batch_bytes * 20) + b"}")
+    assert len(bomb) < settings.max_batch_bytes
+    r = client.post("/v1/batch", data=bomb, headers=headers)
+    assert r.status_code == 413
+
+
+def test_size_limits(client: FlaskClient, settings: Settings) -> None:
+    big = {**TRACK, "properties": {"blob": "x" * settings.max_event_bytes}}
+    r = client.post("/v1/track", json=big, headers=AUTH)
+    assert r.status_code == 413 and "bytes" in r.json["rejected"][0]["reason"]
+    r = client.post("/v1/batch", json={"batch": [TRACK, big]}, headers=AUTH)
+    assert r.status_code == 200 and r.json["accepted"] == 1
+    huge = {"batch": [TRACK] * 20000}
+    assert client.post("/v1/batch", json=huge, headers=AUTH).status_code == 413
+
+
+def test_unavailable_sink_is_503_with_retry_after(client: FlaskClient, sink: FakeSink) -> None:
+    sink.unavailable = True
+    r = client.post("/v1/track", json=TRACK, headers=AUTH)
+    assert r.status_code == 503 and r.headers["Retry-After"]
+    assert "retry" in r.json["error"]
+
+
+def test_rate_limits(settings: Settings, sink: FakeSink) -> None:
+    limited = settings.with_overrides(rate_limit_events_per_key=3, rate_limit_requests_per_ip=100)
+    client = create_app(limited, sink=sink).test_client()
+    assert client.post("/v1/batch", json={"batch": [TRACK] * 3}, headers=AUTH).status_code == 200
+    r = client.post("/v1/track", json=TRACK, headers=AUTH)
+    assert r.status_code == 429 and r.headers["Retry-After"] and "write key" in r.json["error"]
+    per_ip = create_app(
+        settings.with_overrides(rate_limit_requests_per_ip=2), sink=sink
+    ).test_client()
+    statuses = [per_ip.post("/v1/track", json=TRACK, headers=AUTH).status_code for _ in range(4)]
+    assert statuses[:2] == [200, 200] and statuses[-1] == 429
+
+
+def test_cors_preflight_and_allowlist(settings: Settings, sink: FakeSink) -> None:
+    client = create_app(
+        settings.with_overrides(cors_origins=("https://shop.example",)), sink=sink
+    ).test_client()
+    r = client.options(
+        "/v1/batch",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert r.status_code in (200, 204)
+    assert r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    r = client.post("/v1/track", json=TRACK, headers={**AUTH, "Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_unknown_paths_and_methods_are_json_errors(client: FlaskClient) -> None:
+    r = client.post("/v1/purchase", json=TRACK, headers=AUTH)
+    assert r.status_code == 404 and "/v1/batch" in r.json["error"]
+    assert client.get("/v1/batch").status_code == 405
+    assert client.get("/health").json["status"] == "ok"
+
+
+def test_forwarded_ip_is_used_only_behind_trusted_proxies(
+    settings: Settings, sink: FakeSink
+) -> None:
+    headers = {**AUTH, "X-Forwarded-For": "203.0.113.50"}
+    for hops, expected in [(0, "127.0.0.0"), (1, "203.0.113.0")]:
+        client = create_app(settings.with_overrides(trusted_proxies=hops), sink=sink).test_client()
+        client.post(
+            "/v1/track", json=TRACK, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+        )
+        assert orjson.loads(sink.records[-1].value)["ip"] == expected

@@ -1,0 +1,97 @@
+"""Fixtures. Integration tests start real services on free loopback ports: the bundled
+Kafka-protocol broker (Tansu), Debian's clickhouse-server, and chDB in-process. A service that
+cannot start fails the test; nothing is skipped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.spool import Record
+from journey.devservices.broker import LocalBroker
+from journey.devservices.clickhouse_server import LocalClickHouse
+from journey.settings import Settings, parse_clickhouse_url
+from storage.embedded import EmbeddedStore
+from storage.server import ServerStore
+from storage.store import Store
+
+WRITE_KEY = "test-write-key"
+
+
+@dataclass
+class FakeSink:
+    """The collector's next step, for unit tests of the HTTP layer."""
+
+    records: list[Record] = field(default_factory=list)
+    unavailable: bool = False
+
+    def deliver(self, records: list[Record]) -> None:
+        from collector.sink import Unavailable
+
+        if self.unavailable:
+            raise Unavailable("test: spool full")
+        self.records.extend(records)
+
+    def close(self) -> None:
+        pass
+
+    def health(self) -> dict[str, Any]:
+        return {"kafka": True}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    suffix = uuid.uuid4().hex[:8]
+    return Settings(
+        data_dir=tmp_path / "data",
+        write_keys={WRITE_KEY: "test-source"},
+        events_topic=f"events-{suffix}",
+        dead_letter_topic=f"dead-letter-{suffix}",
+        consumer_group=f"loader-{suffix}",
+        kafka_fast_group_join=True,
+        loader_batch_seconds=0.2,
+        kafka_ack_timeout_s=2.0,
+    )
+
+
+@pytest.fixture(scope="session")
+def broker() -> Iterator[LocalBroker]:
+    with LocalBroker() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def clickhouse_server() -> Iterator[LocalClickHouse]:
+    with LocalClickHouse() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=["server", "embedded"])
+def store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
+    """A fresh database on the ClickHouse server, or in chDB: the same tests run on both."""
+    database = f"t_{uuid.uuid4().hex[:10]}"
+    opened: Store
+    if request.param == "server":
+        server: LocalClickHouse = request.getfixturevalue("clickhouse_server")
+        opened = ServerStore(parse_clickhouse_url(server.url), database=database)
+    else:
+        opened = EmbeddedStore.open(chdb_path, database)
+    opened.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    yield opened
+    opened.execute(f"DROP DATABASE IF EXISTS {database}")
+    opened.close()
+
+
+@pytest.fixture
+def kafka_settings(settings: Settings, broker: LocalBroker) -> Settings:
+    return settings.with_overrides(kafka_bootstrap_servers=(broker.bootstrap,))

@@ -1,0 +1,92 @@
+"""Helpers for integration tests: a real HTTP collector, reading a topic, running a loader."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import requests
+from flask import Flask
+from kafka import KafkaConsumer, TopicPartition
+from werkzeug.serving import make_server
+
+from journey.settings import Settings
+from loader.consumer import Loader, prepare
+from storage.store import Store
+
+AUTH_KEY = "test-write-key"
+
+
+@contextmanager
+def serve(app: Flask) -> Iterator[str]:
+    """The app on a real threaded HTTP server on a free loopback port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+def post(url: str, path: str, body: Any, key: str = AUTH_KEY) -> requests.Response:
+    auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+    return requests.post(
+        url + path,
+        data=orjson.dumps(body),
+        timeout=30,
+        headers={"Content-Type": "application/json", "Authorization": auth},
+    )
+
+
+def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Any]:
+    """Every message now on ``topic`` (all partitions), as decoded JSON."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: set[int] | None = None
+        while not partitions and time.monotonic() < deadline:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                time.sleep(0.2)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions or [])]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        out: list[Any] = []
+        while any(consumer.position(tp) < end[tp] for tp in tps) and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=500).values():
+                out.extend(orjson.loads(m.value) for m in messages)
+        return out
+    finally:
+        consumer.close()
+
+
+def count_events(store: Store) -> tuple[int, int]:
+    """(rows physically stored, distinct events as every report counts them)."""
+    rows = store.execute(f"SELECT count(), uniqExact(event_id) FROM {store.database}.events")
+    return int(rows[0][0]), int(rows[0][1])
+
+
+def load_until_idle(
+    settings: Settings, store: Store, idle: float = 3.0, loader: Loader | None = None
+) -> Loader:
+    prepare(settings, store)
+    loader = loader or Loader(settings, store)
+    loader.run(max_idle_seconds=idle)
+    return loader
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")

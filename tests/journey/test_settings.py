@@ -1,0 +1,52 @@
+from pathlib import Path
+
+import pytest
+
+from journey.settings import SettingsError, from_env
+
+
+def test_defaults_are_the_embedded_local_setup() -> None:
+    s = from_env({})
+    assert s.embedded and s.kafka_bootstrap_servers == () and s.data_dir == Path(".journey")
+    assert s.database == "journey"
+
+
+def test_clickhouse_url_is_parsed_and_hides_its_password() -> None:
+    s = from_env({"JOURNEY_CLICKHOUSE_URL": "clickhouse://ana:s%40cret@ch.example:9001/analytics"})
+    assert s.clickhouse is not None and not s.embedded
+    assert (s.clickhouse.user, s.clickhouse.password, s.clickhouse.host, s.clickhouse.port) == (
+        "ana",
+        "s@cret",
+        "ch.example",
+        9001,
+    )
+    assert s.database == "analytics"
+    assert "s@cret" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"JOURNEY_CLICKHOUSE_URL": "http://x:8123"}, "JOURNEY_CLICKHOUSE_URL"),
+        ({"JOURNEY_CLICKHOUSE_URL": "clickhouse://h/bad-name"}, "database name"),
+        ({"JOURNEY_TOPIC_PARTITIONS": "zero"}, "JOURNEY_TOPIC_PARTITIONS"),
+        ({"JOURNEY_TOPIC_PARTITIONS": "0"}, "at least 1"),
+        ({"JOURNEY_KAFKA_BOOTSTRAP_SERVERS": "localhost"}, "host:port"),
+        ({"JOURNEY_ANONYMIZE_IP": "maybe"}, "true or false"),
+        ({"JOURNEY_WRITE_KEYS": "nocolon"}, "name:key"),
+        ({"JOURNEY_EVENTS_TOPIC": "bad topic"}, "topic name"),
+        ({"JOURNEY_EVENTS_TOPIC": "same", "JOURNEY_DEAD_LETTER_TOPIC": "same"}, "must differ"),
+        ({"JOURNEY_COLECTOR_PORT": "1"}, "unknown setting JOURNEY_COLECTOR_PORT"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        from_env(env)
+
+
+def test_write_keys_seed() -> None:
+    s = from_env(
+        {"JOURNEY_WRITE_KEYS": "web:k1, app:k2", "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": "a:1,b:2"}
+    )
+    assert s.write_keys == {"k1": "web", "k2": "app"}
+    assert s.kafka_bootstrap_servers == ("a:1", "b:2")

@@ -1,0 +1,185 @@
+"""Loader steps alone, each with a fake next step: batching, bisecting, commit-last order."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import pytest
+from kafka import TopicPartition
+
+import schemas
+from loader.batch import Batch
+from loader.commit import Committer
+from loader.dead_letter import DeadLetters, TooManyInvalid, letter
+from loader.write import Writer, is_data_error
+from storage.store import StoreUnavailable
+
+TP = TopicPartition("events", 0)
+
+
+class DataError(Exception):
+    code = 53  # TYPE_MISMATCH
+
+
+@dataclass
+class FakeStore:
+    database: str = "db"
+    poison: set[str] = field(default_factory=set)
+    down_for: int = 0
+    inserted: list[tuple[Any, ...]] = field(default_factory=list)
+    calls: int = 0
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.calls += 1
+        if self.down_for:
+            self.down_for -= 1
+            raise StoreUnavailable("connection refused")
+        if any(r[0] in self.poison for r in rows):
+            raise DataError("Code: 53. Type mismatch")
+        self.inserted.extend(tuple(r) for r in rows)
+
+
+def rows(*ids: str) -> list[tuple[Any, ...]]:
+    return [(i, "x", 0) for i in ids]
+
+
+def test_batch_drops_repeated_event_ids_but_keeps_their_offsets() -> None:
+    batch = Batch()
+    for offset, (row,) in enumerate([rows("a"), rows("b"), rows("a")]):
+        batch.add(row, b"raw", TP, offset)
+    batch.skip(TP, 3)
+    assert [r[0] for r in batch.rows] == ["a", "b"]
+    assert batch.offsets == {TP: 3}
+    assert batch.ready(max_rows=2, max_seconds=60)
+    assert not Batch().ready(1, 0)
+
+
+def test_writer_stamps_loaded_at_and_retries_while_the_store_is_down() -> None:
+    store = FakeStore(down_for=3)
+    waits: list[float] = []
+    assert (
+        Writer(store, "events", ["id", "x", "loaded_at"], wait=waits.append).write(rows("a", "b"))
+        == []
+    )
+    assert [r[0] for r in store.inserted] == ["a", "b"]
+    assert all(r[2] > 0 for r in store.inserted)
+    assert waits == [0.5, 1.0, 2.0]
+
+
+def test_writer_bisects_to_the_poison_rows() -> None:
+    store = FakeStore(poison={"c", "f"})
+    bad = Writer(store, "events", ["id", "x", "loaded_at"]).write(rows(*"abcdefgh"))
+    assert [i for i, _ in bad] == [2, 5]
+    assert "refused" in bad[0][1]
+    assert sorted(r[0] for r in store.inserted) == list("abdegh")
+
+
+def test_writer_abandons_uncommitted_when_stopping_mid_outage() -> None:
+    store = FakeStore(down_for=100)
+    writer = Writer(
+        store, "events", ["id", "x", "loaded_at"], wait=lambda s: None, stopping=lambda: True
+    )
+    with pytest.raises(StoreUnavailable, match="uncommitted"):
+        writer.write(rows("a"))
+
+
+@pytest.mark.parametrize(
+    ("exc", "data"),
+    [
+        (DataError(), True),
+        (TypeError("bad"), True),
+        (RuntimeError("Code: 60. Unknown table"), False),
+        (RuntimeError("Code: 27. Cannot parse input"), True),
+        (StoreUnavailable("down"), False),
+    ],
+)
+def test_data_errors_are_told_from_world_errors(exc: Exception, data: bool) -> None:
+    assert is_data_error(exc) is data
+
+
+class FakeFuture:
+    def get(self, timeout: float) -> None:
+        pass
+
+
+@dataclass
+class FakeProducer:
+    sent: list[tuple[str, bytes]] = field(default_factory=list)
+
+    def send(self, topic: str, value: bytes) -> FakeFuture:
+        self.sent.append((topic, value))
+        return FakeFuture()
+
+
+def test_dead_letters_carry_the_reason_and_the_run_is_bounded() -> None:
+    producer = FakeProducer()
+    dlq = DeadLetters(producer, "dlq", max_run=2)
+    dlq.send(b"\xff\xfe", "not JSON", "events", 0, 7)
+    dlq.valid()
+    dlq.send(b"{}", "bad", "events", 0, 8)
+    dlq.send(b"{}", "bad", "events", 0, 9)
+    with pytest.raises(TooManyInvalid, match="3 messages in a row"):
+        dlq.send(b"{}", "bad", "events", 0, 10)
+    first = orjson.loads(producer.sent[0][1])
+    schemas.validate(schemas.DEAD_LETTER, first)
+    assert (first["payload_encoding"], first["offset"], first["reason"]) == (
+        "base64",
+        7,
+        "not JSON",
+    )
+    assert orjson.loads(letter(b"{}", "r", "t", 1, 2))["payload"] == "{}"
+
+
+@dataclass
+class FakeConsumer:
+    owned: set[TopicPartition]
+    commits: list[dict[TopicPartition, Any]] = field(default_factory=list)
+
+    def assignment(self) -> set[TopicPartition]:
+        return self.owned
+
+    def commit(self, offsets: dict[TopicPartition, Any]) -> None:
+        self.commits.append(offsets)
+
+
+def test_commit_is_offset_plus_one_and_only_for_owned_partitions() -> None:
+    other = TopicPartition("events", 1)
+    consumer = FakeConsumer(owned={TP})
+    assert Committer(consumer).commit({TP: 41, other: 9})
+    assert {tp: m.offset for tp, m in consumer.commits[0].items()} == {TP: 42}
+
+
+def test_flush_writes_then_dead_letters_then_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order that makes at-least-once safe: nothing is committed before it is stored."""
+    from journey.settings import Settings
+    from loader.consumer import Loader
+
+    order: list[str] = []
+    store = FakeStore(poison={"bad"})
+    original_insert = store.insert
+
+    def insert(table: str, columns: Sequence[str], batch_rows: Sequence[Sequence[Any]]) -> None:
+        original_insert(table, columns, batch_rows)
+        order.append(f"insert {len(batch_rows)}")
+
+    store.insert = insert  # type: ignore[method-assign]
+    consumer = FakeConsumer(owned={TP})
+    consumer.pause = lambda *a: None  # type: ignore[attr-defined]
+    consumer.resume = lambda *a: None  # type: ignore[attr-defined]
+    consumer.paused = lambda: set()  # type: ignore[attr-defined]
+    original_commit = consumer.commit
+    consumer.commit = lambda offsets: (order.append("commit"), original_commit(offsets))  # type: ignore[method-assign]
+    producer = FakeProducer()
+    loader = Loader(
+        Settings(kafka_bootstrap_servers=("x:1",)), store, consumer=consumer, producer=producer
+    )  # type: ignore[arg-type]
+    loader.dead_letters.flush = lambda timeout=30.0: order.append("dead letters acknowledged")  # type: ignore[method-assign]
+    for offset, row in enumerate(rows("a", "bad", "c")):
+        loader.batch.add(row + ("",) * 0, b"raw-%d" % offset, TP, offset)
+    loader.flush()
+    assert order[-2:] == ["dead letters acknowledged", "commit"]
+    assert order.index("commit") > max(i for i, o in enumerate(order) if o.startswith("insert"))
+    assert {tp: m.offset for tp, m in consumer.commits[0].items()} == {TP: 3}
+    assert orjson.loads(producer.sent[0][1])["payload"] == "raw-1"
+    assert loader.stats.rows_written == 2

@@ -1,0 +1,77 @@
+"""The same storage tests on the ClickHouse 18.16 server and on chDB."""
+
+import pytest
+
+from analyzer.events import deduplicated
+from storage import migrations
+from storage.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrations_build_the_schema_and_are_idempotent(store: Store) -> None:
+    ran = migrations.apply(store)
+    assert [m.version for m in ran] == [m.version for m in migrations.discover()]
+    assert migrations.apply(store) == []
+    assert migrations.pending(store) == []
+    columns = dict(
+        store.execute(
+            "SELECT name, type FROM system.columns WHERE database = %(db)s AND table = 'events'",
+            {"db": store.database},
+        )
+    )
+    assert columns["event_id"] == "String"
+    assert columns["timestamp"] == "DateTime('UTC')"
+    assert columns["timestamp_ms"] == "UInt64"
+    (engine,) = store.execute(
+        "SELECT engine FROM system.tables WHERE database = %(db)s AND name = 'events'",
+        {"db": store.database},
+    )[0]
+    assert engine == "ReplacingMergeTree"
+
+
+def test_checked_add_column_on_an_existing_table(store: Store) -> None:
+    migrations.apply(store)
+    m = migrations.Migrator(store)
+    m.add_column("events", "country", "String DEFAULT ''", after="ip")
+    m.add_column("events", "country", "String DEFAULT ''", after="ip")  # no error the second time
+    assert m.has_column("events", "country")
+
+
+def test_insert_and_read_back_with_duplicates_collapsed(store: Store) -> None:
+    migrations.apply(store)
+    cols = [
+        "event_id",
+        "type",
+        "event",
+        "anonymous_id",
+        "timestamp",
+        "timestamp_ms",
+        "properties",
+        "loaded_at",
+    ]
+    row = (
+        "e1",
+        "track",
+        "Order Completed",
+        "a1",
+        1714564800,
+        1714564800123,
+        '{"revenue":12.5}',
+        1714564900,
+    )
+    other = ("e2", "page", "Home", "a1", 1714564801, 1714564801000, "{}", 1714564900)
+    store.insert("events", cols, [row, other])
+    store.insert("events", cols, [row])  # a replay
+    assert store.execute(f"SELECT count() FROM {store.database}.events")[0][0] == 3
+    src = deduplicated(store.database, ["event", "properties"], "anonymous_id = %(a)s")
+    result = store.execute(
+        f"SELECT event, visitParamExtractFloat(properties, 'revenue') FROM {src} ORDER BY event",
+        {"a": "a1"},
+    )
+    assert result == [("Home", 0.0), ("Order Completed", 12.5)]
+
+
+def test_bound_parameters_cannot_inject(store: Store) -> None:
+    hostile = "x' OR 1=1; DROP TABLE t --\\"
+    assert store.execute("SELECT %(v)s", {"v": hostile}) == [(hostile,)]
