@@ -11,6 +11,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
+from collector.pack import pack
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message
@@ -96,6 +97,7 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
         anonymize_ip=settings.anonymize_ip,
     )
     records: list[Record] = []
+    accepted: dict[bytes, list[bytes]] = {}  # visitor key -> encoded events, in order
     rejected: list[dict[str, Any]] = []
     oversized = False
     for index, message in enumerate(messages):
@@ -111,16 +113,18 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
             rejected.append({"index": index, "messageId": message_id, "reason": reason})
             records.append(_dead_letter(settings, message, reason, index, source, now))
             continue
-        records.append(Record(settings.events_topic, partition_key(event), orjson.dumps(event)))
+        accepted.setdefault(partition_key(event), []).append(orjson.dumps(event))
+    records.extend(pack(settings.events_topic, accepted))
     try:
         current_app.extensions["journey.sink"].deliver(records)
     except Unavailable as exc:
         return _error(503, f"events could not be stored right now ({exc}); retry later")
-    accepted = len(messages) - len(rejected)
-    if accepted == 0:
+    if not accepted:
         status = 413 if oversized and len(messages) == 1 else 400
         return _error(status, "no event was accepted", rejected=rejected)
-    return jsonify({"success": True, "accepted": accepted, "rejected": rejected})
+    return jsonify(
+        {"success": True, "accepted": len(messages) - len(rejected), "rejected": rejected}
+    )
 
 
 def _body() -> Any:

@@ -75,6 +75,7 @@ def _text(value: Any) -> str:
     return str(value)[:_MAX_TEXT]
 
 
+@functools.lru_cache(maxsize=65536)
 def anonymize_ip(raw: str) -> str:
     """IPv4 with the last octet zeroed, IPv6 with the last 80 bits zeroed; '' if not an address."""
     try:
@@ -113,6 +114,8 @@ def parse_agent(agent: str) -> tuple[str, str, str, str, str]:
 
 
 def _query(url: str, search: str) -> dict[str, str]:
+    if not search and "?" not in url:
+        return {}
     query = search.lstrip("?") if search else urlsplit(url).query
     return {k: v[0] for k, v in parse_qs(query).items() if v}
 

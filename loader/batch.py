@@ -12,19 +12,17 @@ from kafka import TopicPartition
 @dataclass
 class Batch:
     rows: list[tuple[Any, ...]] = field(default_factory=list)
-    raw: list[bytes] = field(default_factory=list)  # the messages, to dead-letter a poison row
     offsets: dict[TopicPartition, int] = field(default_factory=dict)  # last offset seen
     seen: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
-    def add(self, row: tuple[Any, ...], raw: bytes, tp: TopicPartition, offset: int) -> None:
-        """Add a row; a second copy of an event_id already in the batch is dropped here."""
+    def add(self, rows: list[tuple[Any, ...]], tp: TopicPartition, offset: int) -> None:
+        """Add a message's rows; a second copy of an event_id already in the batch is dropped."""
         self.skip(tp, offset)
-        if row[0] in self.seen:
-            return
-        self.seen.add(row[0])
-        self.rows.append(row)
-        self.raw.append(raw)
+        for row in rows:
+            if row[0] not in self.seen:
+                self.seen.add(row[0])
+                self.rows.append(row)
 
     def skip(self, tp: TopicPartition, offset: int) -> None:
         """Account for a message that adds no row (dead-lettered, or a duplicate)."""

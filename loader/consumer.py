@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
 
 from journey.kafka import consumer_config, ensure_topics, producer_config
@@ -98,15 +99,18 @@ class Loader:
             for message in messages:
                 self.stats.messages += 1
                 try:
-                    row = decode(message.value)
+                    decoded = decode(message.value)
                 except Invalid as exc:
                     self.dead_letters.send(
                         message.value, str(exc), tp.topic, tp.partition, message.offset
                     )
                     self.batch.skip(tp, message.offset)
                     continue
-                self.dead_letters.valid()
-                self.batch.add(row, message.value, tp, message.offset)
+                for raw, reason in decoded.invalid:
+                    self.dead_letters.send(raw, reason, tp.topic, tp.partition, message.offset)
+                if decoded.rows:
+                    self.dead_letters.valid()
+                self.batch.add(decoded.rows, tp, message.offset)
 
     def flush(self) -> None:
         """Write the batch, dead-letter its poison rows, then commit its offsets."""
@@ -117,8 +121,9 @@ class Loader:
         finally:
             self._writing = False
             self.consumer.resume(*self.consumer.paused())
-        for index, reason in poison:
-            self.dead_letters.send(batch.raw[index], reason, self.settings.events_topic, -1, -1)
+        for index, reason in poison:  # the row as ClickHouse was asked to take it
+            row = orjson.dumps(dict(zip(COLUMNS, batch.rows[index], strict=True)))
+            self.dead_letters.send(row, reason, self.settings.events_topic, -1, -1)
         self.dead_letters.flush()
         self.stats.rows_written += len(batch.rows) - len(poison)
         self.stats.dead_lettered = self.dead_letters.sent

@@ -1,7 +1,13 @@
-"""Step 1: one Kafka message → one row of the events table, or Invalid with the reason."""
+"""Step 1: one Kafka message → rows of the events table.
+
+A message is a ``journey/event_batch`` (what the collector produces: one visitor's events from
+one request) or a single ``journey/event`` (what any other producer may send). Each event is
+validated alone: a bad one is handed back with its reason to be dead-lettered, the rest load.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,18 +73,50 @@ def _millis(text: str) -> int:
     return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
 
 
-def decode(value: bytes | None) -> tuple[Any, ...]:
-    """The row for a message; ``loaded_at`` is left 0 for the writer to stamp."""
+@dataclass
+class Decoded:
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    invalid: list[tuple[bytes, str]] = field(default_factory=list)  # (event as JSON, reason)
+
+
+def decode(value: bytes | None) -> Decoded:
+    """The rows of a message; Invalid if the message as a whole can never load."""
     if value is None:
         raise Invalid("empty message (tombstone)")
     try:
-        event = orjson.loads(value)
+        message = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise Invalid(f"not JSON: {exc}") from None
-    if not isinstance(event, dict):
-        raise Invalid("an event must be a JSON object")
+    if not isinstance(message, dict):
+        raise Invalid("a message must be a JSON object")
+    kind = message.get("schema")
+    if kind == schemas.EVENT:
+        events = [message]
+    elif kind == schemas.EVENT_BATCH:
+        try:
+            schemas.validate(schemas.EVENT_BATCH, message)
+        except schemas.SchemaViolation as exc:
+            raise Invalid(str(exc)) from None
+        events = message["events"]
+    else:
+        raise Invalid(
+            f"unknown schema {str(kind)[:60]!r}; expected {schemas.EVENT_BATCH} or {schemas.EVENT}"
+        )
+    decoded = Decoded()
+    for event in events:
+        try:
+            decoded.rows.append(to_row(event))
+        except Invalid as exc:
+            decoded.invalid.append((orjson.dumps(event), str(exc)))
+    return decoded
+
+
+def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    """The row for one event; ``loaded_at`` is left 0 for the writer to stamp."""
     if event.get("schema") != schemas.EVENT:
-        raise Invalid(f"unknown schema {str(event.get('schema'))[:60]!r}; expected {schemas.EVENT}")
+        raise Invalid(
+            f"unknown event schema {str(event.get('schema'))[:60]!r}; expected {schemas.EVENT}"
+        )
     try:
         schemas.validate(schemas.EVENT, event)
     except schemas.SchemaViolation as exc:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).parent
 
 INBOUND_MESSAGE = "segment/message/1-0-0"
 EVENT = "journey/event/1-0-0"
+EVENT_BATCH = "journey/event_batch/1-0-0"
 DEAD_LETTER = "journey/dead_letter/1-0-0"
 
 

@@ -15,6 +15,7 @@ from flask import Flask
 from kafka import KafkaConsumer, TopicPartition
 from werkzeug.serving import make_server
 
+import schemas
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from storage.store import Store
@@ -66,6 +67,11 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Any]:
         return out
     finally:
         consumer.close()
+
+
+def unpack(message: Any) -> list[dict[str, Any]]:
+    """The events of a topic message: an event batch, or a single event."""
+    return list(message["events"]) if message.get("schema") == schemas.EVENT_BATCH else [message]
 
 
 def count_events(store: Store) -> tuple[int, int]:

@@ -12,6 +12,7 @@ from collector.app import create_app
 from journey.keys import KeyStore
 from journey.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
+from tests.helpers import unpack
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
 TRACK = {"type": "track", "event": "Signed Up", "anonymousId": "a1", "messageId": "m1"}
@@ -30,7 +31,12 @@ def client(settings: Settings, sink: FakeSink) -> Iterator[FlaskClient]:
 
 
 def events(sink: FakeSink, settings: Settings) -> list[dict]:
-    return [orjson.loads(r.value) for r in sink.records if r.topic == settings.events_topic]
+    return [
+        e
+        for r in sink.records
+        if r.topic == settings.events_topic
+        for e in unpack(orjson.loads(r.value))
+    ]
 
 
 def letters(sink: FakeSink, settings: Settings) -> list[dict]:
@@ -219,4 +225,15 @@ def test_forwarded_ip_is_used_only_behind_trusted_proxies(
         client.post(
             "/v1/track", json=TRACK, headers=headers, environ_base={"REMOTE_ADDR": "127.0.0.1"}
         )
-        assert orjson.loads(sink.records[-1].value)["ip"] == expected
+        assert events(sink, settings)[-1]["ip"] == expected
+
+
+def test_one_message_per_visitor_per_request_in_order(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    batch = [{**TRACK, "messageId": f"m{i}", "anonymousId": f"a{i % 2}"} for i in range(6)]
+    assert client.post("/v1/batch", json={"batch": batch}, headers=AUTH).status_code == 200
+    produced = [(r.key, orjson.loads(r.value)) for r in sink.records]
+    assert [key for key, _ in produced] == [b"a0", b"a1"]
+    assert [e["event_id"] for e in produced[0][1]["events"]] == ["m0", "m2", "m4"]
+    assert all(m["schema"] == "journey/event_batch/1-0-0" for _, m in produced)

@@ -14,7 +14,15 @@ from collector.sink import EventSink
 from journey.devservices.broker import LocalBroker
 from journey.settings import Settings
 from storage.store import Store
-from tests.helpers import count_events, load_until_idle, post, read_topic, serve, wait_for
+from tests.helpers import (
+    count_events,
+    load_until_idle,
+    post,
+    read_topic,
+    serve,
+    unpack,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -116,7 +124,7 @@ def test_broker_down_events_are_spooled_then_replayed_none_lost(
                 post(url, "/v1/batch", {"batch": [track(i) for i in range(70, 80)]}).status_code
                 == 200
             )
-        events = read_topic(broker.bootstrap, kafka.events_topic)
+        events = [e for m in read_topic(broker.bootstrap, kafka.events_topic) for e in unpack(m)]
         # 0-9 went to the broker that was then lost with its memory; 10-79 must all be there
         assert {f"m-{i}" for i in range(10, 80)} <= {e["event_id"] for e in events}
         per_visitor: dict[str, list[int]] = {}

@@ -46,8 +46,8 @@ def rows(*ids: str) -> list[tuple[Any, ...]]:
 
 def test_batch_drops_repeated_event_ids_but_keeps_their_offsets() -> None:
     batch = Batch()
-    for offset, (row,) in enumerate([rows("a"), rows("b"), rows("a")]):
-        batch.add(row, b"raw", TP, offset)
+    for offset, message_rows in enumerate([rows("a"), rows("b"), rows("a")]):
+        batch.add(message_rows, TP, offset)
     batch.skip(TP, 3)
     assert [r[0] for r in batch.rows] == ["a", "b"]
     assert batch.offsets == {TP: 3}
@@ -150,10 +150,11 @@ def test_commit_is_offset_plus_one_and_only_for_owned_partitions() -> None:
     assert {tp: m.offset for tp, m in consumer.commits[0].items()} == {TP: 42}
 
 
-def test_flush_writes_then_dead_letters_then_commits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flush_writes_then_dead_letters_then_commits() -> None:
     """The order that makes at-least-once safe: nothing is committed before it is stored."""
     from journey.settings import Settings
     from loader.consumer import Loader
+    from loader.decode import COLUMNS, decode
 
     order: list[str] = []
     store = FakeStore(poison={"bad"})
@@ -175,11 +176,14 @@ def test_flush_writes_then_dead_letters_then_commits(monkeypatch: pytest.MonkeyP
         Settings(kafka_bootstrap_servers=("x:1",)), store, consumer=consumer, producer=producer
     )  # type: ignore[arg-type]
     loader.dead_letters.flush = lambda timeout=30.0: order.append("dead letters acknowledged")  # type: ignore[method-assign]
-    for offset, row in enumerate(rows("a", "bad", "c")):
-        loader.batch.add(row + ("",) * 0, b"raw-%d" % offset, TP, offset)
+    example = dict(schemas.examples(schemas.EVENT))["valid_track.json"]
+    for offset, event_id in enumerate(["a", "bad", "c"]):
+        loader.batch.add(decode(orjson.dumps({**example, "event_id": event_id})).rows, TP, offset)
     loader.flush()
     assert order[-2:] == ["dead letters acknowledged", "commit"]
     assert order.index("commit") > max(i for i, o in enumerate(order) if o.startswith("insert"))
     assert {tp: m.offset for tp, m in consumer.commits[0].items()} == {TP: 3}
-    assert orjson.loads(producer.sent[0][1])["payload"] == "raw-1"
+    letter_sent = orjson.loads(producer.sent[0][1])
+    assert orjson.loads(letter_sent["payload"])["event_id"] == "bad"  # the refused row, by column
+    assert set(orjson.loads(letter_sent["payload"])) == set(COLUMNS)
     assert loader.stats.rows_written == 2

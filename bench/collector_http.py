@@ -1,0 +1,108 @@
+"""Collector requests/s (one event a request) against a no-op Flask endpoint under the same
+gunicorn settings, and events/s with 50-event batches. wrk drives load from a second process on
+loopback. Each event has its own messageId (wrk's Lua counter), like real traffic."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bench.common import data_dir, env_for, figure, start_gunicorn, stop
+from journey.devservices.broker import LocalBroker
+
+DURATION = "10s"
+EVENT = {
+    "type": "track",
+    "event": "Product Viewed",
+    "anonymousId": "VISITOR",
+    "timestamp": "2024-05-01T12:00:00.000Z",
+    "properties": {"product_id": "sku-001", "price": 16.75},
+    "context": {
+        "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+        "page": {
+            "url": "https://shop.example/product/sku-001?utm_source=google&utm_medium=cpc",
+            "path": "/product/sku-001",
+            "title": "Product",
+        },
+        "locale": "en-US",
+    },
+}
+LUA = """
+local counter = 0
+local template = %s
+local per = %d
+request = function()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, per do
+    local id = tostring(counter) .. "-" .. tostring(i) .. "-" .. tostring(math.random(1e9))
+    parts[i] = template:gsub("VISITOR", "v" .. tostring(counter %% 5000)):gsub("MSGID", id)
+  end
+  local body
+  if per == 1 then body = parts[1] else body = '{"batch":[' .. table.concat(parts, ",") .. ']}' end
+  return wrk.format("POST", wrk.path, {["Content-Type"]="application/json",
+    ["Authorization"]="Basic YmVuY2gta2V5Og=="}, body)
+end
+"""
+
+
+def wrk(url: str, per_request: int, connections: int = 16) -> float:
+    event = json.dumps({**EVENT, "messageId": "MSGID"})
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    script.write_text(LUA % (json.dumps(event).replace("\\/", "/"), per_request))
+    out = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise RuntimeError(f"{non2xx.group(1)} requests failed:\n{out}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+def main() -> dict[str, float]:
+    results: dict[str, float] = {}
+    with LocalBroker() as broker:
+        env = env_for(
+            {
+                "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+                "JOURNEY_DATA_DIR": data_dir(),
+                "JOURNEY_WRITE_KEYS": "bench:bench-key",
+            }
+        )
+        noop, port = start_gunicorn("bench.apps:noop()", env)
+        try:
+            results["noop_rps"] = wrk(f"http://127.0.0.1:{port}/v1/track", 1)
+        finally:
+            stop(noop)
+        app, port = start_gunicorn("bench.apps:collector()", env)
+        try:
+            wrk(f"http://127.0.0.1:{port}/v1/track", 1, connections=4)  # warm up: producers connect
+            results["collector_rps"] = wrk(f"http://127.0.0.1:{port}/v1/track", 1)
+            results["batch_events_per_s"] = 50 * wrk(f"http://127.0.0.1:{port}/v1/batch", 50)
+        finally:
+            stop(app)
+    print(
+        "collector HTTP (gunicorn, 2 gthread workers x 8 threads; wrk -t2 -c16 -d10s on loopback)"
+    )
+    figure("no-op Flask endpoint, 1 event/request", results["noop_rps"], "req/s")
+    figure(
+        "collector, 1 event/request",
+        results["collector_rps"],
+        "req/s",
+        f"{results['collector_rps'] / results['noop_rps']:.2f} of no-op (goal >= 0.5)",
+    )
+    figure(
+        "collector, 50-event batches", results["batch_events_per_s"], "events/s", "(goal >= 20,000)"
+    )
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,17 @@
+"""Run every benchmark of the ingestion pipeline, one after another, and print the figures."""
+
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import collector_http, latency, loader_throughput  # noqa: E402
+
+if __name__ == "__main__":
+    print(
+        f"Journey benchmarks on {platform.node() or 'this machine'}: Python {platform.python_version()}"
+    )
+    collector_http.main()
+    loader_throughput.main()
+    latency.main()
