@@ -19,6 +19,7 @@ from journey.devservices import free_port, wait_for_port
 from journey.devservices.broker import LocalBroker
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.settings import parse_clickhouse_url
+from storage import migrations
 from storage.server import ServerStore
 
 RATE = 1000  # events/s
@@ -46,6 +47,7 @@ def main() -> dict[str, float]:
         loader = subprocess.Popen([*cli, "load"], env=env)
         collector = subprocess.Popen([*cli, "collect"], env=env)
         store = ServerStore(parse_clickhouse_url(server.url))
+        migrations.apply(store)  # before the loader does, so the poller has a table to ask
         try:
             wait_for_port(port, 60, "collector")
             session = requests.Session()

@@ -53,6 +53,6 @@ def corrected(
 
 def iso(moment: datetime) -> str:
     """``2024-05-01T12:00:00.123Z``: the form events carry on the topic."""
-    return (
-        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    )
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

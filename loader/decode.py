@@ -7,6 +7,7 @@ validated alone: a bad one is handed back with its reason to be dead-lettered, t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +69,7 @@ class Invalid(ValueError):
     """This message can never load; ``str()`` says why."""
 
 
+@functools.lru_cache(maxsize=4096)  # a request's events share received_at and sent_at
 def _millis(text: str) -> int:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)

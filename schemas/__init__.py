@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,63 @@ def _compiled(name: str) -> Callable[[Any], Any]:
     return fastjsonschema.compile(load(name))
 
 
+def _fast_check(name: str) -> Callable[[Any], bool] | None:
+    """A quick yes/no check compiled from a flat object schema (string, object, enum and const
+    properties; additionalProperties false), or None where the schema is not of that shape. A
+    "no" is explained by the full validator, so both always agree on what is valid."""
+    schema = load(name)
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+        return None
+    definitions = schema.get("definitions", {})
+    required = frozenset(schema.get("required", []))
+    strings: dict[str, tuple[int, int, Any]] = {}  # key -> (min, max, pattern search or None)
+    choices: dict[str, frozenset[Any]] = {}  # enum and const
+    objects: set[str] = set()
+    for prop, spec in schema["properties"].items():
+        if "$ref" in spec:
+            spec = definitions[spec["$ref"].rsplit("/", 1)[1]]
+        keys = set(spec) - {"description", "title"}
+        if keys == {"const"} or keys == {"enum"}:
+            choices[prop] = frozenset(spec["enum"] if "enum" in spec else [spec["const"]])
+        elif spec.get("type") == "object" and keys == {"type"}:
+            objects.add(prop)
+        elif spec.get("type") == "string" and keys <= {"type", "minLength", "maxLength", "pattern"}:
+            search = re.compile(spec["pattern"]).search if "pattern" in spec else None
+            strings[prop] = (spec.get("minLength", 0), spec.get("maxLength", 1 << 62), search)
+        else:
+            return None
+    allowed = frozenset(strings) | frozenset(choices) | frozenset(objects)
+
+    def fast(payload: Any) -> bool:
+        if type(payload) is not dict or not required <= payload.keys() <= allowed:
+            return False
+        for key, value in payload.items():
+            limits = strings.get(key)
+            if limits is not None:
+                if type(value) is not str or not limits[0] <= len(value) <= limits[1]:
+                    return False
+                if limits[2] is not None and not limits[2](value):
+                    return False
+            elif key in objects:
+                if type(value) is not dict:
+                    return False
+            elif type(value) is not str or value not in choices[key]:
+                return False
+        return True
+
+    return fast
+
+
+_FAST: dict[str, Callable[[Any], bool] | None] = {}
+
+
 def validate(name: str, payload: Any) -> None:
     """Raise SchemaViolation, with the offending field in the message, unless payload is valid."""
+    if name not in _FAST:
+        _FAST[name] = _fast_check(name)
+    fast = _FAST[name]
+    if fast is not None and fast(payload):
+        return
     try:
         _compiled(name)(payload)
     except fastjsonschema.JsonSchemaValueException as exc:

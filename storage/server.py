@@ -58,7 +58,8 @@ class ServerStore:
         cols = ", ".join(identifier(c) for c in columns)
         self._run(
             f"INSERT INTO {identifier(self.database)}.{identifier(table)} ({cols}) VALUES",
-            params=list(rows),
+            params=list(zip(*rows, strict=True)),  # columnar: the driver sends columns anyway
+            columnar=True,
             types_check=False,
         )
 

@@ -42,3 +42,50 @@ def test_schema_files_carry_their_version() -> None:
             "format": "jsonschema",
             "version": version,
         }
+
+
+def test_the_fast_check_never_accepts_what_the_full_validator_rejects() -> None:
+    import random
+
+    import fastjsonschema
+
+    fast = schemas._fast_check(schemas.EVENT)
+    assert fast is not None
+    full = fastjsonschema.compile(schemas.load(schemas.EVENT))
+    base = dict(schemas.examples(schemas.EVENT))["valid_track.json"]
+    rng = random.Random(3)
+    odd_values = [
+        None,
+        1,
+        1.5,
+        True,
+        [],
+        {},
+        "",
+        "x" * 9000,
+        "2024-05-01T12:00:00Z",
+        "2024-05-01 12:00",
+        "desktop",
+        "laptop",
+        "journey/event/1-0-0",
+        "\u00e9" * 8192,
+    ]
+    agreed = 0
+    for _ in range(3000):
+        payload = dict(base)
+        for _ in range(rng.randint(1, 3)):
+            action = rng.random()
+            key = rng.choice([*base, "unknown_field"])
+            if action < 0.7:
+                payload[key] = rng.choice(odd_values)
+            else:
+                payload.pop(key, None)
+        try:
+            full(payload)
+            valid = True
+        except fastjsonschema.JsonSchemaValueException:
+            valid = False
+        if fast(payload):
+            assert valid, payload
+        agreed += fast(payload) == valid
+    assert agreed > 2900  # the fast check is rarely more cautious than it needs to be
