@@ -113,11 +113,17 @@ def parse_agent(agent: str) -> tuple[str, str, str, str, str]:
     )
 
 
-def _query(url: str, search: str) -> dict[str, str]:
-    if not search and "?" not in url:
-        return {}
-    query = search.lstrip("?") if search else urlsplit(url).query
-    return {k: v[0] for k, v in parse_qs(query).items() if v}
+@functools.lru_cache(maxsize=8192)  # a visitor's events in a request mostly share a page
+def _url_parts(url: str, search: str) -> tuple[str, dict[str, str]]:
+    """(path, first value of each query parameter) of a page URL. Callers must not mutate."""
+    parts = urlsplit(url)
+    query = search.lstrip("?") if search else parts.query
+    return parts.path, ({k: v[0] for k, v in parse_qs(query).items() if v} if query else {})
+
+
+@functools.lru_cache(maxsize=8192)
+def _host(url: str) -> str:
+    return urlsplit(url).hostname or "" if url else ""
 
 
 def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]:
@@ -136,9 +142,9 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
             **page,
         }
     url = _text(page.get("url"))
-    path = _text(page.get("path")) or urlsplit(url).path
+    url_path, query = _url_parts(url, _text(page.get("search")))
+    path = _text(page.get("path")) or url_path
     referrer = _text(page.get("referrer"))
-    query = _query(url, _text(page.get("search")))
     campaign = _object(context.get("campaign"))
     click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
         ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")
@@ -176,7 +182,7 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
         "page_path": path,
         "page_title": _text(page.get("title")),
         "page_referrer": referrer,
-        "referrer_host": urlsplit(referrer).hostname or "" if referrer else "",
+        "referrer_host": _host(referrer),
         **{
             column: _text(campaign.get(key)) or query.get(column, "")[:_MAX_TEXT]
             for key, column in UTM_FIELDS.items()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 import click
@@ -103,16 +107,23 @@ def up() -> None:
         key = keys.create("default")
         click.echo(f"created write key 'default': {key}")
     with Stack(settings) as stack:
+        marker = settings.data_dir / "up.url"
+        marker.write_text(stack.collector_url)
         click.echo(f"collector: {stack.collector_url}/v1/batch")
         click.echo(f"kafka:     {','.join(stack.settings.kafka_bootstrap_servers)}")
         click.echo(
             f"store:     {'chDB at ' + str(settings.chdb_path) if settings.embedded else settings.clickhouse}"
         )
         click.echo("write keys: `journey keys list`; Ctrl-C to stop")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
-            while True:
-                time.sleep(1)
+            while not stop.wait(1.0):
+                pass
         except KeyboardInterrupt:
+            pass
+        finally:
+            marker.unlink(missing_ok=True)
             click.echo("stopping")
 
 
@@ -166,15 +177,8 @@ def _print_summary(
     )
     click.echo("by type: " + ", ".join(f"{k} {v}" for k, v in s.by_type.items()))
     for breakdown in ("utm_source", "device_type"):
-        rows = []
-        for seg in shop_funnel(store, breakdown=breakdown):
-            row: dict[str, Any] = {breakdown: seg["segment"], "people": seg["people"]}
-            for step in seg["steps"]:
-                row[step["step"]] = step["people"]
-            row["conversion"] = seg["steps"][-1]["conversion_from_start"]
-            rows.append(row)
         click.echo(f"\nshop funnel by {breakdown} (people, 7-day window):")
-        click.echo(render(rows))
+        click.echo(render(_funnel_rows(breakdown, shop_funnel(store, breakdown=breakdown))))
 
 
 @main.group()
@@ -183,12 +187,71 @@ def report() -> None:
 
 
 @report.command("summary")
-def report_summary() -> None:
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+def report_summary(fmt: str) -> None:
     """What is loaded, and the shop funnel by traffic source and device."""
     from analyzer.summary import shop_funnel, summary
     from journey.output import render
 
-    _print_summary(_store(_settings()), shop_funnel, summary, render)
+    settings = _settings()
+    if settings.embedded and _held_by_up(settings):
+        data = _local_api(settings, "/api/summary")
+        click.echo(json.dumps(data, indent=2) if fmt == "json" else _summary_text(data, render))
+        return
+    store = _store(settings)
+    if fmt == "json":
+        data = {
+            **asdict(summary(store)),
+            "funnel_by_utm_source": shop_funnel(store, "utm_source"),
+            "funnel_by_device_type": shop_funnel(store, "device_type"),
+        }
+        click.echo(json.dumps(data, indent=2, default=str))
+    else:
+        _print_summary(store, shop_funnel, summary, render)
+
+
+def _held_by_up(settings: Settings) -> bool:
+    """True if `journey up` holds the embedded store (it writes its URL beside the data)."""
+    return (settings.data_dir / "up.url").is_file()
+
+
+def _local_api(settings: Settings, path: str) -> Any:
+    from urllib.error import URLError
+    from urllib.request import urlopen
+
+    url = (settings.data_dir / "up.url").read_text().strip()
+    try:
+        with urlopen(url + path, timeout=60) as response:
+            return json.load(response)
+    except URLError as exc:
+        raise click.ClickException(
+            f"`journey up` should be serving {url} but is not ({exc.reason}); "
+            f"if it is not running, remove {settings.data_dir / 'up.url'}"
+        ) from None
+
+
+def _summary_text(data: dict[str, Any], render: Callable[..., str]) -> str:
+    lines = [
+        f"events: {data['events']} ({data['rows_stored']} rows stored)  visitors: {data['visitors']}  "
+        f"identified users: {data['identified_users']}  revenue: {data['revenue']:,.2f}"
+    ]
+    for breakdown in ("utm_source", "device_type"):
+        lines.append(f"\nshop funnel by {breakdown} (people, 7-day window):")
+        lines.append(render(_funnel_rows(breakdown, data[f"funnel_by_{breakdown}"])))
+    return "\n".join(lines)
+
+
+def _funnel_rows(breakdown: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for seg in segments:
+        row: dict[str, Any] = {breakdown: seg["segment"], "people": seg["people"]}
+        for step in seg["steps"]:
+            row[step["step"]] = step["people"]
+        row["conversion"] = seg["steps"][-1]["conversion_from_start"]
+        rows.append(row)
+    return rows
 
 
 @main.group()

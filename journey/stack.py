@@ -13,6 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
 from collector.sink import EventSink
+from journey import local_api
 from journey.devservices import free_port
 from journey.devservices.broker import LocalBroker
 from journey.keys import KeyStore
@@ -58,6 +59,8 @@ class Stack:
         self.sink = EventSink(settings)
         keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
         app = create_app(settings, sink=self.sink, keys=keys)
+        app.extensions["journey.store"] = self.store
+        app.register_blueprint(local_api.bp)
         self.server = make_server(
             settings.collector_host, settings.collector_port, app, threaded=True
         )

@@ -64,7 +64,6 @@ class Loader:
         self.batch = Batch()
         self.stats = Stats()
         self._stopping = threading.Event()
-        self._writing = False
 
     # -- rebalance ---------------------------------------------------------------------------
     def _listener(self) -> ConsumerRebalanceListener:
@@ -72,10 +71,10 @@ class Loader:
 
         class Listener(ConsumerRebalanceListener):
             def on_partitions_revoked(self, revoked: Any) -> None:
-                if loader._writing:
-                    loader.batch.forget(set(revoked))  # written, but no longer ours to commit
-                elif loader.batch.offsets:
-                    loader.flush()
+                # Runs on kafka-python's IO thread, where a blocking commit is refused. The
+                # batch's rows still load; their offsets are no longer ours, so the new owner
+                # reads them again and the duplicates collapse on event_id.
+                loader.batch.forget(set(revoked))
 
             def on_partitions_assigned(self, assigned: Any) -> None:
                 log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
@@ -115,11 +114,9 @@ class Loader:
     def flush(self) -> None:
         """Write the batch, dead-letter its poison rows, then commit its offsets."""
         batch, self.batch = self.batch, Batch()
-        self._writing = True
         try:
             poison = self.writer.write(batch.rows)
         finally:
-            self._writing = False
             self.consumer.resume(*self.consumer.paused())
         for index, reason in poison:  # the row as ClickHouse was asked to take it
             row = orjson.dumps(dict(zip(COLUMNS, batch.rows[index], strict=True)))

@@ -30,7 +30,11 @@ def produce(settings: Settings, values: list[bytes]) -> None:
     ensure_topics(settings)
     producer = KafkaProducer(bootstrap_servers=list(settings.kafka_bootstrap_servers), acks="all")
     for value in values:
-        producer.send(settings.events_topic, value=value, key=value[:8])
+        try:
+            key = orjson.loads(value)["anonymous_id"].encode()  # by visitor, as the collector does
+        except (orjson.JSONDecodeError, KeyError):
+            key = b"unparseable"
+        producer.send(settings.events_topic, value=value, key=key)
     producer.flush()
     producer.close()
 
@@ -124,3 +128,39 @@ def test_clickhouse_down_means_retry_commit_nothing_lose_nothing(
         loader.stop()
         thread.join(20)
         assert count_events(store)[1] == 200
+
+
+def test_two_loaders_in_one_group_share_the_partitions(
+    kafka_settings: Settings, store: Store
+) -> None:
+    ensure_topics(kafka_settings)
+    migrations.apply(store)
+    loaders = [Loader(kafka_settings, store) for _ in range(2)]
+    threads = [threading.Thread(target=lo.run, kwargs={"max_idle_seconds": 8}) for lo in loaders]
+    for t in threads:
+        t.start()
+    wait_for(
+        lambda: all(lo.consumer.assignment() for lo in loaders),
+        60,
+        "both loaders to hold partitions",
+    )
+    produce(kafka_settings, [event(i, visitor=f"v{i % 40}") for i in range(2000)])
+    for t in threads:
+        t.join(120)
+    assert count_events(store)[1] == 2000
+    assert all(lo.stats.messages > 0 for lo in loaders)  # both took partitions
+    assert sum(lo.stats.messages for lo in loaders) >= 2000
+
+
+def test_a_run_of_unloadable_messages_stops_the_loader(
+    kafka_settings: Settings, store: Store
+) -> None:
+    from loader.dead_letter import TooManyInvalid
+
+    settings = kafka_settings.with_overrides(loader_max_invalid_run=5)
+    produce(settings, [event(1)] + [b"garbage %d" % i for i in range(20)])
+    migrations.apply(store)
+    loader = Loader(settings, store)
+    with pytest.raises(TooManyInvalid, match="6 messages in a row"):
+        loader.run(max_idle_seconds=5)
+    assert committed(settings) == 0  # nothing past the bad run is marked done

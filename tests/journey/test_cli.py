@@ -1,0 +1,85 @@
+"""The CLI: clear messages naming the field, write keys, and `journey up` end to end."""
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from journey.cli import main
+from tests.helpers import post, wait_for
+
+
+def test_a_bad_setting_is_a_message_naming_the_variable(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main,
+        ["keys", "list"],
+        env={"JOURNEY_TOPIC_PARTITIONS": "many", "JOURNEY_DATA_DIR": str(tmp_path)},
+    )
+    assert result.exit_code != 0
+    assert "JOURNEY_TOPIC_PARTITIONS" in result.output and "Traceback" not in result.output
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"JOURNEY_DATA_DIR": str(tmp_path)}
+    created = runner.invoke(main, ["keys", "create", "website"], env=env)
+    assert created.exit_code == 0
+    key = created.output.strip()
+    assert len(key) >= 24
+    listed = runner.invoke(main, ["keys", "list"], env=env)
+    assert "website" in listed.output and key in listed.output
+    assert runner.invoke(main, ["keys", "revoke", "website"], env=env).exit_code == 0
+    again = runner.invoke(main, ["keys", "revoke", "website"], env=env)
+    assert again.exit_code != 0 and "no active write key" in again.output
+    assert runner.invoke(main, ["keys", "create", " "], env=env).exit_code != 0
+
+
+@pytest.mark.integration
+def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
+    env.update(
+        JOURNEY_DATA_DIR=str(tmp_path / "data"),
+        JOURNEY_COLLECTOR_PORT="0",
+        JOURNEY_WRITE_KEYS="site:up-test-key",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "journey.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    marker = tmp_path / "data" / "up.url"
+    try:
+        wait_for(marker.is_file, 120, "journey up to start")
+        url = marker.read_text().strip()
+        batch = [
+            {"type": "track", "event": "Clicked", "anonymousId": f"a{i}", "messageId": f"m{i}"}
+            for i in range(25)
+        ]
+        assert post(url, "/v1/batch", {"batch": batch}, key="up-test-key").status_code == 200
+        wait_for(
+            lambda: requests.get(url + "/api/summary", timeout=30).json()["events"] == 25,
+            60,
+            "the events to load",
+        )
+        # another process asks the running stack, since it holds the embedded store
+        report = subprocess.run(
+            [sys.executable, "-m", "journey.cli", "report", "summary"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert report.returncode == 0, report.stderr
+        assert "events: 25" in report.stdout
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert "collector: http://" in out and not marker.exists()
