@@ -48,6 +48,8 @@ def main(verbose: bool) -> None:
     )
     # one line per request is noise for the local stack; gunicorn keeps its own access log
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
+    # the driver logs each failed connect with a traceback; our own message says it in one line
+    logging.getLogger("clickhouse_driver").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 @main.command()
@@ -194,6 +196,7 @@ def report_summary(fmt: str) -> None:
     """What is loaded, and the shop funnel by traffic source and device."""
     from analyzer.summary import shop_funnel, summary
     from journey.output import render
+    from storage import migrations
 
     settings = _settings()
     if settings.embedded and _held_by_up(settings):
@@ -201,6 +204,7 @@ def report_summary(fmt: str) -> None:
         click.echo(json.dumps(data, indent=2) if fmt == "json" else _summary_text(data, render))
         return
     store = _store(settings)
+    migrations.apply(store)  # an empty store reports zeros rather than a missing table
     if fmt == "json":
         data = {
             **asdict(summary(store)),
@@ -300,5 +304,26 @@ def keys_revoke(name_or_key: str) -> None:
     click.echo(f"revoked {count} key(s)")
 
 
+def run() -> None:
+    """The console script: errors the user can act on as one line, never a traceback (-v shows it)."""
+    from storage.store import StoreUnavailable
+
+    verbose = "-v" in sys.argv[1:2] or "--verbose" in sys.argv[1:2]
+    try:
+        main(standalone_mode=True)
+    except StoreUnavailable as exc:
+        click.echo(f"Error: ClickHouse is unreachable: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a clear message
+        if verbose:
+            raise
+        click.echo(
+            f"Error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            " (run with -v for details)",
+            err=True,
+        )
+        sys.exit(1)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

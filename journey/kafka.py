@@ -26,7 +26,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "bootstrap_servers": bootstrap(settings),
         "acks": "all",
         "enable_idempotence": True,
-        "linger_ms": 2,
+        "linger_ms": 0,  # requests wait for acks; concurrent sends batch themselves
         "max_block_ms": 2000,
         "request_timeout_ms": 10_000,
         "retry_backoff_ms": 100,

@@ -83,3 +83,34 @@ def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> No
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
     assert "collector: http://" in out and not marker.exists()
+
+
+@pytest.mark.integration
+def test_report_on_an_empty_store_is_zeros_not_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
+    env["JOURNEY_DATA_DIR"] = str(tmp_path / "empty")
+    done = subprocess.run(
+        [sys.executable, "-m", "journey.cli", "report", "summary"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "events: 0" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_unreachable_clickhouse_is_one_clear_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
+    env.update(
+        JOURNEY_DATA_DIR=str(tmp_path), JOURNEY_CLICKHOUSE_URL="clickhouse://127.0.0.1:1/journey"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "journey.cli", "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "ClickHouse is unreachable" in done.stderr and "Traceback" not in done.stderr
