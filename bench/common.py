@@ -63,4 +63,5 @@ def data_dir() -> str:
 
 
 def figure(name: str, value: float, unit: str, note: str = "") -> None:
-    print(f"  {name:<58} {value:>12,.1f} {unit:<10} {note}", flush=True)
+    shown = f"{value:>12.2f}" if unit == "" else f"{value:>12,.1f}"  # ratios keep two decimals
+    print(f"  {name:<58} {shown} {unit:<10} {note}", flush=True)

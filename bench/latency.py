@@ -44,7 +44,7 @@ def main() -> dict[str, float]:
             }
         )
         cli = [sys.executable, "-m", "journey.cli"]
-        loader = subprocess.Popen([*cli, "load"], env=env)
+        loader = subprocess.Popen([*cli, "load"], env=env, stdout=subprocess.DEVNULL)
         collector = subprocess.Popen([*cli, "collect"], env=env)
         store = ServerStore(parse_clickhouse_url(server.url))
         migrations.apply(store)  # before the loader does, so the poller has a table to ask

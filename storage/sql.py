@@ -8,7 +8,7 @@ column names are never parameters: they come from code, checked by ``identifier`
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -72,8 +72,3 @@ def bind(sql: str, params: Mapping[str, Any] | None = None) -> str:
     if missing:
         raise KeyError(f"no value for SQL parameter {missing[0]!r}")
     return sql % {k: literal(v) for k, v in params.items()}
-
-
-def values_rows(rows: Sequence[Sequence[Any]]) -> str:
-    """Rows as a VALUES list, for the rare small inserts written as SQL (migration bookkeeping)."""
-    return ", ".join("(" + ", ".join(literal(v) for v in row) + ")" for row in rows)

@@ -14,6 +14,13 @@ from journey.cli import main
 from tests.helpers import post, wait_for
 
 
+def clean_env(**settings: str) -> dict[str, str]:
+    """This process's environment without JOURNEY_* variables, plus ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
+    env.update(settings)
+    return env
+
+
 def test_a_bad_setting_is_a_message_naming_the_variable(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         main,
@@ -41,8 +48,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
-    env.update(
+    env = clean_env(
         JOURNEY_DATA_DIR=str(tmp_path / "data"),
         JOURNEY_COLLECTOR_PORT="0",
         JOURNEY_WRITE_KEYS="site:up-test-key",
@@ -87,8 +93,7 @@ def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> No
 
 @pytest.mark.integration
 def test_report_on_an_empty_store_is_zeros_not_a_traceback(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
-    env["JOURNEY_DATA_DIR"] = str(tmp_path / "empty")
+    env = clean_env(JOURNEY_DATA_DIR=str(tmp_path / "empty"))
     done = subprocess.run(
         [sys.executable, "-m", "journey.cli", "report", "summary"],
         env=env,
@@ -101,8 +106,7 @@ def test_report_on_an_empty_store_is_zeros_not_a_traceback(tmp_path: Path) -> No
 
 
 def test_unreachable_clickhouse_is_one_clear_line(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
-    env.update(
+    env = clean_env(
         JOURNEY_DATA_DIR=str(tmp_path), JOURNEY_CLICKHOUSE_URL="clickhouse://127.0.0.1:1/journey"
     )
     done = subprocess.run(

@@ -3,7 +3,6 @@ import pytest
 
 import schemas
 from loader.decode import COLUMNS, Invalid, decode
-from storage.migrations import discover
 
 
 def event(**changes: object) -> dict:
@@ -73,26 +72,3 @@ def test_every_event_batch_example_decodes_as_its_verdict() -> None:
         else:
             with pytest.raises(Invalid):
                 decode(orjson.dumps(payload))
-
-
-def test_columns_match_the_migrated_table_definition() -> None:
-    # The loader's column list and migration 0001 must describe the same table.
-    import importlib
-
-    m = importlib.import_module("storage.migrations.0001_create_events")
-    declared = [
-        *m.TEXT_COLUMNS,
-        "timestamp",
-        "timestamp_ms",
-        "original_timestamp",
-        "sent_at",
-        "received_at",
-        "properties",
-        "traits",
-        "context",
-        *m.CONTEXT_COLUMNS,
-        "schema",
-        "loaded_at",
-    ]
-    assert list(COLUMNS) == declared
-    assert [mig.version for mig in discover()] == list(range(1, len(discover()) + 1))

@@ -75,3 +75,22 @@ def test_insert_and_read_back_with_duplicates_collapsed(store: Store) -> None:
 def test_bound_parameters_cannot_inject(store: Store) -> None:
     hostile = "x' OR 1=1; DROP TABLE t --\\"
     assert store.execute("SELECT %(v)s", {"v": hostile}) == [(hostile,)]
+
+
+def test_the_loaders_columns_are_the_migrated_tables(store: Store) -> None:
+    """Migrations are history and the loader's COLUMNS the present: after every migration has
+    run, the table must have exactly the columns the loader writes, in its order."""
+    from loader.decode import COLUMNS
+
+    migrations.apply(store)
+    names = [
+        r[0]
+        for r in store.execute(
+            "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'events'",
+            {"db": store.database},
+        )
+    ]
+    assert names == list(COLUMNS)
+    assert [m.version for m in migrations.discover()] == list(
+        range(1, len(migrations.discover()) + 1)
+    )
