@@ -40,9 +40,11 @@ def create_app(
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 
+    from collector import snippet
     from collector.api import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(snippet.bp)
 
     @app.get("/health")
     def health() -> Response:

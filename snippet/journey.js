@@ -1,0 +1,289 @@
+/*
+ * journey.js: the website tracking snippet. Built into collector/static/journey.min.js by
+ * scripts/build-snippet and served by the collector at /js/journey.js.
+ *
+ * Delivery: every event gets a messageId (retries never double count) and each attempt a fresh
+ * sentAt (the collector corrects the clock skew). Events wait in a bounded queue kept in
+ * localStorage, so offline periods and reloads lose nothing; they are sent in small batches as
+ * text/plain (no CORS preflight), retried with backoff on network errors, 5xx and 429, and
+ * dropped on any other 4xx. On pagehide the queue goes out with sendBeacon and stays queued
+ * until a later page confirms it: a repeat is harmless, a loss is not.
+ * Privacy: Do Not Track and optOut() stop all sending; form field values are never read.
+ */
+(function (w, d) {
+  "use strict";
+  var VERSION = "1.0.0";
+  var P = "journey_";
+  var MAX_QUEUE = 500;
+  var BATCH = 20;
+  var SESSION_MS = 30 * 60 * 1000;
+  var CLICK_IDS = ["gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id"];
+  var cfg = { flushMs: 1000, autoPage: true, cookieless: false, respectDNT: true };
+  var memory = {};
+  var queue = [];
+  var timer = 0;
+  var sending = false;
+  var backoff = 0;
+  var lastUrl = "";
+
+  var store = (function () {
+    try {
+      localStorage.setItem(P + "t", "1");
+      localStorage.removeItem(P + "t");
+      return localStorage;
+    } catch (e) {
+      return null;
+    }
+  })();
+
+  function get(key) {
+    if (cfg.cookieless || !store) return memory[key] === undefined ? null : memory[key];
+    try {
+      return store.getItem(P + key);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function set(key, value) {
+    if (cfg.cookieless || !store) {
+      memory[key] = value;
+      return;
+    }
+    try {
+      if (value === null) store.removeItem(P + key);
+      else store.setItem(P + key, value);
+    } catch (e) {
+      memory[key] = value;
+    }
+  }
+
+  function cookie(name, value) {
+    if (cfg.cookieless) return null;
+    if (value !== undefined) {
+      d.cookie = P + name + "=" + encodeURIComponent(value) + ";path=/;max-age=31536000;SameSite=Lax" +
+        (location.protocol === "https:" ? ";Secure" : "");
+      return value;
+    }
+    var match = d.cookie.match(new RegExp("(?:^|; )" + P + name + "=([^;]*)"));
+    return match ? decodeURIComponent(match[1]) : null;
+  }
+
+  function uuid() {
+    if (w.crypto && crypto.randomUUID) return crypto.randomUUID();
+    return "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx".replace(/[xy]/g, function (c) {
+      var r = (Math.random() * 16) | 0;
+      return (c === "x" ? r : (r & 3) | 8).toString(16);
+    });
+  }
+
+  function anonymousId() {
+    var id = cookie("aid") || get("aid") || uuid();
+    cookie("aid", id);
+    set("aid", id);
+    return id;
+  }
+
+  function session() {
+    var now = Date.now();
+    var s = JSON.parse(get("session") || "null");
+    if (!s || now - s.at > SESSION_MS) s = { id: uuid(), campaign: null };
+    s.at = now;
+    var params = new URLSearchParams(location.search);
+    var campaign = {};
+    var found = false;
+    ["source", "medium", "campaign", "term", "content"].forEach(function (k) {
+      var v = params.get("utm_" + k);
+      if (v) {
+        campaign[k === "campaign" ? "name" : k] = v;
+        found = true;
+      }
+    });
+    CLICK_IDS.forEach(function (k) {
+      var v = params.get(k);
+      if (v) {
+        campaign[k] = v;
+        found = true;
+      }
+    });
+    if (found) s.campaign = campaign; // kept for the rest of the session
+    set("session", JSON.stringify(s));
+    return s;
+  }
+
+  function optedOut() {
+    var choice = get("consent");
+    if (choice === "out") return true;
+    if (choice === "in") return false;
+    return cfg.respectDNT && (navigator.doNotTrack === "1" || w.doNotTrack === "1");
+  }
+
+  function context() {
+    var s = session();
+    var ctx = {
+      library: { name: "journey.js", version: VERSION },
+      page: { url: location.href, path: location.pathname, search: location.search, title: d.title, referrer: d.referrer },
+      userAgent: navigator.userAgent,
+      locale: navigator.language,
+      timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+      screen: { width: screen.width, height: screen.height },
+      sessionId: s.id,
+    };
+    if (s.campaign) ctx.campaign = s.campaign;
+    return ctx;
+  }
+
+  function persist() {
+    set("queue", JSON.stringify(queue));
+  }
+
+  function enqueue(type, fields) {
+    if (optedOut() || !cfg.writeKey) return;
+    var message = { type: type, messageId: uuid(), anonymousId: anonymousId(), timestamp: new Date().toISOString(), context: context() };
+    var userId = get("uid");
+    if (userId) message.userId = userId;
+    for (var k in fields) if (fields[k] !== undefined) message[k] = fields[k];
+    queue.push(message);
+    if (queue.length > MAX_QUEUE) queue.splice(0, queue.length - MAX_QUEUE);
+    persist();
+    schedule(cfg.flushMs);
+  }
+
+  function schedule(ms) {
+    if (!timer) timer = setTimeout(function () {
+      timer = 0;
+      flush();
+    }, ms);
+  }
+
+  function body(batch) {
+    return JSON.stringify({ batch: batch, sentAt: new Date().toISOString(), writeKey: cfg.writeKey });
+  }
+
+  function remove(batch) {
+    var sent = {};
+    batch.forEach(function (m) {
+      sent[m.messageId] = 1;
+    });
+    queue = queue.filter(function (m) {
+      return !sent[m.messageId];
+    });
+    persist();
+  }
+
+  function flush() {
+    if (sending || !queue.length) return;
+    if (optedOut()) {
+      queue = [];
+      persist();
+      return;
+    }
+    var batch = queue.slice(0, BATCH);
+    sending = true;
+    fetch(cfg.host + "/v1/batch", { method: "POST", body: body(batch), headers: { "Content-Type": "text/plain" }, keepalive: true, credentials: "omit" })
+      .then(function (r) {
+        sending = false;
+        if (r.status >= 500 || r.status === 429) return retry();
+        remove(batch); // delivered, or refused for good (4xx): never sent again
+        backoff = 0;
+        if (queue.length) schedule(0);
+      })
+      .catch(function () {
+        sending = false;
+        retry();
+      });
+  }
+
+  function retry() {
+    backoff = Math.min(backoff ? backoff * 2 : 1000, 60000);
+    schedule(backoff + Math.random() * 500);
+  }
+
+  function beacon() {
+    if (!queue.length || optedOut() || !navigator.sendBeacon) return;
+    for (var i = 0; i < queue.length; i += BATCH) {
+      navigator.sendBeacon(cfg.host + "/v1/batch", new Blob([body(queue.slice(i, i + BATCH))], { type: "text/plain" }));
+    }
+  }
+
+  function page(name, properties) {
+    lastUrl = location.href;
+    enqueue("page", { name: name || d.title, properties: properties || {} });
+  }
+
+  function autoPage() {
+    if (cfg.autoPage && location.href !== lastUrl) page();
+  }
+
+  function onClick(event) {
+    var el = event.target && event.target.closest && event.target.closest("[data-journey-event]");
+    if (!el) return;
+    var properties = {};
+    for (var key in el.dataset) {
+      if (key.indexOf("journeyProp") === 0 && key.length > 11) {
+        properties[key.charAt(11).toLowerCase() + key.slice(12)] = el.dataset[key];
+      }
+    }
+    api.track(el.dataset.journeyEvent, properties);
+  }
+
+  var api = {
+    init: function (options) {
+      for (var k in options) cfg[k] = options[k];
+      cfg.host = String(cfg.host || "").replace(/\/$/, "");
+      queue = JSON.parse(get("queue") || "[]");
+      if (queue.length) schedule(0); // left by an earlier page: offline, closed, or beaconed
+      if (cfg.autoPage) page();
+    },
+    page: page,
+    track: function (event, properties) {
+      enqueue("track", { event: String(event), properties: properties || {} });
+    },
+    identify: function (userId, traits) {
+      if (userId) set("uid", String(userId));
+      enqueue("identify", { traits: traits || {} });
+    },
+    group: function (groupId, traits) {
+      enqueue("group", { groupId: String(groupId), traits: traits || {} });
+    },
+    reset: function () {
+      set("uid", null);
+      set("session", null);
+      cookie("aid", uuid());
+      set("aid", null);
+    },
+    optOut: function () {
+      set("consent", "out");
+      queue = [];
+      persist();
+    },
+    optIn: function () {
+      set("consent", "in");
+    },
+    flush: flush,
+    version: VERSION,
+  };
+
+  var pending = w.journey;
+  w.journey = api;
+  ["pushState", "replaceState"].forEach(function (method) {
+    var original = history[method];
+    history[method] = function () {
+      var result = original.apply(this, arguments);
+      autoPage();
+      return result;
+    };
+  });
+  w.addEventListener("popstate", autoPage);
+  w.addEventListener("hashchange", autoPage);
+  w.addEventListener("pagehide", beacon);
+  d.addEventListener("visibilitychange", function () {
+    if (d.visibilityState === "hidden") beacon();
+  });
+  d.addEventListener("click", onClick, true);
+  if (pending && pending.length) {
+    pending.forEach(function (call) {
+      api[call[0]].apply(api, call.slice(1));
+    });
+  }
+})(window, document);

@@ -1,0 +1,265 @@
+"""The tracking snippet in headless Chromium (Debian's), against a test site on its own origin,
+with the real collector, broker, loader and a ClickHouse server behind it."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from collector.app import create_app
+from collector.sink import EventSink
+from journey.devservices import free_port
+from journey.devservices.clickhouse_server import LocalClickHouse
+from journey.settings import Settings, parse_clickhouse_url
+from loader.consumer import Loader, prepare
+from storage.server import ServerStore
+from tests.helpers import wait_for
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+KEY = "site-write-key"
+
+PAGE = """<!doctype html>
+<html><head><title>Home</title>
+<script>
+!function(w,d,s){var j=w.journey=w.journey||[];if(j.init)return;["init","page","track","identify",
+"group","reset","optOut","optIn"].forEach(function(m){j[m]=function(){j.push([m].concat([].slice.call(
+arguments)))}});var e=d.createElement("script");e.async=1;e.src=s;d.head.appendChild(e)}(window,document,
+"COLLECTOR/js/journey.js");
+journey.init({writeKey: "KEY", host: "COLLECTOR", flushMs: 200});
+journey.track("Early Call", {before: "load"});
+</script></head>
+<body>
+  <button id="buy" data-journey-event="Product Added" data-journey-prop-sku="sku-1">Add to cart</button>
+  <form>
+    <input id="email" name="email" value="secret@example.com">
+    <button id="signup" type="button" onclick="journey.identify('user-7', {plan: 'pro'})">Sign up</button>
+  </form>
+  <a id="spa" href="#" onclick="document.title='Product 42'; history.pushState({}, '', '/products/42'); return false;">Product</a>
+</body></html>
+"""
+
+
+@dataclass
+class Pipeline:
+    """Collector (restartable on its port), loader thread, ClickHouse database, test site."""
+
+    settings: Settings
+    store: ServerStore
+    site: str
+    port: int
+    server: BaseWSGIServer | None = None
+    threads: list[threading.Thread] = field(default_factory=list)
+
+    @property
+    def collector(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start_collector(self, app: Any) -> None:
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+
+    def stop_collector(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+        self.server = None
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event as reports see it: one row per event_id."""
+        df = self.store.query_df(f"SELECT * FROM {self.store.database}.events LIMIT 1 BY event_id")
+        return list(df.sort_values("timestamp_ms").to_dict("records"))
+
+    def wait_events(self, count: int, timeout: float = 60) -> list[dict[str, Any]]:
+        wait_for(lambda: len(self.events()) >= count, timeout, f"{count} events in ClickHouse")
+        time.sleep(1.5)  # anything more that was going to arrive (a double) has arrived
+        return self.events()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def pipeline(
+    kafka_settings: Settings, clickhouse_server: LocalClickHouse, tmp_path: Path
+) -> Iterator[Pipeline]:
+    settings = kafka_settings.with_overrides(write_keys={KEY: "website"}, loader_batch_seconds=0.2)
+    store = ServerStore(
+        parse_clickhouse_url(clickhouse_server.url), database=f"t_{uuid.uuid4().hex[:10]}"
+    )
+    prepare(settings, store)
+    port = free_port()
+    site_dir = tmp_path / "site"
+    (site_dir / "products").mkdir(parents=True)
+    html = PAGE.replace("COLLECTOR", f"http://127.0.0.1:{port}").replace("KEY", KEY)
+    (site_dir / "index.html").write_text(html)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=site.serve_forever, daemon=True).start()
+    sink = EventSink(settings)
+    pipe = Pipeline(settings, store, f"http://127.0.0.1:{site.server_address[1]}", port)
+    pipe.app = create_app(settings, sink=sink)  # type: ignore[attr-defined]
+    pipe.start_collector(pipe.app)  # type: ignore[attr-defined]
+    loader = Loader(settings, store)
+    loader_thread = threading.Thread(target=loader.run, daemon=True)
+    loader_thread.start()
+    yield pipe
+    loader.stop()
+    loader_thread.join(20)
+    if pipe.server is not None:
+        pipe.stop_collector()
+    sink.close()
+    site.shutdown()
+    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+
+
+def open_site(
+    browser: Browser, pipe: Pipeline, query: str = "", init_script: str | None = None
+) -> Page:
+    page = browser.new_context().new_page()
+    if init_script:
+        page.add_init_script(init_script)
+    page.goto(f"{pipe.site}/index.html{query}")
+    page.wait_for_function("window.journey && window.journey.version")
+    return page
+
+
+def test_every_touchpoint_lands_once_with_its_context(browser: Browser, pipeline: Pipeline) -> None:
+    page = open_site(
+        browser, pipeline, "?utm_source=news&utm_medium=email&utm_campaign=spring&gclid=G1"
+    )
+    page.click("#buy")
+    page.click("#spa")  # single-page navigation: pushState
+    page.click("#signup")  # identify after sign-up
+    page.go_back()  # popstate: a page view of the landing page again
+    events = pipeline.wait_events(6)
+    kinds = [(e["type"], e["event"], e["page_path"]) for e in events]
+    assert sorted(kinds) == sorted(
+        [
+            ("page", "Home", "/index.html"),
+            ("track", "Early Call", "/index.html"),
+            ("track", "Product Added", "/index.html"),
+            ("page", "Product 42", "/products/42"),
+            ("identify", "", "/products/42"),
+            ("page", "Product 42", "/index.html"),
+        ]
+    )
+    assert len(events) == 6  # exactly once each
+    by_event = {(e["type"], e["event"], e["page_path"]): e for e in events}
+    added = by_event[("track", "Product Added", "/index.html")]
+    assert '"sku":"sku-1"' in added["properties"]
+    early = by_event[("track", "Early Call", "/index.html")]
+    assert '"before":"load"' in early["properties"]  # a call queued before the script loaded
+    for e in events:
+        assert (e["utm_source"], e["utm_medium"], e["utm_campaign"]) == ("news", "email", "spring")
+        assert (e["click_id_type"], e["click_id"]) == ("gclid", "G1")  # kept for the session
+        assert "Chrome" in e["browser"] and e["device_type"] == "desktop"  # HeadlessChrome
+        assert e["library_name"] == "journey.js" and e["source"] == "website"
+        assert e["session_id"] == events[0]["session_id"] != ""
+        assert e["anonymous_id"] == events[0]["anonymous_id"] != ""
+        assert abs((e["received_at"] - e["timestamp"]).total_seconds()) < 30  # skew corrected
+        assert "secret@example.com" not in (e["properties"] + e["traits"] + e["context"])
+    identify = by_event[("identify", "", "/products/42")]
+    assert identify["user_id"] == "user-7" and '"plan":"pro"' in identify["traits"]
+    assert by_event[("page", "Product 42", "/index.html")]["user_id"] == "user-7"
+
+
+def test_collector_down_events_wait_and_arrive_once(browser: Browser, pipeline: Pipeline) -> None:
+    page = open_site(browser, pipeline)
+    pipeline.wait_events(2)  # the page view and the early call
+    pipeline.stop_collector()
+    page.click("#buy")
+    page.click("#buy")
+    page.reload()  # the queue survives the reload (and the pagehide beacon fails)
+    page.wait_for_function("window.journey && window.journey.version")
+    page.click("#buy")
+    page.wait_for_timeout(2000)  # the snippet retries with backoff against a closed port
+    pipeline.start_collector(pipeline.app)  # type: ignore[attr-defined]
+    events = pipeline.wait_events(7, timeout=90)
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e["event"]] = counts.get(e["event"], 0) + 1
+    assert counts == {"Home": 2, "Early Call": 2, "Product Added": 3}
+    assert len({e["event_id"] for e in events}) == len(events) == 7
+
+
+def _posts(page: Page) -> list[str]:
+    """POSTs the page makes from now on. Playwright's sync API dispatches these events only while
+    the test calls into it, so waits must be page.wait_for_timeout, never time.sleep."""
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    return sent
+
+
+def test_an_opted_out_visitor_sends_nothing(browser: Browser, pipeline: Pipeline) -> None:
+    page = open_site(browser, pipeline)
+    sent = _posts(page)
+    page.click("#buy")
+    page.wait_for_timeout(1000)
+    assert len(sent) == 1  # the capture works: before opting out, the click was sent
+    pipeline.wait_events(3)
+    page.evaluate("journey.optOut()")
+    sent.clear()
+    page.click("#buy")
+    page.click("#spa")
+    page.evaluate("journey.track('Anything')")
+    page.goto(f"{pipeline.site}/index.html")  # a new page load remembers the choice
+    page.wait_for_function("window.journey && window.journey.version")
+    page.click("#buy")
+    page.wait_for_timeout(1500)
+    assert sent == []
+    assert len(pipeline.events()) == 3
+
+
+def test_do_not_track_is_honoured(browser: Browser, pipeline: Pipeline) -> None:
+    page = browser.new_context().new_page()
+    page.add_init_script("Object.defineProperty(navigator, 'doNotTrack', {get: () => '1'})")
+    sent = _posts(page)
+    page.goto(f"{pipeline.site}/index.html")
+    page.wait_for_function("window.journey && window.journey.version")
+    page.click("#buy")
+    page.wait_for_timeout(1500)
+    assert sent == []
+
+
+def test_one_request_per_page_view(browser: Browser, pipeline: Pipeline) -> None:
+    page = browser.new_context().new_page()
+    requests_made: list[str] = []
+    page.on("request", lambda r: requests_made.append(f"{r.method} {r.url.split('?')[0]}"))
+    page.goto(f"{pipeline.site}/index.html")
+    page.wait_for_function("window.journey && window.journey.version")
+    pipeline.wait_events(2)
+    page.wait_for_timeout(200)  # let Playwright dispatch the request events it has
+    to_collector = [r for r in requests_made if f":{pipeline.port}/" in r]
+    # the script itself, then one batch carrying the page view and the early call
+    assert to_collector == [
+        f"GET {pipeline.collector}/js/journey.js",
+        f"POST {pipeline.collector}/v1/batch",
+    ]
