@@ -140,6 +140,7 @@ def demo(visitors: int, seed: int) -> None:
     from journey.stack import Stack
 
     settings = _settings().with_overrides(collector_port=0)
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # the demo's output is the report
     key = "demo-write-key"
     settings = settings.with_overrides(write_keys={**settings.write_keys, key: "demo"})
     click.echo(

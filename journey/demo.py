@@ -73,7 +73,7 @@ def _pick(rng: random.Random, table: dict[str, tuple[Any, ...]], share_at: int) 
 
 def _visitor(rng: random.Random) -> Visitor:
     return Visitor(
-        anonymous_id=str(uuid.UUID(int=rng.getrandbits(128))),
+        anonymous_id=str(uuid.uuid4()),  # new visitors each run; their behaviour comes from rng
         channel=_pick(rng, CHANNELS, 4),
         device=_pick(rng, DEVICES, 1),
         country=rng.choices(list(COUNTRIES), weights=[5, 2, 2, 1])[0],
@@ -117,7 +117,7 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
             context["campaign"] = {"source": source, "medium": medium, "name": campaign}
         message = {
             "type": kind,
-            "messageId": str(uuid.UUID(int=rng.getrandbits(128))),
+            "messageId": str(uuid.uuid4()),
             "anonymousId": v.anonymous_id,
             "timestamp": t.isoformat().replace("+00:00", "Z"),
             "context": context,
