@@ -20,7 +20,10 @@ def check_message(message: Any, max_bytes: int) -> int:
     """Raise Rejected unless ``message`` may be accepted; its encoded size otherwise."""
     if not isinstance(message, dict):
         raise Rejected(f"an event must be a JSON object, not {type(message).__name__}")
-    size = len(orjson.dumps(message))
+    try:
+        size = len(orjson.dumps(message))
+    except TypeError as exc:  # orjson refuses nesting deeper than 254 levels
+        raise Rejected(f"event cannot be encoded as JSON: {exc}") from None
     if size > max_bytes:
         raise Rejected(f"event is {size} bytes; the limit is {max_bytes}")
     kind = message.get("type")

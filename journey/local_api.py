@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 
 bp = Blueprint("local_api", __name__, url_prefix="/api")
+
+
+@bp.before_request
+def _loopback_only() -> Response | None:
+    """No analyst authentication here (that is the reporting API's job): answer this machine only,
+    even when the local stack's collector listens on a public address."""
+    if request.remote_addr not in ("127.0.0.1", "::1"):
+        response = jsonify({"error": "the local stack's API answers only this machine"})
+        response.status_code = 403
+        return response
+    return None
 
 
 @bp.get("/summary")

@@ -11,6 +11,7 @@ import requests
 from click.testing import CliRunner
 
 from journey.cli import main
+from journey.settings import Settings
 from tests.helpers import post, wait_for
 
 
@@ -118,3 +119,15 @@ def test_unreachable_clickhouse_is_one_clear_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "ClickHouse is unreachable" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_the_local_api_answers_only_this_machine(settings: Settings) -> None:
+    from collector.app import create_app
+    from journey import local_api
+    from tests.conftest import FakeSink
+
+    app = create_app(settings, sink=FakeSink())
+    app.register_blueprint(local_api.bp)
+    client = app.test_client()
+    r = client.get("/api/summary", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert r.status_code == 403 and "only this machine" in r.json["error"]
