@@ -3,7 +3,6 @@
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -158,7 +157,6 @@ def test_spool_full_answers_503_with_retry_after(settings: Settings) -> None:
 def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")}
     env["JOURNEY_DATA_DIR"] = str(tmp_path / f"demo-{uuid.uuid4().hex[:6]}")
-    started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "journey.cli", "demo", "--visitors", "300"],
         env=env,
@@ -171,4 +169,3 @@ def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None
     assert "accepted" in out and "shop funnel by utm_source" in out and "newsletter" in out
     sent = int(out.split(": ", 1)[1].split(" accepted")[0].split()[-1])
     assert f"loaded {sent} new events" in out
-    assert time.monotonic() - started < 240
