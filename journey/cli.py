@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -182,6 +183,40 @@ def _print_summary(
     for breakdown in ("utm_source", "device_type"):
         click.echo(f"\nshop funnel by {breakdown} (people, 7-day window):")
         click.echo(render(_funnel_rows(breakdown, shop_funnel(store, breakdown=breakdown))))
+    if s.first is not None and s.events:
+        from analyzer.funnels import FunnelSpec, Step, run
+        from analyzer.summary import SHOP_FUNNEL
+
+        spec = FunnelSpec(
+            steps=tuple(Step(name) for name in SHOP_FUNNEL),
+            date_from=s.first.replace(tzinfo=UTC),
+            date_to=s.last.replace(tzinfo=UTC) + timedelta(seconds=1),
+        )
+        rows = [
+            {
+                "step": r.event,
+                "people": r.people,
+                "dropped": r.dropped,
+                "from start": r.conversion_from_start,
+                "from previous": r.conversion_from_previous,
+                "median time": _human(r.median_seconds_from_previous),
+                "p90 time": _human(r.p90_seconds_from_previous),
+            }
+            for r in run(store, spec)
+        ]
+        click.echo(
+            "\nshop funnel, all people (identity-stitched, 7-day window), stage conversion and time to convert:"
+        )
+        click.echo(render(rows))
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 @main.group()
@@ -215,6 +250,74 @@ def report_summary(fmt: str) -> None:
         click.echo(json.dumps(data, indent=2, default=str))
     else:
         _print_summary(store, shop_funnel, summary, render)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(text: str, option: str) -> timedelta:
+    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit():
+        raise click.BadParameter(
+            f"{text!r} is not a duration like 30m, 12h or 7d", param_hint=option
+        )
+    return timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
+
+
+def _date(text: str, option: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date like 2024-05-01", param_hint=option
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@report.command("funnel")
+@click.option(
+    "--step", "steps", multiple=True, required=True, help="an event name, in order (2 to 10)"
+)
+@click.option("--window", default="7d", show_default=True, help="conversion window: 30m, 12h, 7d")
+@click.option("--since", default=None, help="first day of entries (default: 30 days ago)")
+@click.option("--until", default=None, help="day after the last day of entries (default: tomorrow)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+def report_funnel(
+    steps: tuple[str, ...], window: str, since: str | None, until: str | None, fmt: str
+) -> None:
+    """An ordered funnel over identity-stitched people: stage conversion and time to convert."""
+    from analyzer.funnels import FunnelSpec, Step, run
+    from analyzer.funnels.spec import SpecError
+    from journey.output import render
+    from storage import migrations
+
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    spec = FunnelSpec(
+        steps=tuple(Step(name) for name in steps),
+        window=_duration(window, "--window"),
+        date_from=_date(since, "--since") if since else today - timedelta(days=30),
+        date_to=_date(until, "--until") if until else today + timedelta(days=1),
+    )
+    try:
+        spec.validate()
+    except SpecError as exc:
+        raise click.ClickException(
+            str(exc).replace("steps", "--step", 1).replace("window", "--window", 1)
+        ) from None
+    settings = _settings()
+    if settings.embedded and _held_by_up(settings):
+        raise click.ClickException(
+            "`journey up` holds the embedded store; stop it to run this report, "
+            "or configure JOURNEY_CLICKHOUSE_URL"
+        )
+    store = _store(settings)
+    migrations.apply(store)
+    click.echo(render([asdict(r) for r in run(store, spec)], fmt))
 
 
 def _held_by_up(settings: Settings) -> bool:

@@ -193,12 +193,25 @@ class SendResult:
     rejected: int = 0
 
 
+def _in_the_past(journey: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Shift a journey that would run past ``now`` back, whole: a time in the future would be
+    clamped by the collector to the receive time, and many events would share it."""
+    times = [datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00")) for m in journey]
+    overflow = max(times) - (now - timedelta(minutes=1)) if times else timedelta(0)
+    if overflow <= timedelta(0):
+        return journey
+    return [
+        {**m, "timestamp": (t - overflow).isoformat().replace("+00:00", "Z")}
+        for m, t in zip(journey, times, strict=True)
+    ]
+
+
 def generate(visitors: int, seed: int, now: datetime | None = None) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     messages: list[dict[str, Any]] = []
     for _ in range(visitors):
-        messages.extend(journey_of(_visitor(rng), rng, now))
+        messages.extend(_in_the_past(list(journey_of(_visitor(rng), rng, now)), now))
     for i in range(max(1, len(messages) // 500)):  # malformed: a track without its event name
         messages.insert(
             rng.randrange(len(messages)), {"type": "track", "anonymousId": f"broken-{i}"}

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import orjson
 import pandas as pd
 from chdb import session as chdb_session
@@ -98,5 +99,7 @@ def _plain(value: Any) -> Any:
     """pandas and numpy scalars as plain Python values, so both stores return the same rows."""
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
+    if isinstance(value, np.ndarray):  # an Array column: a list, as clickhouse-driver gives
+        return [_plain(v) for v in value.tolist()]
     item = getattr(value, "item", None)
     return item() if callable(item) else value

@@ -30,3 +30,13 @@ def test_traffic_has_the_promised_segments_and_funnel() -> None:
     sources = {m["context"].get("campaign", {}).get("source") for m in messages if "context" in m}
     assert {"google", "newsletter", "facebook", None} <= sources
     assert any("event" not in m and m["type"] == "track" for m in messages)  # malformed ones
+
+
+def test_no_demo_event_is_in_the_future() -> None:
+    now = datetime(2026, 1, 15, tzinfo=UTC)
+    times = [
+        datetime.fromisoformat(m["timestamp"].replace("Z", "+00:00"))
+        for m in generate(1000, seed=9, now=now)
+        if "timestamp" in m
+    ]
+    assert max(times) < now
