@@ -5,10 +5,12 @@ A first report for the demo and for operators; the full funnel engine is analyze
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer.events import deduplicated
+from analyzer.identity import with_person
 from storage.sql import identifier
 from storage.store import Store
 
@@ -57,25 +59,20 @@ def shop_funnel(
     steps: tuple[str, ...] = SHOP_FUNNEL,
 ) -> list[dict[str, Any]]:
     """People reaching each step in order within the window, per value of ``breakdown`` (taken
-    from the visitor's first event). People are anonymous ids joined to their user id."""
+    from the person's first event). People are identity-stitched (analyzer.identity)."""
     if breakdown not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}")
     if not 1 <= len(steps) <= 10:
         raise ValueError("a funnel has 1 to 10 steps")
-    db = store.database
     conds = ", ".join(f"event = %(s{i})s" for i in range(len(steps)))
-    src = deduplicated(db, ["anonymous_id", "user_id", "timestamp", "event", breakdown])
-    people = (
-        f"(SELECT anonymous_id, argMax(user_id, timestamp) AS uid FROM {src} "
-        "WHERE user_id != '' GROUP BY anonymous_id)"
-    )
+    src = with_person(store.database, ["timestamp", "event", breakdown])
     sql = f"""
         SELECT segment, level, count() AS people FROM (
-            SELECT if(uid != '', uid, anonymous_id) AS person,
+            SELECT person_id,
                    argMin({identifier(breakdown)}, timestamp) AS segment,
                    windowFunnel(%(window)s)(timestamp, {conds}) AS level
-            FROM {src} AS e ANY LEFT JOIN {people} AS p USING anonymous_id
-            GROUP BY person
+            FROM {src}
+            GROUP BY person_id
         ) GROUP BY segment, level ORDER BY segment, level"""
     params: dict[str, Any] = {f"s{i}": step for i, step in enumerate(steps)}
     params["window"] = window_seconds
@@ -100,3 +97,25 @@ def shop_funnel(
             }
         )
     return result
+
+
+def report(store: Store) -> dict[str, Any]:
+    """Everything the summary shows, JSON-ready: what is loaded, the shop funnel per traffic
+    source and per device, and its stages with time to convert over all people."""
+    from analyzer.funnels import FunnelSpec, Step, run
+
+    loaded = summary(store)
+    stages: list[dict[str, Any]] = []
+    if loaded.events and loaded.first is not None:
+        spec = FunnelSpec(
+            steps=tuple(Step(name) for name in SHOP_FUNNEL),
+            date_from=loaded.first.replace(tzinfo=UTC),
+            date_to=loaded.last.replace(tzinfo=UTC) + timedelta(seconds=1),
+        )
+        stages = [asdict(r) for r in run(store, spec)]
+    return {
+        **{k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(loaded).items()},
+        "funnel_by_utm_source": shop_funnel(store, "utm_source"),
+        "funnel_by_device_type": shop_funnel(store, "device_type"),
+        "stages": stages,
+    }

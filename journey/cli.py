@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -135,9 +134,8 @@ def up() -> None:
 @click.option("--seed", default=7, show_default=True)
 def demo(visitors: int, seed: int) -> None:
     """Start the local stack, send demo traffic through it over HTTP, and report what loaded."""
-    from analyzer.summary import shop_funnel, summary
+    from analyzer.summary import report
     from journey import demo as traffic
-    from journey.output import render
     from journey.stack import Stack
 
     settings = _settings().with_overrides(collector_port=0)
@@ -163,60 +161,9 @@ def demo(visitors: int, seed: int) -> None:
             f"({loaded} in the store)\n"
         )
         assert stack.store is not None
-        _print_summary(stack.store, shop_funnel, summary, render)
+        click.echo(_summary_text(report(stack.store)))
         if loaded - before < sent.accepted:
             raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
-
-
-def _print_summary(
-    store: Any,
-    shop_funnel: Callable[..., Any],
-    summary: Callable[..., Any],
-    render: Callable[..., str],
-) -> None:
-    s = summary(store)
-    click.echo(
-        f"events: {s.events} ({s.rows_stored} rows stored)  visitors: {s.visitors}  "
-        f"identified users: {s.identified_users}  revenue: {s.revenue:,.2f}"
-    )
-    click.echo("by type: " + ", ".join(f"{k} {v}" for k, v in s.by_type.items()))
-    for breakdown in ("utm_source", "device_type"):
-        click.echo(f"\nshop funnel by {breakdown} (people, 7-day window):")
-        click.echo(render(_funnel_rows(breakdown, shop_funnel(store, breakdown=breakdown))))
-    if s.first is not None and s.events:
-        from analyzer.funnels import FunnelSpec, Step, run
-        from analyzer.summary import SHOP_FUNNEL
-
-        spec = FunnelSpec(
-            steps=tuple(Step(name) for name in SHOP_FUNNEL),
-            date_from=s.first.replace(tzinfo=UTC),
-            date_to=s.last.replace(tzinfo=UTC) + timedelta(seconds=1),
-        )
-        rows = [
-            {
-                "step": r.event,
-                "people": r.people,
-                "dropped": r.dropped,
-                "from start": r.conversion_from_start,
-                "from previous": r.conversion_from_previous,
-                "median time": _human(r.median_seconds_from_previous),
-                "p90 time": _human(r.p90_seconds_from_previous),
-            }
-            for r in run(store, spec)
-        ]
-        click.echo(
-            "\nshop funnel, all people (identity-stitched, 7-day window), stage conversion and time to convert:"
-        )
-        click.echo(render(rows))
-
-
-def _human(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 @main.group()
@@ -229,27 +176,18 @@ def report() -> None:
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 def report_summary(fmt: str) -> None:
-    """What is loaded, and the shop funnel by traffic source and device."""
-    from analyzer.summary import shop_funnel, summary
-    from journey.output import render
+    """What is loaded, the shop funnel by traffic source and device, and its stages."""
+    from analyzer.summary import report
     from storage import migrations
 
     settings = _settings()
     if settings.embedded and _held_by_up(settings):
         data = _local_api(settings, "/api/summary")
-        click.echo(json.dumps(data, indent=2) if fmt == "json" else _summary_text(data, render))
-        return
-    store = _store(settings)
-    migrations.apply(store)  # an empty store reports zeros rather than a missing table
-    if fmt == "json":
-        data = {
-            **asdict(summary(store)),
-            "funnel_by_utm_source": shop_funnel(store, "utm_source"),
-            "funnel_by_device_type": shop_funnel(store, "device_type"),
-        }
-        click.echo(json.dumps(data, indent=2, default=str))
     else:
-        _print_summary(store, shop_funnel, summary, render)
+        store = _store(settings)
+        migrations.apply(store)  # an empty store reports zeros rather than a missing table
+        data = report(store)
+    click.echo(json.dumps(data, indent=2, default=str) if fmt == "json" else _summary_text(data))
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -340,15 +278,49 @@ def _local_api(settings: Settings, path: str) -> Any:
         ) from None
 
 
-def _summary_text(data: dict[str, Any], render: Callable[..., str]) -> str:
+def _summary_text(data: dict[str, Any]) -> str:
+    """The summary report (analyzer.summary.report) as text tables."""
+    from journey.output import render
+
     lines = [
         f"events: {data['events']} ({data['rows_stored']} rows stored)  visitors: {data['visitors']}  "
-        f"identified users: {data['identified_users']}  revenue: {data['revenue']:,.2f}"
+        f"identified users: {data['identified_users']}  revenue: {data['revenue']:,.2f}",
+        "by type: " + ", ".join(f"{k} {v}" for k, v in data["by_type"].items()),
     ]
     for breakdown in ("utm_source", "device_type"):
         lines.append(f"\nshop funnel by {breakdown} (people, 7-day window):")
         lines.append(render(_funnel_rows(breakdown, data[f"funnel_by_{breakdown}"])))
+    if data["stages"]:
+        lines.append(
+            "\nshop funnel, all people (identity-stitched, 7-day window), "
+            "stage conversion and time to convert:"
+        )
+        lines.append(
+            render(
+                [
+                    {
+                        "step": r["event"],
+                        "people": r["people"],
+                        "dropped": r["dropped"],
+                        "from start": r["conversion_from_start"],
+                        "from previous": r["conversion_from_previous"],
+                        "median time": _human(r["median_seconds_from_previous"]),
+                        "p90 time": _human(r["p90_seconds_from_previous"]),
+                    }
+                    for r in data["stages"]
+                ]
+            )
+        )
     return "\n".join(lines)
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 def _funnel_rows(breakdown: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@ other process can open it, so `journey report summary` asks this process instead
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, Response, current_app, jsonify, request
 
 bp = Blueprint("local_api", __name__, url_prefix="/api")
@@ -23,17 +21,6 @@ def _loopback_only() -> Response | None:
 
 @bp.get("/summary")
 def summary() -> Response:
-    from analyzer.summary import shop_funnel
-    from analyzer.summary import summary as loaded
+    from analyzer.summary import report
 
-    store = current_app.extensions["journey.store"]
-    return jsonify(
-        {
-            **{
-                k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                for k, v in asdict(loaded(store)).items()
-            },
-            "funnel_by_utm_source": shop_funnel(store, "utm_source"),
-            "funnel_by_device_type": shop_funnel(store, "device_type"),
-        }
-    )
+    return jsonify(report(current_app.extensions["journey.store"]))
