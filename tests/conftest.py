@@ -76,19 +76,25 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
-@pytest.fixture(params=["server", "embedded"])
-def store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
-    """A fresh database on the ClickHouse server, or in chDB: the same tests run on both."""
+def open_store(kind: str, request: pytest.FixtureRequest, chdb_path: Path) -> Store:
+    """A fresh database on the ClickHouse server (``server``) or in chDB (``embedded``)."""
     database = f"t_{uuid.uuid4().hex[:10]}"
     opened: Store
-    if request.param == "server":
+    if kind == "server":
         server: LocalClickHouse = request.getfixturevalue("clickhouse_server")
         opened = ServerStore(parse_clickhouse_url(server.url), database=database)
     else:
         opened = EmbeddedStore.open(chdb_path, database)
     opened.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    return opened
+
+
+@pytest.fixture(params=["server", "embedded"])
+def store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
+    """A fresh database on the ClickHouse server, or in chDB: the same tests run on both."""
+    opened = open_store(request.param, request, chdb_path)
     yield opened
-    opened.execute(f"DROP DATABASE IF EXISTS {database}")
+    opened.execute(f"DROP DATABASE IF EXISTS {opened.database}")
     opened.close()
 
 

@@ -25,12 +25,28 @@ COLUMNS = (
     "source",
 )
 OPS = ("eq", "neq", "in", "match")
+MODES = ("ordered", "strict", "any")
+ATTRIBUTIONS = ("first_touch", "last_touch", "step")
 _KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MAX_WINDOW = timedelta(days=90)
+MAX_STEPS = 10
+MAX_EXCLUSIONS = 5
 
 
 class SpecError(ValueError):
-    """The funnel cannot be computed as asked; the message names the field."""
+    """The analysis cannot be computed as asked; the message names the field."""
+
+
+def check_field(name: str, where: str, person: bool = False) -> None:
+    """An event column, ``properties.<key>``, or (where a person's value makes sense)
+    ``person.<trait>``: the latest value of an identify trait."""
+    if name in COLUMNS:
+        return
+    for prefix in ("properties.", *(("person.",) if person else ())):
+        if name.startswith(prefix) and _KEY.match(name[len(prefix) :]):
+            return
+    kinds = "properties.<key>" + (" or person.<trait>" if person else "")
+    raise SpecError(f"{where}: {name!r} is not a column ({', '.join(COLUMNS)}) or {kinds}")
 
 
 @dataclass(frozen=True)
@@ -40,13 +56,7 @@ class Filter:
     value: Any
 
     def validate(self, where: str) -> None:
-        if self.field not in COLUMNS and not (
-            self.field.startswith("properties.") and _KEY.match(self.field[11:])
-        ):
-            raise SpecError(
-                f"{where}.field: {self.field!r} is not a column ({', '.join(COLUMNS)}) "
-                "or properties.<key>"
-            )
+        check_field(self.field, f"{where}.field")
         if self.op not in OPS:
             raise SpecError(f"{where}.op: {self.op!r} is not one of {', '.join(OPS)}")
         if self.op == "in":
@@ -70,6 +80,44 @@ class Step:
     event: str
     filters: tuple[Filter, ...] = ()
 
+    def validate(self, where: str) -> None:
+        if not isinstance(self.event, str) or not 0 < len(self.event) <= 200:
+            raise SpecError(f"{where}.event: an event name of 1 to 200 characters")
+        for j, f in enumerate(self.filters):
+            f.validate(f"{where}.filters[{j}]")
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """People who do ``step`` after funnel step ``after`` and before step ``before`` (1-based;
+    before the window ends if they never reach it) are not counted in that attempt."""
+
+    step: Step
+    after: int = 1
+    before: int | None = None  # None: the last step
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Split people by a value: an event column or property, taken from one event of their
+    attempt (first touch = step 1, last touch = the last step reached, or a given step), or a
+    person property (``person.<trait>``, the latest identify value)."""
+
+    field: str
+    attribution: str = "first_touch"
+    step: int | None = None  # 1-based, with attribution "step"
+
+    def validate(self, steps: int) -> None:
+        check_field(self.field, "breakdown.field", person=True)
+        if self.attribution not in ATTRIBUTIONS:
+            raise SpecError(
+                f"breakdown.attribution: {self.attribution!r} is not one of {', '.join(ATTRIBUTIONS)}"
+            )
+        if self.attribution == "step" and (
+            not isinstance(self.step, int) or not 1 <= self.step <= steps
+        ):
+            raise SpecError(f"breakdown.step: a step number from 1 to {steps}")
+
 
 @dataclass(frozen=True)
 class FunnelSpec:
@@ -77,21 +125,53 @@ class FunnelSpec:
     date_from: datetime
     date_to: datetime
     window: timedelta = timedelta(days=7)
+    mode: str = "ordered"
+    exclusions: tuple[Exclusion, ...] = ()
+    breakdown: Breakdown | None = None
+    breakdown_limit: int = 25
+
+    @property
+    def window_ms(self) -> int:
+        return int(self.window.total_seconds() * 1000)
 
     def validate(self) -> FunnelSpec:
-        if not 2 <= len(self.steps) <= 10:
-            raise SpecError(f"steps: a funnel has 2 to 10 steps, got {len(self.steps)}")
+        if not 2 <= len(self.steps) <= MAX_STEPS:
+            raise SpecError(f"steps: a funnel has 2 to {MAX_STEPS} steps, got {len(self.steps)}")
         for i, step in enumerate(self.steps):
-            if not isinstance(step.event, str) or not 0 < len(step.event) <= 200:
-                raise SpecError(f"steps[{i}].event: an event name of 1 to 200 characters")
-            for j, f in enumerate(step.filters):
-                f.validate(f"steps[{i}].filters[{j}]")
+            step.validate(f"steps[{i}]")
+        if self.mode not in MODES:
+            raise SpecError(f"mode: {self.mode!r} is not one of {', '.join(MODES)}")
+        if len(self.exclusions) > MAX_EXCLUSIONS:
+            raise SpecError(f"exclusions: at most {MAX_EXCLUSIONS}")
+        n = len(self.steps)
+        for i, ex in enumerate(self.exclusions):
+            ex.step.validate(f"exclusions[{i}].step")
+            before = n if ex.before is None else ex.before
+            if not (isinstance(ex.after, int) and isinstance(before, int)):
+                raise SpecError(f"exclusions[{i}]: after and before are step numbers")
+            if not 1 <= ex.after < before <= n:
+                raise SpecError(
+                    f"exclusions[{i}]: between steps after < before, within 1..{n}; "
+                    f"got {ex.after}..{before}"
+                )
+            if self.mode == "any" and (ex.after, before) != (1, n):
+                raise SpecError(
+                    f"exclusions[{i}]: an any-order funnel excludes over the whole funnel only"
+                )
+        if self.breakdown is not None:
+            self.breakdown.validate(n)
+        if not 1 <= self.breakdown_limit <= 100:
+            raise SpecError("breakdown_limit: from 1 to 100 values")
         if not timedelta(seconds=1) <= self.window <= MAX_WINDOW:
             raise SpecError("window: from 1 second to 90 days")
-        if self.date_from.tzinfo is None or self.date_to.tzinfo is None:
-            raise SpecError("date_from/date_to: must carry a time zone")
-        if not self.date_from < self.date_to:
-            raise SpecError("date_from: must be before date_to")
-        if self.date_to - self.date_from > timedelta(days=731):
-            raise SpecError("date_to: a funnel spans at most two years")
+        check_range(self.date_from, self.date_to)
         return self
+
+
+def check_range(date_from: datetime, date_to: datetime, longest_days: int = 731) -> None:
+    if date_from.tzinfo is None or date_to.tzinfo is None:
+        raise SpecError("date_from/date_to: must carry a time zone")
+    if not date_from < date_to:
+        raise SpecError("date_from: must be before date_to")
+    if date_to - date_from > timedelta(days=longest_days):
+        raise SpecError(f"date_to: a range spans at most {longest_days} days")

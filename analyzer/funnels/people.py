@@ -1,0 +1,228 @@
+"""One row per person who entered a funnel: how far they got, when, and their breakdown value.
+
+Computed over person timelines (analyzer.timeline) in SQL that old servers run too. Per person:
+
+1. ``M``: one bit per step and per exclusion for each event (steps 0..9, exclusions 10..14);
+   the events that matter to the mode are kept in order (``ci`` maps them back);
+2. every step-1 event inside the date range starts an attempt (in any order: an event of any
+   step); from it the earliest next match of each following step within the window
+   (``ordered``: later events of the person may come between; ``strict``: the very next tracked
+   event must be the next step; ``any``: each step's earliest match from the start on);
+3. an attempt with an exclusion event between its steps ``after`` and ``before`` (or, before is
+   never reached, until its window ends) does not count;
+4. the attempt reaching the furthest step wins, the earliest on ties. A person whose every
+   attempt was excluded has level 0.
+
+An event counts for one step in ordered and strict funnels (each step strictly after the
+previous). In any order, an event matching two steps counts for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
+from analyzer.timeline import timelines
+from storage.sql import identifier
+
+EXCLUSION_BIT = 10
+BEHAVIOUR = "type IN ('track', 'page', 'screen')"
+
+
+def field_sql(name: str, params: dict[str, Any], key: str) -> str:
+    """SQL for an event column or ``properties.<key>`` (the key bound as ``%(key)s``)."""
+    if name in COLUMNS:
+        return identifier(name)
+    params[key] = name.split(".", 1)[1]
+    return f"visitParamExtractString(properties, %({key})s)"
+
+
+def filter_sql(f: Filter, name: str, params: dict[str, Any]) -> str:
+    column = field_sql(f.field, params, f"{name}_key")
+    params[name] = tuple(f.value) if f.op == "in" else f.value
+    return {
+        "eq": f"{column} = %({name})s",
+        "neq": f"{column} != %({name})s",
+        "in": f"{column} IN %({name})s",
+        "match": f"match({column}, %({name})s)",
+    }[f.op]
+
+
+def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
+    """The SQL condition an event meets to count as ``step``."""
+    params[name] = step.event
+    parts = [f"event = %({name})s"]
+    parts += [filter_sql(f, f"{name}f{j}", params) for j, f in enumerate(step.filters)]
+    return "(" + " AND ".join(parts) + ")"
+
+
+class PersonFunnel:
+    """Builds the per-person SQL of a validated spec; ``params`` holds every bound value."""
+
+    def __init__(self, spec: FunnelSpec, database: str) -> None:
+        self.spec = spec.validate()
+        self.database = database
+        self.n = len(spec.steps)
+        self.params: dict[str, Any] = {
+            "from_ms": int(spec.date_from.timestamp() * 1000),
+            "to_ms": int(spec.date_to.timestamp() * 1000),
+            "window_ms": spec.window_ms,
+            "from_s": int(spec.date_from.timestamp()),
+            "until_s": int((spec.date_to + spec.window).timestamp()) + 1,
+        }
+        self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
+        self.exclusions = [
+            step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
+        ]
+
+    @property
+    def breakdown_is_person(self) -> bool:
+        b = self.spec.breakdown
+        return b is not None and b.field.startswith("person.")
+
+    def sql(
+        self,
+        fields: Mapping[str, str] | None = None,
+        events: str | None = None,
+        columns: tuple[str, ...] = (),
+    ) -> str:
+        """``SELECT person_id, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
+        indexes in the timeline), value`` and ``columns``, for people with an attempt.
+
+        ``fields``/``events`` add timeline arrays and the events they need, for callers that
+        look further into each journey (paths after drop-off, pain points)."""
+        spec, n = self.spec, self.n
+        conds = self.steps + self.exclusions
+        mask = " + ".join(f"toUInt16({c}) * {1 << self._bit(i)}" for i, c in enumerate(conds))
+        relevant = BEHAVIOUR if spec.mode == "strict" else " OR ".join(conds)
+        in_range = "timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s)"
+        where = f"({in_range} AND ({relevant}))"
+        tl_fields: dict[str, str] = {"m": f"toUInt16({mask})"}
+        compact = False
+        if spec.mode == "strict":
+            tl_fields["beh"] = f"toUInt8({BEHAVIOUR})"
+        b = spec.breakdown
+        if b is not None and self.breakdown_is_person:
+            self.params["trait"] = b.field.split(".", 1)[1]
+            tl_fields["tv"] = (
+                "if(type = 'identify', visitParamExtractString(traits, %(trait)s), '')"
+            )
+            where += " OR (type = 'identify' AND visitParamHas(traits, %(trait)s))"
+            compact = True
+        elif b is not None:
+            tl_fields["bv"] = field_sql(b.field, self.params, "breakdown_key")
+        if fields:
+            tl_fields.update(fields)
+        if events:
+            where += f" OR ({in_range} AND ({events}))"
+            compact = True
+        # Old servers drop a subquery's column that is used only inside a lambda, so columns
+        # of the timeline enter lambdas as arguments, never as captured names.
+        if compact:
+            keep = "beh" if spec.mode == "strict" else "m"
+            compacted = [
+                f"arrayFilter((i, k) -> k != 0, arrayEnumerate(times), {keep}) AS ci",
+                f"arrayFilter((t, k) -> k != 0, times, {keep}) AS T",
+                f"arrayFilter((x, k) -> k != 0, m, {keep}) AS M",
+            ]
+        else:
+            compacted = [
+                "arrayEnumerate(times) AS ci",
+                "arrayMap(t -> t, times) AS T",
+                "arrayMap(x -> x, m) AS M",
+            ]
+        exprs = [
+            *compacted,
+            "arrayEnumerate(T) AS idx",
+            f"arrayFilter((i, t, x) -> bitAnd(x, {self._start_bits()}) != 0 "
+            "AND t >= %(from_ms)s AND t < %(to_ms)s, idx, T, M) AS starts",
+            *self._attempts(),
+            *self._excluded(),
+            "arrayMap((p, d) -> if(d, 0, length(p)), paths, excluded) AS levels",
+            "arrayReduce('max', levels) AS level",
+            "arrayFirstIndex(l -> l = level, levels) AS best",
+            "paths[best] AS bp",
+        ]
+        outer = ["person_id", "level"]
+        outer += [f"if(level > {k}, T[bp[{k + 1}]], 0) AS t{k}" for k in range(n)]
+        outer += [f"if(level > {k}, ci[bp[{k + 1}]], 0) AS ix{k}" for k in range(n)]
+        outer.append(f"{self._value()} AS value")
+        outer += list(columns)
+        return (
+            f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
+            f"FROM {timelines(self.database, tl_fields, where)}) WHERE length(starts) > 0"
+        )
+
+    def _bit(self, i: int) -> int:
+        return i if i < self.n else EXCLUSION_BIT + i - self.n
+
+    def _start_bits(self) -> int:
+        return (1 << self.n) - 1 if self.spec.mode == "any" else 1
+
+    def _attempts(self) -> list[str]:
+        """``paths``: per start, the positions of the steps it reached, in step order.
+
+        Old servers drop a name of the SELECT that is used only inside a lambda, so ``idx``,
+        ``M`` and ``T`` enter every lambda as arguments; nested lambdas capture only the
+        arguments of the lambda around them (``s``, ``d``: the start's window end, ``p``)."""
+        n, mode = self.n, self.spec.mode
+        exprs = [
+            f"arrayFilter((t, x) -> bitAnd(x, {self._start_bits()}) != 0 "
+            "AND t >= %(from_ms)s AND t < %(to_ms)s, T, M) AS start_times",
+            "arrayMap(t -> t + %(window_ms)s, start_times) AS deadlines",
+        ]
+
+        def first(condition: str) -> str:
+            return f"arrayFirst((j, x, t) -> {condition} AND t <= d, idx, M, T)"
+
+        if mode == "any":
+            for k in range(n):
+                found = first(f"j >= s AND bitAnd(x, {1 << k}) != 0")
+                exprs.append(f"arrayMap((s, d) -> {found}, starts, deadlines) AS f{k}")
+            found = ", ".join(f"f{k}" for k in range(n))
+            args = ", ".join(f"a{k}" for k in range(n))
+            exprs.append(
+                f"arrayMap(({args}) -> arraySort(arrayFilter(x -> x > 0, [{args}])), {found}) "
+                "AS paths"
+            )
+            return exprs
+        for k in range(1, n):
+            bit = 1 << k
+            prev = "s" if k == 1 else "p"
+            near = f"j = {prev} + 1" if mode == "strict" else f"j > {prev}"
+            nxt = f"if({prev} = 0, 0, {first(f'{near} AND bitAnd(x, {bit}) != 0')})"
+            if k == 1:
+                exprs.append(f"arrayMap((s, d) -> {nxt}, starts, deadlines) AS p1")
+            else:
+                exprs.append(f"arrayMap((s, d, p) -> {nxt}, starts, deadlines, p{k - 1}) AS p{k}")
+        steps = ", ".join(["starts", *(f"p{k}" for k in range(1, n))])
+        args = ", ".join(f"a{k}" for k in range(n))
+        exprs.append(f"arrayMap(({args}) -> arrayFilter(x -> x > 0, [{args}]), {steps}) AS paths")
+        return exprs
+
+    def _excluded(self) -> list[str]:
+        if not self.spec.exclusions:
+            return ["arrayMap(p -> 0, paths) AS excluded"]
+        parts = []
+        for i, ex in enumerate(self.spec.exclusions):
+            bit = 1 << (EXCLUSION_BIT + i)
+            a = ex.after
+            b = self.n if ex.before is None else ex.before
+            parts.append(
+                f"(length(p) >= {a} AND arrayExists((j, x, t) -> bitAnd(x, {bit}) != 0 "
+                f"AND j > p[{a}] AND if(length(p) >= {b}, j < p[{b}], t <= d), idx, M, T))"
+            )
+        return [f"arrayMap((p, d) -> {' OR '.join(parts)}, paths, deadlines) AS excluded"]
+
+    def _value(self) -> str:
+        b = self.spec.breakdown
+        if b is None:
+            return "''"
+        if self.breakdown_is_person:
+            return "arrayFilter(x -> x != '', tv)[-1]"
+        if b.attribution == "first_touch":
+            return "bv[ci[bp[1]]]"
+        if b.attribution == "last_touch":
+            return "bv[ci[bp[-1]]]"
+        return f"if(level >= {b.step}, bv[ci[bp[{b.step}]]], '')"

@@ -1,0 +1,222 @@
+"""Funnel results: stage conversion, time to convert, breakdowns, trend and who dropped.
+
+Each function runs one aggregation over the per-person rows of analyzer.funnels.people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.spec import FunnelSpec, SpecError
+from storage.store import Store
+
+QUANTILES = (0.5, 0.9)
+# Histogram bins of time to convert, in seconds: readable edges rather than equal widths.
+BINS = (
+    0,
+    10,
+    30,
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86400,
+    2 * 86400,
+    3 * 86400,
+    7 * 86400,
+    14 * 86400,
+    30 * 86400,
+    90 * 86400 + 1,
+)
+INTERVALS = ("day", "week")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: int
+    event: str
+    people: int
+    dropped: int
+    conversion_from_start: float
+    conversion_from_previous: float
+    median_seconds_from_previous: float | None
+    p90_seconds_from_previous: float | None
+
+
+@dataclass(frozen=True)
+class Bin:
+    from_seconds: int
+    to_seconds: int
+    people: int
+
+
+@dataclass(frozen=True)
+class Histogram:
+    from_step: int
+    to_step: int
+    bins: list[Bin]
+
+
+@dataclass(frozen=True)
+class Group:
+    value: str
+    steps: list[StepResult]
+
+
+@dataclass
+class FunnelReport:
+    steps: list[StepResult]
+    excluded: int = 0
+    time_to_convert: list[Histogram] = field(default_factory=list)
+    breakdown: list[Group] = field(default_factory=list)
+    breakdown_values: int = 0  # how many values there were, shown or not
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _steps(spec: FunnelSpec, counts: list[int], quantiles: list[list[float]]) -> list[StepResult]:
+    n = len(spec.steps)
+    out = []
+    for k in range(n):
+        q = quantiles[k - 1] if k else []
+        reached = counts[k] > 0 and k > 0
+        out.append(
+            StepResult(
+                step=k + 1,
+                event=spec.steps[k].event,
+                people=counts[k],
+                dropped=counts[k] - (counts[k + 1] if k + 1 < n else counts[k]),
+                conversion_from_start=counts[k] / counts[0] if counts[0] else 0.0,
+                conversion_from_previous=(
+                    1.0 if not k else (counts[k] / counts[k - 1] if counts[k - 1] else 0.0)
+                ),
+                median_seconds_from_previous=q[0] / 1000 if reached else None,
+                p90_seconds_from_previous=q[1] / 1000 if reached else None,
+            )
+        )
+    return out
+
+
+def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
+    """Steps with people, drop-off, conversion and time to convert (median, p90 and a
+    histogram per step), people excluded, and the same steps per breakdown value."""
+    q = PersonFunnel(spec, store.database)
+    n = q.n
+    gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
+    reached = [f"countIf(level >= {k + 1})" for k in range(n)]
+    quantiles = [
+        f"quantilesExactIf(0.5, 0.9)(t{k} - t{k - 1}, level >= {k + 1})" for k in range(1, n)
+    ]
+    bins = []
+    for g, gap in enumerate(gaps):
+        to = g + 2 if g < n - 1 else n
+        for lo, hi in zip(BINS, BINS[1:], strict=False):
+            bins.append(f"countIf(level >= {to} AND {gap} >= {lo * 1000} AND {gap} < {hi * 1000})")
+    group = "arrayJoin([(0, ''), (1, value)])" if spec.breakdown else "(0, '')"
+    sql = (
+        f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
+        f"{', '.join(reached + quantiles + bins)} "
+        f"FROM (SELECT *, {group} AS g FROM ({q.sql()})) GROUP BY g "
+        f"ORDER BY is_value, countIf(level >= 1) DESC, v"
+    )
+    rows = store.execute(sql, q.params)
+    report = FunnelReport(steps=_steps(spec, [0] * n, [[0, 0]] * (n - 1)))
+    for row in rows:
+        is_value, value, excluded = int(row[0]), str(row[1]), int(row[2])
+        counts = [int(c) for c in row[3 : 3 + n]]
+        qs = [list(x) for x in row[3 + n : 2 + 2 * n]]
+        steps = _steps(spec, counts, qs)
+        if not is_value:
+            report.steps, report.excluded = steps, excluded
+            flat = [int(c) for c in row[2 + 2 * n :]]
+            width = len(BINS) - 1
+            for g in range(len(gaps)):
+                chunk = flat[g * width : (g + 1) * width]
+                report.time_to_convert.append(
+                    Histogram(
+                        from_step=g + 1 if g < n - 1 else 1,
+                        to_step=g + 2 if g < n - 1 else n,
+                        bins=[
+                            Bin(lo, hi, c)
+                            for lo, hi, c in zip(BINS, BINS[1:], chunk, strict=False)
+                            if lo * 1000 <= spec.window_ms
+                        ],
+                    )
+                )
+        else:
+            report.breakdown_values += 1
+            if len(report.breakdown) < spec.breakdown_limit and counts[0]:
+                report.breakdown.append(Group(value or "(none)", steps))
+    return report
+
+
+def run(store: Store, spec: FunnelSpec) -> list[StepResult]:
+    """The funnel's steps with people, drop-off, conversion and time to convert."""
+    return analyze(store, spec).steps
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: date
+    entered: int
+    converted: int
+    conversion: float
+    reached: list[int]
+
+
+def trend(store: Store, spec: FunnelSpec, interval: str = "day") -> list[TrendPoint]:
+    """Conversion by the day or week (Monday, UTC) people entered the funnel."""
+    if interval not in INTERVALS:
+        raise SpecError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
+    q = PersonFunnel(spec, store.database)
+    bucket = "toDate" if interval == "day" else "toMonday"
+    reached = ", ".join(f"countIf(level >= {k + 1})" for k in range(q.n))
+    sql = (
+        f"SELECT {bucket}(toDateTime(intDiv(t0, 1000), 'UTC')) AS period, {reached} "
+        f"FROM ({q.sql()}) WHERE level > 0 GROUP BY period ORDER BY period"
+    )
+    points = []
+    for row in store.execute(sql, q.params):
+        counts = [int(c) for c in row[1:]]
+        period = row[0].date() if isinstance(row[0], datetime) else row[0]
+        points.append(
+            TrendPoint(
+                period, counts[0], counts[-1], counts[-1] / counts[0] if counts[0] else 0.0, counts
+            )
+        )
+    return points
+
+
+@dataclass(frozen=True)
+class DroppedPerson:
+    person_id: str
+    last_step_at: datetime
+    value: str
+
+
+def dropped(
+    store: Store, spec: FunnelSpec, step: int, limit: int = 1000, offset: int = 0
+) -> list[DroppedPerson]:
+    """People who reached ``step`` (1-based) and not the next one, by person id: to export, or
+    to keep as a segment. With a breakdown, each carries its value."""
+    q = PersonFunnel(spec, store.database)
+    if not 1 <= step < q.n:
+        raise SpecError(f"step: people drop after steps 1 to {q.n - 1}")
+    if not 1 <= limit <= 100_000 or offset < 0:
+        raise SpecError("limit: from 1 to 100000 people; offset: 0 or more")
+    sql = (
+        f"SELECT person_id, t{step - 1}, value FROM ({q.sql()}) WHERE level = {step} "
+        f"ORDER BY person_id LIMIT {int(offset)}, {int(limit)}"
+    )
+    return [
+        DroppedPerson(str(p), datetime.fromtimestamp(int(t) / 1000, UTC), str(v))
+        for p, t, v in store.execute(sql, q.params)
+    ]

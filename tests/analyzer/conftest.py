@@ -1,0 +1,33 @@
+"""Random logs loaded once per module and engine: many analyses read the same data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.store import Store
+from tests.analyzer.logs import load, random_log
+from tests.conftest import open_store
+
+
+@dataclass
+class Loaded:
+    store: Store
+    events: list[dict[str, Any]]  # with their tie hash
+
+
+@pytest.fixture(scope="module", params=["server", "embedded"])
+def loaded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[dict[int, Loaded]]:
+    """Seeds 1 and 2, each in its own database, on the server and on chDB."""
+    out = {}
+    for seed in (1, 2):
+        store = open_store(request.param, request, chdb_path)
+        out[seed] = Loaded(store, load(store, random_log(seed), seed))
+    yield out
+    for item in out.values():
+        item.store.execute(f"DROP DATABASE IF EXISTS {item.store.database}")
+        item.store.close()
