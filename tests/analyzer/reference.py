@@ -251,3 +251,145 @@ def trend(
         for k in range(p["level"]):
             counts[k] += 1
     return sorted(buckets.items())
+
+
+def element(row: Any, kind: str, cleaning: tuple[tuple[str, str], ...]) -> str | None:
+    """The path element of an event, or None if the kind leaves it out."""
+    if kind == "page":
+        if row.type not in ("page", "screen"):
+            return None
+    elif kind == "event":
+        if row.type != "track":
+            return None
+    elif row.type not in BEHAVIOUR:
+        return None
+    value = row.page_path if row.type == "page" else row.event
+    for pattern, alias in cleaning:
+        value = re.sub(pattern, alias.replace("\\", "\\\\"), value)
+    return str(value)
+
+
+def sessions(rows: list[Any], timeout_ms: int) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for r in rows:
+        if not out or r.timestamp_ms - out[-1][-1].timestamp_ms > timeout_ms:
+            out.append([r])
+        else:
+            out[-1].append(r)
+    return out
+
+
+def collapse(items: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for el, t in items:
+        if not out or out[-1][0] != el:
+            out.append((el, t))
+    return out
+
+
+def paths(events: list[dict[str, Any]], spec: Any) -> list[tuple[list[str], list[int]]]:
+    """(elements, times) of every path the spec counts."""
+    n = spec.max_length
+    out = []
+    if spec.funnel is not None:
+        people = funnel_people(events, spec.funnel)
+        lo = int(spec.funnel.date_from.timestamp())
+        hi = int((spec.funnel.date_to + spec.funnel.window).timestamp()) + 1
+        all_journeys = journeys(events)
+        for person_id, p in people.items():
+            if p["level"] != spec.dropped_at:
+                continue
+            journey = [r for r in all_journeys[person_id] if lo <= r.timestamp < hi]
+            at = [r.event_id for r in journey].index(p["rows"][-1].event_id)
+            items = [
+                (el, r.timestamp_ms)
+                for r in journey[at + 1 :]
+                if (el := element(r, spec.kind, spec.cleaning)) is not None
+            ]
+            items = collapse(items)[:n]
+            if not items:
+                items = [("(no further events)", p["times"][-1])]
+            out.append(([e for e, _ in items], [t for _, t in items]))
+        return out
+    lo, hi = int(spec.date_from.timestamp()), int(spec.date_to.timestamp())
+    for journey in journeys(events).values():
+        rows = [
+            r
+            for r in journey
+            if lo <= r.timestamp < hi and element(r, spec.kind, spec.cleaning) is not None
+        ]
+        for session in sessions(rows, spec.session_timeout * 60_000):
+            items = collapse(
+                [(str(element(r, spec.kind, spec.cleaning)), r.timestamp_ms) for r in session]
+            )
+            els = [e for e, _ in items]
+            if spec.start and spec.end:
+                if spec.start not in els:
+                    continue
+                items = items[els.index(spec.start) :]
+                els = [e for e, _ in items]
+                if spec.end not in els:
+                    continue
+                e = els.index(spec.end) + 1
+                items = items[:e] if e <= n else items[: n - 2] + [("…", 0), items[e - 1]]
+            elif spec.start:
+                if spec.start not in els:
+                    continue
+                i = els.index(spec.start)
+                items = items[i : i + n]
+            elif spec.end:
+                if spec.end not in els:
+                    continue
+                e = els.index(spec.end)
+                items = items[max(0, e - n + 1) : e + 1]
+            else:
+                items = items[:n]
+            out.append(([e for e, _ in items], [t for _, t in items]))
+    return out
+
+
+def top_paths(events: list[dict[str, Any]], spec: Any) -> tuple[int, list[tuple[list[str], int]]]:
+    found = paths(events, spec)
+    counts: dict[tuple[str, ...], int] = defaultdict(int)
+    for els, _ in found:
+        counts[tuple(els)] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], list(kv[0])))
+    return len(found), [(list(p), c) for p, c in ranked[: spec.top]]
+
+
+def edges(
+    events: list[dict[str, Any]], spec: Any
+) -> dict[tuple[int, str, str], tuple[int, float | None]]:
+    found = paths(events, spec)
+    acc: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    counts: dict[tuple[int, str, str], int] = defaultdict(int)
+    for els, ts in found:
+        for i, source in enumerate(els):
+            target = els[i + 1] if i + 1 < len(els) else "(end)"
+            key = (i + 1, source, target)
+            counts[key] += 1
+            if target != "(end)" and "…" not in (source, target):
+                acc[key].append(ts[i + 1] - ts[i])
+    return {
+        k: (c, (sum(acc[k]) / len(acc[k]) / 1000) if acc[k] else None) for k, c in counts.items()
+    }
+
+
+def session_summary(
+    events: list[dict[str, Any]], lo: int, hi: int, timeout_ms: int
+) -> tuple[int, int, int, float, int]:
+    """(people, sessions, events, median seconds, one-event sessions)."""
+    people = sessions_count = n_events = bounces = 0
+    lengths = []
+    for journey in journeys(events).values():
+        rows = [r for r in journey if r.type in BEHAVIOUR and lo <= r.timestamp < hi]
+        if not rows:
+            continue
+        people += 1
+        for s in sessions(rows, timeout_ms):
+            sessions_count += 1
+            n_events += len(s)
+            bounces += len(s) == 1
+            lengths.append(s[-1].timestamp_ms - s[0].timestamp_ms)
+    median = quantile(lengths, 0.5) or 0.0
+    return people, sessions_count, n_events, median, bounces

@@ -1,0 +1,271 @@
+"""Paths: the sequences of pages or events people follow, per session, and the edges between
+consecutive steps ready for a Sankey chart; and where people went after dropping off a funnel.
+
+A path element is a page path (``kind="page"``; screens by name), an event name (``"event"``)
+or both (``"all"``), after the cleaning rules (regular expression -> alias, applied in order,
+such as ``/product/\\d+`` -> ``/product/:id``). Repeats of the same element in a row count once.
+Sessions end after ``session_timeout`` minutes of inactivity. With a start point a path begins
+at its first occurrence in the session; with an end point it ends at the first occurrence, and
+keeps the steps before it; with both, the steps between them, the middle cut to ``…`` when
+longer than ``max_length``. Sessions without the start or end point are not counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.spec import FunnelSpec, SpecError, check_range
+from analyzer.sessions import BEHAVIOUR, boundaries, check_timeout
+from analyzer.timeline import timelines
+from storage.store import Store
+
+KINDS = {
+    "page": ("type IN ('page', 'screen')", "if(type = 'page', page_path, event)"),
+    "event": ("type = 'track'", "event"),
+    "all": (BEHAVIOUR, "if(type = 'page', page_path, event)"),
+}
+ELLIPSIS = "…"
+END = "(end)"
+
+
+@dataclass(frozen=True)
+class PathSpec:
+    date_from: datetime
+    date_to: datetime
+    kind: str = "page"
+    start: str | None = None
+    end: str | None = None
+    max_length: int = 5
+    cleaning: tuple[tuple[str, str], ...] = ()
+    session_timeout: int = 30  # minutes
+    top: int = 20
+    # paths after dropping off: people who reached ``dropped_at`` (1-based) of this funnel and
+    # not the next step, from the event of that step on (any session)
+    funnel: FunnelSpec | None = None
+    dropped_at: int | None = None
+
+    def validate(self) -> PathSpec:
+        if self.kind not in KINDS:
+            raise SpecError(f"kind: {self.kind!r} is not one of {', '.join(KINDS)}")
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 500):
+                raise SpecError(f"{name}: a path element of 1 to 500 characters")
+        if not isinstance(self.max_length, int) or not 2 <= self.max_length <= 20:
+            raise SpecError("max_length: from 2 to 20 steps")
+        if len(self.cleaning) > 20:
+            raise SpecError("cleaning: at most 20 rules")
+        for i, rule in enumerate(self.cleaning):
+            if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
+                raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
+            try:
+                re.compile(rule[0])
+            except re.error as exc:
+                raise SpecError(f"cleaning[{i}]: not a regular expression: {exc}") from None
+        check_timeout(self.session_timeout)
+        if not isinstance(self.top, int) or not 1 <= self.top <= 500:
+            raise SpecError("top: from 1 to 500 paths")
+        if (self.funnel is None) != (self.dropped_at is None):
+            raise SpecError("dropped_at: give a funnel and the step people dropped after")
+        if self.funnel is not None:
+            self.funnel.validate()
+            if self.start or self.end:
+                raise SpecError("start/end: paths after a drop-off start at the dropped step")
+            if not isinstance(self.dropped_at, int) or not (
+                1 <= self.dropped_at < len(self.funnel.steps)
+            ):
+                raise SpecError(
+                    f"dropped_at: a step from 1 to {len(self.funnel.steps) - 1} of the funnel"
+                )
+        else:
+            check_range(self.date_from, self.date_to)
+        return self
+
+
+@dataclass(frozen=True)
+class PathCount:
+    steps: list[str]
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class Edge:
+    position: int  # of the source in the path, from 1
+    source: str
+    target: str  # END where paths stop
+    count: int
+    average_seconds: float | None
+
+
+@dataclass
+class PathsReport:
+    total: int  # sessions (or people, after a drop-off) with a path
+    paths: list[PathCount] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _element(spec: PathSpec, params: dict[str, Any]) -> str:
+    sql = KINDS[spec.kind][1]
+    for i, (pattern, alias) in enumerate(spec.cleaning):
+        params[f"clean{i}"], params[f"alias{i}"] = pattern, alias
+        sql = f"replaceRegexpAll({sql}, %(clean{i})s, %(alias{i})s)"
+    return sql
+
+
+def _collapsed(el: str, times: str, starts: str) -> list[str]:
+    """Drop repeats of the same element in a row (a new session always keeps its first)."""
+    return [
+        f"arrayMap((e, p, s) -> s = 1 OR e != p, {el}, arrayPopBack(arrayPushFront({el}, '')), "
+        f"{starts}) AS keep",
+        f"arrayFilter((x, k) -> k, {el}, keep) AS E",
+        f"arrayFilter((x, k) -> k, {times}, keep) AS ET",
+        f"arrayFilter((x, k) -> k, {starts}, keep) AS EB",
+    ]
+
+
+def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str:
+    """One row per session with a path: ``path`` (elements) and ``at`` (their times)."""
+    events, _ = KINDS[spec.kind]
+    params.update(
+        {
+            "from_s": int(spec.date_from.timestamp()),
+            "to_s": int(spec.date_to.timestamp()),
+            "session_timeout_ms": spec.session_timeout * 60_000,
+            "max_length": spec.max_length,
+        }
+    )
+    where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
+    source = timelines(database, {"el": _element(spec, params)}, where)
+    per_person = ", ".join(
+        [
+            f"{boundaries()} AS b",
+            *_collapsed("el", "times", "b"),
+            "arrayFilter((i, s) -> s = 1, arrayEnumerate(EB), EB) AS first",
+            "arrayPopFront(arrayPushBack(first, length(EB) + 1)) AS after",
+        ]
+    )
+    session = (
+        f"SELECT person_id, E, ET, arrayJoin(arrayMap((a, z) -> (a, z - a), first, after)) AS span "
+        f"FROM (SELECT person_id, {per_person} FROM {source})"
+    )
+    full = (
+        "SELECT arraySlice(E, tupleElement(span, 1), tupleElement(span, 2)) AS els, "
+        f"arraySlice(ET, tupleElement(span, 1), tupleElement(span, 2)) AS ts FROM ({session})"
+    )
+    n = "%(max_length)s"
+    if spec.start and spec.end:
+        params["start"], params["end"] = spec.start, spec.end
+        cut = (
+            "SELECT arraySlice(els, indexOf(els, %(start)s)) AS a, "
+            "arraySlice(ts, indexOf(els, %(start)s)) AS at_all, indexOf(a, %(end)s) AS e, "
+            f"if(e <= {n}, arraySlice(a, 1, e), arrayConcat(arraySlice(a, 1, {n} - 2), "
+            f"['{ELLIPSIS}'], [%(end)s])) AS path, "
+            f"if(e <= {n}, arraySlice(at_all, 1, e), arrayConcat(arraySlice(at_all, 1, {n} - 2), "
+            f"[toUInt64(0)], [at_all[e]])) AS at "
+            f"FROM ({full}) WHERE indexOf(els, %(start)s) > 0 AND e > 0"
+        )
+    elif spec.start:
+        params["start"] = spec.start
+        cut = (
+            f"SELECT arraySlice(els, indexOf(els, %(start)s), {n}) AS path, "
+            f"arraySlice(ts, indexOf(els, %(start)s), {n}) AS at "
+            f"FROM ({full}) WHERE indexOf(els, %(start)s) > 0"
+        )
+    elif spec.end:
+        params["end"] = spec.end
+        first = f"greatest(1, indexOf(els, %(end)s) - {n} + 1)"
+        size = f"least(indexOf(els, %(end)s), {n})"
+        cut = (
+            f"SELECT arraySlice(els, {first}, {size}) AS path, arraySlice(ts, {first}, {size}) AS at "
+            f"FROM ({full}) WHERE indexOf(els, %(end)s) > 0"
+        )
+    else:
+        cut = f"SELECT arraySlice(els, 1, {n}) AS path, arraySlice(ts, 1, {n}) AS at FROM ({full})"
+    return cut
+
+
+def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
+    """One row per person who dropped after ``dropped_at``: what they did next."""
+    assert spec.funnel is not None and spec.dropped_at is not None
+    q = PersonFunnel(spec.funnel, database)
+    events, _ = KINDS[spec.kind]
+    k = spec.dropped_at - 1
+    columns = (
+        f"arrayFilter((x, p) -> p = 1, arraySlice(el, ix{k} + 1), arraySlice(pe, ix{k} + 1)) "
+        "AS next_el",
+        f"arrayFilter((x, p) -> p = 1, arraySlice(times, ix{k} + 1), arraySlice(pe, ix{k} + 1)) "
+        "AS next_t",
+    )
+    people = q.sql(
+        fields={"el": _element(spec, params), "pe": f"toUInt8({events})"},
+        events=events,
+        columns=columns,
+    )
+    params.update(q.params)
+    params["max_length"] = spec.max_length
+    collapse = (
+        "arrayMap((e, p, i) -> i = 1 OR e != p, next_el, arrayPopBack(arrayPushFront(next_el, '')), "
+        "arrayEnumerate(next_el)) AS keep"
+    )
+    return (
+        "SELECT if(empty(E), ['(no further events)'], arraySlice(E, 1, %(max_length)s)) AS path, "
+        "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
+        f"SELECT *, {collapse}, arrayFilter((x, k) -> k, next_el, keep) AS E, "
+        "arrayFilter((x, k) -> k, next_t, keep) AS ET "
+        f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}))"
+    )
+
+
+def rows_sql(spec: PathSpec, database: str) -> tuple[str, dict[str, Any]]:
+    """The SQL of one row per path (``path``, ``at``), and its parameters."""
+    spec.validate()
+    params: dict[str, Any] = {}
+    if spec.funnel is not None:
+        return _after_drop(spec, params, database), params
+    return _session_paths(spec, params, database), params
+
+
+def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
+    """The ``top`` most frequent paths, and how many paths there were in all."""
+    sql, params = rows_sql(spec, store.database)
+    rows = store.execute(
+        f"SELECT path, count() AS c FROM ({sql}) GROUP BY path "
+        f"ORDER BY c DESC, path LIMIT {int(spec.top)}",
+        params,
+    )
+    total = store.execute(f"SELECT count() FROM ({sql})", params)[0][0]
+    return int(total), [
+        PathCount(list(p), int(c), int(c) / int(total) if total else 0.0) for p, c in rows
+    ]
+
+
+def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
+    """Edges between consecutive path steps: (position, source, target) with counts and the
+    average time between them; the last step of each path leads to ``(end)``."""
+    sql, params = rows_sql(spec, store.database)
+    rows = store.execute(
+        "SELECT i, path[i] AS source, if(i < length(path), path[i + 1], %(end_label)s) AS target, "
+        "count() AS c, avgIf(at[i + 1] - at[i], i < length(path) AND at[i + 1] >= at[i] "
+        "AND path[i + 1] != %(ellipsis)s AND path[i] != %(ellipsis)s) AS seconds "
+        f"FROM (SELECT path, at, arrayJoin(arrayEnumerate(path)) AS i FROM ({sql})) "
+        f"GROUP BY i, source, target ORDER BY c DESC, i, source, target LIMIT {int(limit)}",
+        {**params, "end_label": END, "ellipsis": ELLIPSIS},
+    )
+    out = []
+    for i, source, target, c, ms in rows:
+        has_time = target != END and ms == ms and ELLIPSIS not in (source, target)
+        out.append(Edge(int(i), source, target, int(c), float(ms) / 1000 if has_time else None))
+    return out
+
+
+def report(store: Store, spec: PathSpec) -> PathsReport:
+    total, paths = top_paths(store, spec)
+    return PathsReport(total=total, paths=paths, edges=edges(store, spec))

@@ -1,0 +1,90 @@
+"""Paths, Sankey edges, paths after a drop-off and sessions, against the reference, on the
+ClickHouse server and on chDB."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from analyzer import sessions
+from analyzer.funnels import SpecError
+from analyzer.paths import PathSpec, edges, top_paths
+from tests.analyzer import reference
+from tests.analyzer.conftest import Loaded
+from tests.analyzer.test_funnels import HOUR, SPECS, START
+
+pytestmark = pytest.mark.integration
+
+CLEAN = ((r"/product/\d+", "/product/:id"),)
+
+
+def paths(**kwargs: object) -> PathSpec:
+    values: dict[str, object] = {"date_from": START, "date_to": START + 8 * HOUR, **kwargs}
+    return PathSpec(**values)  # type: ignore[arg-type]
+
+
+PATHS = {
+    "pages": paths(),
+    "cleaned": paths(cleaning=CLEAN, max_length=4),
+    "events": paths(kind="event", max_length=3, session_timeout=20),
+    "all_from": paths(kind="all", start="/product/:id", cleaning=CLEAN),
+    "to": paths(end="/checkout", max_length=3),
+    "between": paths(kind="all", start="View", end="Buy", max_length=4),
+    "after_drop": paths(kind="all", funnel=SPECS["ordered"], dropped_at=2, cleaning=CLEAN),
+    "after_drop_1": paths(kind="page", funnel=SPECS["strict"], dropped_at=1, max_length=3),
+}
+
+
+@pytest.mark.parametrize("name", list(PATHS))
+@pytest.mark.parametrize("seed", [1, 2])
+def test_paths_match_the_reference(loaded: dict[int, Loaded], seed: int, name: str) -> None:
+    data, spec = loaded[seed], PATHS[name]
+    total, got = top_paths(data.store, spec)
+    expected_total, expected = reference.top_paths(data.events, spec)
+    assert (total, [(p.steps, p.count) for p in got]) == (expected_total, expected)
+    assert total >= 5 and (spec.funnel is not None or got[0].count > 1)  # not trivial
+    got_edges = {
+        (e.position, e.source, e.target): (e.count, e.average_seconds)
+        for e in edges(data.store, spec)
+    }
+    expected_edges = reference.edges(data.events, spec)
+    assert got_edges.keys() == expected_edges.keys()
+    for key, (count, seconds) in expected_edges.items():
+        assert got_edges[key][0] == count
+        assert got_edges[key][1] == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_bad_path_specs_name_the_field() -> None:
+    cases = [
+        (paths(kind="clicks"), "kind"),
+        (paths(max_length=1), "max_length"),
+        (paths(cleaning=(("(", "x"),)), r"cleaning\[0\]"),
+        (paths(session_timeout=0), "session_timeout"),
+        (paths(funnel=SPECS["ordered"]), "dropped_at"),
+        (paths(funnel=SPECS["ordered"], dropped_at=3), "dropped_at"),
+        (paths(date_to=START), "date_from"),
+    ]
+    for spec, message in cases:
+        with pytest.raises(SpecError, match=message):
+            spec.validate()
+
+
+@pytest.mark.parametrize("timeout", [30, 5])
+def test_sessions_split_after_inactivity(loaded: dict[int, Loaded], timeout: int) -> None:
+    data = loaded[1]
+    got = sessions.summary(data.store, START, START + 8 * HOUR, timeout)
+    people, count, events, median, bounces = reference.session_summary(
+        data.events,
+        int(START.timestamp()),
+        int((START + 8 * HOUR).timestamp()),
+        int(timedelta(minutes=timeout).total_seconds() * 1000),
+    )
+    assert (got.people, got.sessions, got.events, got.median_seconds) == (
+        people,
+        count,
+        events,
+        median,
+    )
+    assert got.bounce_rate == pytest.approx(bounces / count)
+    assert count > people  # people have several sessions
