@@ -393,3 +393,63 @@ def session_summary(
             lengths.append(s[-1].timestamp_ms - s[0].timestamp_ms)
     median = quantile(lengths, 0.5) or 0.0
     return people, sessions_count, n_events, median, bounces
+
+
+def period_key(ms: int, period: str) -> tuple[Any, int]:
+    """(start date of the period, a number whose differences count periods)."""
+    day = pd.Timestamp(ms, unit="ms", tz="UTC").date()
+    if period == "day":
+        return day, day.toordinal()
+    if period == "week":
+        monday = day - pd.Timedelta(days=day.weekday())
+        return monday, monday.toordinal() // 7
+    first = day.replace(day=1)
+    return first, first.year * 12 + first.month
+
+
+def retention(events: list[dict[str, Any]], spec: Any) -> list[tuple[Any, list[int]]]:
+    lo, hi = int(spec.date_from.timestamp() * 1000), int(spec.date_to.timestamp() * 1000)
+    cohorts: dict[Any, list[set[str]]] = defaultdict(
+        lambda: [set() for _ in range(spec.periods + 1)]
+    )
+    for person_id, journey in journeys(events).items():
+        starts = [r.timestamp_ms for r in journey if matches(spec.start, r)]
+        returns = [r.timestamp_ms for r in journey if matches(spec.returning, r)]
+        if spec.mode == "first_time":
+            chosen = [starts[0]] if starts and lo <= starts[0] < hi else []
+        else:
+            chosen = [t for t in starts if lo <= t < hi]
+        for t in chosen:
+            day, number = period_key(t, spec.period)
+            cohorts[day][0].add(person_id)
+            for r in returns:
+                offset = period_key(r, spec.period)[1] - number
+                if 0 < offset <= spec.periods:
+                    cohorts[day][offset].add(person_id)
+    return sorted((day, [len(s) for s in sets]) for day, sets in cohorts.items())
+
+
+def lifecycle(
+    events: list[dict[str, Any]], step: Step, date_from: Any, date_to: Any, period: str
+) -> dict[Any, dict[str, int]]:
+    hi = int(date_to.timestamp() * 1000)
+    lo_key = period_key(int(date_from.timestamp() * 1000), period)[1]
+    hi_key = period_key(hi - 1, period)[1]
+    out: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for journey in journeys(events).values():
+        keys = sorted(
+            {
+                period_key(r.timestamp_ms, period)
+                for r in journey
+                if matches(step, r) and r.timestamp_ms < hi
+            },
+            key=lambda k: k[1],
+        )
+        numbers = {n for _, n in keys}
+        for i, (_day, n) in enumerate(keys):
+            if lo_key <= n <= hi_key:
+                status = "new" if i == 0 else "returning" if n - 1 in numbers else "resurrecting"
+                out[n][status] += 1
+            if n + 1 not in numbers and lo_key <= n + 1 <= hi_key:
+                out[n + 1]["dormant"] -= 1
+    return out

@@ -1,0 +1,223 @@
+"""Retention by cohort, and lifecycle (new, returning, resurrecting, dormant).
+
+Periods are UTC days, weeks (from Monday) or months. A cohort is the period a person did the
+start event: the first time ever (``first_time``), or every period they did it (``recurring``:
+a person belongs to each such cohort). A person is retained in period N of their cohort when
+they did the return event in that period; period 0 is the cohort itself.
+
+Lifecycle, per period and for one event: *new* people did it for the first time ever;
+*returning* did it in this period and the one before; *resurrecting* did it now, not in the
+period before, but at some time earlier; *dormant* did it in the period before and not now
+(reported as a negative count, as it is drawn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from analyzer.funnels.people import step_sql
+from analyzer.funnels.spec import SpecError, Step, check_range
+from analyzer.timeline import timelines
+from storage.store import Store
+
+PERIODS = {
+    "day": ("toDate", "toRelativeDayNum"),
+    "week": ("toMonday", "toRelativeWeekNum"),
+    "month": ("toStartOfMonth", "toRelativeMonthNum"),
+}
+MODES = ("first_time", "recurring")
+MAX_PERIODS = 366
+
+
+def _number(period: str, ms: str) -> str:
+    return f"{PERIODS[period][1]}(toDateTime(intDiv({ms}, 1000), 'UTC'))"
+
+
+def period_starts(period: str, date_from: datetime, date_to: datetime) -> list[date]:
+    """The first day of every period that overlaps [date_from, date_to)."""
+    day = date_from.astimezone(UTC).date()
+    if period == "week":
+        day -= timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    last = (date_to.astimezone(UTC) - timedelta(microseconds=1)).date()
+    out = []
+    while day <= last:
+        out.append(day)
+        if period == "day":
+            day += timedelta(days=1)
+        elif period == "week":
+            day += timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return out
+
+
+def _numbers(store: Store, period: str, days: list[date]) -> dict[int, date]:
+    """ClickHouse's period number of each period start."""
+    if not days:
+        return {}
+    fn = PERIODS[period][1]
+    rows = store.execute(
+        f"SELECT {fn}(toDateTime(d, 'UTC')) AS n, d FROM (SELECT arrayJoin(%(days)s) AS d)",
+        {"days": [datetime(d.year, d.month, d.day, tzinfo=UTC) for d in days]},
+    )
+    return {int(n): (d.date() if isinstance(d, datetime) else d) for n, d in rows}
+
+
+@dataclass(frozen=True)
+class RetentionSpec:
+    start: Step
+    returning: Step
+    date_from: datetime
+    date_to: datetime
+    period: str = "week"
+    periods: int = 8  # after the cohort's own period
+    mode: str = "first_time"
+
+    def validate(self) -> RetentionSpec:
+        self.start.validate("start")
+        self.returning.validate("returning")
+        if self.period not in PERIODS:
+            raise SpecError(f"period: {self.period!r} is not one of {', '.join(PERIODS)}")
+        if not isinstance(self.periods, int) or not 1 <= self.periods <= 120:
+            raise SpecError("periods: from 1 to 120")
+        if self.mode not in MODES:
+            raise SpecError(f"mode: {self.mode!r} is not one of {', '.join(MODES)}")
+        check_range(self.date_from, self.date_to)
+        if len(period_starts(self.period, self.date_from, self.date_to)) > MAX_PERIODS:
+            raise SpecError(f"date_from: at most {MAX_PERIODS} cohorts; choose a longer period")
+        return self
+
+
+@dataclass(frozen=True)
+class Cohort:
+    period: date
+    people: int
+    retained: list[int]  # period 0 (the cohort) to ``periods``
+    rates: list[float]
+
+
+@dataclass
+class RetentionReport:
+    period: str
+    mode: str
+    cohorts: list[Cohort] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
+    spec.validate()
+    params: dict[str, Any] = {
+        "from_ms": int(spec.date_from.timestamp() * 1000),
+        "to_ms": int(spec.date_to.timestamp() * 1000),
+        "to_s": int(spec.date_to.timestamp()),
+        "from_s": int(spec.date_from.timestamp()),
+        "periods": spec.periods,
+    }
+    start, back = step_sql(spec.start, "start", params), step_sql(spec.returning, "ret", params)
+    days = period_starts(spec.period, spec.date_from, spec.date_to)
+    length = {"day": 1, "week": 7, "month": 31}[spec.period]
+    until = spec.date_to + timedelta(days=length * (spec.periods + 1))
+    params["until_s"] = int(until.timestamp())
+    # first-time cohorts need every earlier start, to know which one was the first
+    start_from = "1" if spec.mode == "first_time" else "timestamp >= toDateTime(%(from_s)s)"
+    where = (
+        f"({start} AND {start_from} AND timestamp < toDateTime(%(to_s)s)) OR "
+        f"({back} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s))"
+    )
+    source = timelines(store.database, {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"}, where)
+    starts = "arrayFilter((t, s) -> s = 1, times, sm)"
+    if spec.mode == "first_time":
+        cohorts = (
+            f"if(notEmpty({starts}) AND {starts}[1] >= %(from_ms)s AND {starts}[1] < %(to_ms)s, "
+            f"[{_number(spec.period, f'{starts}[1]')}], emptyArrayUInt32())"
+        )
+    else:
+        in_range = "arrayFilter((t, s) -> s = 1 AND t >= %(from_ms)s AND t < %(to_ms)s, times, sm)"
+        numbers = f"arrayMap(t -> {_number(spec.period, 't')}, {in_range})"
+        cohorts = f"arrayFilter((x, u) -> u = 1, {numbers}, arrayEnumerateUniq({numbers}))"
+    returns = f"arrayMap(t -> {_number(spec.period, 't')}, arrayFilter((t, r) -> r = 1, times, rm))"
+    sql = (
+        "SELECT c, o, count() FROM ("
+        "SELECT c, arrayJoin(arrayConcat([toInt64(0)], arrayFilter((x, u) -> u = 1, offsets, "
+        "arrayEnumerateUniq(offsets)))) AS o FROM ("
+        "SELECT c, arrayFilter(x -> x > 0 AND x <= %(periods)s, "
+        "arrayMap((r, k) -> toInt64(r) - toInt64(k), rs, arrayResize([c], length(rs), c))) "
+        "AS offsets FROM ("
+        f"SELECT arrayJoin({cohorts}) AS c, {returns} AS rs FROM {source}))) "
+        "GROUP BY c, o ORDER BY c, o"
+    )
+    by_number = _numbers(store, spec.period, days)
+    counts: dict[int, dict[int, int]] = {}
+    for c, o, n in store.execute(sql, params):
+        counts.setdefault(int(c), {})[int(o)] = int(n)
+    report = RetentionReport(period=spec.period, mode=spec.mode)
+    for number, day in sorted(by_number.items()):
+        row = counts.get(number, {})
+        size = row.get(0, 0)
+        retained = [row.get(i, 0) for i in range(spec.periods + 1)]
+        report.cohorts.append(
+            Cohort(day, size, retained, [r / size if size else 0.0 for r in retained])
+        )
+    return report
+
+
+@dataclass(frozen=True)
+class LifecyclePeriod:
+    period: date
+    new: int
+    returning: int
+    resurrecting: int
+    dormant: int  # negative
+
+
+STATUSES = ("new", "returning", "resurrecting", "dormant")
+
+
+def lifecycle(
+    store: Store, event: Step, date_from: datetime, date_to: datetime, period: str = "week"
+) -> list[LifecyclePeriod]:
+    """People doing ``event`` per period, by lifecycle status."""
+    event.validate("event")
+    if period not in PERIODS:
+        raise SpecError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
+    check_range(date_from, date_to)
+    days = period_starts(period, date_from, date_to)
+    if len(days) > MAX_PERIODS:
+        raise SpecError(f"date_from: at most {MAX_PERIODS} periods; choose a longer period")
+    params: dict[str, Any] = {"to_s": int(date_to.timestamp())}
+    cond = step_sql(event, "ev", params)
+    by_number = _numbers(store, period, days)
+    params["first"], params["last"] = min(by_number), max(by_number)
+    source = timelines(store.database, {}, f"{cond} AND timestamp < toDateTime(%(to_s)s)")
+    numbers = f"arrayMap(t -> toInt64({_number(period, 't')}), times)"
+    sql = (
+        "SELECT tupleElement(s, 1) AS p, tupleElement(s, 2) AS status, count() FROM ("
+        "SELECT arrayJoin(arrayConcat("
+        "arrayMap((a, prev, i) -> (a, multiIf(i = 1, 'new', prev = a - 1, 'returning', "
+        "'resurrecting')), active, arrayPopBack(arrayPushFront(active, toInt64(0))), "
+        "arrayEnumerate(active)), "
+        "arrayMap(a -> (a + 1, 'dormant'), arrayFilter((a, nxt) -> nxt != a + 1, active, "
+        "arrayPopFront(arrayPushBack(active, toInt64(0))))))) AS s FROM ("
+        f"SELECT arraySort(arrayFilter((x, u) -> u = 1, {numbers}, arrayEnumerateUniq({numbers}))) "
+        f"AS active FROM {source})) "
+        "WHERE p >= %(first)s AND p <= %(last)s GROUP BY p, status"
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for p, status, n in store.execute(sql, params):
+        counts.setdefault(int(p), {})[str(status)] = int(n)
+    return [
+        LifecyclePeriod(
+            day,
+            counts.get(number, {}).get("new", 0),
+            counts.get(number, {}).get("returning", 0),
+            counts.get(number, {}).get("resurrecting", 0),
+            -counts.get(number, {}).get("dormant", 0),
+        )
+        for number, day in sorted(by_number.items())
+    ]
