@@ -220,14 +220,18 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
         "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
         f"SELECT *, {collapse}, arrayFilter((x, k) -> k, next_el, keep) AS E, "
         "arrayFilter((x, k) -> k, next_t, keep) AS ET "
-        f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}))"
+        f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}"
+        f"{' AND value = %(segment)s' if 'segment' in params else ''}))"
     )
 
 
-def rows_sql(spec: PathSpec, database: str) -> tuple[str, dict[str, Any]]:
-    """The SQL of one row per path (``path``, ``at``), and its parameters."""
+def rows_sql(
+    spec: PathSpec, database: str, segment: str | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The SQL of one row per path (``path``, ``at``), and its parameters. After a drop-off,
+    ``segment`` keeps the people whose breakdown value (of the funnel) it is."""
     spec.validate()
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {} if segment is None else {"segment": segment}
     if spec.funnel is not None:
         return _after_drop(spec, params, database), params
     return _session_paths(spec, params, database), params

@@ -21,7 +21,8 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 CHANNELS = {  # utm source, medium, campaign, referrer, share, purchase propensity
-    "google": ("google", "cpc", "brand", "https://www.google.com/", 0.35, 1.0),
+    "google": ("google", "cpc", "brand", "https://www.google.com/", 0.3, 1.0),
+    "bing": ("bing", "cpc", "brand", "https://www.bing.com/", 0.05, 0.9),
     "newsletter": ("newsletter", "email", "spring_sale", "", 0.15, 1.8),
     "facebook": ("facebook", "social", "retargeting", "https://www.facebook.com/", 0.25, 0.6),
     "direct": ("", "", "", "", 0.25, 1.2),

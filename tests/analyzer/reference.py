@@ -16,9 +16,11 @@ from analyzer.funnels.report import BINS
 BEHAVIOUR = ("track", "page", "screen")
 
 
-def persons(events: list[dict[str, Any]]) -> pd.DataFrame:
+def persons(events: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
     """Deduplicated events with their stitched person_id."""
-    df = pd.DataFrame(events).drop_duplicates("event_id")
+    df = (events if isinstance(events, pd.DataFrame) else pd.DataFrame(events)).drop_duplicates(
+        "event_id"
+    )
     pairs = [
         (r.anonymous_id, r.user_id, r.timestamp_ms)
         for r in df.itertuples()
@@ -453,3 +455,47 @@ def lifecycle(
             if n + 1 not in numbers and lo_key <= n + 1 <= hi_key:
                 out[n + 1]["dormant"] -= 1
     return out
+
+
+def painpoint_evidence(
+    events: Any, spec: Any, stage: int
+) -> tuple[dict[str, int], dict[bool, tuple[int, int, int]]]:
+    """For the segment's people at ``stage``: where those who dropped went next, and per
+    converted: (people, with a loop, with an error event)."""
+    funnel = spec.funnel
+    from dataclasses import replace as _replace
+
+    from analyzer.funnels import Breakdown
+
+    people = funnel_people(events, _replace(funnel, breakdown=Breakdown(spec.field)))
+    lo = int(funnel.date_from.timestamp())
+    hi = int((funnel.date_to + funnel.window).timestamp()) + 1
+    window = int(funnel.window.total_seconds() * 1000)
+    all_journeys = journeys(events)
+    nexts: dict[str, int] = defaultdict(int)
+    sides = {True: [0, 0, 0], False: [0, 0, 0]}
+    for person_id, p in people.items():
+        if p["level"] < stage or p["value"] != spec.value:
+            continue
+        journey = [r for r in all_journeys[person_id] if lo <= r.timestamp < hi]
+        ids = [r.event_id for r in journey]
+        at = ids.index(p["rows"][stage - 1].event_id)
+        converted = p["level"] > stage
+        stop = ids.index(p["rows"][stage].event_id) if converted else len(journey)
+        end = p["times"][0] + window
+        between = [r for r in journey[at + 1 : stop] if r.timestamp_ms <= end]
+        moves = [
+            e
+            for e, _ in collapse(
+                [(str(element(r, "all", ())), 0) for r in between if r.type in BEHAVIOUR]
+            )
+        ]
+        loop = len(moves) != len(set(moves))
+        error = any(re.search(spec.error_pattern, r.event) for r in between)
+        side = sides[converted]
+        side[0] += 1
+        side[1] += loop
+        side[2] += error
+        if not converted:
+            nexts[moves[0] if moves else "(no further events)"] += 1
+    return dict(nexts), {k: (v[0], v[1], v[2]) for k, v in sides.items()}

@@ -1,0 +1,160 @@
+"""Analytics on 10 million demo events in chDB: a 4-step funnel (7-day window) broken down by
+5 traffic sources, and the top 20 paths; side by side with the pandas reference of the tests
+(tests/analyzer/reference.py) on the same data.
+
+Events come from the demo's visitor model (journey.demo), enriched by the collector's own code
+and turned into rows by the loader's, then written to chDB in Parquet blocks. The data set is
+kept under bench/.data/ (not committed) and reused by later runs.
+
+    python bench/analytics.py [--events 10000000] [--reference] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from analyzer.funnels import Breakdown, FunnelSpec, Step, analyze  # noqa: E402
+from analyzer.paths import PathSpec, top_paths  # noqa: E402
+from collector.enrich import RequestInfo, build_event  # noqa: E402
+from journey import demo  # noqa: E402
+from loader.decode import COLUMNS, to_row  # noqa: E402
+from storage import migrations  # noqa: E402
+from storage.embedded import EmbeddedStore  # noqa: E402
+
+DATA = Path(__file__).resolve().parent / ".data" / "chdb-analytics"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)  # fixed, so every run builds the same data set
+STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+CLEAN = ((r"^/product/[^/]+$", "/product/:id"),)
+
+
+def _chunk(args: tuple[int, int, str]) -> tuple[str, int]:
+    """Demo visitors of one seed, as loader rows, in a Parquet file."""
+    visitors, seed, folder = args
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(visitors):
+        visitor = demo._visitor(rng)
+        visitor.anonymous_id = f"{rng.getrandbits(64):016x}-{seed:04d}"
+        for message in demo._in_the_past(list(demo.journey_of(visitor, rng, NOW)), NOW):
+            message["messageId"] = f"{rng.getrandbits(96):024x}"
+            context = message["context"]
+            request = RequestInfo(
+                received_at=NOW,
+                source="demo",
+                ip=context.pop("ip"),
+                user_agent=context.pop("userAgent"),
+            )
+            rows.append(to_row(build_event(message, request)))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame["loaded_at"] = int(NOW.timestamp())
+    path = Path(folder) / f"chunk-{seed:04d}.parquet"
+    frame.to_parquet(path, index=False)
+    return str(path), len(frame)
+
+
+def build(store: EmbeddedStore, events: int) -> None:
+    migrations.apply(store)
+    (have,) = store.execute(f"SELECT count() FROM {store.database}.events")[0]
+    if have >= events:
+        print(f"data: {have:,} events already in {DATA}")
+        return
+    visitors = int((events - have) / 5.6) + 1  # the demo averages ~5.6 events per visitor
+    per_chunk = 50_000
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(2) as pool:
+        jobs = [
+            (min(per_chunk, visitors - i), 1000 + have // 1000 + i // per_chunk, folder)
+            for i in range(0, visitors, per_chunk)
+        ]
+        for path, n in pool.map(_chunk, jobs):
+            store.execute(
+                f"INSERT INTO {store.database}.events ({', '.join(COLUMNS)}) "
+                f"SELECT * FROM file('{path}', Parquet)"
+            )
+            Path(path).unlink()
+            print(f"  +{n:,} events", flush=True)
+    (have,) = store.execute(f"SELECT count() FROM {store.database}.events")[0]
+    print(f"data: built {have:,} events in {time.perf_counter() - started:.0f} s")
+
+
+def timed(label: str, rounds: int, fn: object) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(rounds):
+        started = time.perf_counter()
+        result = fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    median = statistics.median(times)
+    print(
+        f"{label}: median {median:.2f} s over {rounds} runs ({', '.join(f'{t:.2f}' for t in times)})"
+    )
+    return median, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--reference", action="store_true", help="also time the pandas reference")
+    args = parser.parse_args()
+    store = EmbeddedStore.open(DATA, "journey")
+    build(store, args.events)
+    first, last = store.execute("SELECT min(timestamp), max(timestamp) FROM journey.events")[0]
+    date_from = first.replace(tzinfo=UTC)
+    date_to = last.replace(tzinfo=UTC) + timedelta(seconds=1)
+    funnel = FunnelSpec(
+        steps=tuple(Step(s) for s in STEPS),
+        date_from=date_from,
+        date_to=date_to,
+        window=timedelta(days=7),
+        breakdown=Breakdown("utm_source"),
+    )
+    paths = PathSpec(date_from=date_from, date_to=date_to, kind="all", cleaning=CLEAN, top=20)
+    (events,) = store.execute("SELECT count() FROM journey.events")[0]
+    print(f"events: {events:,}")
+    funnel_s, report = timed(
+        "funnel, 4 steps, 7-day window, by utm_source", args.rounds, lambda: analyze(store, funnel)
+    )
+    for group in report.breakdown:  # type: ignore[attr-defined]
+        print(f"  {group.value:>12}: " + " > ".join(f"{s.people:,}" for s in group.steps))
+    paths_s, (total, top) = timed("top 20 paths", args.rounds, lambda: top_paths(store, paths))  # type: ignore[misc]
+    print(f"  {total:,} session paths; first: {' > '.join(top[0].steps)} ({top[0].count:,})")
+    if not args.reference:
+        return
+    from tests.analyzer import reference
+
+    started = time.perf_counter()
+    frame = store.query_df(
+        "SELECT event_id, type, event, anonymous_id, user_id, previous_id, "
+        "toUInt32(timestamp) AS timestamp, "
+        "timestamp_ms, page_path, utm_source, properties, traits, cityHash64(event_id) AS tie "
+        "FROM journey.events"
+    )
+    print(
+        f"reference: read {len(frame):,} rows into pandas in {time.perf_counter() - started:.0f} s"
+    )
+    ref_funnel_s, expected = timed("reference funnel", 1, lambda: reference.funnel(frame, funnel))
+    got = {g.value: [s.people for s in g.steps] for g in report.breakdown}  # type: ignore[attr-defined]
+    assert got == {k: [s[0] for s in v] for k, v in expected["breakdown"].items()}, "mismatch"  # type: ignore[index]
+    ref_paths_s, ref_top = timed(
+        "reference top paths", 1, lambda: reference.top_paths(frame, paths)
+    )
+    assert [(p.steps, p.count) for p in top] == ref_top[1], "paths mismatch"  # type: ignore[index]
+    print(
+        f"speed-up: funnel {ref_funnel_s / funnel_s:.0f}x, paths {ref_paths_s / paths_s:.0f}x (results equal)"
+    )
+
+
+if __name__ == "__main__":
+    main()
