@@ -8,7 +8,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -211,42 +210,10 @@ def _date(text: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-@report.command("funnel")
-@click.option(
-    "--step", "steps", multiple=True, required=True, help="an event name, in order (2 to 10)"
-)
-@click.option("--window", default="7d", show_default=True, help="conversion window: 30m, 12h, 7d")
-@click.option("--since", default=None, help="first day of entries (default: 30 days ago)")
-@click.option("--until", default=None, help="day after the last day of entries (default: tomorrow)")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
-def report_funnel(
-    steps: tuple[str, ...], window: str, since: str | None, until: str | None, fmt: str
-) -> None:
-    """An ordered funnel over identity-stitched people: stage conversion and time to convert."""
-    from analyzer.funnels import FunnelSpec, Step, run
-    from analyzer.funnels.spec import SpecError
-    from journey.output import render
+def _report_store() -> Any:
+    """The configured store, migrated, for a report; refused while `journey up` holds chDB."""
     from storage import migrations
 
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    spec = FunnelSpec(
-        steps=tuple(Step(name) for name in steps),
-        window=_duration(window, "--window"),
-        date_from=_date(since, "--since") if since else today - timedelta(days=30),
-        date_to=_date(until, "--until") if until else today + timedelta(days=1),
-    )
-    try:
-        spec.validate()
-    except SpecError as exc:
-        raise click.ClickException(
-            str(exc).replace("steps", "--step", 1).replace("window", "--window", 1)
-        ) from None
     settings = _settings()
     if settings.embedded and _held_by_up(settings):
         raise click.ClickException(
@@ -255,7 +222,12 @@ def report_funnel(
         )
     store = _store(settings)
     migrations.apply(store)
-    click.echo(render([asdict(r) for r in run(store, spec)], fmt))
+    return store
+
+
+from journey import report_commands  # noqa: E402  (registers funnel, paths, ... on `report`)
+
+report_commands.register(report, _report_store, _duration, _date)
 
 
 def _held_by_up(settings: Settings) -> bool:
