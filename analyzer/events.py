@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from storage.sql import identifier
 
+# What people do (as opposed to identify, alias, group): what paths, sessions and strict funnels
+# are made of.
+BEHAVIOUR = "type IN ('track', 'page', 'screen')"
+
 
 def deduplicated(database: str, columns: Sequence[str], where: str = "1") -> str:
     """A subquery of ``columns`` with one row per event_id. ``where`` is code-built SQL whose

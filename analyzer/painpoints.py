@@ -25,12 +25,12 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from analyzer.funnels.people import BEHAVIOUR, PersonFunnel
+from analyzer.events import BEHAVIOUR
+from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
 from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError
+from analyzer.paths import PAGE_OR_EVENT, first_of_runs
 from storage.store import Store
-
-ELEMENT = "if(type = 'page', page_path, event)"
 
 
 @dataclass(frozen=True)
@@ -150,15 +150,14 @@ def _evidence(
         f"arraySlice(er, ix{s} + 1, _span) AS _er",
         "arrayResize([t0 + %(window_ms)s], length(_t), t0 + %(window_ms)s) AS _end",
         "arrayFilter((x, t, p, e) -> p = 1 AND t <= e, _el, _t, _pe, _end) AS _between",
-        "arrayFilter((x, k) -> k, _between, arrayMap((e, p, i) -> i = 1 OR e != p, _between, "
-        "arrayPopBack(arrayPushFront(_between, '')), arrayEnumerate(_between))) AS _moves",
+        f"arrayFilter((x, k) -> k, _between, {first_of_runs('_between')}) AS _moves",
         "arrayExists(u -> u > 1, arrayEnumerateUniq(_moves)) AS _loop",
         "arrayExists((x, t, e) -> x = 1 AND t <= e, _er, _t, _end) AS _error",
         "if(empty(_moves), '(no further events)', _moves[1]) AS _next",
     )
     people = q.sql(
         fields={
-            "el": ELEMENT,
+            "el": PAGE_OR_EVENT,
             "pe": f"toUInt8({BEHAVIOUR})",
             "er": "toUInt8(match(event, %(errors)s))",
         },

@@ -17,16 +17,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.spec import FunnelSpec, SpecError, check_range
-from analyzer.sessions import BEHAVIOUR, boundaries, check_timeout
+from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.store import Store
 
+PAGE_OR_EVENT = "if(type = 'page', page_path, event)"
 KINDS = {
-    "page": ("type IN ('page', 'screen')", "if(type = 'page', page_path, event)"),
+    "page": ("type IN ('page', 'screen')", PAGE_OR_EVENT),
     "event": ("type = 'track'", "event"),
-    "all": (BEHAVIOUR, "if(type = 'page', page_path, event)"),
+    "all": (BEHAVIOUR, PAGE_OR_EVENT),
 }
 ELLIPSIS = "…"
 END = "(end)"
@@ -41,7 +43,7 @@ class PathSpec:
     end: str | None = None
     max_length: int = 5
     cleaning: tuple[tuple[str, str], ...] = ()
-    session_timeout: int = 30  # minutes
+    session_timeout: int = DEFAULT_TIMEOUT_MINUTES
     top: int = 20
     # paths after dropping off: people who reached ``dropped_at`` (1-based) of this funnel and
     # not the next step, from the event of that step on (any session)
@@ -120,11 +122,20 @@ def _element(spec: PathSpec, params: dict[str, Any]) -> str:
     return sql
 
 
+def first_of_runs(el: str, starts: str | None = None) -> str:
+    """SQL: a 0/1 mask over the array ``el`` keeping the first of each run of the same element
+    in a row; where ``starts`` (a 0/1 array) is 1, a new run begins whatever the element."""
+    starts = starts or f"arrayMap(i -> toUInt8(i = 1), arrayEnumerate({el}))"
+    return (
+        f"arrayMap((e, p, s) -> s = 1 OR e != p, {el}, arrayPopBack(arrayPushFront({el}, '')), "
+        f"{starts})"
+    )
+
+
 def _collapsed(el: str, times: str, starts: str) -> list[str]:
     """Drop repeats of the same element in a row (a new session always keeps its first)."""
     return [
-        f"arrayMap((e, p, s) -> s = 1 OR e != p, {el}, arrayPopBack(arrayPushFront({el}, '')), "
-        f"{starts}) AS keep",
+        f"{first_of_runs(el, starts)} AS keep",
         f"arrayFilter((x, k) -> k, {el}, keep) AS E",
         f"arrayFilter((x, k) -> k, {times}, keep) AS ET",
         f"arrayFilter((x, k) -> k, {starts}, keep) AS EB",
@@ -211,14 +222,10 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
     )
     params.update(q.params)
     params["max_length"] = spec.max_length
-    collapse = (
-        "arrayMap((e, p, i) -> i = 1 OR e != p, next_el, arrayPopBack(arrayPushFront(next_el, '')), "
-        "arrayEnumerate(next_el)) AS keep"
-    )
     return (
         "SELECT if(empty(E), ['(no further events)'], arraySlice(E, 1, %(max_length)s)) AS path, "
         "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
-        f"SELECT *, {collapse}, arrayFilter((x, k) -> k, next_el, keep) AS E, "
+        f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
         "arrayFilter((x, k) -> k, next_t, keep) AS ET "
         f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}"
         f"{' AND value = %(segment)s' if 'segment' in params else ''}))"
@@ -240,14 +247,15 @@ def rows_sql(
 def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
     """The ``top`` most frequent paths, and how many paths there were in all."""
     sql, params = rows_sql(spec, store.database)
-    rows = store.execute(
-        f"SELECT path, count() AS c FROM ({sql}) GROUP BY path "
-        f"ORDER BY c DESC, path LIMIT {int(spec.top)}",
-        params,
+    # one pass: the total and the top paths together (by count, then path), ranked in SQL
+    ((total, ranked),) = store.execute(
+        "SELECT sum(c), arraySlice(arraySort(groupArray((-toInt64(c), path))), 1, %(top)s) "
+        f"FROM (SELECT path, count() AS c FROM ({sql}) GROUP BY path)",
+        {**params, "top": spec.top},
     )
-    total = store.execute(f"SELECT count() FROM ({sql})", params)[0][0]
-    return int(total), [
-        PathCount(list(p), int(c), int(c) / int(total) if total else 0.0) for p, c in rows
+    total = int(total or 0)
+    return total, [
+        PathCount(list(path), -int(minus), -int(minus) / total) for minus, path in ranked
     ]
 
 

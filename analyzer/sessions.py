@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import SpecError, check_range
 from analyzer.timeline import timelines
 from storage.store import Store
 
 DEFAULT_TIMEOUT_MINUTES = 30
-BEHAVIOUR = "type IN ('track', 'page', 'screen')"
 
 
 def check_timeout(minutes: int) -> int:
@@ -43,7 +43,10 @@ class SessionSummary:
 
 
 def summary(
-    store: Store, date_from: datetime, date_to: datetime, timeout_minutes: int = 30
+    store: Store,
+    date_from: datetime,
+    date_to: datetime,
+    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
 ) -> SessionSummary:
     """Sessions of tracked, page and screen events in the range, identity-stitched."""
     check_range(date_from, date_to)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -71,8 +72,21 @@ def _breakdown(field: str | None, attribution: str) -> Breakdown | None:
     return Breakdown(field, attribution)
 
 
-def _fail(exc: SpecError) -> click.ClickException:
-    return click.ClickException(f"invalid report: {exc}")
+@contextmanager
+def _spec_errors() -> Iterator[None]:
+    """A spec the analyzer refuses becomes one line naming the field, not a traceback."""
+    try:
+        yield
+    except SpecError as exc:
+        raise click.ClickException(f"invalid report: {exc}") from None
+
+
+def _show(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
+    """JSON is the whole result; table and CSV its main rows."""
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(render(rows, fmt))
 
 
 def register(
@@ -107,10 +121,8 @@ def register(
             exclusions=tuple(_exclusion(e) for e in exclude),
             breakdown=breakdown,
         )
-        try:
+        with _spec_errors():
             return spec.validate()
-        except SpecError as exc:
-            raise _fail(exc) from None
 
     since_opt = click.option("--since", default=None, help="first day (default: 30 days ago)")
     until_opt = click.option("--until", default=None, help="day after the last (default: tomorrow)")
@@ -126,6 +138,13 @@ def register(
         "--mode",
         type=click.Choice(["ordered", "strict", "any"]),
         default="ordered",
+        show_default=True,
+    )
+    period_opt = click.option(
+        "--period",
+        "period_name",
+        type=click.Choice(["day", "week", "month"]),
+        default="week",
         show_default=True,
     )
     exclude_opt = click.option(
@@ -170,24 +189,19 @@ def register(
             steps, window, mode, exclude, since, until, _breakdown(breakdown, attribution)
         )
         store = open_store()
-        try:
+        with _spec_errors():
             if dropped_at is not None:
                 people = [asdict(p) for p in dropped(store, spec, dropped_at, limit=100_000)]
-                click.echo(render(people, fmt))
+                _show(people, people, fmt)
                 return
             if trend:
                 points = [asdict(p) for p in funnel_trend(store, spec, trend)]
-                click.echo(render(points, fmt))
+                _show(points, points, fmt)
                 return
             result = analyze(store, spec)
-        except SpecError as exc:
-            raise _fail(exc) from None
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, default=str))
-            return
         rows = [{"segment": "(all)", **asdict(r)} for r in result.steps]
         rows += [{"segment": g.value, **asdict(r)} for g in result.breakdown for r in g.steps]
-        click.echo(render(rows, fmt))
+        _show(result.as_dict(), rows, fmt)
         if fmt == "table" and result.excluded:
             click.echo(f"\n{result.excluded} people excluded by the exclusion steps")
 
@@ -251,19 +265,13 @@ def register(
             funnel=funnel,
             dropped_at=dropped_at,
         )
-        try:
+        with _spec_errors():
             spec.validate()
-            store = open_store()
-            result = paths_report(store, spec)
-        except SpecError as exc:
-            raise _fail(exc) from None
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, default=str))
-            return
+            result = paths_report(open_store(), spec)
         rows = [
             {"path": " > ".join(p.steps), "count": p.count, "share": p.share} for p in result.paths
         ]
-        click.echo(render(rows, fmt))
+        _show(result.as_dict(), rows, fmt)
 
     @report.command("painpoints")
     @steps_opt
@@ -302,13 +310,8 @@ def register(
             min_sample=min_sample,
             error_pattern=error_pattern,
         )
-        try:
+        with _spec_errors():
             result = find(open_store(), spec)
-        except SpecError as exc:
-            raise _fail(exc) from None
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, default=str))
-            return
         rows = [
             {
                 "rank": i + 1 if p.ranked else "-",
@@ -322,18 +325,12 @@ def register(
             }
             for i, p in enumerate(result.stages)
         ]
-        click.echo(render(rows, fmt))
+        _show(result.as_dict(), rows, fmt)
 
     @report.command("retention")
     @click.option("--start-event", required=True, help="the cohort's event: NAME[|filters]")
     @click.option("--return-event", required=True, help="the returning event: NAME[|filters]")
-    @click.option(
-        "--period",
-        "period_name",
-        type=click.Choice(["day", "week", "month"]),
-        default="week",
-        show_default=True,
-    )
+    @period_opt
     @click.option("--periods", type=int, default=8, show_default=True)
     @click.option(
         "--mode",
@@ -368,13 +365,8 @@ def register(
             periods=periods,
             mode=mode,
         )
-        try:
+        with _spec_errors():
             result = compute(open_store(), spec)
-        except SpecError as exc:
-            raise _fail(exc) from None
-        if fmt == "json":
-            click.echo(json.dumps(result.as_dict(), indent=2, default=str))
-            return
         rows = [
             {
                 "cohort": c.period.isoformat(),
@@ -383,17 +375,11 @@ def register(
             }
             for c in result.cohorts
         ]
-        click.echo(render(rows, fmt))
+        _show(result.as_dict(), rows, fmt)
 
     @report.command("lifecycle")
     @click.option("--event", required=True, help="NAME[|filters]")
-    @click.option(
-        "--period",
-        "period_name",
-        type=click.Choice(["day", "week", "month"]),
-        default="week",
-        show_default=True,
-    )
+    @period_opt
     @since_opt
     @until_opt
     @FORMAT
@@ -404,10 +390,9 @@ def register(
         from analyzer.retention import lifecycle as compute
 
         date_from, date_to = period(since, until)
-        try:
-            rows = compute(
+        with _spec_errors():
+            found = compute(
                 open_store(), parse_step(event, "--event"), date_from, date_to, period_name
             )
-        except SpecError as exc:
-            raise _fail(exc) from None
-        click.echo(render([asdict(r) for r in rows], fmt))
+        rows = [asdict(r) for r in found]
+        _show(rows, rows, fmt)

@@ -22,12 +22,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
 from analyzer.timeline import timelines
 from storage.sql import identifier
 
 EXCLUSION_BIT = 10
-BEHAVIOUR = "type IN ('track', 'page', 'screen')"
 
 
 def field_sql(name: str, params: dict[str, Any], key: str) -> str:

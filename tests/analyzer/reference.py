@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
-from analyzer.funnels import FunnelSpec, Step
+from analyzer.funnels import Breakdown, FunnelSpec, Step
 from analyzer.funnels.report import BINS
 
 BEHAVIOUR = ("track", "page", "screen")
@@ -463,11 +464,7 @@ def painpoint_evidence(
     """For the segment's people at ``stage``: where those who dropped went next, and per
     converted: (people, with a loop, with an error event)."""
     funnel = spec.funnel
-    from dataclasses import replace as _replace
-
-    from analyzer.funnels import Breakdown
-
-    people = funnel_people(events, _replace(funnel, breakdown=Breakdown(spec.field)))
+    people = funnel_people(events, replace(funnel, breakdown=Breakdown(spec.field)))
     lo = int(funnel.date_from.timestamp())
     hi = int((funnel.date_to + funnel.window).timestamp()) + 1
     window = int(funnel.window.total_seconds() * 1000)
