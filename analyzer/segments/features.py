@@ -1,0 +1,245 @@
+"""Per-person features for segments, computed in one pass over the events, as of a moment.
+
+Every rule, RFM score and model input is an expression over aggregates of a person's events.
+The aggregates are computed per identity key (user id, else anonymous id) as ClickHouse
+aggregate *states*, the states are stitched to their person (analyzer.identity) and merged:
+grouping before joining is what keeps this fast on millions of people, and ``-State``/``-Merge``
+make it exact for any aggregate. Counts of events are ``uniqExact(event_id)`` and sums are over
+distinct events, so rows repeated by replays count once.
+
+``Features`` collects what a refresh needs (deduplicated), then ``sql()`` is the subquery::
+
+    person_id, <name> for every requested expression
+
+Behaviour (seen, active, counts) is what people do (track, page, screen); traits come from
+``identify`` (and imports, which are identifies), company traits from ``group`` calls.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from analyzer.events import BEHAVIOUR
+from analyzer.identity import KEY, stitched
+from storage.sql import identifier
+
+DAY_S = 86400
+LIFECYCLE_DAYS = 30
+COMPANY = ("argMax", "group_id, timestamp_ms", "type = 'group' AND group_id != ''")
+
+
+def _raw_to_text(raw: str) -> str:
+    """The text of a JSON value as visitParamExtractRaw gives it: strings unquoted."""
+    return (
+        f"if(startsWith({raw}, '\"'), "
+        f"visitParamExtractString(concat('{{\"v\":', {raw}, '}}'), 'v'), "
+        f"if({raw} = 'null', '', {raw}))"
+    )
+
+
+class Features:
+    """The aggregates a set of segments needs; ``expr()`` gives SQL over the merged row."""
+
+    def __init__(
+        self,
+        database: str,
+        as_of: datetime,
+        purchase_event: str = "Order Completed",
+        revenue_property: str = "revenue",
+        read_until: datetime | None = None,
+    ) -> None:
+        self.database = identifier(database)
+        self.as_of = as_of.astimezone(UTC)
+        # Outcomes after the as-of moment (propensity labels) read events up to ``read_until``;
+        # every other aggregate still stops at the as-of moment.
+        self.read_until = read_until
+        self.params: dict[str, Any] = {
+            "as_of_s": int(self.as_of.timestamp()),
+            "read_until_s": int((read_until or self.as_of).timestamp()),
+            "purchase_event": purchase_event,
+            "revenue_property": revenue_property,
+        }
+        # (function, arguments, condition, reads beyond as_of) -> column
+        self._states: dict[tuple[str, str, str, bool], str] = {}
+        self._group: dict[str, str] = {}  # group trait -> column
+        self._bound = 0
+
+    def bind(self, value: Any) -> str:
+        """A ``%(name)s`` placeholder holding ``value``."""
+        name = f"v{self._bound}"
+        self._bound += 1
+        self.params[name] = value
+        return f"%({name})s"
+
+    def aggregate(self, function: str, args: str, condition: str = "", beyond: bool = False) -> str:
+        """The merged value of ``function(args)`` over a person's events meeting ``condition``
+        (a column of ``sql()``). ``beyond``: also over events after the as-of moment."""
+        key = (function, args, condition, beyond)
+        if key not in self._states:
+            self._states[key] = f"a{len(self._states)}"
+        return self._states[key]
+
+    def _state(self, function: str, args: str, condition: str, beyond: bool) -> str:
+        parts = [f"({condition})"] if condition else []
+        if self.read_until is not None and not beyond:
+            parts.append("timestamp < toDateTime(%(as_of_s)s)")
+        if not parts:
+            return f"{function}State({args})"
+        return f"{function}IfState({args + ', ' if args else ''}{' AND '.join(parts)})"
+
+    def _merge(self, function: str, condition: str, beyond: bool) -> str:
+        conditional = bool(condition) or (self.read_until is not None and not beyond)
+        return f"{function}IfMerge" if conditional else f"{function}Merge"
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def trait(self, name: str) -> str:
+        """The latest identify value of trait ``name`` as text ('' if never set)."""
+        key = self.bind(name)
+        raw = self.aggregate(
+            "argMax",
+            f"visitParamExtractRaw(traits, {key}), timestamp_ms",
+            f"type = 'identify' AND visitParamHas(traits, {key})",
+        )
+        return _raw_to_text(raw)
+
+    def group_trait(self, name: str) -> str:
+        """The latest value of ``name`` among the traits of the person's latest group."""
+        self.aggregate(*COMPANY)
+        if name not in self._group:
+            self._group[name] = f"g{len(self._group)}"
+        return _raw_to_text(self._group[name])
+
+    def count(self, condition: str, days: int | None = None, beyond: bool = False) -> str:
+        """Distinct events meeting ``condition`` (within the last ``days``)."""
+        if days is not None:
+            condition = f"({condition}) AND timestamp >= toDateTime({self._since(days)})"
+        return self.aggregate("uniqExact", "event_id", condition, beyond)
+
+    def _since(self, days: int) -> int:
+        return int(self.params["as_of_s"]) - days * DAY_S
+
+    def purchase_condition(self) -> str:
+        return "type = 'track' AND event = %(purchase_event)s"
+
+    def revenue(self) -> str:
+        """Sum of the revenue property over distinct purchase events."""
+        pairs = self.aggregate(
+            "groupUniqArray",
+            "(event_id, toFloat64OrZero(replaceAll("
+            "visitParamExtractRaw(properties, %(revenue_property)s), '\"', '')))",
+            self.purchase_condition(),
+        )
+        return f"arraySum(x -> tupleElement(x, 2), {pairs})"
+
+    def attribute(self, name: str) -> str:
+        """SQL for a per-person attribute (analyzer.segments.definition.ATTRIBUTES)."""
+        as_of = "%(as_of_s)s"
+        if name.startswith("first_touch_") or name == "first_referrer":
+            column = {
+                "first_touch_source": "utm_source",
+                "first_touch_medium": "utm_medium",
+                "first_touch_campaign": "utm_campaign",
+                "first_referrer": "referrer_host",
+            }[name]
+            return self.aggregate("argMin", f"{column}, timestamp_ms", BEHAVIOUR)
+        if name in ("device", "browser", "os"):
+            column = "device_type" if name == "device" else name
+            return self.aggregate("argMax", f"{column}, timestamp_ms", BEHAVIOUR)
+        if name == "country":
+            locale = self.aggregate("argMax", "locale, timestamp_ms", BEHAVIOUR)
+            trait = self.trait("country")
+            return (
+                f"if({trait} != '', upper({trait}), if(position({locale}, '-') > 0, "
+                f"upper(replaceRegexpOne({locale}, '^[a-zA-Z]+[-_]', '')), ''))"
+            )
+        if name == "first_seen_days":
+            first = self.aggregate("min", "toUInt32(timestamp)", BEHAVIOUR)
+            return f"if({first} = 0, -1., ({as_of} - {first}) / {DAY_S})"
+        if name == "last_seen_days":
+            last = self.aggregate("max", "toUInt32(timestamp)", BEHAVIOUR)
+            return f"if({last} = 0, -1., ({as_of} - {last}) / {DAY_S})"
+        if name == "active_days":
+            return self.aggregate("uniqExact", "toDate(timestamp)", BEHAVIOUR)
+        if name == "events":
+            return self.count(BEHAVIOUR)
+        if name == "page_views":
+            return self.count("type IN ('page', 'screen')")
+        if name == "purchases":
+            return self.count(self.purchase_condition())
+        if name == "revenue":
+            return self.revenue()
+        if name == "purchase_frequency":
+            first = self.aggregate("min", "toUInt32(timestamp)", self.purchase_condition())
+            purchases = self.count(self.purchase_condition())
+            return (
+                f"if({purchases} = 0, 0., {purchases} * 30. / "
+                f"greatest(1., ({as_of} - {first}) / {DAY_S}))"
+            )
+        if name == "identified":
+            return self.aggregate("max", "toUInt8(user_id != '')")
+        if name == "contactable":
+            return f"toUInt8(({self.trait('email')}) != '' OR ({self.trait('phone')}) != '')"
+        if name == "returning":
+            return f"toUInt8({self.attribute('active_days')} >= 2)"
+        if name == "lifecycle":
+            first = self.attribute("first_seen_days")
+            last = self.attribute("last_seen_days")
+            before = self.aggregate(
+                "count",
+                "",
+                f"{BEHAVIOUR} AND timestamp >= toDateTime({self._since(2 * LIFECYCLE_DAYS)}) "
+                f"AND timestamp < toDateTime({self._since(LIFECYCLE_DAYS)})",
+            )
+            earlier = self.aggregate(
+                "count",
+                "",
+                f"{BEHAVIOUR} AND timestamp < toDateTime({self._since(2 * LIFECYCLE_DAYS)})",
+            )
+            return (
+                f"multiIf({first} < 0, '', {first} < {LIFECYCLE_DAYS}, 'new', "
+                f"{last} >= {LIFECYCLE_DAYS}, 'dormant', {before} > 0, 'returning', "
+                f"{earlier} > 0, 'resurrecting', 'returning')"
+            )
+        raise KeyError(name)
+
+    # -- the query -------------------------------------------------------------------------
+
+    def sql(self, select: dict[str, str], where: str = "1") -> str:
+        """A subquery of ``person_id`` and one column per entry of ``select`` (name -> SQL over
+        this object's aggregates), for every person with an event before the as-of moment
+        (and meeting ``where``, SQL over the merged row)."""
+        if not self._states:
+            self.aggregate("max", "timestamp_ms")
+        states = ", ".join(
+            f"{self._state(f, a, w, b)} AS {c}" for (f, a, w, b), c in self._states.items()
+        )
+        columns = list(self._states.values())
+        source = (
+            f"(SELECT {KEY} AS key0, {states} FROM {self.database}.events "
+            f"WHERE timestamp < toDateTime(%(read_until_s)s) AND {KEY} != '' GROUP BY key0)"
+        )
+        merged = ", ".join(
+            f"{self._merge(f, w, b)}({c}) AS {c}" for (f, _, w, b), c in self._states.items()
+        )
+        people = f"(SELECT person_id, {merged} FROM {stitched(self.database, source, columns)} GROUP BY person_id)"
+        if self._group:
+            company = self._states[(*COMPANY, False)]
+            parts = []
+            for trait, column in self._group.items():
+                key = self.bind(trait)
+                parts.append(
+                    f"argMaxIf(visitParamExtractRaw(traits, {key}), timestamp_ms, "
+                    f"visitParamHas(traits, {key})) AS {column}"
+                )
+            traits = ", ".join(parts)
+            people = (
+                f"(SELECT * FROM (SELECT *, {company} AS company_id FROM {people}) AS p "
+                f"ANY LEFT JOIN (SELECT group_id AS company_id, {traits} "
+                f"FROM {self.database}.events WHERE type = 'group' AND group_id != '' "
+                f"AND timestamp < toDateTime(%(as_of_s)s) GROUP BY group_id) AS g "
+                "USING company_id)"
+            )
+        exprs = ", ".join(f"{expr} AS {identifier(name)}" for name, expr in select.items())
+        return f"(SELECT person_id{', ' + exprs if exprs else ''} FROM {people} WHERE {where})"
