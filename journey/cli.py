@@ -229,6 +229,10 @@ from journey import report_commands  # noqa: E402  (registers funnel, paths, ...
 
 report_commands.register(report, _report_store, _duration, _date)
 
+from journey import segment_commands  # noqa: E402  (the `segments` group)
+
+segment_commands.register(main, _report_store, _duration)
+
 
 def _held_by_up(settings: Settings) -> bool:
     """True if `journey up` holds the embedded store (it writes its URL beside the data)."""

@@ -218,7 +218,7 @@ class Features:
         columns = list(self._states.values())
         source = (
             f"(SELECT {KEY} AS key0, {states} FROM {self.database}.events "
-            f"WHERE timestamp < toDateTime(%(read_until_s)s) AND {KEY} != '' GROUP BY key0)"
+            f"WHERE timestamp <= toDateTime(%(read_until_s)s) AND {KEY} != '' GROUP BY key0)"
         )
         merged = ", ".join(
             f"{self._merge(f, w, b)}({c}) AS {c}" for (f, _, w, b), c in self._states.items()
@@ -238,7 +238,7 @@ class Features:
                 f"(SELECT * FROM (SELECT *, {company} AS company_id FROM {people}) AS p "
                 f"ANY LEFT JOIN (SELECT group_id AS company_id, {traits} "
                 f"FROM {self.database}.events WHERE type = 'group' AND group_id != '' "
-                f"AND timestamp < toDateTime(%(as_of_s)s) GROUP BY group_id) AS g "
+                f"AND timestamp <= toDateTime(%(as_of_s)s) GROUP BY group_id) AS g "
                 "USING company_id)"
             )
         exprs = ", ".join(f"{expr} AS {identifier(name)}" for name, expr in select.items())

@@ -184,7 +184,7 @@ def evaluate(rule: dict[str, Any], p: Person) -> bool:
 
 def people(events: list[dict[str, Any]], as_of_s: int) -> dict[str, Person]:
     df = persons(events)
-    df = df[df.timestamp < as_of_s]
+    df = df[df.timestamp <= as_of_s]
     companies: dict[str, dict[str, Any]] = {}  # from every group call, with or without a person
     for r in (
         df[(df.type == "group") & (df.group_id != "")].sort_values("timestamp_ms").itertuples()

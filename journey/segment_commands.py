@@ -1,0 +1,300 @@
+"""`journey segments define|list|show|refresh|report|members|import|drop`.
+
+Definitions are YAML or JSON files (analyzer/segments/definition.py); ``define`` stores them as
+new versions, ``refresh`` computes membership now (or on a schedule with ``--every``), and the
+rest read what refreshes kept. Output is ``--format table|json|csv`` like every report.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from journey.output import render
+
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Definition, model and import errors as one line naming the place, not a traceback."""
+    from analyzer.segments.definition import DefinitionError
+    from analyzer.segments.predicted import ModelError
+    from loader.csv_traits import CsvImportError
+
+    try:
+        yield
+    except (DefinitionError, ModelError, CsvImportError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _out(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
+
+
+def _refresh_rows(report: Any) -> list[dict[str, Any]]:
+    rows = []
+    for r in report.segments:
+        for segment, members in r.members.items():
+            rows.append(
+                {
+                    "segment": segment,
+                    "kind": r.kind,
+                    "version": r.version,
+                    "members": members,
+                    "share": members / report.base if report.base else 0.0,
+                    "took_ms": r.took_ms,
+                }
+            )
+    rows += [
+        {"segment": name, "kind": "error", "members": why} for name, why in report.errors.items()
+    ]
+    return rows
+
+
+def register(
+    main: click.Group, open_store: Callable[[], Any], duration: Callable[[str, str], timedelta]
+) -> None:
+    @main.group()
+    def segments() -> None:
+        """Customer segments: define, refresh, report, import traits."""
+
+    @segments.command("define")
+    @click.argument("file", type=click.Path(path_type=Path))
+    def define_cmd(file: Path) -> None:
+        """Validate FILE (YAML or JSON) and store its definitions as new versions."""
+        from analyzer.segments import catalog
+        from analyzer.segments.definition import load
+
+        with _errors():
+            definitions = load(file)
+        store = open_store()
+        versions = catalog.define(store, definitions)
+        for name, version in versions.items():
+            click.echo(f"{name}: version {version}")
+
+    @segments.command("list")
+    @FORMAT
+    def list_cmd(fmt: str) -> None:
+        """Defined segments with their latest refresh."""
+        from analyzer.segments import catalog
+        from analyzer.segments.report import refreshes
+
+        store = open_store()
+        rows = []
+        for name, s in catalog.stored(store).items():
+            history = refreshes(store, name)
+            latest = json.loads(history[-1][3]) if history else {}
+            members = latest.get("members", {})
+            rows.append(
+                {
+                    "segment": name,
+                    "kind": s.definition.kind,
+                    "category": s.definition.category,
+                    "version": s.version,
+                    "refreshed": datetime.fromtimestamp(history[-1][0] / 1000, UTC).strftime(
+                        "%Y-%m-%d %H:%M"
+                    )
+                    if history
+                    else "never",
+                    "members": sum(members.values()),
+                    "share": sum(members.values()) / history[-1][2]
+                    if history and history[-1][2]
+                    else 0.0,
+                    "schedule": str(s.definition.refresh or ""),
+                }
+            )
+        _out(rows, rows, fmt)
+
+    @segments.command("show")
+    @click.argument("name")
+    def show_cmd(name: str) -> None:
+        """The definition of NAME as stored (JSON), with its version."""
+        from analyzer.segments import catalog
+
+        s = catalog.stored(open_store()).get(name)
+        if s is None:
+            raise click.ClickException(f"no segment {name!r} is defined")
+        click.echo(
+            json.dumps(
+                {
+                    "name": name,
+                    "version": s.version,
+                    "defined_at": s.created_at.isoformat(),
+                    "definition": s.definition.source,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+
+    @segments.command("refresh")
+    @click.argument("names", nargs=-1)
+    @click.option("--file", "file", type=click.Path(path_type=Path), help="define these first")
+    @click.option("--due", is_flag=True, help="only segments whose schedule says so")
+    @click.option(
+        "--every", default=None, help="keep refreshing due segments, checking this often (e.g. 1m)"
+    )
+    @FORMAT
+    def refresh_cmd(
+        names: tuple[str, ...], file: Path | None, due: bool, every: str | None, fmt: str
+    ) -> None:
+        """Compute membership of NAMES (default: every defined segment) now."""
+        from analyzer.segments import catalog
+        from analyzer.segments import refresh as refreshing
+        from analyzer.segments.definition import load
+
+        store = open_store()
+        if file is not None:
+            with _errors():
+                catalog.define(store, load(file))
+        pause = duration(every, "--every") if every else None
+        while True:
+            chosen = refreshing.due(store) if (due or pause) else list(names)
+            if names and (due or pause):
+                chosen = [n for n in chosen if n in names]
+            if chosen or not (due or pause):
+                with _errors():
+                    report = refreshing.refresh(store, chosen or None)
+                _out(report.as_dict(), _refresh_rows(report), fmt)
+            if pause is None:
+                return
+            time.sleep(pause.total_seconds())
+
+    @segments.command("report")
+    @click.argument("name")
+    @click.option(
+        "--no-quality", is_flag=True, help="skip the quality criteria (a pass over events)"
+    )
+    @FORMAT
+    def report_cmd(name: str, no_quality: bool, fmt: str) -> None:
+        """Size over time, movement since the last refresh, quality and (RFM) value of NAME."""
+        from analyzer.segments.report import report
+
+        with _errors():
+            result = report(open_store(), name, with_quality=not no_quality)
+        if fmt == "json":
+            _out(result.as_dict(), [], fmt)
+            return
+        rows = [
+            {
+                "section": "size",
+                "segment": seg,
+                "at": p.at[:16],
+                "members": p.members,
+                "share": p.share,
+            }
+            for seg, points in result.sizes.items()
+            for p in points
+        ]
+        rows += [
+            {
+                "section": "movement",
+                "segment": m.to_segment or "(none)",
+                "from": m.from_segment or "(none)",
+                "members": m.people,
+            }
+            for m in result.movement
+        ]
+        rows += [
+            {
+                "section": "quality",
+                "segment": seg,
+                "criterion": c.name,
+                "passed": "yes" if c.passed else "NO",
+                "evidence": ", ".join(f"{k}={v}" for k, v in c.evidence.items() if v is not None),
+            }
+            for seg, criteria in result.quality.items()
+            for c in criteria
+        ]
+        rows += [
+            {
+                "section": "value",
+                "segment": v["group"],
+                **{k: x for k, x in v.items() if k != "group"},
+            }
+            for v in result.value
+        ]
+        if fmt == "csv":
+            _out(None, rows, fmt)
+            return
+        for section in ("size", "movement", "quality", "value"):
+            part = [
+                {k: v for k, v in r.items() if k != "section"}
+                for r in rows
+                if r["section"] == section
+            ]
+            if part:
+                click.echo(f"\n{section}\n" + render(part, "table"))
+        if result.details:
+            click.echo("\nlatest refresh\n" + json.dumps(result.details, indent=2, default=str))
+
+    @segments.command("members")
+    @click.argument("name")
+    @click.option("--limit", type=click.IntRange(1, 10_000_000), default=1000, show_default=True)
+    @FORMAT
+    def members_cmd(name: str, limit: int, fmt: str) -> None:
+        """People in NAME (or one of its groups, e.g. 'rfm/Champions') at the latest refresh."""
+        store = open_store()
+        db = store.database
+        family = name.split("/", 1)[0]
+        rows = store.execute(
+            f"SELECT max(refresh) FROM {db}.segment_refreshes WHERE segment = %(s)s", {"s": family}
+        )
+        if not rows or not rows[0][0]:
+            raise click.ClickException(f"{family!r} has never been refreshed")
+        people = store.execute(
+            f"SELECT person_id FROM {db}.segment_members WHERE refresh = %(r)s AND segment = %(s)s "
+            "ORDER BY person_id LIMIT %(n)s",
+            {"r": int(rows[0][0]), "s": name, "n": limit},
+        )
+        out = [{"person_id": p} for (p,) in people]
+        _out(out, out, fmt)
+
+    @segments.command("import")
+    @click.argument("file", type=click.Path(path_type=Path))
+    @click.option("--id-column", default="user_id", show_default=True)
+    @click.option(
+        "--kind", type=click.Choice(["users", "groups"]), default="users", show_default=True
+    )
+    def import_cmd(file: Path, id_column: str, kind: str) -> None:
+        """Import a CSV of customer (or company) attributes as traits."""
+        from loader.csv_traits import import_csv
+
+        with _errors():
+            result = import_csv(open_store(), file, id_column, kind)
+        click.echo(f"{result.imported} of {result.rows} rows imported as {kind[:-1]} traits")
+        for line, reason in result.rejected[:20]:
+            click.echo(f"  line {line}: {reason}", err=True)
+        if len(result.rejected) > 20:
+            click.echo(f"  ... and {len(result.rejected) - 20} more rejected rows", err=True)
+        if result.rejected and not result.imported:
+            raise click.ClickException("no row could be imported")
+
+    @segments.command("drop")
+    @click.argument("name")
+    def drop_cmd(name: str) -> None:
+        """Stop maintaining NAME; its history stays."""
+        from analyzer.segments import catalog
+
+        with _errors():
+            catalog.drop(open_store(), name)
+        click.echo(f"{name}: dropped")
+
+    del define_cmd, list_cmd, show_cmd, refresh_cmd, report_cmd, members_cmd, import_cmd, drop_cmd

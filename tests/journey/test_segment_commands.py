@@ -1,0 +1,172 @@
+"""`journey segments ...` end to end on a ClickHouse server database: define from YAML,
+refresh, list, report, members, import a CRM export; bad input gets one line naming the place."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from journey.cli import main
+from journey.settings import parse_clickhouse_url
+from storage.server import ServerStore
+from tests.analyzer.segments.bases import customers, load
+
+pytestmark = pytest.mark.integration
+
+DEFINITIONS = """\
+version: 1
+segments:
+  - name: young
+    category: demographic
+    description: under 35
+    refresh: 1h
+    rule: {trait: age_band, in: ["18-24", "25-34"]}
+  - name: vip
+    rule:
+      any:
+        - {trait: tier, eq: vip}
+        - {did: Order Completed, at_least: 3}
+  - name: value
+    rfm: {purchase_event: Order Completed}
+"""
+
+
+@pytest.fixture(scope="module")
+def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    store = ServerStore(parse_clickhouse_url(clickhouse_server.url), database=name)
+    store.execute(f"CREATE DATABASE {name}")
+    load(store, customers(5, people=200), 5)
+    yield store, clickhouse_server.url.rsplit("/", 1)[0] + f"/{name}"
+    store.execute(f"DROP DATABASE {name}")
+
+
+def cli(url: str, *args: str) -> Any:
+    return CliRunner().invoke(main, ["segments", *args], env={"JOURNEY_CLICKHOUSE_URL": url})
+
+
+def test_define_refresh_list_report(database: tuple[ServerStore, str], tmp_path: Path) -> None:
+    store, url = database
+    file = tmp_path / "segments.yaml"
+    file.write_text(DEFINITIONS)
+    result = cli(url, "define", str(file))
+    assert result.exit_code == 0, result.output
+    assert "young: version 1" in result.output
+    result = cli(url, "refresh", "--format", "json")
+    assert result.exit_code == 0, result.output
+    refreshed = json.loads(result.output)
+    members = {s["segment"]: s["members"] for s in refreshed["segments"]}
+    assert set(members) == {"young", "vip", "value"}
+    assert 0 < members["young"]["young"] < refreshed["base"]
+    assert sum(members["value"].values()) > 0
+    assert cli(url, "refresh", "young").exit_code == 0  # a second refresh: movement
+    listed = json.loads(cli(url, "list", "--format", "json").output)
+    assert [r["segment"] for r in listed] == ["value", "vip", "young"]
+    assert listed[2]["schedule"] == "1:00:00" and listed[2]["members"] == members["young"]["young"]
+    report = json.loads(cli(url, "report", "young", "--format", "json").output)
+    assert [p["members"] for p in report["sizes"]["young"]] == [members["young"]["young"]] * 2
+    stayed = {(m["from_segment"], m["to_segment"]): m["people"] for m in report["movement"]}
+    assert stayed[("young", "young")] == members["young"]["young"]
+    criteria = {c["name"]: c for c in report["quality"]["young"]}
+    assert set(criteria) == {"measurable", "reachable", "substantial", "distinct", "stable"}
+    assert criteria["stable"]["evidence"]["mean_jaccard"] == 1.0
+    assert criteria["reachable"]["evidence"]["identified"] == 1.0  # traits come from identify
+    value = json.loads(cli(url, "report", "value", "--format", "json", "--no-quality").output)
+    assert sum(v["customers"] for v in value["value"]) == sum(members["value"].values())
+    table = cli(url, "report", "young")
+    assert table.exit_code == 0 and "quality" in table.output and "mean_jaccard" in table.output
+    people = cli(url, "members", "young", "--format", "csv", "--limit", "5")
+    assert people.exit_code == 0 and len(people.output.splitlines()) == 6
+
+
+def test_import_makes_traits_that_segments_use(
+    database: tuple[ServerStore, str], tmp_path: Path
+) -> None:
+    store, url = database
+    csv = tmp_path / "crm.csv"
+    csv.write_text(
+        "user_id,tier,score,newsletter\n"
+        "u-5-1,vip,12,true\n"
+        ",vip,3,false\n"  # no id: rejected, the rest load
+        "u-5-2,vip,,\n"
+        "u-5-3,basic,7.5,\n"
+    )
+    result = cli(url, "import", str(csv))
+    assert result.exit_code == 0, result.output
+    assert "3 of 4 rows imported" in result.output
+    assert "line 3: user_id: empty" in result.output
+    again = cli(url, "import", str(csv))  # the same file twice changes nothing
+    assert again.exit_code == 0
+    traits = store.execute(
+        f"SELECT user_id, traits FROM (SELECT user_id, traits FROM {store.database}.events "
+        "WHERE source = 'import:crm.csv' LIMIT 1 BY event_id) ORDER BY user_id"
+    )
+    assert [(u, json.loads(t)) for u, t in traits] == [
+        ("u-5-1", {"tier": "vip", "score": 12, "newsletter": True}),
+        ("u-5-2", {"tier": "vip"}),
+        ("u-5-3", {"tier": "basic", "score": 7.5}),
+    ]
+    file = tmp_path / "vip.json"
+    file.write_text(
+        json.dumps(
+            {"version": 1, "segments": [{"name": "vips", "rule": {"trait": "tier", "eq": "vip"}}]}
+        )
+    )
+    result = cli(url, "refresh", "vips", "--file", str(file), "--format", "json")
+    assert result.exit_code == 0, result.output
+    (vips,) = json.loads(result.output)["segments"]
+    assert vips["members"] == {"vips": 2}
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("version: 2\nsegments: []\n", "version: this Journey reads format version 1"),
+        (
+            "version: 1\nsegments:\n  - {name: a, rule: {trait: x, gte: high}}\n",
+            "segments[0].rule.gte: a number",
+        ),
+        (
+            "version: 1\nsegments:\n  - name: a\n    rule: {all: [{did: Buy, in_last_days: 0}]}\n",
+            "segments[0].rule.all[0].in_last_days: a whole number of days from 1 to 3650",
+        ),
+        (
+            "version: 1\nsegments:\n  - {name: a, rule: {attribute: shoe_size, eq: 3}}\n",
+            "segments[0].rule.attribute: 'shoe_size' is not one of",
+        ),
+        (
+            "version: 1\nsegments:\n  - {name: a, rule: {trait: x, matches: '(('}}\n",
+            "segments[0].rule.matches: not a regular expression",
+        ),
+        ("version: 1\nsegments: [\n", "not valid yaml"),
+    ],
+)
+def test_bad_definitions_name_the_place(
+    database: tuple[ServerStore, str], tmp_path: Path, document: str, message: str
+) -> None:
+    _, url = database
+    file = tmp_path / "bad.yaml"
+    file.write_text(document)
+    result = cli(url, "define", str(file))
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_names_and_files(database: tuple[ServerStore, str], tmp_path: Path) -> None:
+    _, url = database
+    result = cli(url, "refresh", "nope")
+    assert result.exit_code == 1 and "no segment 'nope' is defined" in result.output
+    result = cli(url, "report", "nope")
+    assert result.exit_code == 1 and "no segment 'nope' is defined" in result.output
+    result = cli(url, "import", str(tmp_path / "missing.csv"))
+    assert result.exit_code == 1 and "cannot read" in result.output
+    (tmp_path / "x.csv").write_text("email,tier\na@b.c,vip\n")
+    result = cli(url, "import", str(tmp_path / "x.csv"))
+    assert result.exit_code == 1 and "no column 'user_id'" in result.output
