@@ -28,7 +28,7 @@ from typing import Any
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
-from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError
+from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError, check_segment
 from analyzer.paths import PAGE_OR_EVENT, first_of_runs
 from storage.store import Store
 
@@ -36,7 +36,9 @@ from storage.store import Store
 @dataclass(frozen=True)
 class PainPointSpec:
     funnel: FunnelSpec
-    field: str  # as a breakdown field: a column, properties.<key> or person.<trait>
+    # as a breakdown field: a column, properties.<key> or person.<trait>; or "segment", with
+    # the segment's name (or name/group) as the value
+    field: str
     value: str
     min_sample: int = 30
     alpha: float = 0.05
@@ -46,7 +48,10 @@ class PainPointSpec:
     def validate(self) -> PainPointSpec:
         if self.funnel.breakdown is not None:
             raise SpecError("funnel.breakdown: the segment field replaces the breakdown")
-        Breakdown(self.field).validate(len(self.funnel.steps))
+        if self.field == "segment":
+            check_segment(self.value, "value")
+        else:
+            Breakdown(self.field).validate(len(self.funnel.steps))
         self.funnel.validate()
         if not isinstance(self.value, str) or len(self.value) > 500:
             raise SpecError("value: a segment value of up to 500 characters")
@@ -109,6 +114,12 @@ class PainPointReport:
         return asdict(self)
 
 
+def _breakdown(spec: PainPointSpec) -> Breakdown:
+    if spec.field == "segment":
+        return Breakdown("segment", segments=(spec.value,))
+    return Breakdown(spec.field)
+
+
 def z_test(dropped_a: int, n_a: int, dropped_b: int, n_b: int) -> float | None:
     """Two-sided p-value of the two-proportion z-test (pooled); None without data."""
     if not n_a or not n_b:
@@ -135,7 +146,7 @@ def _evidence(
 ) -> tuple[Counter[str], dict[bool, tuple[int, int, int]]]:
     """Next elements of the segment's people who dropped at ``stage``, and per converted
     (True/False): people, people with a loop, people with an error event."""
-    funnel = replace(spec.funnel, breakdown=Breakdown(spec.field))
+    funnel = replace(spec.funnel, breakdown=_breakdown(spec))
     q = PersonFunnel(funnel, store.database)
     q.params["segment"] = spec.value
     q.params["errors"] = spec.error_pattern
@@ -203,7 +214,7 @@ def _duration(seconds: float | None) -> str:
 
 def painpoints(store: Store, spec: PainPointSpec) -> PainPointReport:
     spec.validate()
-    funnel = replace(spec.funnel, breakdown=Breakdown(spec.field), breakdown_limit=100)
+    funnel = replace(spec.funnel, breakdown=_breakdown(spec), breakdown_limit=100)
     now = analyze(store, funnel)
     mine = _group(now, spec.value)
     n = len(funnel.steps)

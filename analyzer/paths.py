@@ -18,8 +18,9 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.people import PersonFunnel
-from analyzer.funnels.spec import FunnelSpec, SpecError, check_range
+from analyzer.funnels.people import PersonFunnel, check_segments
+from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segment
+from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.store import Store
@@ -49,6 +50,7 @@ class PathSpec:
     # not the next step, from the event of that step on (any session)
     funnel: FunnelSpec | None = None
     dropped_at: int | None = None
+    segment: str | None = None  # only the members of this segment (or name/group)
 
     def validate(self) -> PathSpec:
         if self.kind not in KINDS:
@@ -73,6 +75,10 @@ class PathSpec:
             raise SpecError("top: from 1 to 500 paths")
         if (self.funnel is None) != (self.dropped_at is None):
             raise SpecError("dropped_at: give a funnel and the step people dropped after")
+        if self.segment is not None:
+            check_segment(self.segment, "segment")
+            if self.funnel is not None:
+                raise SpecError("segment: after a drop-off, give the segment to the funnel")
         if self.funnel is not None:
             self.funnel.validate()
             if self.start or self.end:
@@ -154,7 +160,9 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         }
     )
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
-    source = timelines(database, {"el": _element(spec, params)}, where)
+    source = restrict(
+        timelines(database, {"el": _element(spec, params)}, where), database, spec.segment, params
+    )
     per_person = ", ".join(
         [
             f"{boundaries()} AS b",
@@ -246,6 +254,9 @@ def rows_sql(
 
 def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
     """The ``top`` most frequent paths, and how many paths there were in all."""
+    if spec.funnel is not None:
+        check_segments(store, spec.funnel)
+    check_refreshed(store, [spec.segment] if spec.segment else [])
     sql, params = rows_sql(spec, store.database)
     # one pass: the total and the top paths together (by count, then path), ranked in SQL
     ((total, ranked),) = store.execute(
@@ -262,6 +273,9 @@ def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
 def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
     """Edges between consecutive path steps: (position, source, target) with counts and the
     average time between them; the last step of each path leads to ``(end)``."""
+    if spec.funnel is not None:
+        check_segments(store, spec.funnel)
+    check_refreshed(store, [spec.segment] if spec.segment else [])
     sql, params = rows_sql(spec, store.database)
     rows = store.execute(
         "SELECT i, path[i] AS source, if(i < length(path), path[i + 1], %(end_label)s) AS target, "

@@ -18,7 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from analyzer.funnels.people import step_sql
-from analyzer.funnels.spec import SpecError, Step, check_range
+from analyzer.funnels.spec import SpecError, Step, check_range, check_segment
+from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.timeline import timelines
 from storage.store import Store
 
@@ -76,6 +77,7 @@ class RetentionSpec:
     period: str = "week"
     periods: int = 8  # after the cohort's own period
     mode: str = "first_time"
+    segment: str | None = None  # only the members of this segment (or name/group)
 
     def validate(self) -> RetentionSpec:
         self.start.validate("start")
@@ -89,6 +91,8 @@ class RetentionSpec:
         check_range(self.date_from, self.date_to)
         if len(period_starts(self.period, self.date_from, self.date_to)) > MAX_PERIODS:
             raise SpecError(f"date_from: at most {MAX_PERIODS} cohorts; choose a longer period")
+        if self.segment is not None:
+            check_segment(self.segment, "segment")
         return self
 
 
@@ -112,6 +116,7 @@ class RetentionReport:
 
 def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
     spec.validate()
+    check_refreshed(store, [spec.segment] if spec.segment else [])
     params: dict[str, Any] = {
         "from_ms": int(spec.date_from.timestamp() * 1000),
         "to_ms": int(spec.date_to.timestamp() * 1000),
@@ -130,7 +135,12 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         f"({start} AND {start_from} AND timestamp < toDateTime(%(to_s)s)) OR "
         f"({back} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s))"
     )
-    source = timelines(store.database, {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"}, where)
+    source = restrict(
+        timelines(store.database, {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"}, where),
+        store.database,
+        spec.segment,
+        params,
+    )
     starts = "arrayFilter((t, s) -> s = 1, times, sm)"
     if spec.mode == "first_time":
         cohorts = (

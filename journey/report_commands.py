@@ -64,6 +64,9 @@ def _exclusion(text: str) -> Exclusion:
 def _breakdown(field: str | None, attribution: str) -> Breakdown | None:
     if not field:
         return None
+    if field.startswith("segment:"):
+        names = tuple(n.strip() for n in field[8:].split(",") if n.strip())
+        return Breakdown("segment", segments=names)
     if attribution.startswith("step:"):
         number = attribution[5:]
         if not number.isdigit():
@@ -110,6 +113,7 @@ def register(
         since: str | None,
         until: str | None,
         breakdown: Breakdown | None = None,
+        segment: str | None = None,
     ) -> FunnelSpec:
         date_from, date_to = period(since, until)
         spec = FunnelSpec(
@@ -120,6 +124,7 @@ def register(
             mode=mode,
             exclusions=tuple(_exclusion(e) for e in exclude),
             breakdown=breakdown,
+            segment=segment,
         )
         with _spec_errors():
             return spec.validate()
@@ -147,6 +152,9 @@ def register(
         default="week",
         show_default=True,
     )
+    in_segment_opt = click.option(
+        "--in-segment", default=None, help="only the members of this segment (or NAME/GROUP)"
+    )
     exclude_opt = click.option(
         "--exclude", multiple=True, help="an exclusion step: NAME[|filters][@A-B]"
     )
@@ -156,7 +164,12 @@ def register(
     @window_opt
     @mode_opt
     @exclude_opt
-    @click.option("--breakdown", default=None, help="a column, properties.KEY or person.TRAIT")
+    @click.option(
+        "--breakdown",
+        default=None,
+        help="a column, properties.KEY, person.TRAIT, or segment:NAME[,NAME...]",
+    )
+    @in_segment_opt
     @click.option(
         "--attribution",
         default="first_touch",
@@ -177,6 +190,7 @@ def register(
         attribution: str,
         trend: str | None,
         dropped_at: int | None,
+        in_segment: str | None,
         since: str | None,
         until: str | None,
         fmt: str,
@@ -186,7 +200,14 @@ def register(
         from analyzer.funnels import trend as funnel_trend
 
         spec = funnel_spec(
-            steps, window, mode, exclude, since, until, _breakdown(breakdown, attribution)
+            steps,
+            window,
+            mode,
+            exclude,
+            since,
+            until,
+            _breakdown(breakdown, attribution),
+            in_segment,
         )
         store = open_store()
         with _spec_errors():
@@ -217,6 +238,7 @@ def register(
     @click.option("--session-timeout", type=int, default=30, show_default=True, help="minutes")
     @click.option("--step", "steps", multiple=True, help="with --dropped-at: the funnel's steps")
     @click.option("--dropped-at", type=int, default=None, help="paths after dropping off step N")
+    @in_segment_opt
     @window_opt
     @since_opt
     @until_opt
@@ -231,6 +253,7 @@ def register(
         session_timeout: int,
         steps: tuple[str, ...],
         dropped_at: int | None,
+        in_segment: str | None,
         window: str,
         since: str | None,
         until: str | None,
@@ -248,7 +271,7 @@ def register(
             rules.append((pattern, alias))
         date_from, date_to = period(since, until)
         funnel = (
-            funnel_spec(steps, window, "ordered", (), since, until)
+            funnel_spec(steps, window, "ordered", (), since, until, segment=in_segment)
             if dropped_at is not None
             else None
         )
@@ -264,6 +287,7 @@ def register(
             top=top,
             funnel=funnel,
             dropped_at=dropped_at,
+            segment=in_segment if funnel is None else None,
         )
         with _spec_errors():
             spec.validate()
@@ -278,7 +302,11 @@ def register(
     @window_opt
     @mode_opt
     @exclude_opt
-    @click.option("--segment", required=True, help="FIELD=VALUE, e.g. utm_source=facebook")
+    @click.option(
+        "--segment",
+        required=True,
+        help="FIELD=VALUE, e.g. utm_source=facebook, or segment=NAME for a defined segment",
+    )
     @click.option("--min-sample", type=int, default=30, show_default=True)
     @click.option("--error-pattern", default=r"(?i)error|fail|exception", show_default=True)
     @since_opt
@@ -338,6 +366,7 @@ def register(
         default="first_time",
         show_default=True,
     )
+    @in_segment_opt
     @since_opt
     @until_opt
     @FORMAT
@@ -347,6 +376,7 @@ def register(
         period_name: str,
         periods: int,
         mode: str,
+        in_segment: str | None,
         since: str | None,
         until: str | None,
         fmt: str,
@@ -364,6 +394,7 @@ def register(
             period=period_name,
             periods=periods,
             mode=mode,
+            segment=in_segment,
         )
         with _spec_errors():
             result = compute(open_store(), spec)

@@ -24,8 +24,10 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
+from analyzer.segments.membership import check_refreshed, members_sql, only_members
 from analyzer.timeline import timelines
 from storage.sql import identifier
+from storage.store import Store
 
 EXCLUSION_BIT = 10
 
@@ -57,6 +59,15 @@ def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
+def check_segments(store: Store, spec: FunnelSpec) -> None:
+    """Refuse a funnel over segments that have never been refreshed (it would be empty)."""
+    spec.validate()
+    names = [spec.segment] if spec.segment else []
+    if spec.breakdown is not None:
+        names += list(spec.breakdown.segments)
+    check_refreshed(store, names)
+
+
 class PersonFunnel:
     """Builds the per-person SQL of a validated spec; ``params`` holds every bound value."""
 
@@ -80,6 +91,11 @@ class PersonFunnel:
     def breakdown_is_person(self) -> bool:
         b = self.spec.breakdown
         return b is not None and b.field.startswith("person.")
+
+    @property
+    def breakdown_is_segment(self) -> bool:
+        b = self.spec.breakdown
+        return b is not None and b.field == "segment"
 
     def sql(
         self,
@@ -110,7 +126,7 @@ class PersonFunnel:
             )
             where += " OR (type = 'identify' AND visitParamHas(traits, %(trait)s))"
             compact = True
-        elif b is not None:
+        elif b is not None and not self.breakdown_is_segment:
             tl_fields["bv"] = field_sql(b.field, self.params, "breakdown_key")
         if fields:
             tl_fields.update(fields)
@@ -147,11 +163,22 @@ class PersonFunnel:
         outer = ["person_id", "level"]
         outer += [f"if(level > {k}, T[bp[{k + 1}]], 0) AS t{k}" for k in range(n)]
         outer += [f"if(level > {k}, ci[bp[{k + 1}]], 0) AS ix{k}" for k in range(n)]
-        outer.append(f"{self._value()} AS value")
+        outer.append(f"{self._value()} AS {'_unused' if self.breakdown_is_segment else 'value'}")
         outer += list(columns)
-        return (
+        keep = "length(starts) > 0"
+        if spec.segment is not None:
+            keep += f" AND {only_members(self.database, spec.segment, self.params)}"
+        sql = (
             f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
-            f"FROM {timelines(self.database, tl_fields, where)}) WHERE length(starts) > 0"
+            f"FROM {timelines(self.database, tl_fields, where)}) WHERE {keep}"
+        )
+        if not self.breakdown_is_segment:
+            return sql
+        # One JOIN per SELECT on old servers: the segments join the finished rows.
+        assert b is not None
+        return (
+            "SELECT *, arrayStringConcat(arraySort(segs), '+') AS value "
+            f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.params, 'seg')} AS m USING person_id"
         )
 
     def _bit(self, i: int) -> int:
@@ -217,7 +244,7 @@ class PersonFunnel:
 
     def _value(self) -> str:
         b = self.spec.breakdown
-        if b is None:
+        if b is None or self.breakdown_is_segment:
             return "''"
         if self.breakdown_is_person:
             return "arrayFilter(x -> x != '', tv)[-1]"

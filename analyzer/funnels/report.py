@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.people import PersonFunnel, check_segments
 from analyzer.funnels.spec import FunnelSpec, SpecError
 from storage.store import Store
 
@@ -108,6 +108,7 @@ def _steps(spec: FunnelSpec, counts: list[int], quantiles: list[list[float]]) ->
 def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
     """Steps with people, drop-off, conversion and time to convert (median, p90 and a
     histogram per step), people excluded, and the same steps per breakdown value."""
+    check_segments(store, spec)
     q = PersonFunnel(spec, store.database)
     n = q.n
     gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
@@ -120,7 +121,14 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
         to = g + 2 if g < n - 1 else n
         for lo, hi in zip(BINS, BINS[1:], strict=False):
             bins.append(f"countIf(level >= {to} AND {gap} >= {lo * 1000} AND {gap} < {hi * 1000})")
-    group = "arrayJoin([(0, ''), (1, value)])" if spec.breakdown else "(0, '')"
+    if q.breakdown_is_segment:  # a person counts in each of their segments
+        group = (
+            "arrayJoin(arrayConcat([(0, '')], arrayMap(s -> (1, s), if(empty(segs), [''], segs))))"
+        )
+    elif spec.breakdown:
+        group = "arrayJoin([(0, ''), (1, value)])"
+    else:
+        group = "(0, '')"
     sql = (
         f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
         f"{', '.join(reached + quantiles + bins)} "
@@ -176,6 +184,7 @@ def trend(store: Store, spec: FunnelSpec, interval: str = "day") -> list[TrendPo
     """Conversion by the day or week (Monday, UTC) people entered the funnel."""
     if interval not in INTERVALS:
         raise SpecError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
+    check_segments(store, spec)
     q = PersonFunnel(spec, store.database)
     bucket = "toDate" if interval == "day" else "toMonday"
     reached = ", ".join(f"countIf(level >= {k + 1})" for k in range(q.n))
@@ -207,6 +216,7 @@ def dropped(
 ) -> list[DroppedPerson]:
     """People who reached ``step`` (1-based) and not the next one, by person id: to export, or
     to keep as a segment. With a breakdown, each carries its value."""
+    check_segments(store, spec)
     q = PersonFunnel(spec, store.database)
     if not 1 <= step < q.n:
         raise SpecError(f"step: people drop after steps 1 to {q.n - 1}")

@@ -97,17 +97,38 @@ class Exclusion:
     before: int | None = None  # None: the last step
 
 
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?$")
+
+
+def check_segment(name: object, where: str) -> str:
+    """A segment (``name``) or one group of it (``name/group``: an RFM group, a cluster)."""
+    if not isinstance(name, str) or not _SEGMENT.match(name):
+        raise SpecError(f"{where}: {name!r} is not a segment name (or name/group)")
+    return name
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """Split people by a value: an event column or property, taken from one event of their
     attempt (first touch = step 1, last touch = the last step reached, or a given step), or a
-    person property (``person.<trait>``, the latest identify value)."""
+    person property (``person.<trait>``, the latest identify value), or ``segment``: the
+    segments of ``segments`` (names, or name/group) people belong to at their latest refresh,
+    a person counting in each (a family such as an RFM segment splits into its groups)."""
 
     field: str
     attribution: str = "first_touch"
     step: int | None = None  # 1-based, with attribution "step"
+    segments: tuple[str, ...] = ()
 
     def validate(self, steps: int) -> None:
+        if self.field == "segment":
+            if not 1 <= len(self.segments) <= 50:
+                raise SpecError("breakdown.segments: 1 to 50 segments to break down by")
+            for i, name in enumerate(self.segments):
+                check_segment(name, f"breakdown.segments[{i}]")
+            return
+        if self.segments:
+            raise SpecError("breakdown.segments: only with breakdown.field 'segment'")
         check_field(self.field, "breakdown.field", person=True)
         if self.attribution not in ATTRIBUTIONS:
             raise SpecError(
@@ -129,6 +150,7 @@ class FunnelSpec:
     exclusions: tuple[Exclusion, ...] = ()
     breakdown: Breakdown | None = None
     breakdown_limit: int = 25
+    segment: str | None = None  # only the members of this segment (or name/group)
 
     @property
     def window_ms(self) -> int:
@@ -160,6 +182,8 @@ class FunnelSpec:
                 )
         if self.breakdown is not None:
             self.breakdown.validate(n)
+        if self.segment is not None:
+            check_segment(self.segment, "segment")
         if not 1 <= self.breakdown_limit <= 100:
             raise SpecError("breakdown_limit: from 1 to 100 values")
         if not timedelta(seconds=1) <= self.window <= MAX_WINDOW:

@@ -170,3 +170,43 @@ def test_unknown_names_and_files(database: tuple[ServerStore, str], tmp_path: Pa
     (tmp_path / "x.csv").write_text("email,tier\na@b.c,vip\n")
     result = cli(url, "import", str(tmp_path / "x.csv"))
     assert result.exit_code == 1 and "no column 'user_id'" in result.output
+
+
+def test_reports_take_segments(database: tuple[ServerStore, str], tmp_path: Path) -> None:
+    store, url = database
+    file = tmp_path / "segments.yaml"
+    file.write_text(DEFINITIONS)
+    assert cli(url, "refresh", "--file", str(file)).exit_code == 0
+    since = ["--since", "2025-12-01", "--until", "2026-06-02"]
+    steps = ["--step", "Product Viewed", "--step", "Order Completed", "--window", "30d"]
+
+    def report(*args: str) -> Any:
+        return CliRunner().invoke(
+            main, ["report", *args, *since, "--format", "json"], env={"JOURNEY_CLICKHOUSE_URL": url}
+        )
+
+    funnel = report("funnel", *steps, "--breakdown", "segment:young,value")
+    assert funnel.exit_code == 0, funnel.output
+    groups = {g["value"] for g in json.loads(funnel.output)["breakdown"]}
+    assert "young" in groups and any(g.startswith("value/") for g in groups)
+    only = report("funnel", *steps, "--in-segment", "young")
+    young = next(g for g in json.loads(funnel.output)["breakdown"] if g["value"] == "young")
+    assert json.loads(only.output)["steps"] == young["steps"]
+    assert report("paths", "--in-segment", "young").exit_code == 0
+    retained = report(
+        "retention",
+        "--start-event",
+        "Product Viewed",
+        "--return-event",
+        "Order Completed",
+        "--period",
+        "month",
+        "--in-segment",
+        "value/Champions",
+    )
+    assert retained.exit_code == 0, retained.output
+    pains = report("painpoints", *steps, "--segment", "segment=young", "--min-sample", "5")
+    assert pains.exit_code == 0, pains.output
+    assert json.loads(pains.output)["segment"] == "young"
+    missing = report("funnel", *steps, "--in-segment", "nobody")
+    assert missing.exit_code == 1 and "'nobody' has no refreshed membership" in missing.output
