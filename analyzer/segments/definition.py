@@ -295,10 +295,8 @@ def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:
     name = raw[subject]
     if subject in ("did", "did_not"):
         _keys(raw, (subject, "where", "at_least", "at_most", "in_last_days"), where)
-        try:
-            Step(name if isinstance(name, str) else "").validate(f"{where}.{subject}")
-        except SpecError as exc:
-            raise DefinitionError(str(exc)) from None
+        if not isinstance(name, str) or not 0 < len(name) <= 200:
+            raise _fail(f"{where}.{subject}", "an event name of 1 to 200 characters")
         at_least = raw.get("at_least")
         at_most = raw.get("at_most")
         if subject == "did_not":

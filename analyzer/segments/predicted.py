@@ -7,7 +7,7 @@ A fitted model is a handful of numbers, so assigning a cluster or a score to mil
 is one SQL expression, not millions of rows through Python.
 
 * Clusters: k-means (or a Gaussian mixture with diagonal covariances) for each k in the range;
-  k is chosen by the best silhouette score on up to 10,000 sampled people (k-means) or the
+  k is chosen by the best silhouette score on up to 4,000 sampled people (k-means) or the
   lowest BIC (mixture). Clusters are numbered by size, each described by the features that set
   it apart (mean in standard deviations from everyone's).
 * Propensity: logistic regression. Training rows are features as of ``horizon`` days ago and
@@ -34,7 +34,7 @@ MODEL_FEATURES = (
     "first_seen_days",
 )
 LOGGED = {"events", "page_views", "active_days", "purchases", "revenue"}
-SILHOUETTE_SAMPLE = 10_000
+SILHOUETTE_SAMPLE = 4_000
 # Counts are discrete: without a floor on the variances a mixture "finds" a cluster per value.
 REG_COVAR = 0.3
 
@@ -163,7 +163,7 @@ def fit_clusters(
     criterion: dict[int, float] = {}
     for k in range(k_min, k_max + 1):
         if method == "kmeans":
-            model: Any = KMeans(n_clusters=k, n_init=4, random_state=seed).fit(x)
+            model: Any = KMeans(n_clusters=k, n_init=1, random_state=seed).fit(x)
             labels = model.labels_
             if len(set(labels[pick])) < 2:
                 continue
