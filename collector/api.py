@@ -95,6 +95,7 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
         batch_context=body.get("context") if isinstance(body.get("context"), dict) else {},
         batch_sent_at=body.get("sentAt") if forced_type is None else None,
         anonymize_ip=settings.anonymize_ip,
+        geolocate=settings.geolocate,
     )
     records: list[Record] = []
     accepted: dict[bytes, list[bytes]] = {}  # visitor key -> encoded events, in order

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 from user_agents import parse as parse_user_agent
 
 from collector.clock import EPOCH, corrected, iso, parse_instant
+from collector.geo import country_of
 from schemas import EVENT
 
 CLICK_IDS = (
@@ -63,6 +64,7 @@ class RequestInfo:
     batch_context: dict[str, Any] = field(default_factory=dict)
     batch_sent_at: Any = None
     anonymize_ip: bool = True
+    geolocate: bool = True  # country from the IP (offline), before the IP is anonymised
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -126,6 +128,18 @@ def _host(url: str) -> str:
     return urlsplit(url).hostname or "" if url else ""
 
 
+def _with_country(context: dict[str, Any], ip: str) -> dict[str, Any]:
+    """``context`` with ``location.country`` from the IP, unless the sender gave one (Segment's
+    ``context.location``). Only the country is kept: the IP itself is anonymised."""
+    location = _object(context.get("location"))
+    if _text(location.get("country")) or not ip:
+        return context
+    country = country_of(ip)
+    if not country:
+        return context
+    return {**context, "location": {**location, "country": country}}
+
+
 def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]:
     """The canonical event for ``message``; raises ValueError (with the field) on bad times."""
     context: dict[str, Any] = {**request.batch_context, **(message.get("context") or {})}
@@ -177,7 +191,10 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
         "received_at": iso(request.received_at),
         "properties": properties,
         "traits": traits,
-        "context": {k: v for k, v in context.items() if k not in _LIFTED_CONTEXT},
+        "context": _with_country(
+            {k: v for k, v in context.items() if k not in _LIFTED_CONTEXT},
+            ip if request.geolocate else "",
+        ),
         "page_url": url,
         "page_path": path,
         "page_title": _text(page.get("title")),

@@ -47,11 +47,11 @@ DEVICES = {
         0.8,
     ),
 }
-COUNTRIES = {
-    "US": ("en-US", "America/New_York"),
-    "DE": ("de-DE", "Europe/Berlin"),
-    "FR": ("fr-FR", "Europe/Paris"),
-    "GB": ("en-GB", "Europe/London"),
+COUNTRIES = {  # locale, time zone, a /24 the collector's offline database places there
+    "US": ("en-US", "America/New_York", "73.0.0"),
+    "DE": ("de-DE", "Europe/Berlin", "5.9.0"),
+    "FR": ("fr-FR", "Europe/Paris", "90.0.0"),
+    "GB": ("en-GB", "Europe/London", "81.2.69"),
 }
 PRODUCTS = [(f"sku-{i:03d}", round(9.5 + i * 7.25, 2)) for i in range(1, 25)]
 HOST = "https://shop.example"
@@ -89,7 +89,7 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
     """The messages of one visitor, in time order."""
     source, medium, campaign, referrer, _, propensity = CHANNELS[v.channel]
     agent, _, device_factor = DEVICES[v.device]
-    locale, tz = COUNTRIES[v.country]
+    locale, tz, network = COUNTRIES[v.country]
     t = now - timedelta(days=rng.uniform(0.5, 13), seconds=rng.uniform(0, 86400))
     user_id = ""
     sessions = rng.choice([2, 3]) if v.returning else 1
@@ -107,7 +107,7 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
             "locale": locale,
             "timezone": tz,
             "library": {"name": "journey-demo", "version": "1.0"},
-            "ip": f"198.51.100.{rng.randrange(1, 255)}",
+            "ip": f"{network}.{rng.randrange(1, 255)}",
             "page": {
                 "url": f"{HOST}{path}{query if path == '/' else ''}",
                 "path": path,

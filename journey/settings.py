@@ -24,6 +24,8 @@ JOURNEY_RATE_LIMIT_EVENTS_PER_KEY    events/s allowed per write key, 0 = no limi
 JOURNEY_RATE_LIMIT_REQUESTS_PER_IP   requests/s allowed per client IP, 0 = no limit [0]
 JOURNEY_CORS_ORIGINS             origins allowed to post from browsers, "*" for any [*]
 JOURNEY_ANONYMIZE_IP             zero the host part of client IPs before storing [true]
+JOURNEY_GEOLOCATE                country of the client IP into context.location.country, from
+                                 the offline database geoip2fast ships [true]
 JOURNEY_TRUSTED_PROXIES          how many X-Forwarded-For hops to trust [0]
 JOURNEY_KAFKA_ACK_TIMEOUT_S      how long a request waits for Kafka before spooling [5]
 JOURNEY_SPOOL_MAX_BYTES          disk the collector's spool may use before answering 503 [268435456]
@@ -82,6 +84,7 @@ class Settings:
     rate_limit_requests_per_ip: float = 0.0
     cors_origins: tuple[str, ...] = ("*",)
     anonymize_ip: bool = True
+    geolocate: bool = True
     trusted_proxies: int = 0
     kafka_ack_timeout_s: float = 5.0
     spool_max_bytes: int = 256 * 1024 * 1024
@@ -225,6 +228,7 @@ _FIELDS: dict[str, tuple[str, Any]] = {
         lambda n, v: tuple(o.strip() for o in v.split(",") if o.strip()),
     ),
     "JOURNEY_ANONYMIZE_IP": ("anonymize_ip", _bool),
+    "JOURNEY_GEOLOCATE": ("geolocate", _bool),
     "JOURNEY_TRUSTED_PROXIES": ("trusted_proxies", lambda n, v: _number(n, v, int, 0)),
     "JOURNEY_KAFKA_ACK_TIMEOUT_S": ("kafka_ack_timeout_s", lambda n, v: _number(n, v, float, 0.1)),
     "JOURNEY_SPOOL_MAX_BYTES": ("spool_max_bytes", lambda n, v: _number(n, v, int, 0)),

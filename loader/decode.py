@@ -16,7 +16,8 @@ import orjson
 
 import schemas
 
-# The events table's columns in insert order (storage/migrations/0001_create_events.py).
+# The events table's columns in insert order (storage/migrations/0001_create_events.py, and
+# geo_country from 0004).
 COLUMNS = (
     "event_id",
     "type",
@@ -58,6 +59,7 @@ COLUMNS = (
     "ip",
     "session_id",
     "source",
+    "geo_country",
     "schema",
     "loaded_at",
 )
@@ -113,6 +115,13 @@ def decode(value: bytes | None) -> Decoded:
     return decoded
 
 
+def _country(context: Any) -> str:
+    """``context.location.country`` (the sender's, or the collector's from the IP), as a code."""
+    location = context.get("location") if isinstance(context, dict) else None
+    country = location.get("country") if isinstance(location, dict) else None
+    return country.strip().upper()[:64] if isinstance(country, str) else ""
+
+
 def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
     """The row for one event; ``loaded_at`` is left 0 for the writer to stamp."""
     if event.get("schema") != schemas.EVENT:
@@ -150,6 +159,7 @@ def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
         orjson.dumps(get("traits") or {}).decode(),
         orjson.dumps(get("context") or {}).decode(),
         *(get(c, "") for c in _TEXT),
+        _country(get("context")),
         event["schema"],
         0,
     )

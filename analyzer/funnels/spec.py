@@ -22,6 +22,7 @@ COLUMNS = (
     "browser",
     "os",
     "locale",
+    "geo_country",
     "source",
 )
 OPS = ("eq", "neq", "in", "match")

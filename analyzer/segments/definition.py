@@ -65,7 +65,7 @@ ATTRIBUTES: dict[str, str] = {
     "device": "device type of the latest event (desktop, mobile, tablet...)",
     "browser": "browser of the latest event",
     "os": "operating system of the latest event",
-    "country": "the 'country' trait, else the country of the latest locale (en-US: US)",
+    "country": "the 'country' trait, else the latest event's country (IP), else its locale's",
     "first_seen_days": "days since the first event",
     "last_seen_days": "days since the latest event",
     "active_days": "days with at least one event",

@@ -173,11 +173,17 @@ class Features:
             column = "device_type" if name == "device" else name
             return self.aggregate("argMax", f"{column}, timestamp_ms", BEHAVIOUR)
         if name == "country":
-            locale = self.aggregate("argMax", "locale, timestamp_ms", BEHAVIOUR)
+            # the trait, else the country of the latest event that has one (from the IP, or
+            # sent in context.location), else the region of the latest locale (en-US: US)
             trait = self.trait("country")
+            geo = self.aggregate(
+                "argMax", "geo_country, timestamp_ms", f"{BEHAVIOUR} AND geo_country != ''"
+            )
+            locale = self.aggregate("argMax", "locale, timestamp_ms", BEHAVIOUR)
             return (
-                f"if({trait} != '', upper({trait}), if(position({locale}, '-') > 0, "
-                f"upper(replaceRegexpOne({locale}, '^[a-zA-Z]+[-_]', '')), ''))"
+                f"multiIf({trait} != '', upper({trait}), {geo} != '', {geo}, "
+                f"position({locale}, '-') > 0, "
+                f"upper(replaceRegexpOne({locale}, '^[a-zA-Z]+[-_]', '')), '')"
             )
         if name == "first_seen_days":
             first = self.aggregate("min", "toUInt32(timestamp)", BEHAVIOUR)

@@ -113,3 +113,33 @@ def test_ip_kept_when_anonymisation_is_off() -> None:
 def test_partition_key_is_the_visitor() -> None:
     assert partition_key({"anonymous_id": "a1", "user_id": "u", "event_id": "e"}) == b"a1"
     assert partition_key({"anonymous_id": "", "user_id": "u", "event_id": "e"}) == b"u"
+
+
+@pytest.mark.parametrize(
+    ("ip", "country"),
+    [
+        ("81.2.69.142", "GB"),
+        ("5.9.0.1", "DE"),
+        ("2a00:1450:4001:80b::200e", "DE"),
+        ("192.0.2.99", None),  # documentation range: no country
+        ("10.1.2.3", None),  # private
+        ("not an ip", None),
+    ],
+)
+def test_country_from_the_ip_before_it_is_anonymised(ip: str, country: str | None) -> None:
+    info = RequestInfo(received_at=RECEIVED, source="s", ip=ip)
+    event = build_event({"type": "page", "anonymousId": "a"}, info)
+    assert event["context"].get("location", {}).get("country") == country
+    assert event["ip"] != ip or country is None  # the address itself is anonymised
+
+
+def test_a_sent_country_wins_and_geolocation_can_be_off() -> None:
+    info = RequestInfo(received_at=RECEIVED, source="s", ip="81.2.69.142")
+    sent = {
+        "type": "page",
+        "anonymousId": "a",
+        "context": {"location": {"country": "FR", "city": "Lyon"}},
+    }
+    assert build_event(sent, info)["context"]["location"] == {"country": "FR", "city": "Lyon"}
+    off = RequestInfo(received_at=RECEIVED, source="s", ip="81.2.69.142", geolocate=False)
+    assert "location" not in build_event({"type": "page", "anonymousId": "a"}, off)["context"]

@@ -72,3 +72,17 @@ def test_every_event_batch_example_decodes_as_its_verdict() -> None:
         else:
             with pytest.raises(Invalid):
                 decode(orjson.dumps(payload))
+
+
+@pytest.mark.parametrize(
+    ("context", "country"),
+    [
+        ({"location": {"country": "de "}}, "DE"),
+        ({"location": {"country": 7}}, ""),
+        ({"location": "FR"}, ""),
+        ({}, ""),
+    ],
+)
+def test_the_country_is_lifted_from_context_location(context: dict, country: str) -> None:
+    row = dict(zip(COLUMNS, decode(orjson.dumps(event(context=context))).rows[0], strict=True))
+    assert row["geo_country"] == country

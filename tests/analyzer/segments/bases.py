@@ -34,6 +34,7 @@ COLUMNS = [
     "browser",
     "os",
     "locale",
+    "geo_country",
     "properties",
     "traits",
 ]
@@ -90,6 +91,7 @@ class Base:
                 "browser": "Chrome",
                 "os": "Linux",
                 "locale": f.get("locale", ""),
+                "geo_country": f.get("geo", ""),
                 "properties": _json(f.get("properties", {})),
                 "traits": _json(f.get("traits", {})),
             }
@@ -115,6 +117,7 @@ def customers(seed: int, people: int = 240) -> list[dict[str, Any]]:
             source = rng.choice(SOURCES)
             kind = rng.choice(DEVICES)
             locale = rng.choice(LOCALES)
+            geo = rng.choice(["", "", "FR", "DE", "US"])
             for e in range(rng.randint(1, 10)):
                 t = b.ms(0, first_age) if e else b.ms(first_age - 0.01, first_age)
                 on_user = user if user and t > signup and (i == 0 or rng.random() < 0.5) else ""
@@ -123,6 +126,7 @@ def customers(seed: int, people: int = 240) -> list[dict[str, Any]]:
                     "locale": locale,
                     "source": source if rng.random() < 0.7 or e == 0 else "",
                     "referrer": "www.google.com" if source == "google" else "",
+                    "geo": geo if e % 3 else "",
                 }
                 r = rng.random()
                 if r < 0.4:

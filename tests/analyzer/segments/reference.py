@@ -73,6 +73,9 @@ class Person:
         if name == "country":
             if self.traits.get("country"):
                 return self.traits["country"].upper()
+            located = b[b.geo_country != ""]
+            if len(located):
+                return located.iloc[-1].geo_country
             locale = b.iloc[-1].locale if len(b) else ""
             return locale.split("-", 1)[1].upper() if "-" in locale else ""
         if name == "first_seen_days":
