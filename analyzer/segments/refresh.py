@@ -113,26 +113,31 @@ def refresh(
     refresh_id = _refresh_id(store, at)
     db = identifier(store.database)
     started = time.perf_counter()
-    base_features = Features(store.database, at)
-    store.execute(
-        f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-        f"SELECT toUInt64(%(refresh)s), '', person_id FROM {base_features.sql({})}",
-        {**base_features.params, "refresh": refresh_id},
-    )
+    groups: dict[tuple[str, str], list[Stored]] = {}
+    for s in chosen:
+        if s.definition.kind == "rule":
+            key = (s.definition.purchase_event, s.definition.revenue_property)
+            groups.setdefault(key, []).append(s)
+    ruled: list[Refreshed] = []
+    if groups:  # the base comes with the first rule pass: every person it reads
+        for i, group in enumerate(groups.values()):
+            ruled += _rules(store, group, refresh_id, at, with_base=i == 0)
+    else:
+        base_features = Features(store.database, at)
+        store.execute(
+            f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
+            f"SELECT toUInt64(%(refresh)s), '', person_id FROM {base_features.sql({})}",
+            {**base_features.params, "refresh": refresh_id},
+        )
     (base,) = store.execute(
         f"SELECT count() FROM {db}.segment_members WHERE refresh = %(r)s AND segment = ''",
         {"r": refresh_id},
     )[0]
     base_ms = int((time.perf_counter() - started) * 1000)
     report = RefreshReport(refresh_id, at, int(base), [])
-    rules = [s for s in chosen if s.definition.kind == "rule"]
-    groups: dict[tuple[str, str], list[Stored]] = {}
-    for s in rules:
-        groups.setdefault((s.definition.purchase_event, s.definition.revenue_property), []).append(
-            s
-        )
-    for group in groups.values():
-        report.segments += _rules(store, group, refresh_id, at, int(base))
+    for r in ruled:
+        r.base = int(base)
+    report.segments += ruled
     for s in chosen:
         kind = s.definition.kind
         if kind == "rule":
@@ -179,7 +184,7 @@ def _counts(store: Store, refresh_id: int, prefix: str) -> dict[str, int]:
 
 
 def _rules(
-    store: Store, group: list[Stored], refresh_id: int, at: datetime, base: int
+    store: Store, group: list[Stored], refresh_id: int, at: datetime, with_base: bool
 ) -> list[Refreshed]:
     started = time.perf_counter()
     first = group[0].definition
@@ -187,11 +192,12 @@ def _rules(
     conditions = {f"c{i}": compile_rule(s.definition.rule, f) for i, s in enumerate(group)}  # type: ignore[arg-type]
     names = [s.definition.name for s in group]
     flags = ", ".join(f"toUInt8({c})" for c in conditions)
+    head, tail = ("arrayConcat([''], ", ")") if with_base else ("", "")
     db = identifier(store.database)
     store.execute(
         f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
         f"SELECT toUInt64(%(refresh)s), segment, person_id FROM (SELECT person_id, "
-        f"arrayJoin(arrayFilter((n, c) -> c = 1, %(names)s, [{flags}])) AS segment "
+        f"arrayJoin({head}arrayFilter((n, c) -> c = 1, %(names)s, [{flags}]){tail}) AS segment "
         f"FROM {f.sql(conditions)})",
         {**f.params, "refresh": refresh_id, "names": names},
     )
@@ -205,7 +211,7 @@ def _rules(
                 s.version,
                 "rule",
                 {s.definition.name: counts.get(s.definition.name, 0)},
-                base,
+                0,  # set once the base is counted
                 took,
                 {"computed_with": names} if len(names) > 1 else {},
             )
