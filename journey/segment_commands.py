@@ -18,14 +18,7 @@ from typing import Any
 import click
 
 from journey.output import render
-
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+from journey.report_commands import FORMAT
 
 
 @contextmanager

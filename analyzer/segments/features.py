@@ -40,14 +40,6 @@ READ = tuple(
             "timestamp_ms",
             "properties",
             "traits",
-            "referrer_host",
-            "utm_source",
-            "utm_medium",
-            "utm_campaign",
-            "device_type",
-            "browser",
-            "os",
-            "locale",
             *FILTER_COLUMNS,
         ]
     )
