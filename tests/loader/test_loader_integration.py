@@ -136,7 +136,9 @@ def test_two_loaders_in_one_group_share_the_partitions(
     ensure_topics(kafka_settings)
     migrations.apply(store)
     loaders = [Loader(kafka_settings, store) for _ in range(2)]
-    threads = [threading.Thread(target=lo.run, kwargs={"max_idle_seconds": 8}) for lo in loaders]
+    # Idle time counts from the start: long enough that neither loader gives up while the
+    # group rebalances under a loaded CI machine (8 s once was not).
+    threads = [threading.Thread(target=lo.run, kwargs={"max_idle_seconds": 25}) for lo in loaders]
     for t in threads:
         t.start()
     wait_for(
