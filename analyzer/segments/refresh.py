@@ -298,14 +298,12 @@ def _clusters(store: Store, s: Stored, refresh_id: int, at: datetime, base: int)
         f.params,
     )
     model = fit_clusters(sample, opts.method, opts.k_min, opts.k_max, opts.seed)
-    g = Features(store.database, at, d.purchase_event, d.revenue_property)
-    cluster = model.sql(_model_columns(g))
     db = identifier(store.database)
     store.execute(
         f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
         f"SELECT toUInt64(%(refresh)s), concat(%(segment)s, '/cluster-', toString(c)), "
-        f"person_id FROM {g.sql({'c': cluster})}",
-        {**g.params, "refresh": refresh_id, "segment": d.name},
+        f"person_id FROM {f.sql({'c': model.sql(columns)})}",
+        {**f.params, "refresh": refresh_id, "segment": d.name},
     )
     return Refreshed(
         d.name,

@@ -150,8 +150,16 @@ def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def quality(store: Store, name: str, segment: str, refresh: int, at: datetime) -> list[Criterion]:
-    """The five criteria for ``segment`` as of its latest refresh ``refresh``."""
+Stats = tuple[int, int, int, int, float, float, float, float]
+_EMPTY: Stats = (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
+
+
+def group_stats(
+    store: Store, name: str, refresh: int, at: datetime
+) -> tuple[dict[str, Stats], Stats]:
+    """Per segment written by ``name`` at ``refresh`` (its groups are exclusive), and for the
+    whole base, in one pass: people, identified, contactable, converted (a purchase), and the
+    sum and sum of squares of events and of revenue per person."""
     f = Features(store.database, at)
     select = {
         "identified": f.attribute("identified"),
@@ -161,20 +169,36 @@ def quality(store: Store, name: str, segment: str, refresh: int, at: datetime) -
         "revenue": f.attribute("revenue"),
     }
     members = (
-        f"(SELECT person_id, 1 AS member FROM {_db(store)}.segment_members "
-        "WHERE refresh = %(refresh)s AND segment = %(segment)s)"
+        f"(SELECT person_id, segment FROM {_db(store)}.segment_members "
+        "WHERE refresh = %(refresh)s AND (segment = %(name)s OR startsWith(segment, %(group)s)))"
     )
-    sql = f"""SELECT member, count(), sum(identified), sum(contactable), countIf(purchases > 0),
-               avg(events), varPop(events), avg(revenue), varPop(revenue)
+    sql = f"""SELECT segment, count(), sum(identified), sum(contactable), countIf(purchases > 0),
+               sum(events), sum(events * events), sum(revenue), sum(revenue * revenue)
         FROM (SELECT * FROM (SELECT * FROM {f.sql(select)}) AS p
               ANY LEFT JOIN {members} AS m USING person_id)
-        GROUP BY member"""
-    rows = {
-        int(r[0]): r[1:]
-        for r in store.execute(sql, {**f.params, "refresh": refresh, "segment": segment})
-    }
-    inside = rows.get(1, (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0))
-    outside = rows.get(0, (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0))
+        GROUP BY segment"""
+    params = {**f.params, "refresh": refresh, "name": name, "group": name + "/"}
+    groups: dict[str, Stats] = {}
+    for row in store.execute(sql, params):
+        groups[str(row[0])] = (
+            int(row[1]), int(row[2]), int(row[3]), int(row[4]),
+            float(row[5]), float(row[6]), float(row[7]), float(row[8]),
+        )  # fmt: skip
+    total = tuple(sum(g[i] for g in groups.values()) for i in range(8))
+    return {k: v for k, v in groups.items() if k}, total  # type: ignore[return-value]
+
+
+def _moments(total: float, squares: float, n: int) -> tuple[float, float]:
+    """Mean and population variance from a sum and a sum of squares."""
+    if not n:
+        return 0.0, 0.0
+    mean = total / n
+    return mean, max(0.0, squares / n - mean * mean)
+
+
+def quality(inside: Stats, everyone: Stats, stable: Criterion) -> list[Criterion]:
+    """The five criteria for a segment from its ``group_stats`` and the base's."""
+    outside = tuple(everyone[i] - inside[i] for i in range(8))
     n_in, n_out = int(inside[0]), int(outside[0])
     base = n_in + n_out
     crit = [
@@ -206,12 +230,21 @@ def quality(store: Store, name: str, segment: str, refresh: int, at: datetime) -
             },
         )
     )
-    conv_in = inside[3] / n_in if n_in else 0.0
-    conv_out = outside[3] / n_out if n_out else 0.0
-    z = z_test(n_in - inside[3], n_in, n_out - outside[3], n_out) if n_in and n_out else None
+    events_in, events_out = (
+        _moments(inside[4], inside[5], n_in),
+        _moments(outside[4], outside[5], n_out),
+    )
+    revenue_in, revenue_out = (
+        _moments(inside[6], inside[7], n_in),
+        _moments(outside[6], outside[7], n_out),
+    )
+    converted_in, converted_out = int(inside[3]), int(outside[3])
+    conv_in = converted_in / n_in if n_in else 0.0
+    conv_out = converted_out / n_out if n_out else 0.0
+    z = z_test(n_in - converted_in, n_in, n_out - converted_out, n_out) if n_in and n_out else None
     h = _cohens_h(conv_in, conv_out) if n_in and n_out else None
-    d_events = _cohens_d(inside[4], inside[5], n_in, outside[4], outside[5], n_out)
-    d_revenue = _cohens_d(inside[6], inside[7], n_in, outside[6], outside[7], n_out)
+    d_events = _cohens_d(*events_in, n_in, *events_out, n_out)
+    d_revenue = _cohens_d(*revenue_in, n_in, *revenue_out, n_out)
     effects = [abs(e) for e in (h, d_events, d_revenue) if e is not None]
     crit.append(
         Criterion(
@@ -222,21 +255,23 @@ def quality(store: Store, name: str, segment: str, refresh: int, at: datetime) -
                 "conversion_others": _round(conv_out),
                 "cohens_h": _round(h),
                 "z": _round(z),
-                "events_per_person": _round(inside[4], 2),
-                "events_per_person_others": _round(outside[4], 2),
+                "events_per_person": _round(events_in[0], 2),
+                "events_per_person_others": _round(events_out[0], 2),
                 "cohens_d_events": _round(d_events),
-                "revenue_per_person": _round(inside[6], 2),
-                "revenue_per_person_others": _round(outside[6], 2),
+                "revenue_per_person": _round(revenue_in[0], 2),
+                "revenue_per_person_others": _round(revenue_out[0], 2),
                 "cohens_d_revenue": _round(d_revenue),
             },
         )
     )
-    crit.append(_stability(store, name, segment))
+    crit.append(stable)
     return crit
 
 
-def _stability(store: Store, name: str, segment: str) -> Criterion:
-    history = [r for r, *_ in refreshes(store, name)][-6:]
+def _stability(
+    store: Store, segment: str, history: list[int], points: list[SizePoint]
+) -> Criterion:
+    """Overlap of consecutive memberships of ``segment`` over the refreshes of ``history``."""
     if len(history) < 2:
         return Criterion("stable", True, {"refreshes": len(history), "note": "one refresh so far"})
     jaccards = []
@@ -248,7 +283,7 @@ def _stability(store: Store, name: str, segment: str) -> Criterion:
             {"s": segment, "a": a, "b": b},
         )
         jaccards.append(int(both) / int(either) if either else 1.0)
-    counts = [p.members for p in sizes(store, name).get(segment, []) if p.refresh in history]
+    counts = [p.members for p in points if p.refresh in history]
     mean = sum(counts) / len(counts) if counts else 0.0
     spread = math.sqrt(sum((c - mean) ** 2 for c in counts) / len(counts)) / mean if mean else 0.0
     average = sum(jaccards) / len(jaccards)
@@ -324,8 +359,11 @@ def report(store: Store, name: str, with_quality: bool = True) -> SegmentReport:
         out.movement = movement(store, name, history[-2][0], latest)
     at = datetime.fromtimestamp(latest / 1000, UTC)
     if with_quality:
+        stats, everyone = group_stats(store, name, latest, at)
+        recent = [r for r, *_ in history][-6:]
         for segment in out.groups:
-            out.quality[segment] = quality(store, name, segment, latest, at)
+            stable = _stability(store, segment, recent, by_segment.get(segment, []))
+            out.quality[segment] = quality(stats.get(segment, _EMPTY), everyone, stable)
     if s.definition.kind == "rfm":
         out.value = rfm_value(store, name, latest, details)
     return out

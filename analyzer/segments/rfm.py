@@ -59,10 +59,6 @@ def group_of(r: int, fm: int) -> str:
     return "Hibernating" if r == 2 else "Lost"
 
 
-def fm_score(f: int, m: int) -> int:
-    return (f + m + 1) // 2
-
-
 def thresholds(counts: Sequence[tuple[float, int]], higher_is_better: bool) -> list[float]:
     """The four values where the score steps up, from ``(value, people)`` pairs.
 

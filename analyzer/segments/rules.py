@@ -81,11 +81,5 @@ def _condition(c: Condition, f: Features) -> str:
     if op in ("in", "not_in"):
         sql = f"({value}) IN {f.bind(tuple(str(x) for x in v))}"
         return sql if op == "in" else f"NOT ({sql})"
-    text = v if isinstance(v, str) else _number_text(v)
-    sql = f"({value}) = {f.bind(text)}"
+    sql = f"({value}) = {f.bind(str(v))}"
     return sql if op == "eq" else f"NOT ({sql})"
-
-
-def _number_text(value: float) -> str:
-    """How JSON writes a number a trait would hold: 3.0 -> '3'."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
