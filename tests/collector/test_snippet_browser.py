@@ -220,6 +220,7 @@ def _posts(page: Page) -> list[str]:
 
 def test_an_opted_out_visitor_sends_nothing(browser: Browser, pipeline: Pipeline) -> None:
     page = open_site(browser, pipeline)
+    pipeline.wait_events(2)  # the page view and the early call were sent before we listen
     sent = _posts(page)
     page.click("#buy")
     page.wait_for_timeout(1000)
