@@ -17,6 +17,7 @@ Behaviour (seen, active, counts) is what people do (track, page, screen); traits
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,50 +66,56 @@ class Features:
         as_of: datetime,
         purchase_event: str = "Order Completed",
         revenue_property: str = "revenue",
-        read_until: datetime | None = None,
     ) -> None:
         self.database = identifier(database)
         self.as_of = as_of.astimezone(UTC)
-        # Outcomes after the as-of moment (propensity labels) read events up to ``read_until``;
-        # every other aggregate still stops at the as-of moment.
-        self.read_until = read_until
         self.params: dict[str, Any] = {
             "as_of_s": int(self.as_of.timestamp()),
-            "read_until_s": int((read_until or self.as_of).timestamp()),
             "purchase_event": purchase_event,
             "revenue_property": revenue_property,
         }
-        # (function, arguments, condition, reads beyond as_of) -> column
-        self._states: dict[tuple[str, str, str, bool], str] = {}
+        # (function, arguments, condition) -> column
+        self._states: dict[tuple[str, str, str], str] = {}
         self._group: dict[str, str] = {}  # group trait -> column
-        self._bound = 0
+        # The as-of moment's parameter and, in a view at an earlier moment, the condition
+        # every aggregate of the view adds.
+        self._as_of = "%(as_of_s)s"
+        self._before = ""
+
+    def at(self, moment: datetime) -> Features:
+        """A view of these features as of an earlier ``moment``: its aggregates only count
+        events before it and its days count back from it, and they join this object's pass,
+        so features now and features then (a model's training rows) cost one read."""
+        view = copy.copy(self)  # the aggregates and parameters stay shared
+        view.as_of = moment.astimezone(UTC)
+        view._as_of = self.bind(int(view.as_of.timestamp()))
+        view._before = f"timestamp < toDateTime({view._as_of})"
+        return view
 
     def bind(self, value: Any) -> str:
         """A ``%(name)s`` placeholder holding ``value``."""
-        name = f"v{self._bound}"
-        self._bound += 1
+        name = f"v{len(self.params)}"
         self.params[name] = value
         return f"%({name})s"
 
     def aggregate(self, function: str, args: str, condition: str = "", beyond: bool = False) -> str:
         """The merged value of ``function(args)`` over a person's events meeting ``condition``
-        (a column of ``sql()``). ``beyond``: also over events after the as-of moment."""
-        key = (function, args, condition, beyond)
+        (a column of ``sql()``). In a view at an earlier moment (``at``), ``beyond`` counts
+        events after that moment too (up to the main one): what happened since."""
+        if self._before and not beyond:
+            condition = f"({condition}) AND {self._before}" if condition else self._before
+        key = (function, args, condition)
         if key not in self._states:
             self._states[key] = f"a{len(self._states)}"
         return self._states[key]
 
-    def _state(self, function: str, args: str, condition: str, beyond: bool) -> str:
-        parts = [f"({condition})"] if condition else []
-        if self.read_until is not None and not beyond:
-            parts.append("timestamp < toDateTime(%(as_of_s)s)")
-        if not parts:
+    def _state(self, function: str, args: str, condition: str) -> str:
+        if not condition:
             return f"{function}State({args})"
-        return f"{function}IfState({args + ', ' if args else ''}{' AND '.join(parts)})"
+        return f"{function}IfState({args + ', ' if args else ''}{condition})"
 
-    def _merge(self, function: str, condition: str, beyond: bool) -> str:
-        conditional = bool(condition) or (self.read_until is not None and not beyond)
-        return f"{function}IfMerge" if conditional else f"{function}Merge"
+    def _merge(self, function: str, condition: str) -> str:
+        return f"{function}IfMerge" if condition else f"{function}Merge"
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -124,6 +131,8 @@ class Features:
 
     def group_trait(self, name: str) -> str:
         """The latest value of ``name`` among the traits of the person's latest group."""
+        if self._before:
+            raise ValueError("group traits are read as of the main moment, not in a view")
         self.aggregate(*COMPANY)
         if name not in self._group:
             self._group[name] = f"g{len(self._group)}"
@@ -136,7 +145,7 @@ class Features:
         return self.aggregate("count", "", condition, beyond)
 
     def _since(self, days: int) -> int:
-        return int(self.params["as_of_s"]) - days * DAY_S
+        return int(self.as_of.timestamp()) - days * DAY_S
 
     def purchase_condition(self) -> str:
         return "type = 'track' AND event = %(purchase_event)s"
@@ -152,7 +161,7 @@ class Features:
 
     def attribute(self, name: str) -> str:
         """SQL for a per-person attribute (analyzer.segments.definition.ATTRIBUTES)."""
-        as_of = "%(as_of_s)s"
+        as_of = self._as_of
         if name.startswith("first_touch_") or name == "first_referrer":
             column = {
                 "first_touch_source": "utm_source",
@@ -236,20 +245,20 @@ class Features:
         if not self._states:
             self.aggregate("max", "timestamp_ms")
         states = ", ".join(
-            f"{self._state(f, a, w, b)} AS {c}" for (f, a, w, b), c in self._states.items()
+            f"{self._state(f, a, w)} AS {c}" for (f, a, w), c in self._states.items()
         )
         columns = list(self._states.values())
         source = (
             f"(SELECT {KEY} AS key0, {states} FROM (SELECT {', '.join(READ)} "
-            f"FROM {self.database}.events WHERE timestamp <= toDateTime(%(read_until_s)s) "
+            f"FROM {self.database}.events WHERE timestamp <= toDateTime(%(as_of_s)s) "
             f"AND {KEY} != '' LIMIT 1 BY event_id) GROUP BY key0)"
         )
         merged = ", ".join(
-            f"{self._merge(f, w, b)}({c}) AS {c}" for (f, _, w, b), c in self._states.items()
+            f"{self._merge(f, w)}({c}) AS {c}" for (f, _, w), c in self._states.items()
         )
         people = f"(SELECT person_id, {merged} FROM {stitched(self.database, source, columns)} GROUP BY person_id)"
         if self._group:
-            company = self._states[(*COMPANY, False)]
+            company = self._states[COMPANY]
             parts = []
             for trait, column in self._group.items():
                 key = self.bind(trait)

@@ -1,14 +1,17 @@
 """Refresh: compute the membership of segments for the whole customer base, in ClickHouse.
 
-One refresh has one id (its moment in ms) and writes, into ``segment_members``:
+One refresh has one id (its moment in ms). One pass over the events (``Snapshot``) computes
+what every segment needs per person into a snapshot table; then, into ``segment_members``:
 
 * the base: every person with an event before the moment, under segment '';
-* rule segments: all of them in one pass over the events (one boolean per segment per person);
+* rule segments: one flag per segment per person, from the snapshot;
 * RFM: values per purchaser (``rfm_values``), quintile thresholds, then one named group each
   (segment ``<name>/<group>``);
-* clusters: a model fitted on a sample, then a cluster per person (``<name>/cluster-<n>``);
-* propensity: a model fitted on the past, scores for everyone (``propensity_scores``), members
-  above the threshold or in the top share.
+* clusters: a model fitted on a sample of the snapshot, then a cluster per person
+  (``<name>/cluster-<n>``);
+* propensity: a model fitted on the features as of ``horizon_days`` ago and what happened since
+  (both in the snapshot), scores for everyone (``propensity_scores``), members above the
+  threshold or in the top share.
 
 A summary row per segment goes to ``segment_refreshes`` (members, base, time taken, and what
 the refresh found: thresholds, the model and its quality).
@@ -24,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from analyzer.events import BEHAVIOUR
 from analyzer.segments import rfm
@@ -111,48 +115,39 @@ def refresh(
         chosen = list(defined.values())
     at = (at or datetime.now(UTC)).astimezone(UTC)
     refresh_id = _refresh_id(store, at)
-    db = identifier(store.database)
-    started = time.perf_counter()
-    groups: dict[tuple[str, str], list[Stored]] = {}
+    _drop_stale_snapshots(store, refresh_id)
+    # One pass over the events per purchase event and revenue property (usually one in all):
+    # the base, every rule, RFM values and the models' features now and back then.
+    passes: dict[tuple[str, str], list[Stored]] = {}
     for s in chosen:
-        if s.definition.kind == "rule":
-            key = (s.definition.purchase_event, s.definition.revenue_property)
-            groups.setdefault(key, []).append(s)
-    ruled: list[Refreshed] = []
-    if groups:  # the base comes with the first rule pass: every person it reads
-        for i, group in enumerate(groups.values()):
-            ruled += _rules(store, group, refresh_id, at, with_base=i == 0)
-    else:
-        base_features = Features(store.database, at)
-        store.execute(
-            f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-            f"SELECT toUInt64(%(refresh)s), '', person_id FROM {base_features.sql({})}",
-            {**base_features.params, "refresh": refresh_id},
+        passes.setdefault((s.definition.purchase_event, s.definition.revenue_property), []).append(
+            s
         )
-    (base,) = store.execute(
-        f"SELECT count() FROM {db}.segment_members WHERE refresh = %(r)s AND segment = ''",
-        {"r": refresh_id},
-    )[0]
-    base_ms = int((time.perf_counter() - started) * 1000)
-    report = RefreshReport(refresh_id, at, int(base), [])
-    for r in ruled:
-        r.base = int(base)
-    report.segments += ruled
-    for s in chosen:
-        kind = s.definition.kind
-        if kind == "rule":
-            continue
+    if not passes:
+        passes[("Order Completed", "revenue")] = []
+    report = RefreshReport(refresh_id, at, 0, [])
+    for i, group in enumerate(passes.values()):
+        snapshot = Snapshot(store, group, refresh_id, at, number=i)
         try:
-            if kind == "rfm":
-                report.segments.append(_rfm(store, s, refresh_id, at, int(base)))
-            elif kind == "clusters":
-                report.segments.append(_clusters(store, s, refresh_id, at, int(base)))
-            else:
-                report.segments.append(_propensity(store, s, refresh_id, at, int(base)))
-        except ModelError as exc:
-            report.errors[s.definition.name] = str(exc)
+            snapshot.build()
+            if i == 0:
+                report.base = snapshot.write_base()
+            report.segments += snapshot.write_rules()
+            for s in group:
+                kind = s.definition.kind
+                try:
+                    if kind == "rfm":
+                        report.segments.append(snapshot.write_rfm(s))
+                    elif kind == "clusters":
+                        report.segments.append(snapshot.write_clusters(s))
+                    elif kind == "propensity":
+                        report.segments.append(snapshot.write_propensity(s))
+                except ModelError as exc:
+                    report.errors[s.definition.name] = str(exc)
+        finally:
+            snapshot.drop()
     for r in report.segments:
-        r.details["base_ms"] = base_ms
+        r.base = report.base
     store.insert(
         "segment_refreshes",
         ("refresh", "segment", "version", "kind", "members", "base", "took_ms", "details"),
@@ -173,6 +168,22 @@ def refresh(
     return report
 
 
+SNAPSHOT_PREFIX = "segment_snapshot_"
+STALE_MS = 6 * 3600 * 1000
+
+
+def _drop_stale_snapshots(store: Store, refresh_id: int) -> None:
+    """Snapshot tables left by a refresh that died (a crash, a kill) hours ago."""
+    rows = store.execute(
+        "SELECT name FROM system.tables WHERE database = %(db)s AND startsWith(name, %(p)s)",
+        {"db": store.database, "p": SNAPSHOT_PREFIX},
+    )
+    for (name,) in rows:
+        stamp = str(name)[len(SNAPSHOT_PREFIX) :].split("_")[0]
+        if stamp.isdigit() and int(stamp) < refresh_id - STALE_MS:
+            store.execute(f"DROP TABLE IF EXISTS {identifier(store.database)}.{identifier(name)}")
+
+
 def _counts(store: Store, refresh_id: int, prefix: str) -> dict[str, int]:
     db = identifier(store.database)
     rows = store.execute(
@@ -183,83 +194,207 @@ def _counts(store: Store, refresh_id: int, prefix: str) -> dict[str, int]:
     return {str(s): int(n) for s, n in rows}
 
 
-def _rules(
-    store: Store, group: list[Stored], refresh_id: int, at: datetime, with_base: bool
-) -> list[Refreshed]:
-    started = time.perf_counter()
-    first = group[0].definition
-    f = Features(store.database, at, first.purchase_event, first.revenue_property)
-    conditions = {f"c{i}": compile_rule(s.definition.rule, f) for i, s in enumerate(group)}  # type: ignore[arg-type]
-    names = [s.definition.name for s in group]
-    flags = ", ".join(f"toUInt8({c})" for c in conditions)
-    head, tail = ("arrayConcat([''], ", ")") if with_base else ("", "")
-    db = identifier(store.database)
-    store.execute(
-        f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-        f"SELECT toUInt64(%(refresh)s), segment, person_id FROM (SELECT person_id, "
-        f"arrayJoin({head}arrayFilter((n, c) -> c = 1, %(names)s, [{flags}]){tail}) AS segment "
-        f"FROM {f.sql(conditions)})",
-        {**f.params, "refresh": refresh_id, "names": names},
-    )
-    took = int((time.perf_counter() - started) * 1000)
-    out = []
-    for s in group:
-        counts = _counts(store, refresh_id, s.definition.name)
-        out.append(
-            Refreshed(
-                s.definition.name,
-                s.version,
-                "rule",
-                {s.definition.name: counts.get(s.definition.name, 0)},
-                0,  # set once the base is counted
-                took,
-                {"computed_with": names} if len(names) > 1 else {},
+class Snapshot:
+    """Every person's features for a refresh, from one pass over the events, in a table.
+
+    Its columns: ``person_id``; ``r<i>`` a 0/1 flag per rule segment; ``rfm_*`` (recency
+    days, purchases, revenue); ``m_<feature>`` the model features now; ``p<j>_<feature>`` and
+    ``p<j>_outcome`` the features of propensity model j as of its horizon ago and whether the
+    outcome happened since. Segments are then written from the table, which is small next to
+    the events, and the table is dropped when the refresh ends."""
+
+    def __init__(
+        self, store: Store, group: list[Stored], refresh_id: int, at: datetime, number: int
+    ) -> None:
+        self.store = store
+        self.refresh_id = refresh_id
+        self.db = identifier(store.database)
+        self.table = f"{self.db}.{identifier(f'{SNAPSHOT_PREFIX}{refresh_id}_{number}')}"
+        first = group[0].definition if group else None
+        self.features = f = Features(
+            store.database,
+            at,
+            first.purchase_event if first else "Order Completed",
+            first.revenue_property if first else "revenue",
+        )
+        self.rules = [s for s in group if s.definition.kind == "rule"]
+        select: dict[str, str] = {
+            f"r{i}": f"toUInt8({compile_rule(s.definition.rule, f)})"  # type: ignore[arg-type]
+            for i, s in enumerate(self.rules)
+        }
+        kinds = {s.definition.kind for s in group}
+        if "rfm" in kinds:
+            last = f.aggregate("max", "toUInt32(timestamp)", f.purchase_condition())
+            select["rfm_recency_days"] = f"toUInt32(intDiv(%(as_of_s)s - {last}, 86400))"
+            select["rfm_frequency"] = f.attribute("purchases")
+            select["rfm_monetary"] = f.revenue()
+        if kinds & {"clusters", "propensity"}:
+            select.update({f"m_{n}": f.attribute(n) for n in MODEL_FEATURES})
+        self.propensity: dict[str, int] = {}
+        for s in group:
+            opts = s.definition.propensity
+            if opts is None:
+                continue
+            j = self.propensity[s.definition.name] = len(self.propensity)
+            past = f.at(at - timedelta(days=opts.horizon_days))
+            select.update({f"p{j}_{n}": past.attribute(n) for n in MODEL_FEATURES})
+            since = past.bind(int(past.as_of.timestamp()))
+            what = past.purchase_condition() if opts.target == "purchase" else BEHAVIOUR
+            happened = past.count(f"{what} AND timestamp >= toDateTime({since})", beyond=True)
+            select[f"p{j}_outcome"] = f"toUInt8({happened} > 0)"
+        self.select = select
+        self.took_ms = 0
+
+    def build(self) -> None:
+        started = time.perf_counter()
+        self.store.execute(
+            f"CREATE TABLE {self.table} ENGINE = MergeTree ORDER BY person_id "
+            f"AS SELECT * FROM {self.features.sql(self.select)}",
+            self.features.params,
+        )
+        self.took_ms = _ms(started)
+
+    def drop(self) -> None:
+        self.store.execute(f"DROP TABLE IF EXISTS {self.table}")
+
+    def write_base(self) -> int:
+        self.store.execute(
+            f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
+            f"SELECT toUInt64(%(refresh)s), '', person_id FROM {self.table}",
+            {"refresh": self.refresh_id},
+        )
+        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
+        return int(base)
+
+    def _done(self, s: Stored, kind: str, started: float, details: dict[str, Any]) -> Refreshed:
+        name = s.definition.name
+        took = _ms(started)
+        return Refreshed(
+            name,
+            s.version,
+            kind,
+            _counts(self.store, self.refresh_id, name),
+            0,  # set once the base is counted
+            self.took_ms + took,
+            {"pass_ms": self.took_ms, "own_ms": took, **details},
+        )
+
+    def write_rules(self) -> list[Refreshed]:
+        if not self.rules:
+            return []
+        started = time.perf_counter()
+        names = [s.definition.name for s in self.rules]
+        flags = ", ".join(f"r{i}" for i in range(len(self.rules)))
+        self.store.execute(
+            f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
+            f"SELECT toUInt64(%(refresh)s), segment, person_id FROM (SELECT person_id, "
+            f"arrayJoin(arrayFilter((n, c) -> c = 1, %(names)s, [{flags}])) AS segment "
+            f"FROM {self.table})",
+            {"refresh": self.refresh_id, "names": names},
+        )
+        return [self._done(s, "rule", started, {}) for s in self.rules]
+
+    def write_rfm(self, s: Stored) -> Refreshed:
+        started = time.perf_counter()
+        d = s.definition
+        self.store.execute(
+            f"INSERT INTO {self.db}.rfm_values (refresh, segment, person_id, recency_days, "
+            "frequency, monetary) SELECT toUInt64(%(refresh)s), %(segment)s, person_id, "
+            f"rfm_recency_days, rfm_frequency, rfm_monetary FROM {self.table} "
+            "WHERE rfm_frequency > 0",
+            {"refresh": self.refresh_id, "segment": d.name},
+        )
+        steps = {}
+        for column, better in (("recency_days", False), ("frequency", True), ("monetary", True)):
+            values = self.store.execute(
+                f"SELECT {column}, count() FROM {self.db}.rfm_values WHERE refresh = %(r)s "
+                f"AND segment = %(s)s GROUP BY {column}",
+                {"r": self.refresh_id, "s": d.name},
             )
+            steps[column] = rfm.thresholds([(float(v), int(c)) for v, c in values], better)
+        self.store.execute(
+            f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
+            f"SELECT refresh, concat(segment, '/', {rfm_group_sql(steps)}), person_id "
+            f"FROM {self.db}.rfm_values WHERE refresh = %(r)s AND segment = %(s)s",
+            {"r": self.refresh_id, "s": d.name},
         )
-    return out
+        details = {"thresholds": steps, "purchase_event": d.purchase_event}
+        return self._done(s, "rfm", started, details)
+
+    def _sample(self, columns: dict[str, str], share: float, where: str = "1") -> pd.DataFrame:
+        picked = ", ".join(f"{sql} AS {identifier(name)}" for name, sql in columns.items())
+        return self.store.query_df(
+            f"SELECT person_id, {picked} FROM {self.table} "
+            f"WHERE {_sample_where(share)} AND {where} ORDER BY person_id"
+        )
+
+    def write_clusters(self, s: Stored) -> Refreshed:
+        started = time.perf_counter()
+        d = s.definition
+        opts = d.clusters
+        assert opts is not None
+        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
+        columns = {n: f"m_{n}" for n in MODEL_FEATURES}
+        sample = self._sample(columns, opts.sample / max(int(base), 1))
+        model = fit_clusters(sample, opts.method, opts.k_min, opts.k_max, opts.seed)
+        self.store.execute(
+            f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
+            f"SELECT toUInt64(%(refresh)s), concat(%(segment)s, '/cluster-', "
+            f"toString({model.sql(columns)})), person_id FROM {self.table}",
+            {"refresh": self.refresh_id, "segment": d.name},
+        )
+        return self._done(s, "clusters", started, {"sample": len(sample), **model.details()})
+
+    def write_propensity(self, s: Stored) -> Refreshed:
+        started = time.perf_counter()
+        d = s.definition
+        opts = d.propensity
+        assert opts is not None
+        j = self.propensity[d.name]
+        past = {n: f"p{j}_{n}" for n in MODEL_FEATURES}
+        # training rows: people seen before the horizon (churn: active in its last 30 days)
+        population = f"{past['first_seen_days']} >= 0"
+        if opts.target == "churn":
+            population += f" AND {past['last_seen_days']} < 30"
+        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
+        frame = self._sample(
+            {**past, "outcome": f"p{j}_outcome"}, opts.sample / max(int(base), 1), population
+        )
+        labels = frame["outcome"].astype(int).to_numpy()
+        if opts.target == "churn":
+            labels = 1 - labels
+        model = fit_propensity(frame, np.asarray(labels), opts.target, opts.seed)
+        score = model.sql({n: f"m_{n}" for n in MODEL_FEATURES})
+        self.store.execute(
+            f"INSERT INTO {self.db}.propensity_scores (refresh, segment, person_id, score) "
+            f"SELECT toUInt64(%(refresh)s), %(segment)s, person_id, {score} FROM {self.table}",
+            {"refresh": self.refresh_id, "segment": d.name},
+        )
+        if opts.top_share is not None:
+            (threshold,) = self.store.execute(
+                f"SELECT quantileExact(%(q)s)(score) FROM {self.db}.propensity_scores "
+                "WHERE refresh = %(r)s AND segment = %(s)s",
+                {"q": 1 - opts.top_share, "r": self.refresh_id, "s": d.name},
+            )[0]
+            threshold = float(threshold)
+        else:
+            threshold = float(opts.threshold or 0.5)
+        self.store.execute(
+            f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
+            f"SELECT refresh, segment, person_id FROM {self.db}.propensity_scores "
+            "WHERE refresh = %(r)s AND segment = %(s)s AND score >= %(t)s",
+            {"r": self.refresh_id, "s": d.name, "t": threshold},
+        )
+        details = {
+            "threshold": round(threshold, 6),
+            "horizon_days": opts.horizon_days,
+            **model.details(),
+        }
+        return self._done(s, "propensity", started, details)
 
 
-def _rfm(store: Store, s: Stored, refresh_id: int, at: datetime, base: int) -> Refreshed:
-    started = time.perf_counter()
-    d = s.definition
-    f = Features(store.database, at, d.purchase_event, d.revenue_property)
-    purchases = f.attribute("purchases")
-    last = f.aggregate("max", "toUInt32(timestamp)", f.purchase_condition())
-    select = {
-        "recency_days": f"toUInt32(intDiv(%(as_of_s)s - {last}, 86400))",
-        "frequency": purchases,
-        "monetary": f.revenue(),
-    }
-    db = identifier(store.database)
-    store.execute(
-        f"INSERT INTO {db}.rfm_values (refresh, segment, person_id, recency_days, frequency, "
-        f"monetary) SELECT toUInt64(%(refresh)s), %(segment)s, person_id, recency_days, "
-        f"frequency, monetary FROM {f.sql(select, where=f'{purchases} > 0')}",
-        {**f.params, "refresh": refresh_id, "segment": d.name},
-    )
-    steps = {}
-    for column, better in (("recency_days", False), ("frequency", True), ("monetary", True)):
-        values = store.execute(
-            f"SELECT {column}, count() FROM {db}.rfm_values WHERE refresh = %(r)s "
-            f"AND segment = %(s)s GROUP BY {column}",
-            {"r": refresh_id, "s": d.name},
-        )
-        steps[column] = rfm.thresholds([(float(v), int(c)) for v, c in values], better)
-    store.execute(
-        f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-        f"SELECT refresh, concat(segment, '/', {rfm_group_sql(steps)}), person_id "
-        f"FROM {db}.rfm_values WHERE refresh = %(r)s AND segment = %(s)s",
-        {"r": refresh_id, "s": d.name},
-    )
-    return Refreshed(
-        d.name,
-        s.version,
-        "rfm",
-        _counts(store, refresh_id, d.name),
-        base,
-        int((time.perf_counter() - started) * 1000),
-        {"thresholds": steps, "purchase_event": d.purchase_event},
-    )
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)
 
 
 def scores_sql(steps: dict[str, list[float]]) -> tuple[str, str, str]:
@@ -276,103 +411,6 @@ def rfm_group_sql(steps: dict[str, list[float]]) -> str:
     return rfm.group_sql(r, f"intDiv({f} + {m} + 1, 2)")
 
 
-def _model_columns(f: Features) -> dict[str, str]:
-    return {name: f.attribute(name) for name in MODEL_FEATURES}
-
-
 def _sample_where(fraction: float) -> str:
     buckets = max(1, min(SAMPLE_BUCKETS, int(SAMPLE_BUCKETS * fraction + 0.5)))
     return f"modulo(cityHash64(person_id), {SAMPLE_BUCKETS}) < {buckets}"
-
-
-def _clusters(store: Store, s: Stored, refresh_id: int, at: datetime, base: int) -> Refreshed:
-    started = time.perf_counter()
-    d = s.definition
-    opts = d.clusters
-    assert opts is not None
-    f = Features(store.database, at, d.purchase_event, d.revenue_property)
-    columns = _model_columns(f)
-    sample = store.query_df(
-        f"SELECT * FROM {f.sql(columns)} WHERE {_sample_where(opts.sample / max(base, 1))} "
-        "ORDER BY person_id",
-        f.params,
-    )
-    model = fit_clusters(sample, opts.method, opts.k_min, opts.k_max, opts.seed)
-    db = identifier(store.database)
-    store.execute(
-        f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-        f"SELECT toUInt64(%(refresh)s), concat(%(segment)s, '/cluster-', toString(c)), "
-        f"person_id FROM {f.sql({'c': model.sql(columns)})}",
-        {**f.params, "refresh": refresh_id, "segment": d.name},
-    )
-    return Refreshed(
-        d.name,
-        s.version,
-        "clusters",
-        _counts(store, refresh_id, d.name),
-        base,
-        int((time.perf_counter() - started) * 1000),
-        {"sample": len(sample), **model.details()},
-    )
-
-
-def _propensity(store: Store, s: Stored, refresh_id: int, at: datetime, base: int) -> Refreshed:
-    started = time.perf_counter()
-    d = s.definition
-    opts = d.propensity
-    assert opts is not None
-    cutoff = at - timedelta(days=opts.horizon_days)
-    past = Features(store.database, cutoff, d.purchase_event, d.revenue_property, read_until=at)
-    columns = _model_columns(past)
-    after = "timestamp >= toDateTime(%(as_of_s)s)"
-    if opts.target == "purchase":
-        outcome = past.count(f"{past.purchase_condition()} AND {after}", beyond=True)
-        population = "1"
-    else:  # churn: among people active in the 30 days before the cutoff
-        outcome = past.count(f"{BEHAVIOUR} AND {after}", beyond=True)
-        population = f"{columns['last_seen_days']} < 30"
-    labelled = past.sql(
-        {**columns, "outcome": f"toUInt8({outcome} > 0)"},
-        where=f"{columns['first_seen_days']} >= 0 AND {population}",
-    )
-    frame = store.query_df(
-        f"SELECT * FROM {labelled} WHERE {_sample_where(opts.sample / max(base, 1))} "
-        "ORDER BY person_id",
-        past.params,
-    )
-    labels = frame["outcome"].astype(int).to_numpy()
-    if opts.target == "churn":
-        labels = 1 - labels
-    model = fit_propensity(frame, np.asarray(labels), opts.target, opts.seed)
-    now = Features(store.database, at, d.purchase_event, d.revenue_property)
-    score = model.sql(_model_columns(now))
-    db = identifier(store.database)
-    store.execute(
-        f"INSERT INTO {db}.propensity_scores (refresh, segment, person_id, score) "
-        f"SELECT toUInt64(%(refresh)s), %(segment)s, person_id, p FROM {now.sql({'p': score})}",
-        {**now.params, "refresh": refresh_id, "segment": d.name},
-    )
-    if opts.top_share is not None:
-        (threshold,) = store.execute(
-            f"SELECT quantileExact(%(q)s)(score) FROM {db}.propensity_scores "
-            "WHERE refresh = %(r)s AND segment = %(s)s",
-            {"q": 1 - opts.top_share, "r": refresh_id, "s": d.name},
-        )[0]
-        threshold = float(threshold)
-    else:
-        threshold = float(opts.threshold or 0.5)
-    store.execute(
-        f"INSERT INTO {db}.segment_members (refresh, segment, person_id) "
-        f"SELECT refresh, segment, person_id FROM {db}.propensity_scores "
-        "WHERE refresh = %(r)s AND segment = %(s)s AND score >= %(t)s",
-        {"r": refresh_id, "s": d.name, "t": threshold},
-    )
-    return Refreshed(
-        d.name,
-        s.version,
-        "propensity",
-        _counts(store, refresh_id, d.name),
-        base,
-        int((time.perf_counter() - started) * 1000),
-        {"threshold": round(threshold, 6), "horizon_days": opts.horizon_days, **model.details()},
-    )
