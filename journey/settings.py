@@ -33,6 +33,8 @@ JOURNEY_LOADER_BATCH_ROWS        rows per ClickHouse insert [20000]
 JOURNEY_LOADER_BATCH_SECONDS     longest a row waits before its batch is written [1.0]
 JOURNEY_LOADER_MAX_INVALID_RUN   consecutive dead-lettered messages that stop the loader [1000]
 JOURNEY_CONSUMER_GROUP           loader consumer group [journey-loader]
+JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
+                                 refresh is due), 0 = never [60]
 
 Invalid values stop start-up with a message naming the variable.
 """
@@ -92,6 +94,7 @@ class Settings:
     loader_batch_seconds: float = 1.0
     loader_max_invalid_run: int = 1000
     consumer_group: str = "journey-loader"
+    schedule_seconds: float = 60.0
 
     @property
     def embedded(self) -> bool:
@@ -242,4 +245,5 @@ _FIELDS: dict[str, tuple[str, Any]] = {
         lambda n, v: _number(n, v, int, 1),
     ),
     "JOURNEY_CONSUMER_GROUP": ("consumer_group", lambda n, v: v or "journey-loader"),
+    "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
 }

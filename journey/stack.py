@@ -1,12 +1,14 @@
 """The whole pipeline in one process, for `journey up` and `journey demo`: the bundled broker
-(unless one is configured), the collector on a threaded HTTP server, the loader in a thread, and
-the store (embedded chDB unless a server is configured), which this process also queries."""
+(unless one is configured), the collector on a threaded HTTP server, the loader in a thread, the
+scheduler (segment refreshes that are due) in another, and the store (embedded chDB unless a
+server is configured), which this process also queries."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -17,6 +19,7 @@ from journey import local_api
 from journey.devservices import free_port
 from journey.devservices.broker import LocalBroker
 from journey.keys import KeyStore
+from journey.scheduler import Scheduler, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from storage import connect
@@ -33,6 +36,7 @@ class Stack:
         self.loader: Loader | None = None
         self.sink: EventSink | None = None
         self.server: BaseWSGIServer | None = None
+        self.scheduler: Scheduler | None = None
         self._threads: list[threading.Thread] = []
 
     @property
@@ -64,7 +68,14 @@ class Stack:
         self.server = make_server(
             settings.collector_host, settings.collector_port, app, threaded=True
         )
-        for name, target in (("loader", self.loader.run), ("collector", self.server.serve_forever)):
+        jobs: list[tuple[str, Callable[[], object]]] = [
+            ("loader", self.loader.run),
+            ("collector", self.server.serve_forever),
+        ]
+        if settings.schedule_seconds > 0:
+            self.scheduler = Scheduler([segment_refreshes(self.store)], settings.schedule_seconds)
+            jobs.append(("scheduler", self.scheduler.run))
+        for name, target in jobs:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -89,6 +100,8 @@ class Stack:
             self.server.shutdown()
         if self.loader is not None:
             self.loader.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
         for thread in self._threads:
             thread.join(15)
         if self.sink is not None:

@@ -1,0 +1,70 @@
+"""Scheduled work inside a long-running process (`journey up`): every few seconds each job
+looks for what is due and does it. A job that fails is logged and tried again next time; it
+never stops the others or the process.
+
+Jobs today: refresh the segments whose ``refresh`` schedule is due. Each job answers with a
+line to log when it did something, or None when nothing was due.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Job:
+    name: str
+    run: Callable[[], str | None]
+
+
+class Scheduler:
+    def __init__(self, jobs: list[Job], every_seconds: float) -> None:
+        self.jobs = jobs
+        self.every_seconds = every_seconds
+        self._stop = threading.Event()
+        self.runs = 0  # ticks completed, for tests and status
+
+    def tick(self) -> list[str]:
+        """Run every job once; what they did."""
+        done = []
+        for job in self.jobs:
+            try:
+                line = job.run()
+            except Exception:  # a failing job must not stop the others
+                log.exception("scheduled job %s failed; it runs again next time", job.name)
+                continue
+            if line:
+                log.info("%s: %s", job.name, line)
+                done.append(f"{job.name}: {line}")
+        self.runs += 1
+        return done
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.tick()
+            self._stop.wait(self.every_seconds)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def segment_refreshes(store: Store) -> Job:
+    """Refresh the segments whose schedule (``refresh: 1d`` in their definition) is due."""
+    from analyzer.segments.refresh import due, refresh
+
+    def run() -> str | None:
+        names = due(store)
+        if not names:
+            return None
+        report = refresh(store, names)
+        failed = f", failed: {report.errors}" if report.errors else ""
+        return f"refreshed {', '.join(names)} for {report.base:,} people{failed}"
+
+    return Job("segments", run)
