@@ -35,15 +35,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import yaml
+from analyzer.documents import DocumentError, read
+from analyzer.documents import choice as _choice
+from analyzer.documents import duration as parse_duration
+from analyzer.documents import event_name as _event
+from analyzer.documents import fail as _fail
+from analyzer.documents import keys as _keys
+from analyzer.documents import number as _number
+from analyzer.documents import options as _options
+from analyzer.documents import share as _share
+from analyzer.documents import text as _text
+from analyzer.documents import whole as _int
+from analyzer.funnels.spec import Filter, SpecError
 
-from analyzer.funnels.spec import Filter, SpecError, Step
+DefinitionError = DocumentError  # a definition cannot be used; the message names the place
 
 FORMAT_VERSION = 1
 CATEGORIES = (
@@ -95,13 +105,8 @@ NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between")
 SUBJECTS = ("trait", "group_trait", "attribute", "did", "did_not")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 _TRAIT = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
-_DURATION = re.compile(r"^(\d+)([mhd])$")
 MAX_DEPTH = 8
 MAX_DAYS = 3650
-
-
-class DefinitionError(SpecError):
-    """A definition cannot be used; the message names the place in the document."""
 
 
 @dataclass(frozen=True)
@@ -173,42 +178,6 @@ class Definition:
         if self.propensity is not None:
             return "propensity"
         return "rule"
-
-
-def _fail(where: str, message: str) -> DefinitionError:
-    return DefinitionError(f"{where}: {message}")
-
-
-def _keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
-    unknown = [k for k in obj if k not in allowed]
-    if unknown:
-        raise _fail(f"{where}.{unknown[0]}", f"unknown key; expected one of {', '.join(allowed)}")
-
-
-def _int(value: Any, where: str, low: int, high: int, what: str = "a whole number") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(where, f"{what} from {low} to {high}")
-    return value
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise _fail(where, "a number")
-    return float(value)
-
-
-def _text(value: Any, where: str, longest: int = 500) -> str:
-    if not isinstance(value, str) or len(value) > longest:
-        raise _fail(where, f"a string of up to {longest} characters")
-    return value
-
-
-def parse_duration(text: Any, where: str) -> timedelta:
-    m = _DURATION.match(str(text).strip()) if isinstance(text, str) else None
-    if not m or int(m[1]) == 0:
-        raise _fail(where, f"{text!r} is not a duration like 15m, 6h or 1d")
-    n = int(m[1])
-    return {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[m[2]]
 
 
 def _value(op: str, value: Any, where: str, numeric: bool) -> Any:
@@ -346,46 +315,10 @@ def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:
     )
 
 
-def _options(raw: Any, where: str, cls: type, fields: dict[str, Any]) -> Any:
-    raw = raw or {}
-    if not isinstance(raw, dict):
-        raise _fail(where, "an object of options")
-    _keys(raw, list(fields), where)
-    values = {}
-    for key, check in fields.items():
-        if key in raw:
-            values[key] = check(raw[key], f"{where}.{key}")
-    return cls(**values)
-
-
-def _event(value: Any, where: str) -> str:
-    try:
-        Step(value if isinstance(value, str) else "").validate(where)
-    except SpecError:
-        raise _fail(where, "an event name of 1 to 200 characters") from None
-    return str(value)
-
-
 def _property(value: Any, where: str) -> str:
     if not isinstance(value, str) or not _TRAIT.match(value):
         raise _fail(where, "a property name of letters, digits, _ and -")
     return value
-
-
-def _choice(*options: str) -> Any:
-    def check(value: Any, where: str) -> str:
-        if value not in options:
-            raise _fail(where, f"{value!r} is not one of {', '.join(options)}")
-        return str(value)
-
-    return check
-
-
-def _share(value: Any, where: str) -> float:
-    number = _number(value, where)
-    if not 0 < number < 1:
-        raise _fail(where, "a share between 0 and 1")
-    return number
 
 
 def parse_definition(raw: Any, where: str) -> Definition:
@@ -523,17 +456,7 @@ def parse_document(doc: Any, where: str = "") -> list[Definition]:
 
 def load(path: Path) -> list[Definition]:
     """The definitions of a ``.yaml``/``.yml`` or ``.json`` file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DefinitionError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        doc = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise DefinitionError(
-            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
-        ) from None
-    return parse_document(doc, str(path))
+    return parse_document(read(path), str(path))
 
 
 def dumps(definition: Definition) -> str:

@@ -1,0 +1,110 @@
+"""Reading the documents users write (segment definitions, alert rules): YAML or JSON files
+with a format version, checked field by field so every error names its place, for example
+``segments[2].rule.all[0].in_last_days: a whole number of days from 1 to 3650``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from analyzer.funnels.spec import SpecError, Step
+
+_DURATION = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+class DocumentError(SpecError):
+    """A document cannot be used; the message names the place in it."""
+
+
+def fail(where: str, message: str) -> DocumentError:
+    return DocumentError(f"{where}: {message}")
+
+
+def keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    unknown = [k for k in obj if k not in allowed]
+    if unknown:
+        raise fail(f"{where}.{unknown[0]}", f"unknown key; expected one of {', '.join(allowed)}")
+
+
+def whole(value: Any, where: str, low: int, high: int, what: str = "a whole number") -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise fail(where, f"{what} from {low} to {high}")
+    return value
+
+
+def number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise fail(where, "a number")
+    return float(value)
+
+
+def text(value: Any, where: str, longest: int = 500) -> str:
+    if not isinstance(value, str) or len(value) > longest:
+        raise fail(where, f"a string of up to {longest} characters")
+    return value
+
+
+def duration(value: Any, where: str) -> timedelta:
+    """``30s``, ``15m``, ``6h``, ``1d`` or ``2w``."""
+    m = _DURATION.match(value.strip()) if isinstance(value, str) else None
+    if not m or int(m[1]) == 0:
+        raise fail(where, f"{value!r} is not a duration like 15m, 6h or 1d")
+    return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+
+
+def options(raw: Any, where: str, cls: type, fields: Mapping[str, Callable[..., Any]]) -> Any:
+    """``cls`` built from the object ``raw``, each key checked by its function in ``fields``."""
+    raw = raw or {}
+    if not isinstance(raw, dict):
+        raise fail(where, "an object of options")
+    keys(raw, list(fields), where)
+    values = {}
+    for key, check in fields.items():
+        if key in raw:
+            values[key] = check(raw[key], f"{where}.{key}")
+    return cls(**values)
+
+
+def event_name(value: Any, where: str) -> str:
+    try:
+        Step(value if isinstance(value, str) else "").validate(where)
+    except SpecError:
+        raise fail(where, "an event name of 1 to 200 characters") from None
+    return str(value)
+
+
+def choice(*allowed: str) -> Callable[[Any, str], str]:
+    def check(value: Any, where: str) -> str:
+        if value not in allowed:
+            raise fail(where, f"{value!r} is not one of {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
+def share(value: Any, where: str) -> float:
+    n = number(value, where)
+    if not 0 < n < 1:
+        raise fail(where, "a share between 0 and 1")
+    return n
+
+
+def read(path: Path) -> Any:
+    """The parsed content of a ``.yaml``/``.yml`` or ``.json`` file."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return json.loads(content) if path.suffix == ".json" else yaml.safe_load(content)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise DocumentError(
+            f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
+        ) from None
