@@ -33,6 +33,16 @@ JOURNEY_LOADER_BATCH_ROWS        rows per ClickHouse insert [20000]
 JOURNEY_LOADER_BATCH_SECONDS     longest a row waits before its batch is written [1.0]
 JOURNEY_LOADER_MAX_INVALID_RUN   consecutive dead-lettered messages that stop the loader [1000]
 JOURNEY_CONSUMER_GROUP           loader consumer group [journey-loader]
+JOURNEY_ALERT_ALLOW_PRIVATE      let alert webhooks target private, loopback and link-local
+                                 addresses (an internal receiver) [false]
+JOURNEY_ALERT_DELIVERY_ATTEMPTS  tries per notice and channel before it is recorded failed [4]
+JOURNEY_ALERT_RETRY_SECONDS      wait before the first retry, doubled each time [2]
+JOURNEY_SMTP_HOST                mail server for e-mail alerts; unset: e-mail notices fail [unset]
+JOURNEY_SMTP_PORT                its port [25]
+JOURNEY_SMTP_USER                log in as this user (with JOURNEY_SMTP_PASSWORD) [unset]
+JOURNEY_SMTP_PASSWORD            the password [unset]
+JOURNEY_SMTP_FROM                sender address of alert e-mails [journey@localhost]
+JOURNEY_SMTP_STARTTLS            upgrade the connection with STARTTLS [false]
 JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
                                  refresh is due), 0 = never [60]
 
@@ -95,6 +105,15 @@ class Settings:
     loader_max_invalid_run: int = 1000
     consumer_group: str = "journey-loader"
     schedule_seconds: float = 60.0
+    alert_allow_private: bool = False
+    alert_delivery_attempts: int = 4
+    alert_retry_seconds: float = 2.0
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_from: str = "journey@localhost"
+    smtp_starttls: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -245,5 +264,17 @@ _FIELDS: dict[str, tuple[str, Any]] = {
         lambda n, v: _number(n, v, int, 1),
     ),
     "JOURNEY_CONSUMER_GROUP": ("consumer_group", lambda n, v: v or "journey-loader"),
+    "JOURNEY_ALERT_ALLOW_PRIVATE": ("alert_allow_private", _bool),
+    "JOURNEY_ALERT_DELIVERY_ATTEMPTS": (
+        "alert_delivery_attempts",
+        lambda n, v: _number(n, v, int, 1),
+    ),
+    "JOURNEY_ALERT_RETRY_SECONDS": ("alert_retry_seconds", lambda n, v: _number(n, v, float, 0)),
+    "JOURNEY_SMTP_HOST": ("smtp_host", lambda n, v: v.strip()),
+    "JOURNEY_SMTP_PORT": ("smtp_port", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_SMTP_USER": ("smtp_user", lambda n, v: v),
+    "JOURNEY_SMTP_PASSWORD": ("smtp_password", lambda n, v: v),
+    "JOURNEY_SMTP_FROM": ("smtp_from", lambda n, v: v.strip() or "journey@localhost"),
+    "JOURNEY_SMTP_STARTTLS": ("smtp_starttls", _bool),
     "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
 }

@@ -121,14 +121,7 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
         to = g + 2 if g < n - 1 else n
         for lo, hi in zip(BINS, BINS[1:], strict=False):
             bins.append(f"countIf(level >= {to} AND {gap} >= {lo * 1000} AND {gap} < {hi * 1000})")
-    if q.breakdown_is_segment:  # a person counts in each of their segments
-        group = (
-            "arrayJoin(arrayConcat([(0, '')], arrayMap(s -> (1, s), if(empty(segs), [''], segs))))"
-        )
-    elif spec.breakdown:
-        group = "arrayJoin([(0, ''), (1, value)])"
-    else:
-        group = "(0, '')"
+    group = _group(q)
     sql = (
         f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
         f"{', '.join(reached + quantiles + bins)} "
@@ -164,6 +157,34 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
             if len(report.breakdown) < spec.breakdown_limit and counts[0]:
                 report.breakdown.append(Group(value or "(none)", steps))
     return report
+
+
+def _group(q: PersonFunnel) -> str:
+    """``g``: (0, '') for everyone, plus (1, value) per breakdown value of a person."""
+    if q.breakdown_is_segment:  # a person counts in each of their segments
+        return (
+            "arrayJoin(arrayConcat([(0, '')], arrayMap(s -> (1, s), if(empty(segs), [''], segs))))"
+        )
+    if q.spec.breakdown:
+        return "arrayJoin([(0, ''), (1, value)])"
+    return "(0, '')"
+
+
+def reached(store: Store, spec: FunnelSpec) -> dict[str | None, list[int]]:
+    """People reaching each step: under None for everyone, and per breakdown value ('' for
+    none). The counts of ``analyze`` without times and histograms, for frequent callers such as
+    alert rules."""
+    check_segments(store, spec)
+    q = PersonFunnel(spec, store.database)
+    counts = ", ".join(f"countIf(level >= {k + 1})" for k in range(q.n))
+    sql = (
+        f"SELECT tupleElement(g, 1), tupleElement(g, 2), {counts} "
+        f"FROM (SELECT *, {_group(q)} AS g FROM ({q.sql()})) GROUP BY g"
+    )
+    return {
+        (str(v) if int(is_value) else None): [int(c) for c in rest]
+        for is_value, v, *rest in store.execute(sql, q.params)
+    }
 
 
 def run(store: Store, spec: FunnelSpec) -> list[StepResult]:

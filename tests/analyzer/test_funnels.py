@@ -20,6 +20,7 @@ from analyzer.funnels import (
     dropped,
     trend,
 )
+from analyzer.funnels.report import reached
 from analyzer.identity import with_person
 from storage.store import Store
 from tests.analyzer import reference
@@ -108,6 +109,19 @@ def test_stage_conversion_and_drop_off_add_up(loaded: dict[int, Loaded]) -> None
         assert after.conversion_from_previous == pytest.approx(after.people / before.people)
         assert after.conversion_from_start == pytest.approx(after.people / steps[0].people)
     assert steps[-1].dropped == 0
+
+
+@pytest.mark.parametrize("name", ["ordered", "excluded", "first_touch", "person"])
+def test_reached_counts_match_the_reference(loaded: dict[int, Loaded], name: str) -> None:
+    data, s = loaded[1], SPECS[name]
+    got = reached(data.store, s)
+    expected = reference.funnel(data.events, s)
+    assert got.pop(None) == [people for people, _, _ in expected["steps"]]
+    by_value = {v or "(none)": counts for v, counts in got.items() if counts[0]}
+    assert by_value == {
+        value: [people for people, _, _ in steps]
+        for value, steps in (expected["breakdown"] if s.breakdown else {}).items()
+    }
 
 
 @pytest.mark.parametrize("interval", ["day", "week"])

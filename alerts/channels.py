@@ -1,0 +1,155 @@
+"""Where notices go: a webhook (JSON with a Slack-compatible ``text``), e-mail over SMTP, and the
+log. Each delivery is tried up to ``JOURNEY_ALERT_DELIVERY_ATTEMPTS`` times with doubling waits
+(a refused or failing receiver, a 5xx or 429); a 4xx other than 429 is final. Every delivery,
+good or failed, is returned for the history.
+
+Webhook targets are checked twice: the rule's URL when it is defined, and every address its
+host resolves to right before each delivery, so a name that points at a private, loopback or
+link-local address is refused (unless ``JOURNEY_ALERT_ALLOW_PRIVATE``). Redirects are not
+followed. The history keeps the webhook's host only, never its path (tokens live there).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import smtplib
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from alerts.rules import Channel
+from journey.settings import Settings
+
+log = logging.getLogger("journey.alerts")
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Notice:
+    rule: str
+    scope: str
+    kind: str  # firing or resolved
+    at: datetime
+    text: str  # one line, Slack-compatible
+    details: dict[str, Any]
+
+    @property
+    def subject(self) -> str:
+        return f"[Journey] {self.kind.upper()}: {self.rule} ({self.scope})"
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "alert": {
+                "rule": self.rule,
+                "scope": self.scope,
+                "state": self.kind,
+                "at": self.at.isoformat(),
+                **self.details,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Delivery:
+    channel: str
+    target: str  # the webhook's host, the addresses, or "log"
+    attempts: int
+    ok: bool
+    error: str = ""
+
+
+class Refused(Exception):
+    """A delivery that retrying cannot fix."""
+
+
+def resolve_public(host: str, port: int, allow_private: bool) -> None:
+    """Refuse a host any of whose addresses is not global (unless allowed)."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise ConnectionError(f"cannot resolve {host}: {exc.strerror}") from None
+    if allow_private:
+        return
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise Refused(
+                f"{host} resolves to {address}, a private or local address "
+                "(JOURNEY_ALERT_ALLOW_PRIVATE allows it)"
+            )
+
+
+class Channels:
+    def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.sleep = sleep
+
+    def deliver(self, notice: Notice, channels: tuple[Channel, ...]) -> list[Delivery]:
+        return [self._one(notice, c) for c in channels]
+
+    def _one(self, notice: Notice, channel: Channel) -> Delivery:
+        if channel.kind == "log":
+            log.warning("%s", notice.text)
+            return Delivery("log", "log", 1, True)
+        send: Callable[[Notice, str], None]
+        if channel.kind == "webhook":
+            target = urlsplit(channel.target).hostname or ""
+            send = self._webhook
+        else:
+            target = channel.target
+            send = self._email
+        attempts, error = 0, ""
+        for attempt in range(1, self.settings.alert_delivery_attempts + 1):
+            attempts = attempt
+            try:
+                send(notice, channel.target)
+                return Delivery(channel.kind, target, attempts, True)
+            except Refused as exc:
+                error = str(exc)
+                break
+            except (OSError, smtplib.SMTPException, requests.RequestException) as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500]
+            if attempt < self.settings.alert_delivery_attempts:
+                self.sleep(self.settings.alert_retry_seconds * 2 ** (attempt - 1))
+        log.error("alert %s (%s): %s delivery failed: %s", notice.rule, notice.scope, target, error)
+        return Delivery(channel.kind, target, attempts, False, error)
+
+    def _webhook(self, notice: Notice, url: str) -> None:
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        resolve_public(parts.hostname or "", port, self.settings.alert_allow_private)
+        response = requests.post(
+            url, json=notice.payload(), timeout=TIMEOUT_S, allow_redirects=False
+        )
+        if 200 <= response.status_code < 300:
+            return
+        message = f"HTTP {response.status_code} from {parts.hostname}"
+        if response.status_code == 429 or response.status_code >= 500:
+            raise requests.HTTPError(message)
+        raise Refused(message + " (not retried)")
+
+    def _email(self, notice: Notice, addresses: str) -> None:
+        s = self.settings
+        if not s.smtp_host:
+            raise Refused("JOURNEY_SMTP_HOST is not set")
+        message = EmailMessage()
+        message["Subject"] = notice.subject
+        message["From"] = s.smtp_from
+        message["To"] = addresses
+        details = "\n".join(f"{k}: {v}" for k, v in notice.payload()["alert"].items())
+        message.set_content(f"{notice.text}\n\n{details}\n")
+        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S) as smtp:
+            if s.smtp_starttls:
+                smtp.starttls()
+            if s.smtp_user:
+                smtp.login(s.smtp_user, s.smtp_password)
+            smtp.send_message(message)

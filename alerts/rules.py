@@ -1,0 +1,404 @@
+"""Alert rules: a versioned YAML or JSON document, validated before anything runs.
+
+    version: 1
+    alerts:
+      - name: checkout-drop                 # [a-z0-9_-], unique
+        description: orders from product views
+        funnel:
+          steps: [Product Viewed, Product Added, {event: Order Completed}]
+          window: 1h                        # conversion window of the funnel
+          mode: ordered                     # ordered, strict, any
+        scope: all                          # or {segment: NAME}, or each value separately:
+                                            # {each: {segments: [a, b]}}, {each: {field: utm_source}}
+        step: 3                             # conversion into step 3 from step 2; default: the
+                                            # whole funnel (last step from the first)
+        every: 15m                          # how often it is evaluated
+        lookback: 1d                        # the rolling window of people entering
+        condition:                          # one of:
+          below: 0.2                        #   conversion under 20%
+          # drop_percent: 25                #   25% or more below the baseline
+          # significant: 0.01               #   lower than the baseline, one-sided p < 0.01
+          # baseline: {same_weekday: 4}     #   (for both) the same window 1..4 weeks earlier,
+                                            #   or {previous: 7}: the 7 windows just before
+        min_people: 100                     # fewer entering (now, or in the baseline): no verdict
+        cooldown: 6h                        # at least this long between two firing notices
+        quiet_hours: {from: "22:00", to: "07:00", timezone: Europe/Berlin}
+        channels:
+          - webhook: https://hooks.example.com/journey
+          - email: [growth@example.com]
+          - log: true
+
+People "enter" when they do the funnel's first step (with ``step``: reach the step before it).
+The cohort evaluated at a moment t is the people who entered in the ``lookback`` ending one
+conversion window before t, so each has had the whole window to convert and a late evening
+never reads as a drop.
+
+Errors name the place: ``alerts[0].condition.below: a share between 0 and 1``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from analyzer.documents import (
+    DocumentError,
+    choice,
+    duration,
+    event_name,
+    fail,
+    keys,
+    number,
+    read,
+    share,
+    text,
+    whole,
+)
+from analyzer.funnels.spec import MODES, Breakdown, Filter, SpecError, Step, check_field
+
+FORMAT_VERSION = 1
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+MAX_BASELINE = 12
+RuleError = DocumentError
+
+
+@dataclass(frozen=True)
+class Condition:
+    kind: str  # below, drop_percent, significant
+    value: float  # the share, the percent, or alpha
+    baseline: str = ""  # same_weekday or previous
+    periods: int = 0
+    min_drop_percent: float = 0.0  # significant: and at least this much lower
+
+    def baseline_shifts(self, lookback: timedelta) -> list[timedelta]:
+        """How far back each baseline window lies from the current one."""
+        step = timedelta(days=7) if self.baseline == "same_weekday" else lookback
+        return [step * i for i in range(1, self.periods + 1)]
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    start: time
+    end: time
+    timezone: str = "UTC"
+
+    def contains(self, moment: Any) -> bool:
+        local = moment.astimezone(ZoneInfo(self.timezone)).time()
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # across midnight
+
+
+@dataclass(frozen=True)
+class Channel:
+    kind: str  # webhook, email, log
+    target: str = ""  # URL, or comma-separated addresses
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    steps: tuple[Step, ...]
+    window: timedelta
+    mode: str
+    scope: str  # all, segment, each
+    condition: Condition
+    channels: tuple[Channel, ...]
+    segment: str | None = None
+    breakdown: Breakdown | None = None
+    step: int | None = None
+    every: timedelta = timedelta(minutes=15)
+    lookback: timedelta = timedelta(days=1)
+    min_people: int = 100
+    cooldown: timedelta = timedelta(hours=1)
+    quiet_hours: QuietHours | None = None
+    description: str = ""
+    source: dict[str, Any] = field(default_factory=dict, compare=False)  # as written
+
+    @property
+    def what(self) -> str:
+        """The conversion watched, in words."""
+        if self.step is None:
+            return f"{self.steps[-1].event} from {self.steps[0].event}"
+        return f"{self.steps[self.step - 1].event} from {self.steps[self.step - 2].event}"
+
+
+def _steps(raw: Any, where: str) -> tuple[Step, ...]:
+    if not isinstance(raw, list) or not 2 <= len(raw) <= 10:
+        raise fail(where, "a list of 2 to 10 steps")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if isinstance(item, str):
+            out.append(Step(event_name(item, at)))
+            continue
+        if not isinstance(item, dict):
+            raise fail(at, "an event name, or {event, where: [{field, op, value}]}")
+        keys(item, ("event", "where"), at)
+        filters = []
+        raw_filters = item.get("where") or []
+        if not isinstance(raw_filters, list) or len(raw_filters) > 10:
+            raise fail(f"{at}.where", "a list of up to 10 filters {field, op, value}")
+        for j, f in enumerate(raw_filters):
+            fat = f"{at}.where[{j}]"
+            if not isinstance(f, dict):
+                raise fail(fat, "a filter {field, op, value}")
+            keys(f, ("field", "op", "value"), fat)
+            flt = Filter(str(f.get("field", "")), str(f.get("op", "eq")), f.get("value"))
+            try:
+                flt.validate(fat)
+            except SpecError as exc:
+                raise DocumentError(str(exc)) from None
+            filters.append(flt)
+        out.append(Step(event_name(item.get("event"), f"{at}.event"), tuple(filters)))
+    return tuple(out)
+
+
+def _condition(raw: Any, where: str) -> Condition:
+    if not isinstance(raw, dict):
+        raise fail(where, "one of {below}, {drop_percent, baseline}, {significant, baseline}")
+    keys(raw, ("below", "drop_percent", "significant", "baseline"), where)
+    kinds = [k for k in ("below", "significant", "drop_percent") if k in raw]
+    if not kinds:
+        raise fail(where, "say below, drop_percent or significant")
+    if "below" in raw and len(kinds) > 1:
+        raise fail(where, "below is a condition of its own, without a baseline")
+    if "below" in raw:
+        if "baseline" in raw:
+            raise fail(f"{where}.baseline", "below compares with a threshold, not a baseline")
+        return Condition("below", share(raw["below"], f"{where}.below"))
+    baseline = raw.get("baseline")
+    bat = f"{where}.baseline"
+    if not isinstance(baseline, dict) or len(baseline) != 1:
+        raise fail(bat, "{same_weekday: N} or {previous: N}")
+    keys(baseline, ("same_weekday", "previous"), bat)
+    ((kind, periods),) = baseline.items()
+    periods = whole(periods, f"{bat}.{kind}", 1, MAX_BASELINE, "a number of windows")
+    drop = 0.0
+    if "drop_percent" in raw:
+        drop = number(raw["drop_percent"], f"{where}.drop_percent")
+        if not 0 < drop < 100:
+            raise fail(f"{where}.drop_percent", "a percentage between 0 and 100")
+    if "significant" in raw:
+        alpha = share(raw["significant"], f"{where}.significant")
+        if alpha > 0.2:
+            raise fail(f"{where}.significant", "a significance level of at most 0.2")
+        return Condition("significant", alpha, kind, periods, drop)
+    return Condition("drop_percent", drop, kind, periods)
+
+
+def _scope(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None or raw == "all":
+        return {"scope": "all"}
+    if not isinstance(raw, dict) or len(raw) != 1:
+        raise fail(where, "all, {segment: NAME}, {each: {segments: [...]}} or {each: {field: F}}")
+    keys(raw, ("segment", "each"), where)
+    try:
+        if "segment" in raw:
+            spec = Breakdown("segment", segments=(text(raw["segment"], f"{where}.segment", 200),))
+            spec.validate(2)
+            return {"scope": "segment", "segment": raw["segment"]}
+        each = raw["each"]
+        eat = f"{where}.each"
+        if not isinstance(each, dict) or len(each) != 1:
+            raise fail(eat, "{segments: [names]} or {field: a column or properties.<key>}")
+        keys(each, ("segments", "field"), eat)
+        if "segments" in each:
+            names = each["segments"]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise fail(f"{eat}.segments", "a list of segment names")
+            breakdown = Breakdown("segment", segments=tuple(names))
+        else:
+            check_field(text(each["field"], f"{eat}.field", 200), f"{eat}.field", person=True)
+            breakdown = Breakdown(each["field"])
+        breakdown.validate(2)
+    except SpecError as exc:
+        if isinstance(exc, DocumentError):
+            raise
+        if str(exc).startswith(where):
+            raise DocumentError(str(exc)) from None
+        raise fail(where, str(exc)) from None
+    return {"scope": "each", "breakdown": breakdown}
+
+
+def check_webhook(url: str, where: str, allow_private: bool) -> str:
+    """An http(s) URL whose host is not a private, loopback or link-local address (unless
+    allowed). Names are resolved again at each delivery (channels.deliver)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise fail(where, f"{url!r} is not an http(s) URL")
+    if parts.username or parts.password:
+        raise fail(where, "no credentials in the URL; put a token in its path or query")
+    try:
+        address = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        if parts.hostname.lower() in ("localhost", "localhost.localdomain") and not allow_private:
+            raise fail(where, "a loopback host; set JOURNEY_ALERT_ALLOW_PRIVATE to allow") from None
+        return url
+    if not allow_private and not address.is_global:
+        raise fail(
+            where,
+            f"{address} is a private or local address; set JOURNEY_ALERT_ALLOW_PRIVATE to allow",
+        )
+    return url
+
+
+def _channels(raw: Any, where: str, allow_private: bool) -> tuple[Channel, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 10:
+        raise fail(where, "a list of 1 to 10 channels: {webhook: URL}, {email: [...]}, {log: true}")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict) or len(item) != 1:
+            raise fail(at, "one of {webhook: URL}, {email: [addresses]}, {log: true}")
+        keys(item, ("webhook", "email", "log"), at)
+        ((kind, value),) = item.items()
+        if kind == "webhook":
+            url = text(value, f"{at}.webhook", 2000)
+            out.append(Channel("webhook", check_webhook(url, f"{at}.webhook", allow_private)))
+        elif kind == "email":
+            addresses = [value] if isinstance(value, str) else value
+            if not isinstance(addresses, list) or not 1 <= len(addresses) <= 20:
+                raise fail(f"{at}.email", "an address or a list of 1 to 20")
+            for j, a in enumerate(addresses):
+                if not isinstance(a, str) or "@" not in parseaddr(a)[1] or "\n" in a:
+                    raise fail(f"{at}.email[{j}]", f"{a!r} is not an email address")
+            out.append(Channel("email", ",".join(addresses)))
+        else:
+            if value is not True:
+                raise fail(f"{at}.log", "true")
+            out.append(Channel("log"))
+    return tuple(out)
+
+
+def _quiet(raw: Any, where: str) -> QuietHours:
+    if not isinstance(raw, dict):
+        raise fail(where, '{from: "22:00", to: "07:00", timezone: Europe/Berlin}')
+    keys(raw, ("from", "to", "timezone"), where)
+    clock = []
+    for key in ("from", "to"):
+        value = raw.get(key)
+        m = _CLOCK.match(value) if isinstance(value, str) else None
+        if not m:
+            raise fail(f"{where}.{key}", f"{value!r} is not a time like 22:00")
+        clock.append(time(int(m[1]), int(m[2])))
+    if clock[0] == clock[1]:
+        raise fail(where, "from and to are the same time")
+    zone = text(raw.get("timezone", "UTC"), f"{where}.timezone", 100)
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise fail(f"{where}.timezone", f"{zone!r} is not a time zone like Europe/Berlin") from None
+    return QuietHours(clock[0], clock[1], zone)
+
+
+RULE_KEYS = (
+    "name",
+    "description",
+    "funnel",
+    "scope",
+    "step",
+    "every",
+    "lookback",
+    "condition",
+    "min_people",
+    "cooldown",
+    "quiet_hours",
+    "channels",
+)
+
+
+def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
+    if not isinstance(raw, dict):
+        raise fail(where, "an alert rule (an object with a name)")
+    keys(raw, RULE_KEYS, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise fail(f"{where}.name", "1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit")
+    funnel = raw.get("funnel")
+    if not isinstance(funnel, dict):
+        raise fail(f"{where}.funnel", "{steps: [...], window: 1h, mode: ordered}")
+    keys(funnel, ("steps", "window", "mode"), f"{where}.funnel")
+    steps = _steps(funnel.get("steps"), f"{where}.funnel.steps")
+    window = duration(funnel.get("window", "1d"), f"{where}.funnel.window")
+    if window > timedelta(days=90):
+        raise fail(f"{where}.funnel.window", "at most 90d")
+    mode = choice(*MODES)(funnel.get("mode", "ordered"), f"{where}.funnel.mode")
+    step = raw.get("step")
+    if step is not None:
+        step = whole(step, f"{where}.step", 2, len(steps), "a step number")
+    every = duration(raw.get("every", "15m"), f"{where}.every")
+    lookback = duration(raw.get("lookback", "1d"), f"{where}.lookback")
+    if not timedelta(minutes=1) <= every <= timedelta(days=7):
+        raise fail(f"{where}.every", "from 1m to 7d")
+    if not timedelta(minutes=5) <= lookback <= timedelta(days=31):
+        raise fail(f"{where}.lookback", "from 5m to 31d")
+    if "condition" not in raw:
+        raise fail(
+            f"{where}.condition", "missing: {below}, {drop_percent, ...} or {significant, ...}"
+        )
+    if "channels" not in raw:
+        raise fail(f"{where}.channels", "missing: where notices go")
+    return Rule(
+        name=name,
+        steps=steps,
+        window=window,
+        mode=mode,
+        condition=_condition(raw["condition"], f"{where}.condition"),
+        channels=_channels(raw["channels"], f"{where}.channels", allow_private),
+        step=step,
+        every=every,
+        lookback=lookback,
+        min_people=whole(raw.get("min_people", 100), f"{where}.min_people", 1, 10_000_000),
+        cooldown=duration(raw.get("cooldown", "1h"), f"{where}.cooldown")
+        if raw.get("cooldown") not in (0, "0")
+        else timedelta(0),
+        quiet_hours=_quiet(raw["quiet_hours"], f"{where}.quiet_hours")
+        if raw.get("quiet_hours") is not None
+        else None,
+        description=text(raw.get("description", ""), f"{where}.description"),
+        source=raw,
+        **_scope(raw.get("scope"), f"{where}.scope"),
+    )
+
+
+def parse_document(doc: Any, where: str = "", allow_private: bool = False) -> list[Rule]:
+    """Every rule of a document ``{version: 1, alerts: [...]}``."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(doc, dict):
+        raise RuleError(f"{prefix}a document {{version: 1, alerts: [...]}}")
+    try:
+        keys(doc, ("version", "alerts"), "document")
+        if doc.get("version") != FORMAT_VERSION:
+            raise fail("version", f"this Journey reads format version {FORMAT_VERSION}")
+        items = doc.get("alerts")
+        if not isinstance(items, list) or not 1 <= len(items) <= 500:
+            raise fail("alerts", "a list of 1 to 500 rules")
+        out = [parse_rule(item, f"alerts[{i}]", allow_private) for i, item in enumerate(items)]
+    except RuleError as exc:
+        raise RuleError(f"{prefix}{exc}") from None
+    seen: set[str] = set()
+    for i, r in enumerate(out):
+        if r.name in seen:
+            raise RuleError(f"{prefix}alerts[{i}].name: {r.name!r} is defined twice")
+        seen.add(r.name)
+    return out
+
+
+def load(path: Path, allow_private: bool = False) -> list[Rule]:
+    """The rules of a ``.yaml``/``.yml`` or ``.json`` file."""
+    return parse_document(read(path), str(path), allow_private)
+
+
+def dumps(rule: Rule) -> str:
+    """The rule as it was written, as canonical JSON (what versions compare)."""
+    return json.dumps(rule.source, sort_keys=True, separators=(",", ":"), default=str)
