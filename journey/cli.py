@@ -233,6 +233,10 @@ from journey import segment_commands  # noqa: E402  (the `segments` group)
 
 segment_commands.register(main, _report_store, _duration)
 
+from journey import alert_commands  # noqa: E402  (the `alerts` group)
+
+alert_commands.register(main, _report_store, _settings, _duration, _date)
+
 
 def _held_by_up(settings: Settings) -> bool:
     """True if `journey up` holds the embedded store (it writes its URL beside the data)."""

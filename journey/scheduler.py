@@ -2,7 +2,8 @@
 looks for what is due and does it. A job that fails is logged and tried again next time; it
 never stops the others or the process.
 
-Jobs today: refresh the segments whose ``refresh`` schedule is due. Each job answers with a
+Jobs: refresh the segments whose ``refresh`` schedule is due; evaluate the alert rules whose
+``every`` has passed (and notify). Each job answers with a
 line to log when it did something, or None when nothing was due.
 """
 
@@ -13,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from journey.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -68,3 +70,24 @@ def segment_refreshes(store: Store) -> Job:
         return f"refreshed {', '.join(names)} for {report.base:,} people{failed}"
 
     return Job("segments", run)
+
+
+def alert_checks(store: Store, settings: Settings) -> Job:
+    """Evaluate the alert rules that are due, and notify."""
+    from alerts.channels import Channels
+    from alerts.engine import Engine
+
+    engine = Engine(store, Channels(settings))
+
+    def run() -> str | None:
+        names = engine.due()
+        if not names:
+            return None
+        evaluations = engine.check(names)
+        notices = sum(1 for e in evaluations for s in e.scopes if s.step.notice)
+        failed = [e.rule for e in evaluations if e.error]
+        return f"evaluated {', '.join(names)}: {notices} notice(s)" + (
+            f", could not evaluate {', '.join(failed)}" if failed else ""
+        )
+
+    return Job("alerts", run)

@@ -1,6 +1,6 @@
 """The whole pipeline in one process, for `journey up` and `journey demo`: the bundled broker
 (unless one is configured), the collector on a threaded HTTP server, the loader in a thread, the
-scheduler (segment refreshes that are due) in another, and the store (embedded chDB unless a
+scheduler (segment refreshes and alert rules that are due) in another, and the store (embedded chDB unless a
 server is configured), which this process also queries."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from journey import local_api
 from journey.devservices import free_port
 from journey.devservices.broker import LocalBroker
 from journey.keys import KeyStore
-from journey.scheduler import Scheduler, segment_refreshes
+from journey.scheduler import Scheduler, alert_checks, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from storage import connect
@@ -73,7 +73,10 @@ class Stack:
             ("collector", self.server.serve_forever),
         ]
         if settings.schedule_seconds > 0:
-            self.scheduler = Scheduler([segment_refreshes(self.store)], settings.schedule_seconds)
+            self.scheduler = Scheduler(
+                [segment_refreshes(self.store), alert_checks(self.store, settings)],
+                settings.schedule_seconds,
+            )
             jobs.append(("scheduler", self.scheduler.run))
         for name, target in jobs:
             thread = threading.Thread(target=target, name=name, daemon=True)

@@ -110,3 +110,30 @@ def test_the_running_stack_refreshes_what_is_due(
             "the scheduler to refresh clickers with the five clickers",
         )
     store.execute(f"DROP DATABASE {store.database}")
+
+
+@pytest.mark.integration
+def test_due_alert_rules_are_evaluated_once_per_every(store: Store, settings: Settings) -> None:
+    from alerts import catalog as alert_catalog
+    from alerts.rules import parse_document as parse_rules
+    from journey.scheduler import alert_checks
+
+    migrations.apply(store)
+    rules = {
+        "version": 1,
+        "alerts": [
+            {
+                "name": "clicks",
+                "funnel": {"steps": ["Clicked", "Bought"], "window": "1h"},
+                "every": "1h",
+                "condition": {"below": 0.1},
+                "channels": [{"log": True}],
+            }
+        ],
+    }
+    alert_catalog.define(store, parse_rules(rules))
+    job = alert_checks(store, settings)
+    assert job.run() == "evaluated clicks: 0 notice(s)"  # nobody entered: no verdict
+    assert job.run() is None  # not due for an hour
+    (count,) = store.execute(f"SELECT count() FROM {store.database}.alert_evaluations")[0]
+    assert count == 1

@@ -1,0 +1,243 @@
+"""`journey alerts define|list|show|check|run|backtest|history|drop`.
+
+Rules are YAML or JSON files (alerts/rules.py). ``check`` evaluates once (for cron), ``run``
+stays up and evaluates each rule every its ``every``; both notify and keep history, which
+``history`` reads. ``backtest`` replays a rule over past data and sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from journey.output import render
+from journey.report_commands import FORMAT
+from journey.settings import Settings
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Rule errors (and a funnel that cannot be computed) as one line, not a traceback."""
+    from analyzer.funnels.spec import SpecError
+
+    try:
+        yield
+    except SpecError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _out(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
+
+
+def _evaluation_rows(evaluations: list[Any]) -> list[dict[str, Any]]:
+    rows = []
+    for e in evaluations:
+        if e.error:
+            rows.append({"rule": e.rule, "scope": "", "outcome": "error", "reason": e.error})
+        for s in e.scopes:
+            rows.append(
+                {
+                    "rule": e.rule,
+                    "scope": s.scope,
+                    "outcome": s.verdict.outcome,
+                    "state": s.step.state.state,
+                    "notice": s.step.notice or (f"held: {s.step.held}" if s.step.held else ""),
+                    "entered": s.verdict.current.entered,
+                    "rate": s.verdict.current.rate,
+                    "reason": s.verdict.reason,
+                }
+            )
+    return rows
+
+
+def register(
+    main: click.Group,
+    open_store: Callable[[], Any],
+    settings: Callable[[], Settings],
+    duration: Callable[[str, str], timedelta],
+    moment: Callable[[str, str], datetime],
+) -> None:
+    def define_file(store: Any, file: Path) -> dict[str, int]:
+        from alerts import catalog
+        from alerts.rules import load
+
+        with _errors():
+            rules = load(file, allow_private=settings().alert_allow_private)
+        return catalog.define(store, rules)
+
+    def engine(store: Any) -> Any:
+        from alerts.channels import Channels
+        from alerts.engine import Engine
+
+        return Engine(store, Channels(settings()))
+
+    @main.group()
+    def alerts() -> None:
+        """Alerts on funnel conversion: define rules, check, run, backtest, history."""
+
+    @alerts.command("define")
+    @click.argument("file", type=click.Path(path_type=Path))
+    def define_cmd(file: Path) -> None:
+        """Validate FILE (YAML or JSON) and store its rules as new versions."""
+        for name, version in define_file(open_store(), file).items():
+            click.echo(f"{name}: version {version}")
+
+    @alerts.command("list")
+    @FORMAT
+    def list_cmd(fmt: str) -> None:
+        """Defined rules with the state of each of their scopes."""
+        from alerts import catalog
+
+        store = open_store()
+        eng = engine(store)
+        rows = []
+        for name, s in catalog.stored(store).items():
+            states = eng.states(name)
+            firing = sorted(scope for scope, st in states.items() if st.state == "firing")
+            rows.append(
+                {
+                    "rule": name,
+                    "version": s.version,
+                    "watches": s.rule.what,
+                    "scope": s.rule.scope,
+                    "condition": s.rule.condition.kind,
+                    "every": str(s.rule.every),
+                    "scopes_seen": len(states),
+                    "firing": ", ".join(firing),
+                }
+            )
+        _out(rows, rows, fmt)
+
+    @alerts.command("show")
+    @click.argument("name")
+    def show_cmd(name: str) -> None:
+        """The rule NAME as stored (JSON), with its version."""
+        from alerts import catalog
+
+        s = catalog.stored(open_store()).get(name)
+        if s is None:
+            raise click.ClickException(f"no alert rule {name!r} is defined")
+        click.echo(
+            json.dumps({"name": name, "version": s.version, "rule": s.rule.source}, indent=2)
+        )
+
+    @alerts.command("check")
+    @click.argument("names", nargs=-1)
+    @click.option("--file", "file", type=click.Path(path_type=Path), help="define these first")
+    @click.option("--at", "at", default=None, help="evaluate as of this moment (default: now)")
+    @FORMAT
+    def check_cmd(names: tuple[str, ...], file: Path | None, at: str | None, fmt: str) -> None:
+        """Evaluate NAMES (default: every rule) once and notify: for cron."""
+        store = open_store()
+        if file is not None:
+            define_file(store, file)
+        when = moment(at, "--at") if at else None
+        with _errors():
+            evaluations = engine(store).check(list(names) or None, when)
+        _out([e.as_dict() for e in evaluations], _evaluation_rows(evaluations), fmt)
+        if any(e.error for e in evaluations):
+            sys.exit(1)
+
+    @alerts.command("run")
+    @click.option("--file", "file", type=click.Path(path_type=Path), help="define these first")
+    @click.option(
+        "--tick", default="30s", show_default=True, help="how often to look for due rules"
+    )
+    def run_cmd(file: Path | None, tick: str) -> None:
+        """Stay up and evaluate each rule every its `every`, until Ctrl-C or SIGTERM."""
+        from journey.scheduler import Scheduler, alert_checks
+
+        store = open_store()
+        if file is not None:
+            define_file(store, file)
+        scheduler = Scheduler(
+            [alert_checks(store, settings())], duration(tick, "--tick").total_seconds()
+        )
+        stop = threading.Event()
+
+        def _stop(*_: Any) -> None:
+            scheduler.stop()
+            stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        click.echo(f"alerts: checking for due rules every {tick}", err=True)
+        thread = threading.Thread(target=scheduler.run, name="alerts", daemon=True)
+        thread.start()
+        while not stop.wait(0.5):
+            pass
+        thread.join(60)
+
+    @alerts.command("backtest")
+    @click.argument("name")
+    @click.option("--since", required=True, help="first moment, e.g. 2024-05-01")
+    @click.option("--until", default=None, help="last moment (default: now)")
+    @click.option("--every", default=None, help="evaluate this often (default: the rule's)")
+    @FORMAT
+    def backtest_cmd(name: str, since: str, until: str | None, every: str | None, fmt: str) -> None:
+        """When rule NAME would have fired and resolved over past data; nothing is sent."""
+        from alerts import catalog
+        from alerts.engine import backtest
+
+        store = open_store()
+        s = catalog.stored(store).get(name)
+        if s is None:
+            raise click.ClickException(f"no alert rule {name!r} is defined")
+        start = moment(since, "--since")
+        end = moment(until, "--until") if until else datetime.now(UTC)
+        step = duration(every, "--every") if every else None
+        with _errors():
+            replayed = backtest(store, s.rule, start, end, step)
+        rows = [
+            {
+                "at": r.at.strftime("%Y-%m-%d %H:%M"),
+                "scope": r.scope,
+                "change": r.change,
+                "notice": r.notice,
+                "reason": r.reason,
+            }
+            for r in replayed
+        ]
+        _out([{**vars(r), "at": r.at.isoformat()} for r in replayed], rows, fmt)
+
+    @alerts.command("history")
+    @click.argument("name")
+    @click.option("--changes", is_flag=True, help="only state changes and notices")
+    @click.option("--deliveries", "show_deliveries", is_flag=True, help="the deliveries instead")
+    @click.option("--limit", default=100, show_default=True, type=int)
+    @FORMAT
+    def history_cmd(name: str, changes: bool, show_deliveries: bool, limit: int, fmt: str) -> None:
+        """The evaluations of rule NAME, newest first (or its notices' deliveries)."""
+        from alerts.engine import deliveries, history
+
+        store = open_store()
+        with _errors():
+            rows = (
+                deliveries(store, name, limit)
+                if show_deliveries
+                else history(store, name, limit, changes_only=changes)
+            )
+        _out(rows, rows, fmt)
+
+    @alerts.command("drop")
+    @click.argument("name")
+    def drop_cmd(name: str) -> None:
+        """Stop evaluating rule NAME; its history is kept."""
+        from alerts import catalog
+
+        with _errors():
+            catalog.drop(open_store(), name)
+        click.echo(f"{name}: dropped")
