@@ -53,6 +53,7 @@ from analyzer.documents import (
     DocumentError,
     choice,
     duration,
+    entries,
     event_name,
     fail,
     keys,
@@ -373,25 +374,9 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
 
 def parse_document(doc: Any, where: str = "", allow_private: bool = False) -> list[Rule]:
     """Every rule of a document ``{version: 1, alerts: [...]}``."""
-    prefix = f"{where}: " if where else ""
-    if not isinstance(doc, dict):
-        raise RuleError(f"{prefix}a document {{version: 1, alerts: [...]}}")
-    try:
-        keys(doc, ("version", "alerts"), "document")
-        if doc.get("version") != FORMAT_VERSION:
-            raise fail("version", f"this Journey reads format version {FORMAT_VERSION}")
-        items = doc.get("alerts")
-        if not isinstance(items, list) or not 1 <= len(items) <= 500:
-            raise fail("alerts", "a list of 1 to 500 rules")
-        out = [parse_rule(item, f"alerts[{i}]", allow_private) for i, item in enumerate(items)]
-    except RuleError as exc:
-        raise RuleError(f"{prefix}{exc}") from None
-    seen: set[str] = set()
-    for i, r in enumerate(out):
-        if r.name in seen:
-            raise RuleError(f"{prefix}alerts[{i}].name: {r.name!r} is defined twice")
-        seen.add(r.name)
-    return out
+    return entries(
+        doc, where, "alerts", FORMAT_VERSION, lambda item, at: parse_rule(item, at, allow_private)
+    )
 
 
 def load(path: Path, allow_private: bool = False) -> list[Rule]:

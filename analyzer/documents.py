@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import yaml
 
@@ -108,3 +108,37 @@ def read(path: Path) -> Any:
         raise DocumentError(
             f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"
         ) from None
+
+
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+N = TypeVar("N", bound=_Named)
+
+
+def entries(
+    doc: Any, where: str, section: str, version: int, parse: Callable[[Any, str], N]
+) -> list[N]:
+    """Every entry of a document ``{version: V, <section>: [...]}``, each parsed by ``parse``
+    (given the entry and its place), names unique; errors start with ``where``."""
+    prefix = f"{where}: " if where else ""
+    if not isinstance(doc, dict):
+        raise DocumentError(f"{prefix}a document {{version: {version}, {section}: [...]}}")
+    try:
+        keys(doc, ("version", section), "document")
+        if doc.get("version") != version:
+            raise fail("version", f"this Journey reads format version {version}")
+        items = doc.get(section)
+        if not isinstance(items, list) or not 1 <= len(items) <= 500:
+            raise fail(section, "a list of 1 to 500 entries")
+        out = [parse(item, f"{section}[{i}]") for i, item in enumerate(items)]
+    except DocumentError as exc:
+        raise DocumentError(f"{prefix}{exc}") from None
+    seen: set[str] = set()
+    for i, entry in enumerate(out):
+        if entry.name in seen:
+            raise DocumentError(f"{prefix}{section}[{i}].name: {entry.name!r} is defined twice")
+        seen.add(entry.name)
+    return out

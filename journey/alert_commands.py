@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from journey.output import render
+from journey.output import emit
 from journey.report_commands import FORMAT
 from journey.settings import Settings
 
@@ -33,13 +33,6 @@ def _errors() -> Iterator[None]:
         yield
     except SpecError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _out(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=str))
-    else:
-        click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
 
 
 def _evaluation_rows(evaluations: list[Any]) -> list[dict[str, Any]]:
@@ -119,7 +112,7 @@ def register(
                     "firing": ", ".join(firing),
                 }
             )
-        _out(rows, rows, fmt)
+        emit(rows, rows, fmt)
 
     @alerts.command("show")
     @click.argument("name")
@@ -147,7 +140,7 @@ def register(
         when = moment(at, "--at") if at else None
         with _errors():
             evaluations = engine(store).check(list(names) or None, when)
-        _out([e.as_dict() for e in evaluations], _evaluation_rows(evaluations), fmt)
+        emit([e.as_dict() for e in evaluations], _evaluation_rows(evaluations), fmt)
         if any(e.error for e in evaluations):
             sys.exit(1)
 
@@ -211,7 +204,7 @@ def register(
             }
             for r in replayed
         ]
-        _out([{**vars(r), "at": r.at.isoformat()} for r in replayed], rows, fmt)
+        emit([{**vars(r), "at": r.at.isoformat()} for r in replayed], rows, fmt)
 
     @alerts.command("history")
     @click.argument("name")
@@ -230,7 +223,7 @@ def register(
                 if show_deliveries
                 else history(store, name, limit, changes_only=changes)
             )
-        _out(rows, rows, fmt)
+        emit(rows, rows, fmt)
 
     @alerts.command("drop")
     @click.argument("name")

@@ -44,3 +44,13 @@ def _cell(value: Any) -> str:
 
 def _numeric(text: str) -> bool:
     return text.replace(",", "").replace(".", "").replace("%", "").isdigit()
+
+
+def emit(result: Any, rows: Sequence[dict[str, Any]], fmt: str) -> None:
+    """Print a command's result: ``result`` itself as JSON, else ``rows`` as a table or CSV."""
+    import click
+
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2, default=str))
+    else:
+        click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")

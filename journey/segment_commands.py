@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from journey.output import render
+from journey.output import emit, render
 from journey.report_commands import FORMAT
 
 
@@ -32,13 +32,6 @@ def _errors() -> Iterator[None]:
         yield
     except (DefinitionError, ModelError, CsvImportError) as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _out(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
-    if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=str))
-    else:
-        click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
 
 
 def _refresh_rows(report: Any) -> list[dict[str, Any]]:
@@ -113,7 +106,7 @@ def register(
                     "schedule": str(s.definition.refresh or ""),
                 }
             )
-        _out(rows, rows, fmt)
+        emit(rows, rows, fmt)
 
     @segments.command("show")
     @click.argument("name")
@@ -165,7 +158,7 @@ def register(
             if chosen or not (due or pause):
                 with _errors():
                     report = refreshing.refresh(store, chosen or None)
-                _out(report.as_dict(), _refresh_rows(report), fmt)
+                emit(report.as_dict(), _refresh_rows(report), fmt)
             if pause is None:
                 return
             time.sleep(pause.total_seconds())
@@ -183,7 +176,7 @@ def register(
         with _errors():
             result = report(open_store(), name, with_quality=not no_quality)
         if fmt == "json":
-            _out(result.as_dict(), [], fmt)
+            emit(result.as_dict(), [], fmt)
             return
         rows = [
             {
@@ -225,7 +218,7 @@ def register(
             for v in result.value
         ]
         if fmt == "csv":
-            _out(None, rows, fmt)
+            emit(None, rows, fmt)
             return
         for section in ("size", "movement", "quality", "value"):
             part = [
@@ -258,7 +251,7 @@ def register(
             {"r": int(rows[0][0]), "s": name, "n": limit},
         )
         out = [{"person_id": p} for (p,) in people]
-        _out(out, out, fmt)
+        emit(out, out, fmt)
 
     @segments.command("import")
     @click.argument("file", type=click.Path(path_type=Path))

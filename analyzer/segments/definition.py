@@ -40,7 +40,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from analyzer.documents import DocumentError, read
+from analyzer.documents import DocumentError, entries, read
 from analyzer.documents import choice as _choice
 from analyzer.documents import duration as parse_duration
 from analyzer.documents import event_name as _event
@@ -433,25 +433,7 @@ def parse_definition(raw: Any, where: str) -> Definition:
 
 def parse_document(doc: Any, where: str = "") -> list[Definition]:
     """Every definition of a document ``{version: 1, segments: [...]}``."""
-    prefix = f"{where}: " if where else ""
-    if not isinstance(doc, dict):
-        raise DefinitionError(f"{prefix}a document {{version: 1, segments: [...]}}")
-    try:
-        _keys(doc, ("version", "segments"), "document")
-        if doc.get("version") != FORMAT_VERSION:
-            raise _fail("version", f"this Journey reads format version {FORMAT_VERSION}")
-        items = doc.get("segments")
-        if not isinstance(items, list) or not 1 <= len(items) <= 500:
-            raise _fail("segments", "a list of 1 to 500 definitions")
-        out = [parse_definition(item, f"segments[{i}]") for i, item in enumerate(items)]
-    except DefinitionError as exc:
-        raise DefinitionError(f"{prefix}{exc}") from None
-    seen: set[str] = set()
-    for i, d in enumerate(out):
-        if d.name in seen:
-            raise DefinitionError(f"{prefix}segments[{i}].name: {d.name!r} is defined twice")
-        seen.add(d.name)
-    return out
+    return entries(doc, where, "segments", FORMAT_VERSION, parse_definition)
 
 
 def load(path: Path) -> list[Definition]:
