@@ -29,6 +29,7 @@ from alerts.catalog import StoredRule, stored
 from alerts.channels import Channels, Delivery, Notice
 from alerts.rules import Rule, RuleError
 from alerts.verdict import Counts, Verdict, judge
+from analyzer.documents import pick
 from analyzer.funnels.report import reached
 from analyzer.funnels.spec import FunnelSpec, SpecError
 from storage.sql import identifier
@@ -246,14 +247,7 @@ class Engine:
         self, names: Sequence[str] | None = None, at: datetime | None = None
     ) -> list[Evaluation]:
         """Evaluate the named rules (every defined one by default) at ``at`` (now)."""
-        rules = stored(self.store)
-        if names:
-            missing = [n for n in names if n not in rules]
-            if missing:
-                raise RuleError(f"name: no alert rule {missing[0]!r} is defined")
-            chosen = [rules[n] for n in dict.fromkeys(names)]
-        else:
-            chosen = list(rules.values())
+        chosen = pick(stored(self.store), names, "alert rule")
         at = (at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
         return [self._check_one(s, at) for s in chosen]
 
@@ -425,13 +419,6 @@ def history(
     if not 1 <= limit <= 10_000:
         raise RuleError("limit: from 1 to 10000 rows")
     where = "rule = %(r)s" + (" AND (changed = 1 OR notice != '')" if changes_only else "")
-    rows = store.execute(
-        "SELECT at, scope, outcome, state, changed, notice, held, entered, converted, rate, "
-        "baseline_rate, p_value, reason "
-        f"FROM {identifier(store.database)}.alert_evaluations WHERE {where} "
-        f"ORDER BY written_us DESC, scope LIMIT {int(limit)}",
-        {"r": rule},
-    )
     keys = (
         "at",
         "scope",
@@ -447,6 +434,11 @@ def history(
         "p_value",
         "reason",
     )
+    rows = store.execute(
+        f"SELECT {', '.join(keys)} FROM {identifier(store.database)}.alert_evaluations "
+        f"WHERE {where} ORDER BY written_us DESC, scope LIMIT {int(limit)}",
+        {"r": rule},
+    )
     out = []
     for row in rows:
         item = dict(zip(keys, row, strict=True))
@@ -461,13 +453,12 @@ def history(
 def deliveries(store: Store, rule: str, limit: int = 100) -> list[dict[str, Any]]:
     if not 1 <= limit <= 10_000:
         raise RuleError("limit: from 1 to 10000 rows")
+    keys = ("at", "scope", "notice", "channel", "target", "attempts", "ok", "error")
     rows = store.execute(
-        "SELECT at, scope, notice, channel, target, attempts, ok, error "
-        f"FROM {identifier(store.database)}.alert_deliveries WHERE rule = %(r)s "
-        f"ORDER BY at DESC LIMIT {int(limit)}",
+        f"SELECT {', '.join(keys)} FROM {identifier(store.database)}.alert_deliveries "
+        f"WHERE rule = %(r)s ORDER BY at DESC LIMIT {int(limit)}",
         {"r": rule},
     )
-    keys = ("at", "scope", "notice", "channel", "target", "attempts", "ok", "error")
     return [
         {**dict(zip(keys, row, strict=True)), "at": _moment(row[0]), "ok": bool(row[6])}
         for row in rows

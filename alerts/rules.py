@@ -56,6 +56,7 @@ from analyzer.documents import (
     entries,
     event_name,
     fail,
+    filters,
     keys,
     number,
     read,
@@ -63,7 +64,7 @@ from analyzer.documents import (
     text,
     whole,
 )
-from analyzer.funnels.spec import MODES, Breakdown, Filter, SpecError, Step, check_field
+from analyzer.funnels.spec import MODES, Breakdown, SpecError, Step, check_field
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
@@ -145,22 +146,8 @@ def _steps(raw: Any, where: str) -> tuple[Step, ...]:
         if not isinstance(item, dict):
             raise fail(at, "an event name, or {event, where: [{field, op, value}]}")
         keys(item, ("event", "where"), at)
-        filters = []
-        raw_filters = item.get("where") or []
-        if not isinstance(raw_filters, list) or len(raw_filters) > 10:
-            raise fail(f"{at}.where", "a list of up to 10 filters {field, op, value}")
-        for j, f in enumerate(raw_filters):
-            fat = f"{at}.where[{j}]"
-            if not isinstance(f, dict):
-                raise fail(fat, "a filter {field, op, value}")
-            keys(f, ("field", "op", "value"), fat)
-            flt = Filter(str(f.get("field", "")), str(f.get("op", "eq")), f.get("value"))
-            try:
-                flt.validate(fat)
-            except SpecError as exc:
-                raise DocumentError(str(exc)) from None
-            filters.append(flt)
-        out.append(Step(event_name(item.get("event"), f"{at}.event"), tuple(filters)))
+        where_ = filters(item.get("where"), f"{at}.where")
+        out.append(Step(event_name(item.get("event"), f"{at}.event"), where_))
     return tuple(out)
 
 

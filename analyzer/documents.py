@@ -13,8 +13,9 @@ from typing import Any, Protocol, TypeVar
 
 import yaml
 
-from analyzer.funnels.spec import SpecError, Step
+from analyzer.funnels.spec import Filter, SpecError, Step
 
+T = TypeVar("T")
 _DURATION = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -142,3 +143,39 @@ def entries(
             raise DocumentError(f"{prefix}{section}[{i}].name: {entry.name!r} is defined twice")
         seen.add(entry.name)
     return out
+
+
+def filters(raw: Any, where: str) -> tuple[Filter, ...]:
+    """A list of up to 10 event filters ``{field, op, value}``; numbers become text."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or len(raw) > 10:
+        raise fail(where, "a list of up to 10 filters {field, op, value}")
+    out = []
+    for i, f in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(f, dict):
+            raise fail(at, "a filter {field, op, value}")
+        keys(f, ("field", "op", "value"), at)
+        value = f.get("value")
+        if isinstance(value, list):
+            value = [str(v) for v in value]
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        flt = Filter(str(f.get("field", "")), str(f.get("op", "eq")), value)
+        try:
+            flt.validate(at)
+        except SpecError as exc:
+            raise DocumentError(str(exc)) from None
+        out.append(flt)
+    return tuple(out)
+
+
+def pick(defined: Mapping[str, T], names: Sequence[str] | None, what: str) -> list[T]:
+    """The entries named (each once, in order), or all of them when no names are given."""
+    if not names:
+        return list(defined.values())
+    missing = [n for n in names if n not in defined]
+    if missing:
+        raise DocumentError(f"name: no {what} {missing[0]!r} is defined")
+    return [defined[n] for n in dict.fromkeys(names)]

@@ -45,13 +45,14 @@ from analyzer.documents import choice as _choice
 from analyzer.documents import duration as parse_duration
 from analyzer.documents import event_name as _event
 from analyzer.documents import fail as _fail
+from analyzer.documents import filters as _filters
 from analyzer.documents import keys as _keys
 from analyzer.documents import number as _number
 from analyzer.documents import options as _options
 from analyzer.documents import share as _share
 from analyzer.documents import text as _text
 from analyzer.documents import whole as _int
-from analyzer.funnels.spec import Filter, SpecError
+from analyzer.funnels.spec import Filter
 
 DefinitionError = DocumentError  # a definition cannot be used; the message names the place
 
@@ -212,31 +213,6 @@ def _value(op: str, value: Any, where: str, numeric: bool) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _fail(where, f"{op} takes a string or a number")
     return str(value) if not isinstance(value, str) else value
-
-
-def _filters(raw: Any, where: str) -> tuple[Filter, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or len(raw) > 10:
-        raise _fail(where, "a list of up to 10 filters {field, op, value}")
-    out = []
-    for i, f in enumerate(raw):
-        at = f"{where}[{i}]"
-        if not isinstance(f, dict):
-            raise _fail(at, "a filter {field, op, value}")
-        _keys(f, ("field", "op", "value"), at)
-        value = f.get("value")
-        if isinstance(value, list):
-            value = [str(v) for v in value]
-        elif isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = str(value)
-        flt = Filter(str(f.get("field", "")), str(f.get("op", "eq")), value)
-        try:
-            flt.validate(at)
-        except SpecError as exc:
-            raise DefinitionError(str(exc)) from None
-        out.append(flt)
-    return tuple(out)
 
 
 def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analyzer.documents import pick
 from analyzer.events import BEHAVIOUR
 from analyzer.segments import rfm
 from analyzer.segments.catalog import Stored, stored
-from analyzer.segments.definition import DefinitionError
 from analyzer.segments.features import Features
 from analyzer.segments.predicted import (
     MODEL_FEATURES,
@@ -105,14 +105,7 @@ def refresh(
     store: Store, names: Sequence[str] | None = None, at: datetime | None = None
 ) -> RefreshReport:
     """Refresh the named segments (all defined ones by default) as of ``at`` (now)."""
-    defined = stored(store)
-    if names:
-        missing = [n for n in names if n not in defined]
-        if missing:
-            raise DefinitionError(f"name: no segment {missing[0]!r} is defined")
-        chosen = [defined[n] for n in dict.fromkeys(names)]
-    else:
-        chosen = list(defined.values())
+    chosen = pick(stored(store), names, "segment")
     at = (at or datetime.now(UTC)).astimezone(UTC)
     refresh_id = _refresh_id(store, at)
     _drop_stale_snapshots(store, refresh_id)
@@ -244,6 +237,7 @@ class Snapshot:
             select[f"p{j}_outcome"] = f"toUInt8({happened} > 0)"
         self.select = select
         self.took_ms = 0
+        self.people = 0  # rows of the snapshot: the base
 
     def build(self) -> None:
         started = time.perf_counter()
@@ -252,6 +246,8 @@ class Snapshot:
             f"AS SELECT * FROM {self.features.sql(self.select)}",
             self.features.params,
         )
+        (people,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
+        self.people = int(people)
         self.took_ms = _ms(started)
 
     def drop(self) -> None:
@@ -263,17 +259,23 @@ class Snapshot:
             f"SELECT toUInt64(%(refresh)s), '', person_id FROM {self.table}",
             {"refresh": self.refresh_id},
         )
-        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
-        return int(base)
+        return self.people
 
-    def _done(self, s: Stored, kind: str, started: float, details: dict[str, Any]) -> Refreshed:
+    def _done(
+        self,
+        s: Stored,
+        kind: str,
+        started: float,
+        details: dict[str, Any],
+        members: dict[str, int] | None = None,
+    ) -> Refreshed:
         name = s.definition.name
         took = _ms(started)
         return Refreshed(
             name,
             s.version,
             kind,
-            _counts(self.store, self.refresh_id, name),
+            _counts(self.store, self.refresh_id, name) if members is None else members,
             0,  # set once the base is counted
             self.took_ms + took,
             {"pass_ms": self.took_ms, "own_ms": took, **details},
@@ -292,7 +294,13 @@ class Snapshot:
             f"FROM {self.table})",
             {"refresh": self.refresh_id, "names": names},
         )
-        return [self._done(s, "rule", started, {}) for s in self.rules]
+        sizes = self.store.execute(
+            f"SELECT {', '.join(f'sum(r{i})' for i in range(len(names)))} FROM {self.table}"
+        )[0]
+        return [
+            self._done(s, "rule", started, {}, {name: int(n)})
+            for s, name, n in zip(self.rules, names, sizes, strict=True)
+        ]
 
     def write_rfm(self, s: Stored) -> Refreshed:
         started = time.perf_counter()
@@ -333,9 +341,8 @@ class Snapshot:
         d = s.definition
         opts = d.clusters
         assert opts is not None
-        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
         columns = {n: f"m_{n}" for n in MODEL_FEATURES}
-        sample = self._sample(columns, opts.sample / max(int(base), 1))
+        sample = self._sample(columns, opts.sample / max(self.people, 1))
         model = fit_clusters(sample, opts.method, opts.k_min, opts.k_max, opts.seed)
         self.store.execute(
             f"INSERT INTO {self.db}.segment_members (refresh, segment, person_id) "
@@ -356,9 +363,8 @@ class Snapshot:
         population = f"{past['first_seen_days']} >= 0"
         if opts.target == "churn":
             population += f" AND {past['last_seen_days']} < 30"
-        (base,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
         frame = self._sample(
-            {**past, "outcome": f"p{j}_outcome"}, opts.sample / max(int(base), 1), population
+            {**past, "outcome": f"p{j}_outcome"}, opts.sample / max(self.people, 1), population
         )
         labels = frame["outcome"].astype(int).to_numpy()
         if opts.target == "churn":
