@@ -207,6 +207,22 @@ def _notice(
     return Notice(rule.name, scope, kind, at, text, details)
 
 
+def states(store: Store, rule: str) -> dict[str, lifecycle.State]:
+    """The current state of each scope of ``rule``: its latest evaluation's."""
+    rows = store.execute(
+        "SELECT scope, argMax(state, written_us), argMax(notified, written_us), "
+        "argMax(since, written_us), argMax(last_fired_notice, written_us) "
+        f"FROM {identifier(store.database)}.alert_evaluations WHERE rule = %(r)s GROUP BY scope",
+        {"r": rule},
+    )
+    out = {}
+    for scope, state, notified, since, fired in rows:
+        out[str(scope)] = lifecycle.State(
+            str(state), str(notified), _moment(since), _moment(fired)
+        )
+    return out
+
+
 class Engine:
     def __init__(self, store: Store, channels: Channels) -> None:
         self.store = store
@@ -214,18 +230,7 @@ class Engine:
         self.db = identifier(store.database)
 
     def states(self, rule: str) -> dict[str, lifecycle.State]:
-        rows = self.store.execute(
-            "SELECT scope, argMax(state, written_us), argMax(notified, written_us), "
-            "argMax(since, written_us), argMax(last_fired_notice, written_us) "
-            f"FROM {self.db}.alert_evaluations WHERE rule = %(r)s GROUP BY scope",
-            {"r": rule},
-        )
-        out = {}
-        for scope, state, notified, since, fired in rows:
-            out[str(scope)] = lifecycle.State(
-                str(state), str(notified), _moment(since), _moment(fired)
-            )
-        return out
+        return states(self.store, rule)
 
     def due(self, now: datetime | None = None) -> list[str]:
         """Rules whose last evaluation is at least their ``every`` ago (or that never ran)."""

@@ -92,26 +92,9 @@ def register(
     @FORMAT
     def list_cmd(fmt: str) -> None:
         """Defined rules with the state of each of their scopes."""
-        from alerts import catalog
+        from reports.alerts import listing
 
-        store = open_store()
-        eng = engine(store)
-        rows = []
-        for name, s in catalog.stored(store).items():
-            states = eng.states(name)
-            firing = sorted(scope for scope, st in states.items() if st.state == "firing")
-            rows.append(
-                {
-                    "rule": name,
-                    "version": s.version,
-                    "watches": s.rule.what,
-                    "scope": s.rule.scope,
-                    "condition": s.rule.condition.kind,
-                    "every": str(s.rule.every),
-                    "scopes_seen": len(states),
-                    "firing": ", ".join(firing),
-                }
-            )
+        rows = listing(open_store()).rows
         emit(rows, rows, fmt)
 
     @alerts.command("show")

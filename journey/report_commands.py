@@ -1,134 +1,68 @@
-"""`journey report funnel|paths|painpoints|retention|lifecycle`: the analyzer from the shell.
+"""`journey report funnel|paths|painpoints|retention|lifecycle`: the reports of
+reports.analyses from the shell.
 
 Every command takes ``--since``/``--until`` (ISO dates; default the last 30 days) and
-``--format table|json|csv``. JSON is the analyzer's result as it is (the shapes are in the
-README); table and CSV are its main rows. Steps are written ``NAME`` or
-``NAME|FIELD OP VALUE|...`` with OP one of ``=``, ``!=``, ``~`` (regular expression) and
-`` in `` (comma-separated values), e.g. ``'Product Viewed|page_path~^/product/'``.
+``--format table|json|csv|html``. JSON is the analyzer's result as it is (the shapes are in the
+README); table and CSV are its main rows; HTML is a self-contained page with charts, written
+to ``--output``. Steps are written ``NAME`` or ``NAME|FIELD OP VALUE|...`` with OP one of
+``=``, ``!=``, ``~`` (regular expression) and `` in `` (comma-separated values), e.g.
+``'Product Viewed|page_path~^/product/'``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
 
-from analyzer.funnels.spec import Breakdown, Exclusion, Filter, FunnelSpec, SpecError, Step
+from analyzer.funnels.spec import SpecError
 from journey.output import render
+from reports.params import ParamError, Params
 
-_FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
-_OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
 FORMAT = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv"]),
+    type=click.Choice(["table", "json", "csv", "html"]),
     default="table",
     show_default=True,
 )
+OUTPUT = click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="with --format html: the file to write (default journey-REPORT.html)",
+)
 
 
-def parse_step(text: str, option: str = "--step") -> Step:
-    """``NAME`` or ``NAME|FIELD OP VALUE|...``."""
-    name, *filters = text.split("|")
-    parsed = []
-    for raw in filters:
-        m = _FILTER.match(raw)
-        if not m:
-            raise click.BadParameter(
-                f"{raw!r} is not FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD in A,B",
-                param_hint=option,
-            )
-        op = _OPS[m["op"]]
-        value: Any = [v.strip() for v in m["value"].split(",")] if op == "in" else m["value"]
-        parsed.append(Filter(m["field"], op, value))
-    return Step(name.strip(), tuple(parsed))
+def show(store: Any, kind: str, params: Params, fmt: str, output: Path | None) -> None:
+    """Run report ``kind`` and print it, or write it as HTML; errors name the option."""
+    from reports import analyses, html
 
-
-def _exclusion(text: str) -> Exclusion:
-    """``STEP`` or ``STEP@A-B`` (between funnel steps A and B)."""
-    step, _, between = text.partition("@")
-    if not between:
-        return Exclusion(parse_step(step, "--exclude"))
-    m = re.fullmatch(r"(\d+)-(\d+)", between)
-    if not m:
-        raise click.BadParameter(f"{between!r} is not A-B (step numbers)", param_hint="--exclude")
-    return Exclusion(parse_step(step, "--exclude"), int(m[1]), int(m[2]))
-
-
-def _breakdown(field: str | None, attribution: str) -> Breakdown | None:
-    if not field:
-        return None
-    if field.startswith("segment:"):
-        names = tuple(n.strip() for n in field[8:].split(",") if n.strip())
-        return Breakdown("segment", segments=names)
-    if attribution.startswith("step:"):
-        number = attribution[5:]
-        if not number.isdigit():
-            raise click.BadParameter("step:N takes a step number", param_hint="--attribution")
-        return Breakdown(field, "step", int(number))
-    return Breakdown(field, attribution)
-
-
-@contextmanager
-def _spec_errors() -> Iterator[None]:
-    """A spec the analyzer refuses becomes one line naming the field, not a traceback."""
     try:
-        yield
+        result = analyses.run(store, kind, params)
+    except ParamError as exc:
+        option = "--" + exc.name.replace("_", "-")
+        raise click.ClickException(
+            f"invalid report: {option}: {str(exc)[len(exc.name) + 2 :]}"
+        ) from None
     except SpecError as exc:
         raise click.ClickException(f"invalid report: {exc}") from None
-
-
-def _show(result: Any, rows: list[dict[str, Any]], fmt: str) -> None:
-    """JSON is the whole result; table and CSV its main rows."""
-    if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=str))
+    if fmt == "html":
+        path = output or Path(f"journey-{kind}.html")
+        path.write_text(html.page(result.title, [result]), encoding="utf-8")
+        click.echo(f"wrote {path.resolve()}")
+    elif fmt == "json":
+        click.echo(json.dumps(result.data, indent=2, default=str))
     else:
-        click.echo(render(rows, fmt))
+        click.echo(render(result.rows, fmt) if result.rows else "(nothing)")
+    if fmt == "table" and result.kind == "funnel" and result.data["excluded"]:
+        click.echo(f"\n{result.data['excluded']} people excluded by the exclusion steps")
 
 
-def register(
-    report: click.Group,
-    open_store: Callable[[], Any],
-    duration: Callable[[str, str], timedelta],
-    date: Callable[[str, str], datetime],
-) -> None:
-    def period(since: str | None, until: str | None) -> tuple[datetime, datetime]:
-        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        return (
-            date(since, "--since") if since else today - timedelta(days=30),
-            date(until, "--until") if until else today + timedelta(days=1),
-        )
-
-    def funnel_spec(
-        steps: tuple[str, ...],
-        window: str,
-        mode: str,
-        exclude: tuple[str, ...],
-        since: str | None,
-        until: str | None,
-        breakdown: Breakdown | None = None,
-        segment: str | None = None,
-    ) -> FunnelSpec:
-        date_from, date_to = period(since, until)
-        spec = FunnelSpec(
-            steps=tuple(parse_step(s) for s in steps),
-            window=duration(window, "--window"),
-            date_from=date_from,
-            date_to=date_to,
-            mode=mode,
-            exclusions=tuple(_exclusion(e) for e in exclude),
-            breakdown=breakdown,
-            segment=segment,
-        )
-        with _spec_errors():
-            return spec.validate()
-
+def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     since_opt = click.option("--since", default=None, help="first day (default: 30 days ago)")
     until_opt = click.option("--until", default=None, help="day after the last (default: tomorrow)")
     steps_opt = click.option(
@@ -181,6 +115,7 @@ def register(
     @since_opt
     @until_opt
     @FORMAT
+    @OUTPUT
     def funnel(
         steps: tuple[str, ...],
         window: str,
@@ -194,37 +129,24 @@ def register(
         since: str | None,
         until: str | None,
         fmt: str,
+        output: Path | None,
     ) -> None:
         """Stage conversion, drop-off and time to convert over identity-stitched people."""
-        from analyzer.funnels import analyze, dropped
-        from analyzer.funnels import trend as funnel_trend
-
-        spec = funnel_spec(
-            steps,
-            window,
-            mode,
-            exclude,
-            since,
-            until,
-            _breakdown(breakdown, attribution),
-            in_segment,
+        params = Params.of(
+            step=steps,
+            window=window,
+            mode=mode,
+            exclude=exclude,
+            breakdown=breakdown,
+            attribution=attribution,
+            trend=trend,
+            dropped_at=dropped_at,
+            limit=100_000 if dropped_at is not None else None,
+            in_segment=in_segment,
+            since=since,
+            until=until,
         )
-        store = open_store()
-        with _spec_errors():
-            if dropped_at is not None:
-                people = [asdict(p) for p in dropped(store, spec, dropped_at, limit=100_000)]
-                _show(people, people, fmt)
-                return
-            if trend:
-                points = [asdict(p) for p in funnel_trend(store, spec, trend)]
-                _show(points, points, fmt)
-                return
-            result = analyze(store, spec)
-        rows = [{"segment": "(all)", **asdict(r)} for r in result.steps]
-        rows += [{"segment": g.value, **asdict(r)} for g in result.breakdown for r in g.steps]
-        _show(result.as_dict(), rows, fmt)
-        if fmt == "table" and result.excluded:
-            click.echo(f"\n{result.excluded} people excluded by the exclusion steps")
+        show(open_store(), "funnel", params, fmt, output)
 
     @report.command("paths")
     @click.option(
@@ -243,6 +165,7 @@ def register(
     @since_opt
     @until_opt
     @FORMAT
+    @OUTPUT
     def paths(
         kind: str,
         start: str | None,
@@ -258,44 +181,25 @@ def register(
         since: str | None,
         until: str | None,
         fmt: str,
+        output: Path | None,
     ) -> None:
         """Top paths per session (or after a funnel drop-off) and Sankey edges."""
-        from analyzer.paths import PathSpec
-        from analyzer.paths import report as paths_report
-
-        rules = []
-        for rule in clean:
-            pattern, sep, alias = rule.rpartition("=")
-            if not sep or not pattern:
-                raise click.BadParameter(f"{rule!r} is not REGEX=ALIAS", param_hint="--clean")
-            rules.append((pattern, alias))
-        date_from, date_to = period(since, until)
-        funnel = (
-            funnel_spec(steps, window, "ordered", (), since, until, segment=in_segment)
-            if dropped_at is not None
-            else None
-        )
-        spec = PathSpec(
-            date_from=date_from,
-            date_to=date_to,
+        params = Params.of(
             kind=kind,
             start=start,
             end=end,
             max_length=max_length,
-            cleaning=tuple(rules),
-            session_timeout=session_timeout,
+            clean=clean,
             top=top,
-            funnel=funnel,
+            session_timeout=session_timeout,
+            step=steps,
             dropped_at=dropped_at,
-            segment=in_segment if funnel is None else None,
+            in_segment=in_segment,
+            window=window,
+            since=since,
+            until=until,
         )
-        with _spec_errors():
-            spec.validate()
-            result = paths_report(open_store(), spec)
-        rows = [
-            {"path": " > ".join(p.steps), "count": p.count, "share": p.share} for p in result.paths
-        ]
-        _show(result.as_dict(), rows, fmt)
+        show(open_store(), "paths", params, fmt, output)
 
     @report.command("painpoints")
     @steps_opt
@@ -312,6 +216,7 @@ def register(
     @since_opt
     @until_opt
     @FORMAT
+    @OUTPUT
     def painpoints(
         steps: tuple[str, ...],
         window: str,
@@ -323,37 +228,21 @@ def register(
         since: str | None,
         until: str | None,
         fmt: str,
+        output: Path | None,
     ) -> None:
         """The funnel's stages ranked by the segment's drop-off, each with its evidence."""
-        from analyzer.painpoints import PainPointSpec
-        from analyzer.painpoints import painpoints as find
-
-        field, sep, value = segment.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{segment!r} is not FIELD=VALUE", param_hint="--segment")
-        spec = PainPointSpec(
-            funnel_spec(steps, window, mode, exclude, since, until),
-            field.strip(),
-            value,
+        params = Params.of(
+            step=steps,
+            window=window,
+            mode=mode,
+            exclude=exclude,
+            segment=segment,
             min_sample=min_sample,
             error_pattern=error_pattern,
+            since=since,
+            until=until,
         )
-        with _spec_errors():
-            result = find(open_store(), spec)
-        rows = [
-            {
-                "rank": i + 1 if p.ranked else "-",
-                "stage": f"{p.from_event} > {p.to_event}",
-                "entered": p.entered,
-                "dropped": p.dropped,
-                "drop_rate": p.drop_rate,
-                "others_drop_rate": p.others.drop_rate if p.others else None,
-                "excess_dropped": round(p.excess_dropped, 1),
-                "evidence": "; ".join(p.reasons),
-            }
-            for i, p in enumerate(result.stages)
-        ]
-        _show(result.as_dict(), rows, fmt)
+        show(open_store(), "painpoints", params, fmt, output)
 
     @report.command("retention")
     @click.option("--start-event", required=True, help="the cohort's event: NAME[|filters]")
@@ -370,6 +259,7 @@ def register(
     @since_opt
     @until_opt
     @FORMAT
+    @OUTPUT
     def retention(
         start_event: str,
         return_event: str,
@@ -380,33 +270,20 @@ def register(
         since: str | None,
         until: str | None,
         fmt: str,
+        output: Path | None,
     ) -> None:
         """Cohort retention: who came back in each period after their start event."""
-        from analyzer.retention import RetentionSpec
-        from analyzer.retention import retention as compute
-
-        date_from, date_to = period(since, until)
-        spec = RetentionSpec(
-            parse_step(start_event, "--start-event"),
-            parse_step(return_event, "--return-event"),
-            date_from,
-            date_to,
+        params = Params.of(
+            start_event=start_event,
+            return_event=return_event,
             period=period_name,
             periods=periods,
             mode=mode,
-            segment=in_segment,
+            in_segment=in_segment,
+            since=since,
+            until=until,
         )
-        with _spec_errors():
-            result = compute(open_store(), spec)
-        rows = [
-            {
-                "cohort": c.period.isoformat(),
-                "people": c.people,
-                **{f"p{i}": r for i, r in enumerate(c.retained)},
-            }
-            for c in result.cohorts
-        ]
-        _show(result.as_dict(), rows, fmt)
+        show(open_store(), "retention", params, fmt, output)
 
     @report.command("lifecycle")
     @click.option("--event", required=True, help="NAME[|filters]")
@@ -414,16 +291,15 @@ def register(
     @since_opt
     @until_opt
     @FORMAT
+    @OUTPUT
     def lifecycle(
-        event: str, period_name: str, since: str | None, until: str | None, fmt: str
+        event: str,
+        period_name: str,
+        since: str | None,
+        until: str | None,
+        fmt: str,
+        output: Path | None,
     ) -> None:
         """New, returning, resurrecting and dormant people per period."""
-        from analyzer.retention import lifecycle as compute
-
-        date_from, date_to = period(since, until)
-        with _spec_errors():
-            found = compute(
-                open_store(), parse_step(event, "--event"), date_from, date_to, period_name
-            )
-        rows = [asdict(r) for r in found]
-        _show(rows, rows, fmt)
+        params = Params.of(event=event, period=period_name, since=since, until=until)
+        show(open_store(), "lifecycle", params, fmt, output)

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,33 +79,9 @@ def register(
     @FORMAT
     def list_cmd(fmt: str) -> None:
         """Defined segments with their latest refresh."""
-        from analyzer.segments import catalog
-        from analyzer.segments.report import refreshes
+        from reports.segments import listing
 
-        store = open_store()
-        rows = []
-        for name, s in catalog.stored(store).items():
-            history = refreshes(store, name)
-            latest = json.loads(history[-1][3]) if history else {}
-            members = latest.get("members", {})
-            rows.append(
-                {
-                    "segment": name,
-                    "kind": s.definition.kind,
-                    "category": s.definition.category,
-                    "version": s.version,
-                    "refreshed": datetime.fromtimestamp(history[-1][0] / 1000, UTC).strftime(
-                        "%Y-%m-%d %H:%M"
-                    )
-                    if history
-                    else "never",
-                    "members": sum(members.values()),
-                    "share": sum(members.values()) / history[-1][2]
-                    if history and history[-1][2]
-                    else 0.0,
-                    "schedule": str(s.definition.refresh or ""),
-                }
-            )
+        rows = listing(open_store()).rows
         emit(rows, rows, fmt)
 
     @segments.command("show")

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from analyzer.funnels import analyze
 from analyzer.paths import top_paths
 from journey.cli import main
-from journey.report_commands import parse_step
 from journey.settings import parse_clickhouse_url
+from reports.params import parse_step
 from storage.server import ServerStore
 from tests.analyzer.logs import load, random_log
 from tests.analyzer.test_funnels import SPECS
@@ -121,14 +121,17 @@ def test_painpoints_retention_and_lifecycle_run(database: tuple[ServerStore, str
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["funnel", "--step", "View"], "steps: a funnel has 2 to 10 steps"),
+        (["funnel", "--step", "View"], "--step: a funnel has 2 to 10 steps"),
         (["funnel", "--step", "A|nonsense", "--step", "B"], "--step"),
-        (["funnel", "--step", "A|password=x", "--step", "B"], r"steps[0].filters[0].field"),
-        (["funnel", "--step", "A", "--step", "B", "--breakdown", "secret"], "breakdown.field"),
-        (["paths", "--clean", "(=x"], "cleaning[0]"),
-        (["paths", "--max-length", "1"], "max_length"),
+        (["funnel", "--step", "A|password=x", "--step", "B"], r"--step: steps[0].filters[0].field"),
+        (
+            ["funnel", "--step", "A", "--step", "B", "--breakdown", "secret"],
+            "--breakdown: breakdown.field",
+        ),
+        (["paths", "--clean", "(=x"], "--clean: cleaning[0]"),
+        (["paths", "--max-length", "1"], "--max-length"),
         (["painpoints", "--step", "A", "--step", "B", "--segment", "nope"], "--segment"),
-        (["retention", "--start-event", "A", "--return-event", "B", "--periods", "0"], "periods"),
+        (["retention", "--start-event", "A", "--return-event", "B", "--periods", "0"], "--periods"),
     ],
 )
 def test_bad_options_name_the_field(

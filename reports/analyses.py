@@ -1,0 +1,287 @@
+"""The journey reports by name (funnel, paths, painpoints, retention, lifecycle): each reads its
+parameters (reports.params), runs the analyzer and returns a ``Result``. The CLI, the HTTP API,
+the dashboard, saved reports and the HTML writer all go through here, so a report means the
+same thing wherever it is asked for.
+
+The JSON of each result is the analyzer's own (documented in the README and in the API's
+OpenAPI description); ``rows`` are its main table, for CSV and the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from analyzer.funnels.spec import FunnelSpec, SpecError
+from reports.params import ParamError, Params
+from storage.store import Store
+
+T = TypeVar("T")
+
+
+@dataclass
+class Result:
+    kind: str  # funnel, funnel_trend, funnel_dropped, paths, painpoints, retention, lifecycle
+    title: str
+    data: Any  # JSON-ready
+    rows: list[dict[str, Any]]
+    params: dict[str, list[str]] = field(default_factory=dict)
+
+
+FUNNEL_NAMES = {
+    "steps": "step",
+    "segment": "in_segment",
+    "date_from": "since",
+    "date_to": "until",
+    "exclusions": "exclude",
+    "window": "window",
+    "mode": "mode",
+    "breakdown": "breakdown",
+}
+
+
+def checked(validate: Callable[[], T], names: dict[str, str]) -> T:
+    """Run a spec's ``validate``; its errors name the spec's fields, which become the
+    parameters they came from (``steps[1]: ...`` is about ``step``)."""
+    try:
+        return validate()
+    except ParamError:
+        raise
+    except SpecError as exc:
+        field, sep, message = str(exc).partition(":")
+        base = re.split(r"[.\[]", field, maxsplit=1)[0]
+        if sep and base in names:
+            raise ParamError(
+                names[base], f"{field}:{message}" if field != base else message.strip()
+            ) from None
+        raise
+
+
+def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:
+    since, until = p.period(today)
+    window = p.duration("window", "7d")
+    mode = p.choice("mode", ("ordered", "strict", "any"), "ordered")
+    assert mode is not None
+    spec = FunnelSpec(
+        steps=p.steps(),
+        window=window,
+        date_from=since,
+        date_to=until,
+        mode=mode,
+        exclusions=p.exclusions(),
+        breakdown=p.breakdown() if breakdown else None,
+        segment=p.one("in_segment"),
+    )
+    return checked(spec.validate, FUNNEL_NAMES)
+
+
+def _title(steps: tuple[Any, ...]) -> str:
+    return " > ".join(s.event for s in steps)
+
+
+def funnel(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Stage conversion, drop-off and time to convert; ``trend=day|week`` for conversion by
+    the period people entered, ``dropped_at=N`` for who dropped after step N."""
+    from analyzer.funnels import analyze, dropped
+    from analyzer.funnels import trend as funnel_trend
+
+    trend = p.choice("trend", ("day", "week"), None)
+    dropped_at = p.integer("dropped_at", None, 1, 9)
+    limit = p.integer("limit", 1000, 1, 100_000)
+    offset = p.integer("offset", 0, 0, 10_000_000)
+    spec = _funnel_spec(p, today)
+    p.done()
+    title = f"Funnel: {_title(spec.steps)}"
+    if dropped_at is not None:
+        assert limit is not None and offset is not None
+        people = [asdict(x) for x in dropped(store, spec, dropped_at, limit, offset)]
+        return Result("funnel_dropped", f"{title}, dropped after step {dropped_at}", people, people)
+    if trend:
+        points = [asdict(x) for x in funnel_trend(store, spec, trend)]
+        return Result("funnel_trend", f"{title}, conversion by {trend}", points, points)
+    report = analyze(store, spec)
+    rows = [{"segment": "(all)", **asdict(r)} for r in report.steps]
+    rows += [{"segment": g.value, **asdict(r)} for g in report.breakdown for r in g.steps]
+    if spec.breakdown is not None:
+        title += f", by {spec.breakdown.field}"
+        if spec.breakdown.segments:
+            title += " " + ", ".join(spec.breakdown.segments)
+    return Result("funnel", title, report.as_dict(), rows)
+
+
+def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Top paths per session (or after dropping off a funnel step) and Sankey edges."""
+    from analyzer.paths import PathSpec
+    from analyzer.paths import report as paths_report
+
+    rules = []
+    for rule in p.many("clean"):
+        pattern, sep, alias = rule.rpartition("=")
+        if not sep or not pattern:
+            raise ParamError("clean", f"{rule!r} is not REGEX=ALIAS")
+        rules.append((pattern, alias))
+    dropped_at = p.integer("dropped_at", None, 1, 9)
+    segment = p.one("in_segment")
+    funnel_spec = None
+    if dropped_at is not None:
+        funnel_spec = _funnel_spec(p, today, breakdown=False)
+    else:
+        if p.many("step"):
+            raise ParamError("step", "give steps with dropped_at (paths after a drop-off)")
+        p.duration("window", "7d")  # the funnel's window; checked, unused without dropped_at
+    since, until = p.period(today)
+    kind = p.choice("kind", ("page", "event", "all"), "all")
+    assert kind is not None
+    spec = PathSpec(
+        date_from=since,
+        date_to=until,
+        kind=kind,
+        start=p.one("start"),
+        end=p.one("end"),
+        max_length=p.integer("max_length", 5, 2, 20) or 5,
+        cleaning=tuple(rules),
+        session_timeout=p.integer("session_timeout", 30, 1, 1440) or 30,
+        top=p.integer("top", 20, 1, 500) or 20,
+        funnel=funnel_spec,
+        dropped_at=dropped_at,
+        segment=segment if funnel_spec is None else None,
+    )
+    p.done()
+    names = {**FUNNEL_NAMES, "cleaning": "clean", "max_length": "max_length", "top": "top"}
+    names.update({"kind": "kind", "start": "start", "end": "end", "dropped_at": "dropped_at"})
+    names.update({"session_timeout": "session_timeout", "start/end": "start"})
+    result = paths_report(store, checked(spec.validate, names))
+    rows = [{"path": " > ".join(x.steps), "count": x.count, "share": x.share} for x in result.paths]
+    where = f" from {spec.start}" if spec.start else f" to {spec.end}" if spec.end else ""
+    if funnel_spec is not None:
+        where = f" after dropping off {funnel_spec.steps[dropped_at - 1].event}"  # type: ignore[operator]
+    return Result("paths", f"Top paths{where}", result.as_dict(), rows)
+
+
+def painpoints(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """The funnel's stages ranked by the segment's drop-off, each with its evidence."""
+    from analyzer.painpoints import PainPointSpec
+    from analyzer.painpoints import painpoints as find
+
+    segment = p.required("segment")
+    name, sep, value = segment.partition("=")
+    if not sep or not name.strip():
+        raise ParamError("segment", f"{segment!r} is not FIELD=VALUE (or segment=NAME)")
+    min_sample = p.integer("min_sample", 30, 1, 1_000_000)
+    assert min_sample is not None
+    error_pattern = p.one("error_pattern", r"(?i)error|fail|exception")
+    assert error_pattern is not None
+    spec = PainPointSpec(
+        _funnel_spec(p, today, breakdown=False),
+        name.strip(),
+        value,
+        min_sample=min_sample,
+        error_pattern=error_pattern,
+    )
+    p.done()
+    names = {**FUNNEL_NAMES, "value": "segment", "field": "segment", "min_sample": "min_sample"}
+    names.update({"error_pattern": "error_pattern", "funnel": "breakdown"})
+    result = find(store, checked(spec.validate, names))
+    rows = [
+        {
+            "rank": i + 1 if x.ranked else "-",
+            "stage": f"{x.from_event} > {x.to_event}",
+            "entered": x.entered,
+            "dropped": x.dropped,
+            "drop_rate": x.drop_rate,
+            "others_drop_rate": x.others.drop_rate if x.others else None,
+            "excess_dropped": round(x.excess_dropped, 1),
+            "evidence": "; ".join(x.reasons),
+        }
+        for i, x in enumerate(result.stages)
+    ]
+    title = f"Pain points of {segment}: {_title(spec.funnel.steps)}"
+    return Result("painpoints", title, result.as_dict(), rows)
+
+
+def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Cohort retention: who came back in each period after their start event."""
+    from analyzer.retention import RetentionSpec
+    from analyzer.retention import retention as compute
+
+    start = p.step("start_event", p.required("start_event"))
+    returning = p.step("return_event", p.required("return_event"))
+    since, until = p.period(today)
+    spec = RetentionSpec(
+        start,
+        returning,
+        since,
+        until,
+        period=p.choice("period", ("day", "week", "month"), "week") or "week",
+        periods=p.integer("periods", 8, 1, 120) or 8,
+        mode=p.choice("mode", ("first_time", "recurring"), "first_time") or "first_time",
+        segment=p.one("in_segment"),
+    )
+    p.done()
+    names = {"start": "start_event", "returning": "return_event", "segment": "in_segment"}
+    names.update({"date_from": "since", "date_to": "until", "periods": "periods"})
+    result = compute(store, checked(spec.validate, names))
+    rows = [
+        {
+            "cohort": c.period.isoformat(),
+            "people": c.people,
+            **{f"p{i}": r for i, r in enumerate(c.retained)},
+        }
+        for c in result.cohorts
+    ]
+    title = f"Retention: {start.event}, then {returning.event}, by {spec.period}"
+    return Result("retention", title, result.as_dict(), rows)
+
+
+def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """New, returning, resurrecting and dormant people per period."""
+    from analyzer.retention import lifecycle as compute
+
+    event = p.step("event", p.required("event"))
+    period = p.choice("period", ("day", "week", "month"), "week") or "week"
+    since, until = p.period(today)
+    p.done()
+    names = {"event": "event", "period": "period", "date_from": "since", "date_to": "until"}
+    found = [asdict(x) for x in checked(lambda: compute(store, event, since, until, period), names)]
+    return Result("lifecycle", f"Lifecycle of {event.event} by {period}", found, found)
+
+
+REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
+    "funnel": funnel,
+    "paths": paths,
+    "painpoints": painpoints,
+    "retention": retention,
+    "lifecycle": lifecycle,
+}
+
+
+def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Result:
+    """The report ``kind`` with parameters ``p``; ParamError/SpecError name what is wrong."""
+    if kind not in REPORTS:
+        raise ParamError("report", f"{kind!r} is not one of {', '.join(REPORTS)}")
+    given = p.as_dict()
+    result = REPORTS[kind](store, p, today)
+    result.params = given
+    return result
+
+
+def event_names(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """The events seen in the period, most frequent first: what funnel steps can be."""
+    from analyzer.events import BEHAVIOUR
+    from storage.sql import identifier
+
+    since, until = p.period(today)
+    limit = p.integer("limit", 200, 1, 5000) or 200
+    p.done()
+    rows = store.execute(
+        "SELECT event, any(type), count() AS n "
+        f"FROM {identifier(store.database)}.events WHERE {BEHAVIOUR} AND event != '' "
+        "AND timestamp >= toDateTime(%(since)s) AND timestamp < toDateTime(%(until)s) "
+        f"GROUP BY event ORDER BY n DESC, event LIMIT {int(limit)}",
+        {"since": int(since.timestamp()), "until": int(until.timestamp())},
+    )
+    found = [{"event": str(e), "type": str(t), "count": int(n)} for e, t, n in rows]
+    return Result("events", "Events", found, found)

@@ -1,0 +1,192 @@
+"""A report's parameters, as text by name: what the CLI's options, the API's query string, the
+dashboard's form and a saved report all are. Each is read once, checked, and turned into the
+analyzer's value; a parameter nobody read is refused, so a misspelt one is never ignored.
+
+Every error names its parameter (``window: '7x' is not a duration like 30m, 12h or 7d``); the
+CLI shows it as ``--window``, the API answers 400 with the name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from analyzer.funnels.spec import Breakdown, Exclusion, Filter, SpecError, Step
+
+_FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
+_OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
+_DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+LONGEST = 2000  # characters in one value
+MOST = 50  # values of one parameter
+
+
+class ParamError(SpecError):
+    """A parameter cannot be used; ``name`` says which."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(f"{name}: {message}")
+
+
+class Params:
+    """Text values by parameter name (a name may repeat, as ``step`` does)."""
+
+    def __init__(self, values: Mapping[str, Sequence[str]]) -> None:
+        self.values: dict[str, list[str]] = {}
+        for name, given in values.items():
+            listed = [given] if isinstance(given, str) else list(given)
+            if len(listed) > MOST:
+                raise ParamError(name, f"at most {MOST} values")
+            for value in listed:
+                if not isinstance(value, str):
+                    raise ParamError(name, "a text value")
+                if len(value) > LONGEST or "\x00" in value:
+                    raise ParamError(name, f"a value of up to {LONGEST} characters")
+            self.values[name] = listed
+        self.read: set[str] = set()
+
+    @classmethod
+    def of(cls, **given: Any) -> Params:
+        """From Python values: None is left out, a tuple or list repeats the name."""
+        values: dict[str, list[str]] = {}
+        for name, value in given.items():
+            if value is None or value == () or value == []:
+                continue
+            items = value if isinstance(value, (list, tuple)) else [value]
+            values[name] = [str(v) for v in items]
+        return cls(values)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {k: list(v) for k, v in self.values.items()}
+
+    def many(self, name: str, required: bool = False) -> list[str]:
+        self.read.add(name)
+        found = [v for v in self.values.get(name, []) if v.strip()]
+        if required and not found:
+            raise ParamError(name, "required")
+        return found
+
+    def one(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+        found = self.many(name, required)
+        if len(found) > 1:
+            raise ParamError(name, "given more than once")
+        return found[0].strip() if found else default
+
+    def required(self, name: str) -> str:
+        value = self.one(name, required=True)
+        assert value is not None
+        return value
+
+    def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
+        text = self.one(name)
+        if text is None:
+            return default
+        if not re.fullmatch(r"-?\d{1,12}", text) or not low <= int(text) <= high:
+            raise ParamError(name, f"{text!r} is not a whole number from {low} to {high}")
+        return int(text)
+
+    def choice(self, name: str, options: Iterable[str], default: str | None) -> str | None:
+        text = self.one(name)
+        if text is None:
+            return default
+        allowed = list(options)
+        if text not in allowed:
+            raise ParamError(name, f"{text!r} is not one of {', '.join(allowed)}")
+        return text
+
+    def flag(self, name: str) -> bool:
+        return self.choice(name, ("true", "false", "1", "0"), "false") in ("true", "1")
+
+    def duration(self, name: str, default: str) -> timedelta:
+        text = self.one(name, default)
+        assert text is not None
+        m = _DURATION.match(text)
+        if not m or int(m[1]) == 0:
+            raise ParamError(name, f"{text!r} is not a duration like 30m, 12h or 7d")
+        return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+
+    def moment(self, name: str) -> datetime | None:
+        text = self.one(name)
+        if text is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise ParamError(name, f"{text!r} is not a date like 2024-05-01") from None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    def period(self, today: datetime | None = None) -> tuple[datetime, datetime]:
+        """``since`` (default 30 days ago) to ``until`` (default tomorrow), at most 10 years."""
+        today = (today or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+        since = self.moment("since") or today - timedelta(days=30)
+        until = self.moment("until") or today + timedelta(days=1)
+        if until <= since:
+            raise ParamError("until", "must be after since")
+        if until - since > timedelta(days=3660):
+            raise ParamError("until", "at most 10 years after since")
+        return since, until
+
+    def step(self, name: str, text: str) -> Step:
+        return parse_step(text, name)
+
+    def steps(self, name: str = "step", required: bool = True) -> tuple[Step, ...]:
+        return tuple(parse_step(t, name) for t in self.many(name, required))
+
+    def exclusions(self, name: str = "exclude") -> tuple[Exclusion, ...]:
+        return tuple(_exclusion(t, name) for t in self.many(name))
+
+    def breakdown(self) -> Breakdown | None:
+        field = self.one("breakdown")
+        attribution = self.one("attribution", "first_touch")
+        assert attribution is not None
+        if not field:
+            return None
+        if field.startswith("segment:"):
+            names = tuple(n.strip() for n in field[8:].split(",") if n.strip())
+            return Breakdown("segment", segments=names)
+        if attribution.startswith("step:"):
+            number = attribution[5:]
+            if not number.isdigit():
+                raise ParamError("attribution", "step:N takes a step number")
+            return Breakdown(field, "step", int(number))
+        return Breakdown(field, attribution)
+
+    def done(self) -> None:
+        """Refuse parameters nobody read: a misspelt name must not be silently ignored."""
+        unknown = sorted(set(self.values) - self.read)
+        if unknown:
+            known = ", ".join(sorted(self.read))
+            raise ParamError(unknown[0], f"unknown parameter; this report takes {known}")
+
+
+def parse_step(text: str, name: str = "step") -> Step:
+    """``NAME`` or ``NAME|FIELD OP VALUE|...`` with OP one of ``=``, ``!=``, ``~`` (regular
+    expression) and `` in `` (comma-separated values)."""
+    event, *filters = text.split("|")
+    parsed = []
+    for raw in filters:
+        m = _FILTER.match(raw)
+        if not m:
+            raise ParamError(
+                name, f"{raw!r} is not FIELD=VALUE, FIELD!=VALUE, FIELD~REGEX or FIELD in A,B"
+            )
+        op = _OPS[m["op"]]
+        value: Any = [v.strip() for v in m["value"].split(",")] if op == "in" else m["value"]
+        parsed.append(Filter(m["field"], op, value))
+    if not event.strip():
+        raise ParamError(name, f"{text!r} names no event")
+    return Step(event.strip(), tuple(parsed))
+
+
+def _exclusion(text: str, name: str) -> Exclusion:
+    """``STEP`` or ``STEP@A-B`` (between funnel steps A and B)."""
+    step, _, between = text.partition("@")
+    if not between:
+        return Exclusion(parse_step(step, name))
+    m = re.fullmatch(r"(\d+)-(\d+)", between)
+    if not m:
+        raise ParamError(name, f"{between!r} is not A-B (step numbers)")
+    return Exclusion(parse_step(step, name), int(m[1]), int(m[2]))

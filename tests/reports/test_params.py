@@ -1,0 +1,76 @@
+"""Report parameters: each read once, checked, and every error names its parameter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analyzer.funnels.spec import Filter
+from reports.params import ParamError, Params, parse_step
+
+
+def test_steps_with_filters() -> None:
+    step = parse_step("Product Viewed|page_path~^/product/|properties.plan in pro, team")
+    assert step.event == "Product Viewed"
+    assert step.filters == (
+        Filter("page_path", "match", "^/product/"),
+        Filter("properties.plan", "in", ["pro", "team"]),
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "read", "name", "words"),
+    [
+        ({"window": ["7x"]}, lambda p: p.duration("window", "7d"), "window", "not a duration"),
+        ({"window": ["0d"]}, lambda p: p.duration("window", "7d"), "window", "not a duration"),
+        ({"top": ["ten"]}, lambda p: p.integer("top", 20, 1, 500), "top", "whole number"),
+        ({"top": ["501"]}, lambda p: p.integer("top", 20, 1, 500), "top", "1 to 500"),
+        ({"top": ["1", "2"]}, lambda p: p.integer("top", 20, 1, 500), "top", "more than once"),
+        ({"mode": ["up"]}, lambda p: p.choice("mode", ("a", "b"), "a"), "mode", "not one of a, b"),
+        ({"since": ["soon"]}, lambda p: p.period(), "since", "not a date"),
+        ({"step": []}, lambda p: p.steps(), "step", "required"),
+        ({"step": ["|a=b"]}, lambda p: p.steps(), "step", "names no event"),
+        ({"exclude": ["A@x"]}, lambda p: p.exclusions(), "exclude", "A-B"),
+        (
+            {"attribution": ["step:x"], "breakdown": ["utm_source"]},
+            lambda p: p.breakdown(),
+            "attribution",
+            "step:N",
+        ),
+    ],
+)
+def test_errors_name_the_parameter(values: dict, read: object, name: str, words: str) -> None:
+    with pytest.raises(ParamError) as caught:
+        read(Params(values))  # type: ignore[operator]
+    assert caught.value.name == name and words in str(caught.value)
+
+
+def test_values_are_bounded_before_anything_reads_them() -> None:
+    with pytest.raises(ParamError, match="at most 50 values"):
+        Params({"step": ["A"] * 51})
+    with pytest.raises(ParamError, match="up to 2000 characters"):
+        Params({"start": ["x" * 2001]})
+    with pytest.raises(ParamError, match="up to 2000 characters"):
+        Params({"start": ["a\x00b"]})
+
+
+def test_unread_parameters_are_refused_by_name() -> None:
+    p = Params({"step": ["A", "B"], "widow": ["7d"]})
+    p.steps()
+    p.duration("window", "7d")
+    with pytest.raises(ParamError) as caught:
+        p.done()
+    assert caught.value.name == "widow" and "step, window" in str(caught.value)
+
+
+def test_the_default_period_is_the_last_30_days_through_today() -> None:
+    today = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
+    since, until = Params({}).period(today)
+    assert since == datetime(2026, 2, 8, tzinfo=UTC)
+    assert until - since == timedelta(days=31)
+
+
+def test_of_leaves_out_what_was_not_given() -> None:
+    p = Params.of(step=("A", "B"), window=None, top=5, exclude=())
+    assert p.as_dict() == {"step": ["A", "B"], "top": ["5"]}
