@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -101,12 +102,17 @@ def up() -> None:
     """Run the whole pipeline locally until Ctrl-C: broker, collector, loader, store."""
     from journey.keys import KeyStore
     from journey.stack import Stack
+    from reports.tokens import TokenStore
 
     settings = _settings()
     keys = KeyStore(settings.data_dir / "keys.sqlite3")
     if not settings.write_keys and not any(k.revoked_at is None for k in keys.list()):
         key = keys.create("default")
         click.echo(f"created write key 'default': {key}")
+    tokens = TokenStore(settings.data_dir / "tokens.sqlite3")
+    if not any(t.revoked_at is None for t in tokens.list()):
+        token = tokens.create("default")
+        click.echo(f"created analyst token 'default' (shown once): {token}")
     with Stack(settings) as stack:
         marker = settings.data_dir / "up.url"
         marker.write_text(stack.collector_url)
@@ -115,7 +121,10 @@ def up() -> None:
         click.echo(
             f"store:     {'chDB at ' + str(settings.chdb_path) if settings.embedded else settings.clickhouse}"
         )
-        click.echo("write keys: `journey keys list`; Ctrl-C to stop")
+        click.echo(f"dashboard: {stack.collector_url}/dashboard")
+        click.echo(f"API:       {stack.collector_url}/api/v1 (described at /api/v1/openapi.json)")
+        click.echo("write keys: `journey keys list`; analyst tokens: `journey tokens list`")
+        click.echo("Ctrl-C to stop")
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -163,6 +172,8 @@ def demo(visitors: int, seed: int) -> None:
         click.echo(_summary_text(report(stack.store)))
         if loaded - before < sent.accepted:
             raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
+        path = _write_journey_report(stack.store, settings.data_dir / "journey-report.html")
+        click.echo(f"\nthe journey report of the demo traffic, with charts: {path}")
 
 
 @main.group()
@@ -187,6 +198,30 @@ def report_summary(fmt: str) -> None:
         migrations.apply(store)  # an empty store reports zeros rather than a missing table
         data = report(store)
     click.echo(json.dumps(data, indent=2, default=str) if fmt == "json" else _summary_text(data))
+
+
+def _write_journey_report(store: Any, path: Path) -> Path:
+    from reports import html, journey_report
+
+    period = journey_report.period_of(store)
+    if period is None:
+        raise click.ClickException("no events loaded: nothing to report")
+    results = journey_report.results(store, *period)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html.page("Journey report", results), encoding="utf-8")
+    return path.resolve()
+
+
+@report.command("journey")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("journey-report.html"),
+    show_default=True,
+)
+def report_journey(output: Path) -> None:
+    """The shop's journey report (funnels, trend, paths, pain points, retention) as HTML."""
+    click.echo(f"wrote {_write_journey_report(_report_store(), output)}")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -227,7 +262,7 @@ def _report_store() -> Any:
 
 from journey import report_commands  # noqa: E402  (registers funnel, paths, ... on `report`)
 
-report_commands.register(report, _report_store, _duration, _date)
+report_commands.register(report, _report_store)
 
 from journey import segment_commands  # noqa: E402  (the `segments` group)
 
@@ -236,6 +271,10 @@ segment_commands.register(main, _report_store, _duration)
 from journey import alert_commands  # noqa: E402  (the `alerts` group)
 
 alert_commands.register(main, _report_store, _settings, _duration, _date)
+
+from journey import api_commands  # noqa: E402  (the `tokens` group and `api`)
+
+api_commands.register(main, _settings, _report_store)
 
 
 def _held_by_up(settings: Settings) -> bool:

@@ -43,6 +43,10 @@ JOURNEY_SMTP_USER                log in as this user (with JOURNEY_SMTP_PASSWORD
 JOURNEY_SMTP_PASSWORD            the password [unset]
 JOURNEY_SMTP_FROM                sender address of alert e-mails [journey@localhost]
 JOURNEY_SMTP_STARTTLS            upgrade the connection with STARTTLS [false]
+JOURNEY_API_HOST                 address `journey api` binds (the analysts' API and dashboard;
+                                 `journey up` serves them on the collector's port) [127.0.0.1]
+JOURNEY_API_PORT                 port of `journey api` [8090]
+JOURNEY_API_WORKERS              gunicorn workers of `journey api` (1 with the embedded store) [2]
 JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
                                  refresh is due), 0 = never [60]
 
@@ -87,6 +91,9 @@ class Settings:
     clickhouse: ClickHouseURL | None = None
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080
+    api_host: str = "127.0.0.1"
+    api_port: int = 8090
+    api_workers: int = 2
     collector_workers: int = 2
     collector_threads: int = 8
     write_keys: Mapping[str, str] = field(default_factory=dict)  # key -> source name
@@ -276,5 +283,8 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "JOURNEY_SMTP_PASSWORD": ("smtp_password", lambda n, v: v),
     "JOURNEY_SMTP_FROM": ("smtp_from", lambda n, v: v.strip() or "journey@localhost"),
     "JOURNEY_SMTP_STARTTLS": ("smtp_starttls", _bool),
+    "JOURNEY_API_HOST": ("api_host", lambda n, v: v),
+    "JOURNEY_API_PORT": ("api_port", lambda n, v: _number(n, v, int, 0)),
+    "JOURNEY_API_WORKERS": ("api_workers", lambda n, v: _number(n, v, int, 1)),
     "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
 }

@@ -1,5 +1,6 @@
 """The whole pipeline in one process, for `journey up` and `journey demo`: the bundled broker
-(unless one is configured), the collector on a threaded HTTP server, the loader in a thread, the
+(unless one is configured), the collector on a threaded HTTP server (which also serves the
+analysts' API and dashboard), the loader in a thread, the
 scheduler (segment refreshes and alert rules that are due) in another, and the store (embedded chDB unless a
 server is configured), which this process also queries."""
 
@@ -22,6 +23,8 @@ from journey.keys import KeyStore
 from journey.scheduler import Scheduler, alert_checks, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
+from reports import api as reports_api
+from reports.tokens import TokenStore
 from storage import connect
 from storage.store import Store
 
@@ -65,6 +68,7 @@ class Stack:
         app = create_app(settings, sink=self.sink, keys=keys)
         app.extensions["journey.store"] = self.store
         app.register_blueprint(local_api.bp)
+        reports_api.install(app, self.store, TokenStore(settings.data_dir / "tokens.sqlite3"))
         self.server = make_server(
             settings.collector_host, settings.collector_port, app, threaded=True
         )

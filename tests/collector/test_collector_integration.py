@@ -1,6 +1,8 @@
 """Events posted over HTTP to the real collector, through a real broker, into ClickHouse."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -169,3 +171,21 @@ def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None
     assert "accepted" in out and "shop funnel by utm_source" in out and "newsletter" in out
     sent = int(out.split(": ", 1)[1].split(" accepted")[0].split()[-1])
     assert f"loaded {sent} new events" in out
+    # it ends with the journey report as HTML, whose funnel agrees with the printed stages
+    path = Path(out.strip().splitlines()[-1].rsplit(": ", 1)[1])
+    page = path.read_text()
+    results = [
+        json.loads(m.replace("<\\/", "</"))
+        for m in re.findall(r"class='journey-result'[^>]*>(.*?)</script>", page, re.S)
+    ]
+    kinds = re.findall(r"<section data-kind='(\w+)'>", page)
+    assert kinds[:4] == ["funnel", "funnel", "funnel_trend", "paths"]
+    assert {"retention", "lifecycle"} <= set(kinds)
+    assert page.count("class='journey-figure'") >= 10
+    stages = ("Product Viewed ", "Product Added ", "Checkout Started ", "Order Completed ")
+    printed = {
+        " ".join(line.split()[:2]): int(line.split()[2])
+        for line in out.splitlines()
+        if line.startswith(stages)
+    }
+    assert {s["event"]: s["people"] for s in results[0]["steps"]} == printed

@@ -1,0 +1,291 @@
+"""The analysts' HTTP API (``/api/v1``): every report as JSON, CSV or an HTML page with charts,
+segments, alert rules with their history, and saved reports; the dashboard (``/dashboard``)
+is a page of this API. Bearer tokens (reports.tokens) guard everything but the OpenAPI
+description and the dashboard's static page, which holds no data.
+
+Errors are JSON: 400 names the parameter, 401 asks for a token, 404 names what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from werkzeug.exceptions import HTTPException
+
+from analyzer.funnels.spec import SpecError
+from journey.output import render
+from reports import alerts as alert_reports
+from reports import html, saved
+from reports import segments as segment_reports
+from reports.analyses import REPORTS, Result, event_names, run
+from reports.params import ParamError, Params
+from reports.tokens import TokenStore
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+bp = Blueprint("reports_api", __name__)
+PUBLIC = {"reports_api.openapi", "reports_api.dashboard", "reports_api.dashboard_asset"}
+FORMATS = ("json", "csv", "html", "figures")
+
+
+class NotFound(Exception):
+    pass
+
+
+def _store() -> Store:
+    store: Store = current_app.extensions["journey.store"]
+    return store
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities have no JSON: null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    """JSON with ISO dates (Flask's own would write HTTP dates)."""
+    return Response(json.dumps(_finite(value), default=_plain), status, mimetype="application/json")
+
+
+def _error(status: int, message: str, **extra: Any) -> Response:
+    return _json({"error": message, **extra}, status)
+
+
+@bp.before_request
+def _authenticate() -> Response | None:
+    if request.endpoint in PUBLIC:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    tokens: TokenStore = current_app.extensions["journey.tokens"]
+    name = tokens.verify(token.strip()) if scheme.lower() == "bearer" else None
+    if name is None:
+        response = _error(
+            401,
+            "a valid analyst token is required: Authorization: Bearer <token> "
+            "(create one with `journey tokens create NAME`)",
+        )
+        response.headers["WWW-Authenticate"] = 'Bearer realm="journey"'
+        return response
+    g.analyst = name
+    return None
+
+
+@bp.errorhandler(ParamError)
+def _bad_param(exc: ParamError) -> Response:
+    return _error(400, str(exc), parameter=exc.name)
+
+
+@bp.errorhandler(SpecError)
+def _bad_spec(exc: SpecError) -> Response:
+    message = str(exc)
+    if "no segment" in message or "no alert rule" in message:
+        return _error(404, message)
+    return _error(400, message, parameter=message.split(":", 1)[0])
+
+
+@bp.errorhandler(NotFound)
+def _not_found(exc: NotFound) -> Response:
+    return _error(404, str(exc))
+
+
+@bp.errorhandler(HTTPException)
+def _http(exc: HTTPException) -> Response:
+    return _error(exc.code or 500, exc.description or exc.name)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("report failed")
+    return _error(500, "internal error while computing the report; see the server's log")
+
+
+def _query() -> tuple[Params, str]:
+    """The request's parameters, less ``format``."""
+    values = {k: request.args.getlist(k) for k in request.args}
+    fmt = values.pop("format", ["json"])
+    if len(fmt) != 1 or fmt[0] not in FORMATS:
+        raise ParamError("format", f"one of {', '.join(FORMATS)}")
+    return Params(values), fmt[0]
+
+
+def _answer(result: Result, fmt: str) -> Response:
+    if fmt == "csv":
+        body = render(result.rows, "csv") if result.rows else ""
+        return Response(body, mimetype="text/csv")
+    if fmt == "html":
+        return Response(html.page(result.title, [result]), mimetype="text/html")
+    answer = {
+        "kind": result.kind,
+        "title": result.title,
+        "params": result.params,
+        "result": result.data,
+    }
+    if fmt == "figures":  # the charts as Plotly JSON, for the dashboard
+        answer["figures"] = [json.loads(f.to_json()) for f in html.figures(result)]
+    return _json(answer)
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    from reports.openapi import document
+
+    return _json(document())
+
+
+@bp.get("/api/v1/reports/<kind>")
+def report(kind: str) -> Response:
+    if kind not in REPORTS:
+        raise NotFound(f"no report {kind!r}; reports: {', '.join(REPORTS)}")
+    params, fmt = _query()
+    return _answer(run(_store(), kind, params), fmt)
+
+
+@bp.get("/api/v1/events")
+def events() -> Response:
+    params, fmt = _query()
+    return _answer(event_names(_store(), params), fmt)
+
+
+@bp.get("/api/v1/segments")
+def segments() -> Response:
+    params, fmt = _query()
+    params.done()
+    return _answer(segment_reports.listing(_store()), fmt)
+
+
+@bp.get("/api/v1/segments/<name>")
+def segment(name: str) -> Response:
+    params, fmt = _query()
+    quality = not params.flag("no_quality")
+    params.done()
+    return _answer(segment_reports.segment(_store(), name, with_quality=quality), fmt)
+
+
+@bp.get("/api/v1/alerts")
+def alerts() -> Response:
+    params, fmt = _query()
+    params.done()
+    return _answer(alert_reports.listing(_store()), fmt)
+
+
+@bp.get("/api/v1/alerts/<name>/history")
+def alert_history(name: str) -> Response:
+    params, fmt = _query()
+    limit = params.integer("limit", 100, 1, 10_000) or 100
+    changes = params.flag("changes")
+    params.done()
+    return _answer(alert_reports.history(_store(), name, limit, changes), fmt)
+
+
+@bp.get("/api/v1/alerts/<name>/deliveries")
+def alert_deliveries(name: str) -> Response:
+    params, fmt = _query()
+    limit = params.integer("limit", 100, 1, 10_000) or 100
+    params.done()
+    return _answer(alert_reports.deliveries(_store(), name, limit), fmt)
+
+
+@bp.get("/api/v1/saved")
+def saved_list() -> Response:
+    return _json({"saved": [s.as_dict() for s in saved.listing(_store())]})
+
+
+@bp.get("/api/v1/saved/<name>")
+def saved_get(name: str) -> Response:
+    found = saved.get(_store(), name)
+    if found is None:
+        raise NotFound(f"no saved report {name!r}")
+    return _json(found.as_dict())
+
+
+@bp.put("/api/v1/saved/<name>")
+def saved_put(name: str) -> Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or set(body) - {"kind", "params"}:
+        raise ParamError("body", 'a JSON object {"kind": ..., "params": {NAME: [VALUE, ...]}}')
+    kind, given = body.get("kind"), body.get("params", {})
+    if not isinstance(kind, str):
+        raise ParamError("kind", f"one of {', '.join(REPORTS)}")
+    if not isinstance(given, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, str) for x in v) for v in given.values()
+    ):
+        raise ParamError("params", "an object of parameter name -> list of text values")
+    given.pop("format", None)
+    kept, _ = saved.save(_store(), name, kind, given)
+    return _json(kept.as_dict())
+
+
+@bp.delete("/api/v1/saved/<name>")
+def saved_delete(name: str) -> Response:
+    if not saved.drop(_store(), name):
+        raise NotFound(f"no saved report {name!r}")
+    return _json({"name": name, "deleted": True})
+
+
+@bp.get("/api/v1/saved/<name>/run")
+def saved_run(name: str) -> Response:
+    found = saved.get(_store(), name)
+    if found is None:
+        raise NotFound(f"no saved report {name!r}")
+    params, fmt = _query()
+    params.done()
+    result = run(_store(), found.kind, Params(found.params))
+    result.title = f"{found.name}: {result.title}"
+    return _answer(result, fmt)
+
+
+@bp.get("/dashboard")
+def dashboard() -> Response:
+    text = resources.files("reports").joinpath("dashboard/index.html").read_text()
+    return Response(text, mimetype="text/html")
+
+
+@bp.get("/dashboard/<asset>")
+def dashboard_asset(asset: str) -> Response:
+    if asset == "plotly.min.js":
+        response = Response(html.plotly_js(), mimetype="text/javascript")
+    elif asset == "dashboard.js":
+        text = resources.files("reports").joinpath("dashboard/dashboard.js").read_text()
+        response = Response(text, mimetype="text/javascript")
+    else:
+        return _error(404, f"no dashboard file {asset!r}")
+    response.headers["Cache-Control"] = "max-age=3600"
+    return response
+
+
+def install(app: Flask, store: Store, tokens: TokenStore) -> None:
+    """Serve the API and the dashboard from ``app``, reading ``store``."""
+    app.extensions["journey.store"] = store
+    app.extensions["journey.tokens"] = tokens
+    app.register_blueprint(bp)
+
+
+def create_app(store: Store, tokens: TokenStore) -> Flask:
+    """The API on its own (``journey api``), for deployments with a ClickHouse server."""
+    app = Flask(__name__)
+    install(app, store, tokens)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response:
+        return _error(exc.code or 500, exc.description or exc.name)
+
+    return app

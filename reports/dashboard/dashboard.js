@@ -1,0 +1,248 @@
+// Journey dashboard: builds a report from the form, asks the API for it with the analyst's
+// token, and draws the charts the API describes (the same figures as the HTML reports).
+// The report's parameters live in the address (#kind=funnel&step=...), so every view is a
+// link; #saved=NAME opens a saved report.
+(function () {
+  "use strict";
+  var $ = function (id) { return document.getElementById(id); };
+  var TOKEN = "journey.token";
+
+  function token() { return localStorage.getItem(TOKEN) || ""; }
+
+  function api(path, options) {
+    options = options || {};
+    options.headers = Object.assign({"Authorization": "Bearer " + token()}, options.headers || {});
+    return fetch(path, options).then(function (response) {
+      return response.json().then(function (body) {
+        if (!response.ok) { throw new Error(body.error || ("HTTP " + response.status)); }
+        return body;
+      });
+    });
+  }
+
+  function showError(error) { $("error").textContent = error ? String(error.message || error) : ""; }
+
+  function addStep(value) {
+    var li = document.createElement("li");
+    var input = document.createElement("input");
+    input.value = value || "";
+    input.className = "step";
+    var remove = document.createElement("button");
+    remove.textContent = "×";
+    remove.title = "remove this step";
+    remove.addEventListener("click", function () { li.remove(); });
+    li.appendChild(input);
+    li.appendChild(remove);
+    $("steps").appendChild(li);
+  }
+
+  function showKind() {
+    var kind = $("kind").value;
+    document.querySelectorAll("[data-for]").forEach(function (el) {
+      el.classList.toggle("hidden", el.dataset.for !== kind);
+    });
+  }
+
+  function params() {
+    var kind = $("kind").value;
+    var p = new URLSearchParams();
+    if ($("since").value) { p.append("since", $("since").value); }
+    if ($("until").value) { p.append("until", $("until").value); }
+    if ($("in-segment").value) { p.append("in_segment", $("in-segment").value); }
+    if (kind === "funnel") {
+      document.querySelectorAll("#steps input").forEach(function (input) {
+        if (input.value.trim()) { p.append("step", input.value.trim()); }
+      });
+      p.append("window", $("window").value || "7d");
+      p.append("mode", $("mode").value);
+      if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
+    } else if (kind === "paths") {
+      if ($("path-start").value) { p.append("start", $("path-start").value); }
+      p.append("kind", $("path-kind").value);
+      if ($("path-clean").value) { p.append("clean", $("path-clean").value); }
+    } else {
+      p.append("start_event", $("start-event").value);
+      p.append("return_event", $("return-event").value);
+      p.append("period", $("period").value);
+    }
+    return p;
+  }
+
+  function fill(kind, p) {
+    $("kind").value = kind;
+    showKind();
+    $("since").value = p.get("since") || "";
+    $("until").value = p.get("until") || "";
+    $("in-segment").value = p.get("in_segment") || "";
+    if (kind === "funnel") {
+      $("steps").innerHTML = "";
+      p.getAll("step").forEach(addStep);
+      $("window").value = p.get("window") || "7d";
+      $("mode").value = p.get("mode") || "ordered";
+      var breakdown = p.get("breakdown") || "";
+      if (breakdown && !Array.prototype.some.call($("breakdown").options, function (o) { return o.value === breakdown; })) {
+        var option = document.createElement("option");
+        option.value = option.textContent = breakdown;
+        $("breakdown").appendChild(option);
+      }
+      $("breakdown").value = breakdown;
+    } else if (kind === "paths") {
+      $("path-start").value = p.get("start") || "";
+      $("path-kind").value = p.get("kind") || "all";
+      $("path-clean").value = p.get("clean") || "";
+    } else {
+      $("start-event").value = p.get("start_event") || "";
+      $("return-event").value = p.get("return_event") || "";
+      $("period").value = p.get("period") || "week";
+    }
+  }
+
+  function draw(body) {
+    $("title").textContent = body.title;
+    var charts = $("charts");
+    charts.innerHTML = "";
+    body.figures.forEach(function (figure, i) {
+      var div = document.createElement("div");
+      div.className = "chart";
+      div.id = "chart-" + i;
+      charts.appendChild(div);
+      Plotly.newPlot(div, figure.data, figure.layout, {responsive: true, displaylogo: false});
+    });
+    charts.dataset.kind = body.kind;
+    charts.dataset.ready = String(Date.now());
+  }
+
+  function run() {
+    showError(null);
+    var kind = $("kind").value;
+    var p = params();
+    var link = "kind=" + encodeURIComponent(kind) + "&" + p.toString();
+    if (location.hash.slice(1) !== link && location.hash.indexOf("#saved=") !== 0) {
+      history.replaceState(null, "", "#" + link);
+    }
+    $("title").textContent = "Running…";
+    return api("/api/v1/reports/" + kind + "?" + p.toString() + "&format=figures")
+      .then(draw)
+      .catch(function (error) { $("title").textContent = "No report"; showError(error); });
+  }
+
+  function loadSaved() {
+    return api("/api/v1/saved").then(function (body) {
+      var list = $("saved");
+      list.innerHTML = "";
+      body.saved.forEach(function (s) {
+        var li = document.createElement("li");
+        var a = document.createElement("a");
+        a.href = "#saved=" + encodeURIComponent(s.name);
+        a.textContent = s.name + " (" + s.kind + ")";
+        li.appendChild(a);
+        list.appendChild(li);
+      });
+    });
+  }
+
+  function save() {
+    showError(null);
+    var name = $("save-name").value.trim();
+    var body = {kind: $("kind").value, params: {}};
+    params().forEach(function (value, key) { (body.params[key] = body.params[key] || []).push(value); });
+    return api("/api/v1/saved/" + encodeURIComponent(name), {
+      method: "PUT",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body)
+    }).then(function () {
+      history.replaceState(null, "", "#saved=" + encodeURIComponent(name));
+      share();
+      return loadSaved();
+    }).catch(showError);
+  }
+
+  function share() {
+    $("link").textContent = location.href;
+  }
+
+  function openHash() {
+    var hash = location.hash.slice(1);
+    if (!hash) { return Promise.resolve(); }
+    var p = new URLSearchParams(hash);
+    if (p.get("saved")) {
+      return api("/api/v1/saved/" + encodeURIComponent(p.get("saved"))).then(function (s) {
+        var q = new URLSearchParams();
+        Object.keys(s.params).forEach(function (k) { s.params[k].forEach(function (v) { q.append(k, v); }); });
+        fill(s.kind, q);
+        $("save-name").value = s.name;
+        return run();
+      }).catch(showError);
+    }
+    if (!p.get("kind")) {  // only a period: fill it, run nothing
+      $("since").value = p.get("since") || $("since").value;
+      $("until").value = p.get("until") || $("until").value;
+      return Promise.resolve();
+    }
+    fill(p.get("kind"), p);
+    return run();
+  }
+
+  function loadEvents() {
+    var p = new URLSearchParams();
+    if ($("since").value) { p.append("since", $("since").value); }
+    if ($("until").value) { p.append("until", $("until").value); }
+    return api("/api/v1/events?" + p.toString()).then(function (body) {
+      var box = $("events");
+      box.innerHTML = "";
+      body.result.forEach(function (e) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.textContent = e.event;
+        b.title = e.count + " events";
+        b.dataset.event = e.event;
+        b.addEventListener("click", function () { addStep(e.event); });
+        box.appendChild(b);
+      });
+    });
+  }
+
+  function loadChoices() {
+    var segments = api("/api/v1/segments").then(function (body) {
+      var select = $("in-segment");
+      var breakdown = $("breakdown");
+      body.result.forEach(function (s) {
+        var option = document.createElement("option");
+        option.value = option.textContent = s.segment;
+        select.appendChild(option);
+        var by = document.createElement("option");
+        by.value = "segment:" + s.segment;
+        by.textContent = "segment " + s.segment;
+        breakdown.appendChild(by);
+      });
+    });
+    return Promise.all([segments, loadSaved()]);
+  }
+
+  function periodFromHash() {
+    var p = new URLSearchParams(location.hash.slice(1));
+    if (p.get("since")) { $("since").value = p.get("since"); }
+    if (p.get("until")) { $("until").value = p.get("until"); }
+  }
+
+  function start() {
+    showError(null);
+    if (!token()) { showError("Enter an analyst token (journey tokens create NAME) to start."); return; }
+    periodFromHash();
+    loadChoices().then(openHash).then(loadEvents).catch(showError);
+  }
+
+  $("use-token").addEventListener("click", function () {
+    localStorage.setItem(TOKEN, $("token").value.trim());
+    $("token").value = "";
+    start();
+  });
+  $("kind").addEventListener("change", showKind);
+  $("since").addEventListener("change", function () { loadEvents().catch(showError); });
+  $("until").addEventListener("change", function () { loadEvents().catch(showError); });
+  $("run").addEventListener("click", run);
+  $("save").addEventListener("click", save);
+  $("share").addEventListener("click", share);
+  window.addEventListener("hashchange", openHash);
+  start();
+})();

@@ -1,0 +1,354 @@
+"""Self-contained HTML reports with charts (Plotly): one file that opens anywhere, offline.
+
+Each result becomes a section: its charts, its evidence where it has some, and its table.
+Figures are written as JSON in ``<script type="application/json" class="journey-figure">``
+blocks and drawn by the embedded plotly.js, and the result itself is kept in a
+``journey-result`` block, so what a chart shows can be checked against the data (the tests do,
+against the API's JSON).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+import plotly.graph_objects as go
+
+from reports.analyses import Result
+
+MAX_TABLE_ROWS = 200
+COLORS = ("#3b6fd4", "#e4572e", "#29a36a", "#f2a541", "#8a5cd0", "#17a2b8", "#c44d8a", "#6c757d")
+
+
+@cache
+def plotly_js() -> str:
+    """plotly.js as shipped with the plotly package (no network at view time)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _human(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
+    layout: dict[str, Any] = {
+        "title": title,
+        "template": "plotly_white",
+        "colorway": list(COLORS),
+        "margin": {"l": 60, "r": 30, "t": 60, "b": 60},
+        "height": 420,
+    }
+    fig.update_layout(**{**layout, **extra})
+    return fig
+
+
+def funnel_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """People per step for everyone and per breakdown value (conversion from start on each
+    bar), median time from the previous step, and the histogram of time to convert."""
+    groups = [("(all)", data["steps"])] + [(g["value"], g["steps"]) for g in data["breakdown"]]
+    steps = [f"{s['step']}. {s['event']}" for s in data["steps"]]
+    bars = go.Figure()
+    times = go.Figure()
+    for name, rows in groups:
+        bars.add_bar(
+            name=name,
+            x=steps,
+            y=[s["people"] for s in rows],
+            text=[_pct(s["conversion_from_start"]) for s in rows],
+            textposition="outside",
+            customdata=[[s["conversion_from_previous"], s["dropped"]] for s in rows],
+            hovertemplate="%{x}<br>%{y} people, %{text} from start<br>"
+            "%{customdata[0]:.1%} from previous, %{customdata[1]} dropped<extra>"
+            + html.escape(name)
+            + "</extra>",
+        )
+        times.add_bar(
+            name=name,
+            x=steps[1:],
+            y=[s["median_seconds_from_previous"] for s in rows[1:]],
+            text=[_human(s["median_seconds_from_previous"]) for s in rows[1:]],
+            textposition="outside",
+        )
+    figures = [
+        _layout(bars, "People per step (conversion from the first step)", barmode="group"),
+        _layout(
+            times,
+            "Median time from the previous step",
+            barmode="group",
+            yaxis={"title": "seconds", "type": "log"},
+        ),
+    ]
+    if data["time_to_convert"]:
+        whole = data["time_to_convert"][-1]
+        hist = go.Figure(
+            go.Bar(
+                x=[
+                    f"{_human(b['from_seconds']) or '0s'}–{_human(b['to_seconds'])}"
+                    for b in whole["bins"]
+                ],
+                y=[b["people"] for b in whole["bins"]],
+            )
+        )
+        figures.append(
+            _layout(hist, f"Time to convert, step {whole['from_step']} to {whole['to_step']}")
+        )
+    return figures
+
+
+def trend_figures(data: list[dict[str, Any]]) -> list[go.Figure]:
+    fig = go.Figure(
+        go.Scatter(
+            x=[str(p["period"]) for p in data],
+            y=[p["conversion"] for p in data],
+            mode="lines+markers",
+            customdata=[[p["entered"], p["converted"]] for p in data],
+            hovertemplate="%{x}: %{y:.1%} (%{customdata[1]} of %{customdata[0]})<extra></extra>",
+        )
+    )
+    return [_layout(fig, "Conversion by the period people entered", yaxis={"tickformat": ".0%"})]
+
+
+def paths_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """A Sankey of the edges between consecutive steps (a node per position and step)."""
+    nodes: dict[tuple[int, str], int] = {}
+
+    def node(position: int, name: str) -> int:
+        return nodes.setdefault((position, name), len(nodes))
+
+    source, target, value = [], [], []
+    for e in data["edges"]:
+        source.append(node(e["position"], e["source"]))
+        target.append(node(e["position"] + 1, e["target"]))
+        value.append(e["count"])
+    labels = [name for (_, name) in nodes]
+    sankey = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={"label": labels, "pad": 12, "thickness": 14},
+            link={"source": source, "target": target, "value": value},
+        )
+    )
+    top = data["paths"][:20]
+    bars = go.Figure(
+        go.Bar(
+            x=[p["count"] for p in reversed(top)],
+            y=[" > ".join(p["steps"]) for p in reversed(top)],
+            orientation="h",
+        )
+    )
+    return [
+        _layout(sankey, "Paths between consecutive steps", height=560),
+        _layout(bars, "Top paths", height=max(300, 28 * len(top) + 120), margin={"l": 420}),
+    ]
+
+
+def painpoint_figures(data: dict[str, Any]) -> list[go.Figure]:
+    stages = data["stages"]
+    names = [f"{s['from_event']} > {s['to_event']}" for s in stages]
+    fig = go.Figure()
+    fig.add_bar(name=data["segment"], y=names, x=[s["drop_rate"] for s in stages], orientation="h")
+    fig.add_bar(
+        name="other segments",
+        y=names,
+        x=[s["others"]["drop_rate"] if s["others"] else None for s in stages],
+        orientation="h",
+    )
+    fig.add_bar(
+        name="previous period",
+        y=names,
+        x=[s["previous"]["drop_rate"] if s["previous"] else None for s in stages],
+        orientation="h",
+    )
+    return [
+        _layout(
+            fig,
+            "Drop-off per stage, ranked (top first)",
+            barmode="group",
+            xaxis={"tickformat": ".0%"},
+            yaxis={"autorange": "reversed"},
+            margin={"l": 320},
+        )
+    ]
+
+
+def retention_figures(data: dict[str, Any]) -> list[go.Figure]:
+    cohorts = data["cohorts"]
+    width = max((len(c["rates"]) for c in cohorts), default=0)
+    z = [c["rates"] + [None] * (width - len(c["rates"])) for c in cohorts]
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=[f"{data['period']} {i}" for i in range(width)],
+            y=[f"{c['period']} ({c['people']})" for c in cohorts],
+            text=[[_pct(v) if v is not None else "" for v in row] for row in z],
+            texttemplate="%{text}",
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+        )
+    )
+    return [_layout(fig, "Retention by cohort", yaxis={"autorange": "reversed"}, height=520)]
+
+
+def lifecycle_figures(data: list[dict[str, Any]]) -> list[go.Figure]:
+    fig = go.Figure()
+    for status in ("new", "returning", "resurrecting", "dormant"):
+        fig.add_bar(name=status, x=[str(p["period"]) for p in data], y=[p[status] for p in data])
+    return [_layout(fig, "Lifecycle", barmode="relative")]
+
+
+def segment_figures(data: dict[str, Any]) -> list[go.Figure]:
+    sizes = go.Figure()
+    for group, points in sorted(data["sizes"].items()):
+        sizes.add_scatter(
+            name=group,
+            x=[p["at"] for p in points],
+            y=[p["members"] for p in points],
+            mode="lines+markers",
+        )
+    figures = [_layout(sizes, "Segment sizes over time (members at each refresh)")]
+    if data.get("value"):
+        value = go.Figure()
+        value.add_bar(
+            name="customers",
+            x=[v["group"] for v in data["value"]],
+            y=[v["share_of_customers"] for v in data["value"]],
+        )
+        value.add_bar(
+            name="revenue",
+            x=[v["group"] for v in data["value"]],
+            y=[v["share_of_revenue"] for v in data["value"]],
+        )
+        figures.append(
+            _layout(
+                value,
+                "Share of customers and of revenue per RFM group",
+                barmode="group",
+                yaxis={"tickformat": ".0%"},
+            )
+        )
+    return figures
+
+
+FIGURES = {
+    "funnel": funnel_figures,
+    "funnel_trend": trend_figures,
+    "paths": paths_figures,
+    "painpoints": painpoint_figures,
+    "retention": retention_figures,
+    "lifecycle": lifecycle_figures,
+    "segment": segment_figures,
+}
+
+
+def figures(result: Result) -> list[go.Figure]:
+    make = FIGURES.get(result.kind)
+    return make(result.data) if make else []  # type: ignore[operator]
+
+
+def _json(value: Any) -> str:
+    """JSON safe inside a <script> element."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text.replace("<", "\\u003c")  # no tag can start inside the script element
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, dict)):
+        return html.escape(json.dumps(value, default=str))
+    return html.escape("" if value is None else str(value))
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p class='empty'>No rows.</p>"
+    columns = list(rows[0])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell(r.get(c))}</td>" for c in columns) + "</tr>"
+        for r in rows[:MAX_TABLE_ROWS]
+    )
+    more = (
+        f"<p class='more'>{len(rows) - MAX_TABLE_ROWS} more rows in the JSON and CSV.</p>"
+        if len(rows) > MAX_TABLE_ROWS
+        else ""
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
+
+
+def _evidence(result: Result) -> str:
+    if result.kind != "painpoints":
+        return ""
+    items = []
+    for i, s in enumerate(result.data["stages"]):
+        rank = f"#{i + 1}" if s["ranked"] else "not ranked"
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in s["reasons"])
+        items.append(
+            f"<li><b>{rank}: {html.escape(s['from_event'])} &gt; {html.escape(s['to_event'])}"
+            f"</b>: {s['dropped']} of {s['entered']} dropped ({_pct(s['drop_rate'])})"
+            f"<ul>{reasons}</ul></li>"
+        )
+    return f"<h3>Evidence</h3><ol class='evidence'>{''.join(items)}</ol>"
+
+
+def section(result: Result, index: int) -> str:
+    charts = "".join(
+        f"<div class='chart' id='chart-{index}-{j}'></div>"
+        f"<script type='application/json' class='journey-figure' data-target='chart-{index}-{j}'>"
+        f"{_json(fig.to_json())}</script>"
+        for j, fig in enumerate(figures(result))
+    )
+    params = "; ".join(f"{k}={', '.join(v)}" for k, v in result.params.items())
+    return (
+        f"<section data-kind='{html.escape(result.kind)}'><h2>{html.escape(result.title)}</h2>"
+        f"<p class='params'>{html.escape(params)}</p>{charts}{_evidence(result)}"
+        f"<details open><summary>Table</summary>{_table(result.rows)}</details>"
+        f"<script type='application/json' class='journey-result' data-kind='{html.escape(result.kind)}'>"
+        f"{_json(result.data)}</script></section>"
+    )
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0 auto;max-width:1200px;
+padding:24px;color:#1d2433}h1{margin-bottom:4px}.generated,.params{color:#667;font-size:13px}
+section{border-top:1px solid #dde;margin-top:28px;padding-top:8px}.chart{min-height:300px}
+details{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border-bottom:1px solid #eee;
+padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}
+.evidence li{margin:6px 0}
+"""
+
+DRAW = """
+document.querySelectorAll('script.journey-figure').forEach(function (s) {
+  var fig = JSON.parse(s.textContent);
+  Plotly.newPlot(s.dataset.target, fig.data, fig.layout, {responsive: true, displaylogo: false});
+});
+"""
+
+
+def page(title: str, results: Sequence[Result], generated: datetime | None = None) -> str:
+    """One self-contained HTML page with a section per result."""
+    when = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    sections = "".join(section(r, i) for i, r in enumerate(results))
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style>"
+        f"<script>{plotly_js()}</script></head><body>"
+        f"<h1>{html.escape(title)}</h1><p class='generated'>Generated by Journey, {when}</p>"
+        f"{sections}<script>{DRAW}</script></body></html>"
+    )

@@ -1,0 +1,12 @@
+"""Create the saved reports table: a report's kind and parameters under a name, by version
+(storage.versioned), so the dashboard and the API can run it again and link to it."""
+
+from storage.migrations.runner import Migrator
+
+
+def forwards(m: Migrator) -> None:
+    m.execute(
+        "CREATE TABLE IF NOT EXISTS {db}.saved_reports ("
+        "name String, version UInt32, definition String, created_at DateTime('UTC')"
+        ") ENGINE = MergeTree ORDER BY (name, version)"
+    )

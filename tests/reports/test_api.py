@@ -1,0 +1,272 @@
+"""The analysts' API over real HTTP and a real store (ClickHouse server and chDB): answers
+checked against the OpenAPI description and against the pandas reference; tokens; errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from analyzer.funnels import Breakdown, FunnelSpec, Step
+from tests.analyzer import reference
+from tests.reports.conftest import Api
+from tests.reports.openapi_check import check
+
+pytestmark = pytest.mark.integration
+
+PERIOD = {"since": "2023-11-14", "until": "2023-11-16"}  # the random log's 8 hours
+STEPS = ["View", "Cart", "Buy"]
+
+
+def _funnel_spec(**extra: Any) -> FunnelSpec:
+    return FunnelSpec(
+        steps=tuple(Step(s) for s in STEPS),
+        date_from=datetime(2023, 11, 14, tzinfo=UTC),
+        date_to=datetime(2023, 11, 16, tzinfo=UTC),
+        window=timedelta(days=7),
+        **extra,
+    )
+
+
+def test_the_openapi_description_is_public_and_valid(api: Api) -> None:
+    response = api.get("/api/v1/openapi.json", token="")
+    assert response.status_code == 200
+    validate(response.json())
+
+
+@pytest.mark.parametrize("header", [None, "Bearer ", "Bearer jt_not-a-token", "Basic abc"])
+def test_requests_without_a_valid_token_are_refused(api: Api, header: str | None) -> None:
+    import requests
+
+    headers = {} if header is None else {"Authorization": header}
+    response = requests.get(
+        api.url + "/api/v1/reports/funnel", params={"step": STEPS}, headers=headers, timeout=30
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert "journey tokens create" in check(response, "/api/v1/reports/funnel")["error"]
+
+
+def test_a_revoked_token_stops_working_at_once_and_tokens_are_stored_hashed(api: Api) -> None:
+    token = api.tokens.create("temporary")
+    assert api.get("/api/v1/segments", token=token).status_code == 200
+    assert api.tokens.revoke("temporary") == 1
+    assert api.get("/api/v1/segments", token=token).status_code == 401
+    with sqlite3.connect(api.tokens.path) as db:
+        stored = " ".join(str(v) for row in db.execute("SELECT * FROM api_tokens") for v in row)
+    assert token not in stored and api.token not in stored
+
+
+def test_funnel_answers_as_described_and_as_the_reference_computes(api: Api) -> None:
+    response = api.get("/api/v1/reports/funnel", step=STEPS, breakdown="utm_source", **PERIOD)
+    assert response.status_code == 200, response.text
+    body = check(response, "/api/v1/reports/funnel")
+    assert body["kind"] == "funnel" and body["params"]["step"] == STEPS
+    expected = reference.funnel(api.events, _funnel_spec(breakdown=Breakdown("utm_source")))
+    got = body["result"]
+    assert [
+        (s["people"], s["median_seconds_from_previous"], s["p90_seconds_from_previous"])
+        for s in got["steps"]
+    ] == expected["steps"]
+    assert {g["value"]: [s["people"] for s in g["steps"]] for g in got["breakdown"]} == {
+        v: [p for p, _, _ in steps] for v, steps in expected["breakdown"].items()
+    }
+
+
+def test_csv_is_the_main_table(api: Api) -> None:
+    response = api.get("/api/v1/reports/funnel", step=STEPS, format="csv", **PERIOD)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    lines = response.text.strip().splitlines()
+    assert lines[0].startswith("segment,step,event,people,dropped,")
+    expected = reference.funnel(api.events, _funnel_spec())["steps"]
+    assert [int(line.split(",")[3]) for line in lines[1:]] == [p for p, _, _ in expected]
+
+
+def _blocks(page: str, css_class: str) -> list[Any]:
+    pattern = rf"<script type='application/json' class='{css_class}'[^>]*>(.*?)</script>"
+    return [json.loads(m.replace("<\\/", "</")) for m in re.findall(pattern, page, re.S)]
+
+
+def test_the_html_report_draws_the_figures_of_the_json(api: Api) -> None:
+    query = {"step": STEPS, "breakdown": "utm_source", **PERIOD}
+    data = api.get("/api/v1/reports/funnel", **query).json()["result"]
+    page = api.get("/api/v1/reports/funnel", format="html", **query)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "Plotly.newPlot" in page.text
+    assert not re.search(r"<script[^>]+src=|<link ", page.text)  # self-contained
+    (result,) = _blocks(page.text, "journey-result")
+    assert result == data
+    bars, times, histogram = _blocks(page.text, "journey-figure")
+    by_name = {t["name"]: t["y"] for t in bars["data"]}
+    assert by_name.pop("(all)") == [s["people"] for s in data["steps"]]
+    assert by_name == {g["value"]: [s["people"] for s in g["steps"]] for g in data["breakdown"]}
+    assert times["data"][0]["y"] == [s["median_seconds_from_previous"] for s in data["steps"][1:]]
+    assert histogram["data"][0]["y"] == [b["people"] for b in data["time_to_convert"][-1]["bins"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "kind"),
+    [
+        ("/api/v1/reports/funnel", {"step": STEPS, "trend": "day"}, "funnel_trend"),
+        ("/api/v1/reports/funnel", {"step": STEPS, "dropped_at": "1"}, "funnel_dropped"),
+        ("/api/v1/reports/paths", {"clean": r"^/product/\d+$=/product/:id"}, "paths"),
+        ("/api/v1/reports/paths", {"step": STEPS, "dropped_at": "1"}, "paths"),
+        (
+            "/api/v1/reports/painpoints",
+            {"step": STEPS, "segment": "utm_source=facebook"},
+            "painpoints",
+        ),
+        (
+            "/api/v1/reports/retention",
+            {"start_event": "View", "return_event": "Buy", "period": "day"},
+            "retention",
+        ),
+        ("/api/v1/reports/lifecycle", {"event": "View", "period": "day"}, "lifecycle"),
+        ("/api/v1/events", {}, "events"),
+    ],
+)
+def test_every_report_answers_as_described(
+    api: Api, path: str, params: dict[str, Any], kind: str
+) -> None:
+    response = api.get(path, **params, **PERIOD)
+    assert response.status_code == 200, response.text
+    body = check(response, path)
+    assert body["kind"] == kind and body["result"]
+    figures = api.get(path, format="figures", **params, **PERIOD)
+    assert figures.status_code == 200
+    assert check(figures, path)["result"] == body["result"]
+
+
+def test_paths_match_the_reference(api: Api) -> None:
+    from analyzer.paths import PathSpec
+
+    body = api.get("/api/v1/reports/paths", kind="page", top="10", **PERIOD).json()["result"]
+    spec = PathSpec(
+        date_from=datetime(2023, 11, 14, tzinfo=UTC),
+        date_to=datetime(2023, 11, 16, tzinfo=UTC),
+        kind="page",
+        top=10,
+    )
+    total, top = reference.top_paths(api.events, spec)
+    assert body["total"] == total
+    assert [(p["steps"], p["count"]) for p in body["paths"]] == top
+
+
+@pytest.mark.parametrize(
+    ("params", "parameter", "words"),
+    [
+        ({"step": STEPS, "window": "7x"}, "window", "not a duration"),
+        ({"step": STEPS, "stepz": "View"}, "stepz", "unknown parameter"),
+        ({}, "step", "required"),
+        ({"step": ["View"]}, "step", "2 to 10"),
+        ({"step": STEPS, "since": "2023-11-20", "until": "2023-11-14"}, "until", "after since"),
+        ({"step": STEPS, "since": "yesterday"}, "since", "not a date"),
+        ({"step": STEPS, "until": "2099-01-01", "since": "1990-01-01"}, "until", "10 years"),
+        ({"step": STEPS, "format": "xml"}, "format", "json, csv, html"),
+        ({"step": STEPS, "mode": "sideways"}, "mode", "not one of"),
+        ({"step": STEPS, "breakdown": "utm_source; DROP TABLE events"}, "breakdown", ""),
+        ({"step": STEPS, "dropped_at": "99999999999999"}, "dropped_at", "whole number"),
+        ({"step": ["View|page_path~(unclosed", "Buy"]}, "step", "regular expression"),
+        ({"step": ["View|nonsense", "Buy"]}, "step", "FIELD=VALUE"),
+        ({"step": STEPS, "in_segment": "x' OR 1=1"}, "in_segment", "segment"),
+    ],
+)
+def test_bad_parameters_get_a_400_naming_them(
+    api: Api, params: dict[str, Any], parameter: str, words: str
+) -> None:
+    response = api.get("/api/v1/reports/funnel", **{**PERIOD, **params})
+    assert response.status_code == 400, response.text
+    body = check(response, "/api/v1/reports/funnel")
+    assert body["parameter"].startswith(parameter), body
+    assert words in body["error"]
+
+
+def test_injection_in_values_is_data_not_sql(api: Api) -> None:
+    (before,) = api.store.execute(f"SELECT count() FROM {api.store.database}.events")[0]
+    response = api.get("/api/v1/reports/funnel", step=["View' OR 1=1 --", "Buy"], **PERIOD)
+    assert response.status_code == 200
+    assert response.json()["result"]["steps"][0]["people"] == 0
+    (after,) = api.store.execute(f"SELECT count() FROM {api.store.database}.events")[0]
+    assert after == before
+
+
+def test_saved_reports_run_again_by_name(api: Api) -> None:
+    params = {"step": STEPS, "breakdown": ["utm_source"], **{k: [v] for k, v in PERIOD.items()}}
+    saved = api.call("PUT", "/api/v1/saved/weekly-shop", json={"kind": "funnel", "params": params})
+    assert saved.status_code == 200, saved.text
+    assert check(saved, "/api/v1/saved/{name}", "put")["version"] == 1
+    listed = check(api.get("/api/v1/saved"), "/api/v1/saved")["saved"]
+    assert [s["name"] for s in listed] == ["weekly-shop"]
+    ran = api.get("/api/v1/saved/weekly-shop/run")
+    direct = api.get("/api/v1/reports/funnel", step=STEPS, breakdown="utm_source", **PERIOD)
+    assert check(ran, "/api/v1/saved/{name}/run")["result"] == direct.json()["result"]
+    csv = api.get("/api/v1/saved/weekly-shop/run", format="csv")
+    assert (
+        csv.text == api.get("/api/v1/reports/funnel", format="csv", **direct.json()["params"]).text
+    )
+    broken = api.call(
+        "PUT", "/api/v1/saved/broken", json={"kind": "funnel", "params": {"step": ["View"]}}
+    )
+    assert broken.status_code == 400 and "2 to 10" in broken.json()["error"]
+    assert api.get("/api/v1/saved/broken").status_code == 404
+    assert api.call("PUT", "/api/v1/saved/bad name", json={"kind": "funnel"}).status_code == 400
+    assert api.call("PUT", "/api/v1/saved/x", data="not json").status_code == 400
+    assert api.call("DELETE", "/api/v1/saved/weekly-shop").status_code == 200
+    assert check(api.get("/api/v1/saved/weekly-shop"), "/api/v1/saved/{name}")["error"]
+    assert api.call("DELETE", "/api/v1/saved/weekly-shop").status_code == 404
+
+
+def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> None:
+    from alerts import catalog as alert_catalog
+    from alerts.channels import Channels
+    from alerts.engine import Engine
+    from alerts.rules import parse_document as parse_rules
+    from analyzer.segments import catalog
+    from analyzer.segments.definition import parse_document
+    from analyzer.segments.refresh import refresh
+    from journey.settings import Settings
+
+    doc = {"version": 1, "segments": [{"name": "gold", "rule": {"trait": "tier", "eq": "gold"}}]}
+    catalog.define(api.store, parse_document(doc))
+    refresh(api.store, ["gold"], at=datetime(2023, 11, 15, tzinfo=UTC))
+    listed = check(api.get("/api/v1/segments"), "/api/v1/segments")["result"]
+    assert [(s["segment"], s["members"] > 0) for s in listed] == [("gold", True)]
+    one = check(api.get("/api/v1/segments/gold"), "/api/v1/segments/{name}")["result"]
+    assert one["sizes"]["gold"][0]["members"] == listed[0]["members"]
+    assert api.get("/api/v1/segments/nope").status_code == 404
+    in_segment = api.get("/api/v1/reports/funnel", step=STEPS, in_segment="gold", **PERIOD)
+    assert in_segment.status_code == 200, in_segment.text
+
+    rules = {
+        "version": 1,
+        "alerts": [
+            {
+                "name": "buyers",
+                "funnel": {"steps": ["View", "Buy"], "window": "1h"},
+                "scope": "all",
+                "every": "1d",
+                "lookback": "1d",
+                "condition": {"below": 0.99},
+                "min_people": 1,
+                "channels": [{"log": True}],
+            }
+        ],
+    }
+    alert_catalog.define(api.store, parse_rules(rules))
+    Engine(api.store, Channels(Settings(data_dir=tmp_path))).check(
+        at=datetime(2023, 11, 15, 12, tzinfo=UTC)
+    )
+    alerts = check(api.get("/api/v1/alerts"), "/api/v1/alerts")["result"]
+    assert [(a["rule"], a["firing"]) for a in alerts] == [("buyers", "all")]
+    history = check(api.get("/api/v1/alerts/buyers/history"), "/api/v1/alerts/{name}/history")
+    assert [(h["state"], h["changed"]) for h in history["result"]] == [("firing", True)]
+    deliveries = api.get("/api/v1/alerts/buyers/deliveries")
+    assert check(deliveries, "/api/v1/alerts/{name}/deliveries")["result"][0]["channel"] == "log"
+    assert api.get("/api/v1/alerts/nope/history").status_code == 404
+    assert api.get("/api/v1/alerts/buyers/history", limit="0").status_code == 400

@@ -1,0 +1,112 @@
+"""The dashboard in headless Chromium (Debian's), served by the API over a real store: a
+funnel built by clicking, its chart drawn with the API's numbers, saved by name and opened
+again from its link. Screenshots are kept in ``test-artifacts/`` (JOURNEY_TEST_ARTIFACTS)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.collector.test_snippet_browser import CHROMIUM_FLAGS
+from tests.reports.conftest import Api
+
+pytestmark = pytest.mark.integration
+
+ARTIFACTS = Path(os.environ.get("JOURNEY_TEST_ARTIFACTS", "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+def _open(browser: Browser, api: Api, fragment: str = "") -> Page:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{api.url}/dashboard{fragment}")
+    page.fill("#token", api.token)
+    page.click("#use-token")
+    page.wait_for_selector("#events button[data-event='View']")
+    assert not errors, errors
+    return page
+
+
+def _wait_chart(page: Page, previous: str | None = None) -> None:
+    page.wait_for_function(
+        "p => document.getElementById('charts').dataset.ready "
+        "&& document.getElementById('charts').dataset.ready !== p "
+        "&& document.querySelector('#chart-0 .bars')",
+        arg=previous or "",
+        timeout=30_000,
+    )
+
+
+def _drawn(page: Page) -> Any:
+    """The traces Plotly drew in the first chart: name and y per trace."""
+    return page.evaluate(
+        "Array.from(document.getElementById('chart-0').data).map(t => [t.name, Array.from(t.y)])"
+    )
+
+
+def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
+    browser: Browser, api: Api
+) -> None:
+    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    assert page.input_value("#since") == "2023-11-14"
+    for name in ("View", "Cart", "Buy"):
+        page.click(f"#events button[data-event='{name}']")
+    page.select_option("#breakdown", "utm_source")
+    page.click("#run")
+    _wait_chart(page)
+    expected = api.get(
+        "/api/v1/reports/funnel",
+        step=["View", "Cart", "Buy"],
+        breakdown="utm_source",
+        since="2023-11-14",
+        until="2023-11-16",
+    ).json()["result"]
+    drawn = dict((name, y) for name, y in _drawn(page))
+    assert drawn.pop("(all)") == [s["people"] for s in expected["steps"]]
+    assert drawn == {g["value"]: [s["people"] for s in g["steps"]] for g in expected["breakdown"]}
+    labels = page.locator("#chart-0 text.bartext").all_text_contents()
+    first = expected["steps"][-1]["conversion_from_start"]
+    assert f"{100 * first:.1f}%" in labels  # the conversion written on the last (all) bar
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(
+        path=str(ARTIFACTS / f"dashboard-funnel-{api.store.database}.png"), full_page=True
+    )
+
+    # saved by name; its link opens the same report in a new page
+    page.fill("#save-name", "clicked-funnel")
+    page.click("#save")
+    page.wait_for_selector("#saved a[href='#saved=clicked-funnel']")
+    link = page.inner_text("#link")
+    assert link.endswith("/dashboard#saved=clicked-funnel")
+    page.close()
+    again = _open(browser, api, "#saved=clicked-funnel")
+    _wait_chart(again)
+    assert dict(_drawn(again))["(all)"] == [s["people"] for s in expected["steps"]]
+    assert again.input_value("#breakdown") == "utm_source"
+    assert again.locator("#steps input").evaluate_all("xs => xs.map(x => x.value)") == [
+        "View",
+        "Cart",
+        "Buy",
+    ]
+    again.close()
+    assert api.call("DELETE", "/api/v1/saved/clicked-funnel").status_code == 200
+
+
+def test_a_wrong_step_shows_the_api_reason(browser: Browser, api: Api) -> None:
+    page = _open(browser, api, "#kind=funnel&step=View&since=2023-11-14&until=2023-11-16")
+    page.wait_for_function("document.getElementById('error').textContent.length > 0")
+    assert "2 to 10" in page.inner_text("#error")
+    page.close()

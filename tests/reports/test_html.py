@@ -1,0 +1,63 @@
+"""HTML reports: self-contained, and data from events can never become markup or script."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from reports.analyses import Result
+from reports.html import page
+
+HOSTILE = "</script><script>alert(1)</script><b>"
+
+
+def _funnel() -> Result:
+    step = {
+        "step": 1,
+        "event": HOSTILE,
+        "people": 10,
+        "dropped": 4,
+        "conversion_from_start": 1.0,
+        "conversion_from_previous": 1.0,
+        "median_seconds_from_previous": None,
+        "p90_seconds_from_previous": None,
+    }
+    second = {
+        **step,
+        "step": 2,
+        "event": "Buy",
+        "people": 6,
+        "dropped": 0,
+        "conversion_from_start": 0.6,
+        "conversion_from_previous": 0.6,
+        "median_seconds_from_previous": 90.0,
+        "p90_seconds_from_previous": 300.0,
+    }
+    data = {
+        "steps": [step, second],
+        "excluded": 0,
+        "time_to_convert": [],
+        "breakdown": [{"value": HOSTILE, "steps": [step, second]}],
+        "breakdown_values": 1,
+    }
+    return Result(
+        "funnel",
+        f"Funnel: {HOSTILE}",
+        data,
+        [{"event": HOSTILE, "people": 10}],
+        {"step": [HOSTILE, "Buy"]},
+    )
+
+
+def test_event_names_cannot_break_out_of_the_page() -> None:
+    text = page("Report " + HOSTILE, [_funnel()])
+    assert "<script>alert(1)" not in text and "<b>" not in text
+    assert text.count("<script>") == 2  # plotly.js and the drawing code, nothing else runs
+    blocks = re.findall(r"class='journey-result'[^>]*>(.*?)</script>", text, re.S)
+    assert json.loads(blocks[0].replace("<\\/", "</"))["steps"][0]["event"] == HOSTILE
+
+
+def test_the_page_needs_nothing_from_the_network() -> None:
+    text = page("Report", [_funnel()])
+    assert not re.search(r"<script[^>]+src=|<link |<img ", text)
+    assert "Plotly" in text and len(text) > 1_000_000  # plotly.js is inside
