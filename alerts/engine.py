@@ -217,9 +217,7 @@ def states(store: Store, rule: str) -> dict[str, lifecycle.State]:
     )
     out = {}
     for scope, state, notified, since, fired in rows:
-        out[str(scope)] = lifecycle.State(
-            str(state), str(notified), _moment(since), _moment(fired)
-        )
+        out[str(scope)] = lifecycle.State(str(state), str(notified), _moment(since), _moment(fired))
     return out
 
 

@@ -19,8 +19,7 @@ from typing import Any
 
 import click
 
-from journey.output import emit
-from journey.report_commands import FORMAT
+from journey.output import FORMAT, emit
 from journey.settings import Settings
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from journey.output import duration_text
 from journey.settings import Settings, SettingsError, from_env
 
 
@@ -323,23 +324,14 @@ def _summary_text(data: dict[str, Any]) -> str:
                         "dropped": r["dropped"],
                         "from start": r["conversion_from_start"],
                         "from previous": r["conversion_from_previous"],
-                        "median time": _human(r["median_seconds_from_previous"]),
-                        "p90 time": _human(r["p90_seconds_from_previous"]),
+                        "median time": duration_text(r["median_seconds_from_previous"]),
+                        "p90 time": duration_text(r["p90_seconds_from_previous"]),
                     }
                     for r in data["stages"]
                 ]
             )
         )
     return "\n".join(lines)
-
-
-def _human(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _funnel_rows(breakdown: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:

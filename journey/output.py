@@ -11,6 +11,22 @@ from typing import Any
 FORMATS = ("table", "json", "csv")
 
 
+def format_option(*formats: str) -> Any:
+    """The ``--format`` option of a command printing results in ``formats``."""
+    import click
+
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats)),
+        default=formats[0],
+        show_default=True,
+    )
+
+
+FORMAT = format_option(*FORMATS)
+
+
 def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(list(rows), indent=2, default=str)
@@ -54,3 +70,13 @@ def emit(result: Any, rows: Sequence[dict[str, Any]], fmt: str) -> None:
         click.echo(json.dumps(result, indent=2, default=str))
     else:
         click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
+
+
+def duration_text(seconds: float | None) -> str:
+    """Seconds as a short reading: 45s, 2.4m, 3.0h, 1.8d ('' for none)."""
+    if seconds is None:
+        return ""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"

@@ -19,16 +19,10 @@ from typing import Any
 import click
 
 from analyzer.funnels.spec import SpecError
-from journey.output import render
+from journey.output import format_option, render
 from reports.params import ParamError, Params
 
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv", "html"]),
-    default="table",
-    show_default=True,
-)
+FORMAT = format_option("table", "json", "csv", "html")
 OUTPUT = click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -17,8 +17,7 @@ from typing import Any
 
 import click
 
-from journey.output import emit, render
-from journey.report_commands import FORMAT
+from journey.output import FORMAT, emit, format_option, render
 
 
 @contextmanager
@@ -144,13 +143,28 @@ def register(
     @click.option(
         "--no-quality", is_flag=True, help="skip the quality criteria (a pass over events)"
     )
-    @FORMAT
-    def report_cmd(name: str, no_quality: bool, fmt: str) -> None:
+    @format_option("table", "json", "csv", "html")
+    @click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="with --format html: the file to write (default journey-segment-NAME.html)",
+    )
+    def report_cmd(name: str, no_quality: bool, fmt: str, output: Path | None) -> None:
         """Size over time, movement since the last refresh, quality and (RFM) value of NAME."""
         from analyzer.segments.report import report
 
         with _errors():
             result = report(open_store(), name, with_quality=not no_quality)
+        if fmt == "html":
+            from reports import html
+            from reports.segments import as_result
+
+            path = output or Path(f"journey-segment-{name}.html")
+            found = as_result(result)
+            path.write_text(html.page(found.title, [found]), encoding="utf-8")
+            click.echo(f"wrote {path.resolve()}")
+            return
         if fmt == "json":
             emit(result.as_dict(), [], fmt)
             return

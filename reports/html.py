@@ -18,6 +18,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from journey.output import duration_text
 from reports.analyses import Result
 
 MAX_TABLE_ROWS = 200
@@ -34,15 +35,6 @@ def plotly_js() -> str:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
-
-
-def _human(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.1f}{unit}"
-    return f"{seconds:.0f}s"
 
 
 def _layout(fig: go.Figure, title: str, **extra: Any) -> go.Figure:
@@ -81,7 +73,7 @@ def funnel_figures(data: dict[str, Any]) -> list[go.Figure]:
             name=name,
             x=steps[1:],
             y=[s["median_seconds_from_previous"] for s in rows[1:]],
-            text=[_human(s["median_seconds_from_previous"]) for s in rows[1:]],
+            text=[duration_text(s["median_seconds_from_previous"]) for s in rows[1:]],
             textposition="outside",
         )
     figures = [
@@ -98,7 +90,7 @@ def funnel_figures(data: dict[str, Any]) -> list[go.Figure]:
         hist = go.Figure(
             go.Bar(
                 x=[
-                    f"{_human(b['from_seconds']) or '0s'}–{_human(b['to_seconds'])}"
+                    f"{duration_text(b['from_seconds']) or '0s'}–{duration_text(b['to_seconds'])}"
                     for b in whole["bins"]
                 ],
                 y=[b["people"] for b in whole["bins"]],

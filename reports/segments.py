@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.segments.report import SegmentReport
 from reports.analyses import Result
 from storage.store import Store
 
@@ -45,11 +46,11 @@ def segment(store: Store, name: str, with_quality: bool = True) -> Result:
     """Everything about one segment as of its latest refresh; DefinitionError if unknown."""
     from analyzer.segments.report import report
 
-    found = report(store, name, with_quality=with_quality)
+    return as_result(report(store, name, with_quality=with_quality))
+
+
+def as_result(found: SegmentReport) -> Result:
+    """A segment report as a report result: its sizes at each refresh are the rows."""
     data: dict[str, Any] = found.as_dict()
-    rows = [
-        {"group": group, **{k: v for k, v in vars(p).items()}}
-        for group, points in found.sizes.items()
-        for p in points
-    ]
-    return Result("segment", f"Segment {name}", data, rows)
+    rows = [{"group": group, **vars(p)} for group, points in found.sizes.items() for p in points]
+    return Result("segment", f"Segment {found.segment}", data, rows)

@@ -98,6 +98,29 @@ def store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
     opened.close()
 
 
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (tests/ of the snippet and dashboard)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
 @pytest.fixture
 def kafka_settings(settings: Settings, broker: LocalBroker) -> Settings:
     return settings.with_overrides(kafka_bootstrap_servers=(broker.bootstrap,))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
@@ -28,16 +28,6 @@ from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 KEY = "site-write-key"
 
 PAGE = """<!doctype html>
@@ -96,14 +86,6 @@ class Pipeline:
         wait_for(lambda: len(self.events()) >= count, timeout, f"{count} events in ClickHouse")
         time.sleep(1.5)  # anything more that was going to arrive (a double) has arrived
         return self.events()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

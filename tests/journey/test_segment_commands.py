@@ -4,6 +4,7 @@ refresh, list, report, members, import a CRM export; bad input gets one line nam
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -81,6 +82,16 @@ def test_define_refresh_list_report(database: tuple[ServerStore, str], tmp_path:
     assert sum(v["customers"] for v in value["value"]) == sum(members["value"].values())
     table = cli(url, "report", "young")
     assert table.exit_code == 0 and "quality" in table.output and "mean_jaccard" in table.output
+    page = tmp_path / "value.html"
+    written = cli(url, "report", "value", "--no-quality", "--format", "html", "--output", str(page))
+    assert written.exit_code == 0 and str(page) in written.output
+    sizes, shares = (
+        json.loads(m)
+        for m in re.findall(r"class='journey-figure'[^>]*>(.*?)</script>", page.read_text(), re.S)
+    )
+    drawn = {t["name"]: t["y"][-1] for t in sizes["data"]}  # members at the latest refresh
+    assert drawn == {group: n for group, n in members["value"].items()}
+    assert [t["name"] for t in shares["data"]] == ["customers", "revenue"]
     people = cli(url, "members", "young", "--format", "csv", "--limit", "5")
     assert people.exit_code == 0 and len(people.output.splitlines()) == 6
 

@@ -5,27 +5,17 @@ again from its link. Screenshots are kept in ``test-artifacts/`` (JOURNEY_TEST_A
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.collector.test_snippet_browser import CHROMIUM_FLAGS
 from tests.reports.conftest import Api
 
 pytestmark = pytest.mark.integration
 
 ARTIFACTS = Path(os.environ.get("JOURNEY_TEST_ARTIFACTS", "test-artifacts"))
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 def _open(browser: Browser, api: Api, fragment: str = "") -> Page:
