@@ -9,6 +9,7 @@ import uuid
 from dataclasses import replace
 
 import pytest
+import requests
 
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
@@ -17,6 +18,7 @@ from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.scheduler import Job, Scheduler, segment_refreshes
 from journey.settings import Settings, parse_clickhouse_url
 from journey.stack import Stack
+from reports.tokens import TokenStore
 from storage import migrations
 from storage.server import ServerStore
 from storage.store import Store
@@ -109,6 +111,16 @@ def test_the_running_stack_refreshes_what_is_due(
             60,
             "the scheduler to refresh clickers with the five clickers",
         )
+        # the stack serves the analysts' API and dashboard on the collector's port
+        token = TokenStore(settings.data_dir / "tokens.sqlite3").create("analyst")
+        answer = requests.get(
+            stack.collector_url + "/api/v1/segments",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        members = {s["segment"]: s["members"] for s in answer.json()["result"]}
+        assert members["clickers"] == 5
+        assert requests.get(stack.collector_url + "/dashboard", timeout=30).status_code == 200
     store.execute(f"DROP DATABASE {store.database}")
 
 
