@@ -61,7 +61,6 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     until_opt = click.option("--until", default=None, help="day after the last (default: tomorrow)")
     steps_opt = click.option(
         "--step",
-        "steps",
         multiple=True,
         required=True,
         help="a step, in order: NAME[|FIELD OP VALUE]",
@@ -75,7 +74,6 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     )
     period_opt = click.option(
         "--period",
-        "period_name",
         type=click.Choice(["day", "week", "month"]),
         default="week",
         show_default=True,
@@ -110,37 +108,11 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @until_opt
     @FORMAT
     @OUTPUT
-    def funnel(
-        steps: tuple[str, ...],
-        window: str,
-        mode: str,
-        exclude: tuple[str, ...],
-        breakdown: str | None,
-        attribution: str,
-        trend: str | None,
-        dropped_at: int | None,
-        in_segment: str | None,
-        since: str | None,
-        until: str | None,
-        fmt: str,
-        output: Path | None,
-    ) -> None:
+    def funnel(fmt: str, output: Path | None, **given: Any) -> None:
         """Stage conversion, drop-off and time to convert over identity-stitched people."""
-        params = Params.of(
-            step=steps,
-            window=window,
-            mode=mode,
-            exclude=exclude,
-            breakdown=breakdown,
-            attribution=attribution,
-            trend=trend,
-            dropped_at=dropped_at,
-            limit=100_000 if dropped_at is not None else None,
-            in_segment=in_segment,
-            since=since,
-            until=until,
-        )
-        show(open_store(), "funnel", params, fmt, output)
+        if given["dropped_at"] is not None:
+            given["limit"] = 100_000  # everyone who dropped, not a page of them
+        show(open_store(), "funnel", Params.of(**given), fmt, output)
 
     @report.command("paths")
     @click.option(
@@ -152,7 +124,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @click.option("--clean", multiple=True, help="REGEX=ALIAS, e.g. '/product/\\d+=/product/:id'")
     @click.option("--top", type=int, default=20, show_default=True)
     @click.option("--session-timeout", type=int, default=30, show_default=True, help="minutes")
-    @click.option("--step", "steps", multiple=True, help="with --dropped-at: the funnel's steps")
+    @click.option("--step", multiple=True, help="with --dropped-at: the funnel's steps")
     @click.option("--dropped-at", type=int, default=None, help="paths after dropping off step N")
     @in_segment_opt
     @window_opt
@@ -160,40 +132,9 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @until_opt
     @FORMAT
     @OUTPUT
-    def paths(
-        kind: str,
-        start: str | None,
-        end: str | None,
-        max_length: int,
-        clean: tuple[str, ...],
-        top: int,
-        session_timeout: int,
-        steps: tuple[str, ...],
-        dropped_at: int | None,
-        in_segment: str | None,
-        window: str,
-        since: str | None,
-        until: str | None,
-        fmt: str,
-        output: Path | None,
-    ) -> None:
+    def paths(fmt: str, output: Path | None, **given: Any) -> None:
         """Top paths per session (or after a funnel drop-off) and Sankey edges."""
-        params = Params.of(
-            kind=kind,
-            start=start,
-            end=end,
-            max_length=max_length,
-            clean=clean,
-            top=top,
-            session_timeout=session_timeout,
-            step=steps,
-            dropped_at=dropped_at,
-            in_segment=in_segment,
-            window=window,
-            since=since,
-            until=until,
-        )
-        show(open_store(), "paths", params, fmt, output)
+        show(open_store(), "paths", Params.of(**given), fmt, output)
 
     @report.command("painpoints")
     @steps_opt
@@ -211,32 +152,9 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @until_opt
     @FORMAT
     @OUTPUT
-    def painpoints(
-        steps: tuple[str, ...],
-        window: str,
-        mode: str,
-        exclude: tuple[str, ...],
-        segment: str,
-        min_sample: int,
-        error_pattern: str,
-        since: str | None,
-        until: str | None,
-        fmt: str,
-        output: Path | None,
-    ) -> None:
+    def painpoints(fmt: str, output: Path | None, **given: Any) -> None:
         """The funnel's stages ranked by the segment's drop-off, each with its evidence."""
-        params = Params.of(
-            step=steps,
-            window=window,
-            mode=mode,
-            exclude=exclude,
-            segment=segment,
-            min_sample=min_sample,
-            error_pattern=error_pattern,
-            since=since,
-            until=until,
-        )
-        show(open_store(), "painpoints", params, fmt, output)
+        show(open_store(), "painpoints", Params.of(**given), fmt, output)
 
     @report.command("retention")
     @click.option("--start-event", required=True, help="the cohort's event: NAME[|filters]")
@@ -254,30 +172,9 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @until_opt
     @FORMAT
     @OUTPUT
-    def retention(
-        start_event: str,
-        return_event: str,
-        period_name: str,
-        periods: int,
-        mode: str,
-        in_segment: str | None,
-        since: str | None,
-        until: str | None,
-        fmt: str,
-        output: Path | None,
-    ) -> None:
+    def retention(fmt: str, output: Path | None, **given: Any) -> None:
         """Cohort retention: who came back in each period after their start event."""
-        params = Params.of(
-            start_event=start_event,
-            return_event=return_event,
-            period=period_name,
-            periods=periods,
-            mode=mode,
-            in_segment=in_segment,
-            since=since,
-            until=until,
-        )
-        show(open_store(), "retention", params, fmt, output)
+        show(open_store(), "retention", Params.of(**given), fmt, output)
 
     @report.command("lifecycle")
     @click.option("--event", required=True, help="NAME[|filters]")
@@ -286,14 +183,6 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @until_opt
     @FORMAT
     @OUTPUT
-    def lifecycle(
-        event: str,
-        period_name: str,
-        since: str | None,
-        until: str | None,
-        fmt: str,
-        output: Path | None,
-    ) -> None:
+    def lifecycle(fmt: str, output: Path | None, **given: Any) -> None:
         """New, returning, resurrecting and dormant people per period."""
-        params = Params.of(event=event, period=period_name, since=since, until=until)
-        show(open_store(), "lifecycle", params, fmt, output)
+        show(open_store(), "lifecycle", Params.of(**given), fmt, output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.analyses import Result
+from reports.analyses import NotFound, Result
 from storage.store import Store
 
 
@@ -36,10 +36,9 @@ def listing(store: Store) -> Result:
 def _known(store: Store, name: str, rows: list[dict[str, Any]]) -> None:
     """Nothing for a rule that is not defined: unknown, unless it was dropped with history."""
     from alerts import catalog
-    from alerts.rules import RuleError
 
     if not rows and name not in catalog.stored(store):
-        raise RuleError(f"name: no alert rule {name!r}")
+        raise NotFound(f"no alert rule {name!r}")
 
 
 def history(store: Store, name: str, limit: int = 100, changes_only: bool = False) -> Result:

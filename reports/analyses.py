@@ -22,6 +22,10 @@ from storage.store import Store
 T = TypeVar("T")
 
 
+class NotFound(LookupError):
+    """What a request names does not exist: a segment, an alert rule, a saved report."""
+
+
 @dataclass
 class Result:
     kind: str  # funnel, funnel_trend, funnel_dropped, paths, painpoints, retention, lifecycle
@@ -207,8 +211,8 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
     from analyzer.retention import RetentionSpec
     from analyzer.retention import retention as compute
 
-    start = p.step("start_event", p.required("start_event"))
-    returning = p.step("return_event", p.required("return_event"))
+    start = p.step("start_event")
+    returning = p.step("return_event")
     since, until = p.period(today)
     spec = RetentionSpec(
         start,
@@ -240,7 +244,7 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     """New, returning, resurrecting and dormant people per period."""
     from analyzer.retention import lifecycle as compute
 
-    event = p.step("event", p.required("event"))
+    event = p.step("event")
     period = p.choice("period", ("day", "week", "month"), "week") or "week"
     since, until = p.period(today)
     p.done()

@@ -23,7 +23,7 @@ from journey.output import render
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
-from reports.analyses import REPORTS, Result, event_names, run
+from reports.analyses import REPORTS, NotFound, Result, event_names, run
 from reports.params import ParamError, Params
 from reports.tokens import TokenStore
 from storage.store import Store
@@ -32,10 +32,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("reports_api", __name__)
 PUBLIC = {"reports_api.openapi", "reports_api.dashboard", "reports_api.dashboard_asset"}
 FORMATS = ("json", "csv", "html", "figures")
-
-
-class NotFound(Exception):
-    pass
 
 
 def _store() -> Store:
@@ -97,8 +93,6 @@ def _bad_param(exc: ParamError) -> Response:
 @bp.errorhandler(SpecError)
 def _bad_spec(exc: SpecError) -> Response:
     message = str(exc)
-    if "no segment" in message or "no alert rule" in message:
-        return _error(404, message)
     return _error(400, message, parameter=message.split(":", 1)[0])
 
 

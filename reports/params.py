@@ -129,8 +129,9 @@ class Params:
             raise ParamError("until", "at most 10 years after since")
         return since, until
 
-    def step(self, name: str, text: str) -> Step:
-        return parse_step(text, name)
+    def step(self, name: str) -> Step:
+        """One required step (``NAME[|filters]``)."""
+        return parse_step(self.required(name), name)
 
     def steps(self, name: str = "step", required: bool = True) -> tuple[Step, ...]:
         return tuple(parse_step(t, name) for t in self.many(name, required))

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.segments.report import SegmentReport
-from reports.analyses import Result
+from reports.analyses import NotFound, Result
 from storage.store import Store
 
 
@@ -43,9 +43,12 @@ def listing(store: Store) -> Result:
 
 
 def segment(store: Store, name: str, with_quality: bool = True) -> Result:
-    """Everything about one segment as of its latest refresh; DefinitionError if unknown."""
+    """Everything about one segment as of its latest refresh; NotFound if it is not defined."""
+    from analyzer.segments import catalog
     from analyzer.segments.report import report
 
+    if name not in catalog.stored(store):
+        raise NotFound(f"no segment {name!r}")
     return as_result(report(store, name, with_quality=with_quality))
 
 
