@@ -277,6 +277,10 @@ from journey import api_commands  # noqa: E402  (the `tokens` group and `api`)
 
 api_commands.register(main, _settings, _report_store)
 
+from journey import privacy_commands  # noqa: E402  (the `privacy` group)
+
+privacy_commands.register(main, _settings, _report_store)
+
 
 def _held_by_up(settings: Settings) -> bool:
     """True if `journey up` holds the embedded store (it writes its URL beside the data)."""
@@ -359,12 +363,33 @@ def _key_store() -> Any:
 
 @keys.command("create")
 @click.argument("name")
-def keys_create(name: str) -> None:
+@click.option(
+    "--origin",
+    "origins",
+    multiple=True,
+    help="A web origin allowed to send with this key (repeat; https://*.shop.example for "
+    "subdomains). Without any, every origin may.",
+)
+def keys_create(name: str, origins: tuple[str, ...]) -> None:
     """Create a write key for source NAME and print it."""
     try:
-        click.echo(_key_store().create(name))
+        click.echo(_key_store().create(name, origins))
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(f"--origin: {exc}" if origins else str(exc)) from None
+
+
+@keys.command("origins")
+@click.argument("name_or_key")
+@click.argument("origins", nargs=-1)
+def keys_origins(name_or_key: str, origins: tuple[str, ...]) -> None:
+    """Set the origins allowed to send with a key (none given: every origin may)."""
+    try:
+        count = _key_store().set_origins(name_or_key, origins)
+    except ValueError as exc:
+        raise click.ClickException(f"ORIGINS: {exc}") from None
+    if not count:
+        raise click.ClickException(f"no active write key named or equal to {name_or_key!r}")
+    click.echo(f"{count} key(s) now accept " + (" ".join(origins) if origins else "any origin"))
 
 
 @keys.command("list")
@@ -373,7 +398,13 @@ def keys_list() -> None:
     from journey.output import render
 
     rows = [
-        {"name": k.name, "key": k.key, "created": k.created_at, "revoked": k.revoked_at or ""}
+        {
+            "name": k.name,
+            "key": k.key,
+            "origins": " ".join(k.origins) or "(any)",
+            "created": k.created_at,
+            "revoked": k.revoked_at or "",
+        }
         for k in _key_store().list()
     ]
     click.echo(

@@ -19,6 +19,7 @@ from loader.commit import Committer
 from loader.dead_letter import DeadLetters
 from loader.decode import COLUMNS, Invalid, decode
 from loader.write import Writer
+from privacy.suppression import Suppression
 from storage import migrations
 from storage.store import Store, StoreUnavailable
 
@@ -32,6 +33,7 @@ class Stats:
     dead_lettered: int = 0
     batches: int = 0
     commits: int = 0
+    suppressed: int = 0
 
 
 class Loader:
@@ -61,6 +63,9 @@ class Loader:
             self.producer, settings.dead_letter_topic, settings.loader_max_invalid_run
         )
         self.committer = Committer(self.consumer)
+        self.suppression = Suppression(
+            store, COLUMNS.index("anonymous_id"), COLUMNS.index("user_id")
+        )
         self.batch = Batch()
         self.stats = Stats()
         self._stopping = threading.Event()
@@ -115,18 +120,41 @@ class Loader:
         """Write the batch, dead-letter its poison rows, then commit its offsets."""
         batch, self.batch = self.batch, Batch()
         try:
-            poison = self.writer.write(batch.rows)
+            rows = self._unsuppressed(batch.rows)
+            poison = self.writer.write(rows)
         finally:
             self.consumer.resume(*self.consumer.paused())
         for index, reason in poison:  # the row as ClickHouse was asked to take it
-            row = orjson.dumps(dict(zip(COLUMNS, batch.rows[index], strict=True)))
+            row = orjson.dumps(dict(zip(COLUMNS, rows[index], strict=True)))
             self.dead_letters.send(row, reason, self.settings.events_topic, -1, -1)
         self.dead_letters.flush()
-        self.stats.rows_written += len(batch.rows) - len(poison)
+        self.stats.suppressed += len(batch.rows) - len(rows)
+        self.stats.rows_written += len(rows) - len(poison)
         self.stats.dead_lettered = self.dead_letters.sent
         self.stats.batches += 1
         # batch.offsets may have shrunk if a rebalance took partitions while we wrote
         self.stats.commits += int(self.committer.commit(batch.offsets))
+
+    def _unsuppressed(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """The rows of people not erased. Until the erased ids were read once, nothing is
+        written (the store is down then anyway); later, a failed refresh keeps the last list."""
+        if not rows:
+            return rows
+        backoff = 0.5
+        while self.suppression.stale():
+            try:
+                self.suppression.refresh()
+            except Exception as exc:  # noqa: BLE001 - the store's trouble: retry, lose nothing
+                if self.suppression.loaded_at is not None:
+                    break
+                if self._stopping.is_set():
+                    raise StoreUnavailable(
+                        f"stopping before the erased ids could be read: {exc}"
+                    ) from exc
+                log.warning("reading the erased ids failed (%s); retrying in %.1fs", exc, backoff)
+                self._wait_polling(backoff)
+                backoff = min(self.writer.max_backoff, backoff * 2)
+        return self.suppression.keep(rows)
 
     def run(self, max_idle_seconds: float | None = None) -> Stats:
         """Consume until stop() (or until idle that long, for tests and tools)."""

@@ -166,3 +166,23 @@ def test_a_run_of_unloadable_messages_stops_the_loader(
     with pytest.raises(TooManyInvalid, match="6 messages in a row"):
         loader.run(max_idle_seconds=5)
     assert committed(settings) == 0  # nothing past the bad run is marked done
+
+
+def test_erased_people_are_not_loaded_again(kafka_settings: Settings, store: Store) -> None:
+    from privacy.erasure import erase
+
+    migrations.apply(store)
+    erase(store, "user_id", "erased-user")  # nobody's events yet: only the suppression
+    erase(store, "anonymous_id", "erased-device")
+
+    def as_person(i: int, anonymous_id: str, user_id: str = "") -> bytes:
+        base = orjson.loads(event(i))
+        return orjson.dumps({**base, "anonymous_id": anonymous_id, "user_id": user_id})
+
+    values = [as_person(i, "someone") for i in range(5)]
+    values += [as_person(i, "erased-device") for i in range(5, 8)]
+    values += [as_person(i, "new-device", "erased-user") for i in range(8, 10)]
+    produce(kafka_settings, values)
+    loader = load_until_idle(kafka_settings, store)
+    assert loader.stats.suppressed == 5 and loader.stats.rows_written == 5
+    assert count_events(store) == (5, 5)

@@ -1,0 +1,1 @@
+"""Personal data: erasure of a person on request, and the suppression of their ids afterwards."""
