@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
@@ -15,6 +15,7 @@ from collector.pack import pack
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message
+from journey.keys import origin_allowed
 from journey.settings import Settings
 from schemas import DEAD_LETTER
 
@@ -79,9 +80,14 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     key = _write_key(body)
     if not key:
         return _error(401, "missing write key: send it as the HTTP Basic user name or as writeKey")
-    source = current_app.extensions["journey.keys"].source_of(key)
-    if source is None:
+    found = current_app.extensions["journey.keys"].lookup(key)
+    if found is None:
         return _error(401, "unknown or revoked write key")
+    g.journey_source = found
+    origin = request.headers.get("Origin")
+    if found.origins and origin and not origin_allowed(origin, found.origins):
+        return _error(403, f"origin {origin[:200]!r} is not allowed for this write key")
+    source = found.name
     if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
         return _error(
             429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"
@@ -180,8 +186,7 @@ def single(kind: str) -> Response:
 @bp.after_request
 def _cors(response: Response) -> Response:
     origin = request.headers.get("Origin")
-    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-    if origin and ("*" in settings.cors_origins or origin in settings.cors_origins):
+    if origin and _cors_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
@@ -191,6 +196,21 @@ def _cors(response: Response) -> Response:
         response.headers["Access-Control-Max-Age"] = "86400"
         response.headers.add("Vary", "Origin")
     return response
+
+
+def _cors_allowed(origin: str) -> bool:
+    """The origins of JOURNEY_CORS_ORIGINS, and those on the write key's allowlist (for a
+    preflight, which carries no key: on any active key's allowlist)."""
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    if "*" in settings.cors_origins or origin in settings.cors_origins:
+        source = g.get("journey_source")
+        return not (source and source.origins and not origin_allowed(origin, source.origins))
+    source = g.get("journey_source")
+    if source is not None:
+        return bool(source.origins) and origin_allowed(origin, source.origins)
+    if request.method == "OPTIONS":
+        return bool(current_app.extensions["journey.keys"].any_allows(origin))
+    return False
 
 
 @bp.route("/<path:anything>", methods=["OPTIONS"])

@@ -209,6 +209,54 @@ def test_cors_preflight_and_allowlist(settings: Settings, sink: FakeSink) -> Non
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
+def test_per_key_origin_allowlist(settings: Settings, sink: FakeSink, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    keys = KeyStore(tmp_path / "keys.sqlite3")
+    shop = keys.create("shop", origins=("https://shop.example", "https://*.shop.example"))
+    free = keys.create("server")
+    # no origin allowed for all keys: the keys' own allowlists decide CORS
+    client = create_app(
+        settings.with_overrides(cors_origins=()), sink=sink, keys=keys
+    ).test_client()
+
+    def post(key: str, origin: str | None) -> object:
+        auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
+        headers = {"Authorization": auth, **({"Origin": origin} if origin else {})}
+        return client.post("/v1/track", json=TRACK, headers=headers)
+
+    ok = post(shop, "https://shop.example")
+    assert (
+        ok.status_code == 200
+        and ok.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    )
+    assert post(shop, "https://eu.shop.example").status_code == 200
+    assert post(shop, None).status_code == 200  # a server sends no Origin
+    refused = post(shop, "https://evil.example")
+    assert refused.status_code == 403 and "evil.example" in refused.json["error"]
+    assert "Access-Control-Allow-Origin" not in refused.headers
+    assert post(shop, "https://shop.example.evil.example").status_code == 403
+    assert post(shop, "http://shop.example").status_code == 403  # another scheme, another origin
+    assert post(free, "https://anywhere.example").status_code == 200  # no allowlist on this key
+    # a preflight carries no key: origins on some key's allowlist get the CORS answer
+    pre = client.options(
+        "/v1/batch",
+        headers={"Origin": "https://shop.example", "Access-Control-Request-Method": "POST"},
+    )
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    pre = client.options("/v1/batch", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in pre.headers
+    # the list can be changed; collectors see it within seconds (here: at once, same store)
+    assert keys.set_origins("shop", ("https://new.example",)) == 1
+    assert post(shop, "https://new.example").status_code == 200
+    # with every origin allowed for CORS (the default), a key's allowlist still refuses others
+    client = create_app(settings, sink=sink, keys=keys).test_client()
+    assert post(shop, "https://evil.example").status_code == 403
+    assert post(free, "https://evil.example").status_code == 200
+    with pytest.raises(ValueError, match="no path"):
+        keys.create("bad", origins=("https://shop.example/path",))
+    with pytest.raises(ValueError, match="not an origin"):
+        keys.create("bad", origins=("shop.example",))
+
+
 def test_unknown_paths_and_methods_are_json_errors(client: FlaskClient) -> None:
     r = client.post("/v1/purchase", json=TRACK, headers=AUTH)
     assert r.status_code == 404 and "/v1/batch" in r.json["error"]

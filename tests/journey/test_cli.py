@@ -47,6 +47,25 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert runner.invoke(main, ["keys", "create", " "], env=env).exit_code != 0
 
 
+def test_key_origin_allowlists(tmp_path: Path) -> None:
+    runner = CliRunner()
+    env = {"JOURNEY_DATA_DIR": str(tmp_path)}
+    made = runner.invoke(
+        main, ["keys", "create", "shop", "--origin", "https://Shop.example/"], env=env
+    )
+    assert made.exit_code == 0, made.output
+    assert "https://shop.example" in runner.invoke(main, ["keys", "list"], env=env).output
+    bad = runner.invoke(main, ["keys", "create", "x", "--origin", "shop.example"], env=env)
+    assert bad.exit_code != 0 and "--origin: 'shop.example' is not an origin" in bad.output
+    changed = runner.invoke(main, ["keys", "origins", "shop", "https://*.shop.example"], env=env)
+    assert changed.exit_code == 0 and "https://*.shop.example" in changed.output
+    cleared = runner.invoke(main, ["keys", "origins", "shop"], env=env)
+    assert cleared.exit_code == 0 and "any origin" in cleared.output
+    assert "(any)" in runner.invoke(main, ["keys", "list"], env=env).output
+    missing = runner.invoke(main, ["keys", "origins", "nobody", "https://a.example"], env=env)
+    assert missing.exit_code != 0 and "no active write key" in missing.output
+
+
 @pytest.mark.integration
 def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> None:
     env = clean_env(
