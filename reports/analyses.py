@@ -281,7 +281,7 @@ def event_names(store: Store, p: Params, today: datetime | None = None) -> Resul
     limit = p.integer("limit", 200, 1, 5000) or 200
     p.done()
     rows = store.execute(
-        "SELECT event, any(type), count() AS n "
+        "SELECT event, any(type), uniqExact(event_id) AS n "  # replayed rows count once
         f"FROM {identifier(store.database)}.events WHERE {BEHAVIOUR} AND event != '' "
         "AND timestamp >= toDateTime(%(since)s) AND timestamp < toDateTime(%(until)s) "
         f"GROUP BY event ORDER BY n DESC, event LIMIT {int(limit)}",
