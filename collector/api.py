@@ -159,6 +159,13 @@ def _body_error(exc: BodyError) -> Response:
     return _error(exc.status, exc.reason)
 
 
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    from collector.openapi import document
+
+    return jsonify(document())
+
+
 @bp.post("/batch")
 @bp.post("/import")
 def batch() -> Response:

@@ -12,6 +12,7 @@ from collector.ratelimit import RateLimiter
 from collector.spool import Record
 from journey.keys import KeyStore
 from journey.settings import Settings, from_env
+from journey.web import with_headers_of
 
 
 class Sink(Protocol):
@@ -51,8 +52,10 @@ def create_app(
         return jsonify({"status": "ok", **sink.health()})
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[Response, int]:
-        return jsonify({"success": False, "error": exc.description}), exc.code or 500
+    def http_error(exc: HTTPException) -> Response:
+        response = jsonify({"success": False, "error": exc.description})
+        response.status_code = exc.code or 500
+        return with_headers_of(response, exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from analyzer.funnels.spec import SpecError
 from journey.output import render
+from journey.web import with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
@@ -103,7 +104,7 @@ def _not_found(exc: NotFound) -> Response:
 
 @bp.errorhandler(HTTPException)
 def _http(exc: HTTPException) -> Response:
-    return _error(exc.code or 500, exc.description or exc.name)
+    return with_headers_of(_error(exc.code or 500, exc.description or exc.name), exc)
 
 
 @bp.errorhandler(Exception)
@@ -280,6 +281,6 @@ def create_app(store: Store, tokens: TokenStore) -> Flask:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        return _error(exc.code or 500, exc.description or exc.name)
+        return with_headers_of(_error(exc.code or 500, exc.description or exc.name), exc)
 
     return app

@@ -4,6 +4,7 @@ checked against the OpenAPI description and against the pandas reference; tokens
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,16 @@ def test_a_revoked_token_stops_working_at_once_and_tokens_are_stored_hashed(api:
     with sqlite3.connect(api.tokens.path) as db:
         stored = " ".join(str(v) for row in db.execute("SELECT * FROM api_tokens") for v in row)
     assert token not in stored and api.token not in stored
+
+
+def test_no_token_reaches_a_log(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "jt_" + "x" * 40
+    assert api.get("/api/v1/segments").status_code == 200
+    assert api.get("/api/v1/segments", token=wrong).status_code == 401
+    assert api.get("/api/v1/reports/funnel", step=["no such"]).status_code == 400
+    assert caplog.records  # the requests were logged...
+    assert api.token not in caplog.text and wrong not in caplog.text  # ...without the tokens
 
 
 def test_funnel_answers_as_described_and_as_the_reference_computes(api: Api) -> None:

@@ -1,0 +1,124 @@
+"""The tracking API's OpenAPI 3.1 description, served at ``/v1/openapi.json``: the Segment-style
+endpoints, their bodies (the message schema is ``schemas/segment/message``, the one the collector
+validates with) and every answer. The fuzzing tests (schemathesis) generate requests from it and
+check the answers against it."""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+import schemas
+
+ERROR = {
+    "type": "object",
+    "properties": {
+        "success": {"const": False},
+        "error": {"type": "string", "minLength": 1},
+        "rejected": {"type": "array"},
+        "parameter": {"type": "string"},
+    },
+    "required": ["success", "error"],
+}
+REJECTED = {
+    "type": "object",
+    "properties": {
+        "index": {"type": "integer", "minimum": 0},
+        "messageId": {},
+        "reason": {"type": "string", "minLength": 1},
+    },
+    "required": ["index", "messageId", "reason"],
+    "additionalProperties": False,
+}
+ACCEPTED = {
+    "type": "object",
+    "properties": {
+        "success": {"const": True},
+        "accepted": {"type": "integer", "minimum": 1},
+        "rejected": {"type": "array", "items": REJECTED},
+    },
+    "required": ["success", "accepted", "rejected"],
+    "additionalProperties": False,
+}
+FAILURES = {
+    "400": "malformed JSON, no events, or no event accepted (with `rejected`, each with its reason)",
+    "401": "missing, unknown or revoked write key",
+    "403": "the request's Origin is not on the write key's allowlist",
+    "413": "the body (after gunzip) or a single event is over its limit",
+    "415": "unsupported Content-Type or Content-Encoding",
+    "429": "rate limited per write key or per IP; see Retry-After",
+    "503": "events could not be made durable now; retry after Retry-After",
+}
+SINGLE = ("track", "page", "screen", "identify", "group", "alias")
+
+
+def _message() -> dict[str, Any]:
+    schema = copy.deepcopy(schemas.load(schemas.INBOUND_MESSAGE))
+    for key in ("$schema", "self"):
+        schema.pop(key, None)
+    return schema
+
+
+def _responses() -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "200": {
+            "description": "every accepted event is durable (Kafka or the spool); "
+            "rejected ones are listed with their reasons",
+            "content": {"application/json": {"schema": ACCEPTED}},
+        }
+    }
+    for status, description in FAILURES.items():
+        out[status] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return out
+
+
+def _post(summary: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "security": [{"writeKey": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+            "responses": _responses(),
+        }
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    message = {"$ref": "#/components/schemas/Message"}
+    batch = {
+        "type": "object",
+        "properties": {
+            "batch": {"type": "array", "items": message, "minItems": 1},
+            "context": {"type": "object"},
+            "sentAt": {"type": "string"},
+            "writeKey": {"type": "string"},
+        },
+        "required": ["batch"],
+    }
+    paths = {
+        "/v1/batch": _post("Send several messages", batch),
+        "/v1/import": _post("Send several messages (the same as /v1/batch)", batch),
+    }
+    for kind in SINGLE:
+        paths[f"/v1/{kind}"] = _post(
+            f"Send one {kind} message (its type is set by the path)", message
+        )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Journey tracking API",
+            "version": "1.0.0",
+            "description": "Segment-compatible event collection. The write key is the HTTP "
+            "Basic user name (what Segment SDKs send) or `writeKey` in the body.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {"Message": _message(), "Error": ERROR},
+            "securitySchemes": {"writeKey": {"type": "http", "scheme": "basic"}},
+        },
+    }
