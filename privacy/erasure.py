@@ -30,6 +30,18 @@ from storage.store import Store
 ID_KINDS = ("user_id", "anonymous_id")
 MAX_ID_CHARS = 1_000
 MUTATION_TIMEOUT_S = 300.0
+REQUEST_COLUMNS = (
+    "request_id",
+    "kind",
+    "id_kind",
+    "id_digest",
+    "requested_at",
+    "finished_at",
+    "ids_erased",
+    "rows_deleted",
+    "remaining",
+    "operator",
+)
 
 
 class ErasureError(RuntimeError):
@@ -177,18 +189,7 @@ def erase(
     erasure.took_s = time.monotonic() - started
     store.insert(
         "privacy_requests",
-        [
-            "request_id",
-            "kind",
-            "id_kind",
-            "id_digest",
-            "requested_at",
-            "finished_at",
-            "ids_erased",
-            "rows_deleted",
-            "remaining",
-            "operator",
-        ],
+        REQUEST_COLUMNS,
         [
             (
                 erasure.request_id,
@@ -213,24 +214,11 @@ def requests(store: Store, limit: int = 100) -> list[dict[str, Any]]:
     """The latest erasure requests, newest first (ids only as digests)."""
     db = identifier(store.database)
     rows = store.execute(
-        "SELECT request_id, kind, id_kind, id_digest, requested_at, finished_at, ids_erased, "
-        f"rows_deleted, remaining, operator FROM {db}.privacy_requests "
+        f"SELECT {', '.join(REQUEST_COLUMNS)} FROM {db}.privacy_requests "
         "ORDER BY requested_at DESC, request_id LIMIT %(limit)s",
         {"limit": limit},
     )
-    names = [
-        "request_id",
-        "kind",
-        "id_kind",
-        "id_digest",
-        "requested_at",
-        "finished_at",
-        "ids_erased",
-        "rows_deleted",
-        "remaining",
-        "operator",
-    ]
-    out = [dict(zip(names, row, strict=True)) for row in rows]
+    out = [dict(zip(REQUEST_COLUMNS, row, strict=True)) for row in rows]
     for entry in out:
         entry["rows_deleted"] = orjson.loads(entry["rows_deleted"])
         for key in ("requested_at", "finished_at"):
