@@ -25,8 +25,6 @@ from storage.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
-POSITION_CHECK_SECONDS = 10.0
-
 
 @dataclass
 class Stats:
@@ -158,43 +156,12 @@ class Loader:
                 backoff = min(self.writer.max_backoff, backoff * 2)
         return self.suppression.keep(rows)
 
-    def _check_positions(self) -> None:
-        """Back to the start of a partition whose log now ends before our position: the topic
-        was recreated or its log truncated (a broker that lost its data). Kafka would answer
-        "offset out of range" and the reset policy would apply, but not every broker does, and
-        waiting for the log to grow past the old position would skip what is there."""
-        assigned = list(self.consumer.assignment())
-        if not assigned or self.batch.offsets:
-            return
-        try:
-            ends = self.consumer.end_offsets(assigned)
-        except Exception as exc:  # noqa: BLE001 - the broker is away: check next time
-            log.debug("end offsets unavailable: %s", exc)
-            return
-        for tp in assigned:
-            position = self.consumer.position(tp)
-            end = ends.get(tp)
-            if end is not None and position is not None and position > end:
-                log.warning(
-                    "%s[%d] ends at %d, before our position %d: the log was recreated or "
-                    "truncated; reading it from the beginning (replays collapse on event_id)",
-                    tp.topic,
-                    tp.partition,
-                    end,
-                    position,
-                )
-                self.consumer.seek_to_beginning(tp)
-
     def run(self, max_idle_seconds: float | None = None) -> Stats:
         """Consume until stop() (or until idle that long, for tests and tools)."""
         self.consumer.subscribe([self.settings.events_topic], listener=self._listener())
         idle_since = time.monotonic()
-        checked_at = time.monotonic()
         try:
             while not self._stopping.is_set():
-                if time.monotonic() - checked_at > POSITION_CHECK_SECONDS:
-                    self._check_positions()
-                    checked_at = time.monotonic()
                 records = self.consumer.poll(timeout_ms=100)
                 if records or not self.consumer.assignment():  # idle counts from the group join
                     idle_since = time.monotonic()
