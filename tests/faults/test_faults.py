@@ -166,6 +166,10 @@ def test_broker_stopped_under_load_spools_then_replays(
             time.sleep(10)  # under load while it is down: spooled, then 503
             stopped = traffic.statuses.copy()
             broker.start()
+            # a broker that lost its data lost the group's offsets too: restart the loaders,
+            # which then read the recreated topic from its start (replays collapse on event_id)
+            running.kill("load")
+            running.start("load")
             time.sleep(10)
             traffic.stop()
             events = assert_exactly_once(store, traffic, timeout=180)
