@@ -21,24 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from journey.devservices.broker import LocalBroker  # noqa: E402
 from journey.devservices.clickhouse_server import LocalClickHouse  # noqa: E402
-from journey.devservices.pipeline import Pipeline, Traffic  # noqa: E402
+from journey.devservices.pipeline import Pipeline, Traffic, rss_bytes  # noqa: E402
 from journey.settings import parse_clickhouse_url  # noqa: E402
 from storage.server import ServerStore  # noqa: E402
 
 KEY = "soak-key"
 SAMPLE_S = 10.0
-
-
-def _rss(pid: int | None) -> int:
-    if pid is None:
-        return 0
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def main(seconds: float = 600.0, rate: float = 500.0) -> None:
@@ -66,8 +54,8 @@ def main(seconds: float = 600.0, rate: float = 500.0) -> None:
             sample = {
                 "collector": running.rss_bytes("collect"),
                 "loader": running.rss_bytes("load"),
-                "broker": _rss(broker.process.pid if broker.process else None),
-                "clickhouse": _rss(server.process.pid if server.process else None),
+                "broker": rss_bytes(broker.process.pid) if broker.process else 0,
+                "clickhouse": rss_bytes(server.process.pid) if server.process else 0,
             }
             at = time.monotonic() - started
             samples.append((at, sample))

@@ -206,18 +206,17 @@ def _cors(response: Response) -> Response:
 
 
 def _cors_allowed(origin: str) -> bool:
-    """The origins of JOURNEY_CORS_ORIGINS, and those on the write key's allowlist (for a
-    preflight, which carries no key: on any active key's allowlist)."""
+    """The write key's allowlist where it has one; else the origins of JOURNEY_CORS_ORIGINS, and
+    for a preflight (which carries no key) those on any active key's allowlist."""
+    source = g.get("journey_source")
+    if source is not None and source.origins:
+        return origin_allowed(origin, source.origins)
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
     if "*" in settings.cors_origins or origin in settings.cors_origins:
-        source = g.get("journey_source")
-        return not (source and source.origins and not origin_allowed(origin, source.origins))
-    source = g.get("journey_source")
-    if source is not None:
-        return bool(source.origins) and origin_allowed(origin, source.origins)
-    if request.method == "OPTIONS":
-        return bool(current_app.extensions["journey.keys"].any_allows(origin))
-    return False
+        return True
+    return request.method == "OPTIONS" and bool(
+        current_app.extensions["journey.keys"].any_allows(origin)
+    )
 
 
 @bp.route("/<path:anything>", methods=["OPTIONS"])

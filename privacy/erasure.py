@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from analyzer import identity
 from storage.sql import identifier
 from storage.store import Store
 
@@ -48,9 +49,9 @@ class ErasureError(RuntimeError):
     """The request was refused or did not finish; the message says which and why."""
 
 
-def digest(identity: str) -> str:
+def digest(value: str) -> str:
     """The SHA-256 of an id, as kept in the privacy tables."""
-    return hashlib.sha256(identity.encode()).hexdigest()
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 @dataclass
@@ -75,14 +76,9 @@ class Erasure:
         }
 
 
-def _links(store: Store) -> str:
-    db = identifier(store.database)
-    return f"(SELECT id, argMinMerge(target) AS target FROM {db}.identity_links GROUP BY id)"
-
-
 def person_ids(store: Store, id_kind: str, value: str) -> tuple[str, list[str]]:
     """(the person's id, every id that is theirs), following links both ways."""
-    links = _links(store)
+    links = identity.links(store.database)
     person = value
     for _ in range(3):  # anonymous id -> user -> aliased user, as analyzer.identity follows
         rows = store.execute(

@@ -6,12 +6,11 @@ or a group that is reset reads them again; without this they would come back.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from privacy.erasure import suppressed
+from privacy.erasure import digest, suppressed
 from storage.store import Store
 
 REFRESH_SECONDS = 5.0
@@ -42,6 +41,6 @@ class Suppression:
     def _suppressed(self, row: tuple[Any, ...]) -> bool:
         for index in (self.anonymous_index, self.user_index):
             value = row[index]
-            if value and hashlib.sha256(value.encode()).hexdigest() in self.digests:
+            if value and digest(value) in self.digests:
                 return True
         return False

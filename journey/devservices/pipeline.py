@@ -31,6 +31,15 @@ from journey.devservices import free_port, wait_for_port
 STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident memory of one process now (0 if it is gone)."""
+    with contextlib.suppress(OSError):
+        for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 class Pipeline:
     """``journey collect`` and ``journey load`` as processes, with one environment."""
 
@@ -103,13 +112,7 @@ class Pipeline:
 
     def rss_bytes(self, name: str) -> int:
         """Resident memory of the process and its children now."""
-        total = 0
-        for pid in self.pids(name):
-            with contextlib.suppress(OSError):
-                for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
-        return total
+        return sum(rss_bytes(pid) for pid in self.pids(name))
 
     def logs(self) -> str:
         return "\n".join(
