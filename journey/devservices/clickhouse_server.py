@@ -26,6 +26,7 @@ CONFIG = """<?xml version="1.0"?>
   <timezone>UTC</timezone>
   <mark_cache_size>268435456</mark_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
+{extra}
 </yandex>
 """
 USERS = """<?xml version="1.0"?>
@@ -51,8 +52,9 @@ def binary() -> str:
 
 
 class LocalClickHouse:
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, extra_config: str = "") -> None:
         self._owned = root is None
+        self.extra_config = extra_config  # more elements of <yandex>: a cluster's members
         self.root = root or Path(tempfile.mkdtemp(prefix="journey-clickhouse-"))
         self.port = free_port()
         self.http_port = free_port()
@@ -65,7 +67,9 @@ class LocalClickHouse:
     def start(self) -> LocalClickHouse:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "config.xml").write_text(
-            CONFIG.format(root=self.root, tcp=self.port, http=self.http_port)
+            CONFIG.format(
+                root=self.root, tcp=self.port, http=self.http_port, extra=self.extra_config
+            )
         )
         (self.root / "users.xml").write_text(USERS)
         exe = binary()
