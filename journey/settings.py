@@ -13,6 +13,10 @@ JOURNEY_DEAD_LETTER_TOPIC        topic of events that can never load, with the r
 JOURNEY_TOPIC_PARTITIONS         partitions when Journey creates the topics [4]
 JOURNEY_CLICKHOUSE_URL           clickhouse://user:password@host:port/database; unset: embedded
                                  chDB under JOURNEY_DATA_DIR/chdb, database "journey" [unset]
+JOURNEY_CLICKHOUSE_CLUSTER       name of a cluster in the servers' <remote_servers>: migrations
+                                 create replicated tables on every node, events and per-person
+                                 tables sharded by visitor behind Distributed tables; unset: one
+                                 node [unset]
 JOURNEY_COLLECTOR_HOST           address the collector binds [127.0.0.1]
 JOURNEY_COLLECTOR_PORT           port of the collector [8080]
 JOURNEY_COLLECTOR_WORKERS        gunicorn worker processes for `journey collect` [2]
@@ -56,6 +60,7 @@ Invalid values stop start-up with a message naming the variable.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,6 +94,7 @@ class Settings:
     dead_letter_topic: str = "journey.events.dead-letter"
     topic_partitions: int = 4
     clickhouse: ClickHouseURL | None = None
+    clickhouse_cluster: str | None = None
     collector_host: str = "127.0.0.1"
     collector_port: int = 8080
     api_host: str = "127.0.0.1"
@@ -212,9 +218,20 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         if var in env:
             values[attr] = parse(var, env[var])
     settings = Settings(**values)
+    if settings.clickhouse_cluster and settings.clickhouse is None:
+        raise SettingsError(
+            "JOURNEY_CLICKHOUSE_CLUSTER needs JOURNEY_CLICKHOUSE_URL (a node of that cluster)"
+        )
     if settings.events_topic == settings.dead_letter_topic:
         raise SettingsError("JOURNEY_DEAD_LETTER_TOPIC must differ from JOURNEY_EVENTS_TOPIC")
     return settings
+
+
+def _cluster(name: str, raw: str) -> str | None:
+    raw = raw.strip()
+    if raw and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", raw):
+        raise SettingsError(f"{name}: {raw!r} is not a cluster name (letters, digits, _)")
+    return raw or None
 
 
 def _servers(name: str, raw: str) -> tuple[str, ...]:
@@ -237,6 +254,7 @@ _FIELDS: dict[str, tuple[str, Any]] = {
         "clickhouse",
         lambda n, v: parse_clickhouse_url(v, n) if v.strip() else None,
     ),
+    "JOURNEY_CLICKHOUSE_CLUSTER": ("clickhouse_cluster", _cluster),
     "JOURNEY_COLLECTOR_HOST": ("collector_host", lambda n, v: v),
     "JOURNEY_COLLECTOR_PORT": ("collector_port", lambda n, v: _number(n, v, int, 0)),
     "JOURNEY_COLLECTOR_WORKERS": ("collector_workers", lambda n, v: _number(n, v, int, 1)),

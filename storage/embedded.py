@@ -18,6 +18,7 @@ import pandas as pd
 from chdb import session as chdb_session
 
 from storage.sql import bind, identifier
+from storage.store import Store
 
 
 def _json_default(value: Any) -> Any:
@@ -27,6 +28,7 @@ def _json_default(value: Any) -> Any:
 
 
 class EmbeddedStore:
+    cluster: str | None = None  # chDB is one node
     _sessions: ClassVar[dict[Path, chdb_session.Session]] = {}
     _locks: ClassVar[dict[Path, threading.Lock]] = {}
     _guard = threading.Lock()
@@ -81,6 +83,9 @@ class EmbeddedStore:
             f"FORMAT JSONCompactColumns\n"
         )
         self._query(sql + body.decode(), "CSV")
+
+    def nodes(self) -> list[Store]:
+        return [self]
 
     def version(self) -> tuple[int, ...]:
         (raw,) = self.execute("SELECT version()")[0]

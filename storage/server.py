@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -12,18 +13,35 @@ from clickhouse_driver import errors as ch_errors
 
 from journey.settings import ClickHouseURL
 from storage.sql import bind, identifier
-from storage.store import StoreUnavailable
+from storage.store import Store, StoreUnavailable
 
 # Errors that say "the server is not there right now", as opposed to "this query is wrong".
 _NETWORK_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFError, OSError)
 
 
-class ServerStore:
-    """One connection (clickhouse-driver's Client is not thread-safe, so calls are serialised)."""
+# What a cluster session needs: an insert into a Distributed table returns only once every shard
+# has its rows (the loader commits Kafka offsets after that); IN and JOIN over a Distributed
+# table inside a distributed query are computed once and sent to the shards (GLOBAL), which is
+# what a stitched journey across shards needs; and reads prefer the replica writes go to first
+# (the order of <remote_servers>), so a report sees what was just loaded.
+CLUSTER_SETTINGS = {
+    "insert_distributed_sync": 1,
+    "distributed_product_mode": "global",
+    "load_balancing": "in_order",
+}
 
-    def __init__(self, url: ClickHouseURL, database: str | None = None) -> None:
+
+class ServerStore:
+    """One connection (clickhouse-driver's Client is not thread-safe, so calls are serialised).
+
+    With ``cluster``, the database spans that cluster's nodes (storage.cluster)."""
+
+    def __init__(
+        self, url: ClickHouseURL, database: str | None = None, cluster: str | None = None
+    ) -> None:
         self.url = url
         self.database = identifier(database or url.database)
+        self.cluster = identifier(cluster) if cluster else None
         self._lock = threading.Lock()
         self._client = Client(
             host=url.host,
@@ -33,7 +51,7 @@ class ServerStore:
             secure=url.secure,
             connect_timeout=5,
             send_receive_timeout=300,
-            settings={"use_client_time_zone": False},
+            settings={"use_client_time_zone": False, **(CLUSTER_SETTINGS if cluster else {})},
         )
 
     def _run(self, sql: str, **kwargs: Any) -> Any:
@@ -62,6 +80,20 @@ class ServerStore:
             columnar=True,
             types_check=False,
         )
+
+    def nodes(self) -> list[Store]:
+        """A store on each node of the cluster (every replica), same credentials and database."""
+        if not self.cluster:
+            return [self]
+        rows = self.execute(
+            "SELECT host_name, port FROM system.clusters WHERE cluster = %(c)s "
+            "ORDER BY shard_num, replica_num",
+            {"c": self.cluster},
+        )
+        return [
+            ServerStore(replace(self.url, host=str(host), port=int(port)), self.database)
+            for host, port in rows
+        ]
 
     def version(self) -> tuple[int, ...]:
         (raw,) = self._run("SELECT version()")[0]

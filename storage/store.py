@@ -18,6 +18,7 @@ class Store(Protocol):
     """ClickHouse, whichever engine is behind it. SQL uses ``%(name)s`` parameters."""
 
     database: str
+    cluster: str | None  # the ClickHouse cluster the tables span; None on one node
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run one statement; rows of a SELECT as tuples."""
@@ -29,6 +30,11 @@ class Store(Protocol):
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Insert rows in one block. DateTime values are epoch seconds or aware datetimes."""
+        ...
+
+    def nodes(self) -> list[Store]:
+        """A store on every node holding the database: itself on one node, each replica of
+        each shard on a cluster (to check what only a node's own tables tell)."""
         ...
 
     def version(self) -> tuple[int, ...]:
@@ -44,7 +50,7 @@ def connect(settings: Settings, database: str | None = None) -> Store:
     if settings.clickhouse is not None:
         from storage.server import ServerStore
 
-        return ServerStore(settings.clickhouse, database=db)
+        return ServerStore(settings.clickhouse, database=db, cluster=settings.clickhouse_cluster)
     from storage.embedded import EmbeddedStore
 
     return EmbeddedStore.open(settings.chdb_path, database=db)

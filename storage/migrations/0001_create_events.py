@@ -1,11 +1,16 @@
 """Create the events table: one row per event, replays collapsed by ReplacingMergeTree.
 
-Partitioned by month; ordered by visitor then time so a journey is read from one place.
+Partitioned by month; ordered by visitor then time so a journey is read from one place; on a
+cluster, sharded by visitor (storage.cluster).
 Background merges drop rows repeated by a replay (same key), but a merge is not a guarantee:
 queries deduplicate on event_id themselves (analyzer.events.deduplicated).
 """
 
 from storage.migrations.runner import Migrator
+
+# On a cluster: the shard of an event. One visitor's events, and every replay of an event,
+# land on one shard; server-side events with no anonymous id go by their user id.
+VISITOR = "cityHash64(if(anonymous_id != '', anonymous_id, user_id))"
 
 TEXT_COLUMNS = [
     "event_id",
@@ -64,10 +69,11 @@ def forwards(m: Migrator) -> None:
             "loaded_at DateTime('UTC')",
         ]
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.events (\n    "
-        + ",\n    ".join(columns)
-        + "\n) ENGINE = ReplacingMergeTree(loaded_at)\n"
-        "PARTITION BY toYYYYMM(timestamp)\n"
-        "ORDER BY (anonymous_id, user_id, timestamp, event_id)"
+    m.create_table(
+        "events",
+        columns,
+        engine="ReplacingMergeTree(loaded_at)",
+        partition_by="toYYYYMM(timestamp)",
+        order_by="(anonymous_id, user_id, timestamp, event_id)",
+        shard_by=VISITOR,
     )

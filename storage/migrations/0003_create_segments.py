@@ -8,34 +8,74 @@ RFM values and propensity scores of a refresh are kept beside it.
 
 from storage.migrations.runner import Migrator
 
-PARTITION = "PARTITION BY toYYYYMM(toDateTime(intDiv(refresh, 1000)))"
+PARTITION = "toYYYYMM(toDateTime(intDiv(refresh, 1000)))"
+PERSON = "cityHash64(person_id)"  # on a cluster, the shard of a person's rows
 
 
 def forwards(m: Migrator) -> None:
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.segment_definitions ("
-        "name String, version UInt32, definition String, created_at DateTime('UTC')"
-        ") ENGINE = MergeTree ORDER BY (name, version)"
+    m.create_table(
+        "segment_definitions",
+        [
+            "name String",
+            "version UInt32",
+            "definition String",
+            "created_at DateTime('UTC')",
+        ],
+        engine="MergeTree",
+        order_by="(name, version)",
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.segment_refreshes ("
-        "refresh UInt64, segment String, version UInt32, kind String, members UInt64, "
-        "base UInt64, took_ms UInt64, details String"
-        ") ENGINE = MergeTree ORDER BY (segment, refresh)"
+    m.create_table(
+        "segment_refreshes",
+        [
+            "refresh UInt64",
+            "segment String",
+            "version UInt32",
+            "kind String",
+            "members UInt64",
+            "base UInt64",
+            "took_ms UInt64",
+            "details String",
+        ],
+        engine="MergeTree",
+        order_by="(segment, refresh)",
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.segment_members ("
-        "refresh UInt64, segment String, person_id String"
-        f") ENGINE = MergeTree {PARTITION} ORDER BY (refresh, segment, person_id)"
+    m.create_table(
+        "segment_members",
+        [
+            "refresh UInt64",
+            "segment String",
+            "person_id String",
+        ],
+        engine="MergeTree",
+        partition_by=PARTITION,
+        order_by="(refresh, segment, person_id)",
+        shard_by=PERSON,
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.rfm_values ("
-        "refresh UInt64, segment String, person_id String, recency_days UInt32, "
-        "frequency UInt64, monetary Float64"
-        f") ENGINE = MergeTree {PARTITION} ORDER BY (refresh, segment, person_id)"
+    m.create_table(
+        "rfm_values",
+        [
+            "refresh UInt64",
+            "segment String",
+            "person_id String",
+            "recency_days UInt32",
+            "frequency UInt64",
+            "monetary Float64",
+        ],
+        engine="MergeTree",
+        partition_by=PARTITION,
+        order_by="(refresh, segment, person_id)",
+        shard_by=PERSON,
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.propensity_scores ("
-        "refresh UInt64, segment String, person_id String, score Float64"
-        f") ENGINE = MergeTree {PARTITION} ORDER BY (refresh, segment, person_id)"
+    m.create_table(
+        "propensity_scores",
+        [
+            "refresh UInt64",
+            "segment String",
+            "person_id String",
+            "score Float64",
+        ],
+        engine="MergeTree",
+        partition_by=PARTITION,
+        order_by="(refresh, segment, person_id)",
+        shard_by=PERSON,
     )

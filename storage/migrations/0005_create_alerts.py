@@ -6,25 +6,62 @@ from storage.migrations.runner import Migrator
 
 
 def forwards(m: Migrator) -> None:
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.alert_rules ("
-        "name String, version UInt32, definition String, created_at DateTime('UTC')"
-        ") ENGINE = MergeTree ORDER BY (name, version)"
+    m.create_table(
+        "alert_rules",
+        [
+            "name String",
+            "version UInt32",
+            "definition String",
+            "created_at DateTime('UTC')",
+        ],
+        engine="MergeTree",
+        order_by="(name, version)",
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.alert_evaluations ("
-        "rule String, version UInt32, scope String, at DateTime('UTC'), "
-        "window_from DateTime('UTC'), window_to DateTime('UTC'), "
-        "entered UInt64, converted UInt64, rate Float64, "
-        "baseline_entered UInt64, baseline_converted UInt64, baseline_rate Float64, "
-        "p_value Float64, outcome String, reason String, "
-        "state String, notified String, changed UInt8, since DateTime('UTC'), "
-        "last_fired_notice DateTime('UTC'), notice String, held String, written_us UInt64"
-        ") ENGINE = MergeTree PARTITION BY toYYYYMM(at) ORDER BY (rule, scope, at)"
+    m.create_table(
+        "alert_evaluations",
+        [
+            "rule String",
+            "version UInt32",
+            "scope String",
+            "at DateTime('UTC')",
+            "window_from DateTime('UTC')",
+            "window_to DateTime('UTC')",
+            "entered UInt64",
+            "converted UInt64",
+            "rate Float64",
+            "baseline_entered UInt64",
+            "baseline_converted UInt64",
+            "baseline_rate Float64",
+            "p_value Float64",
+            "outcome String",
+            "reason String",
+            "state String",
+            "notified String",
+            "changed UInt8",
+            "since DateTime('UTC')",
+            "last_fired_notice DateTime('UTC')",
+            "notice String",
+            "held String",
+            "written_us UInt64",
+        ],
+        engine="MergeTree",
+        partition_by="toYYYYMM(at)",
+        order_by="(rule, scope, at)",
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.alert_deliveries ("
-        "rule String, scope String, at DateTime('UTC'), notice String, channel String, "
-        "target String, attempts UInt32, ok UInt8, error String"
-        ") ENGINE = MergeTree PARTITION BY toYYYYMM(at) ORDER BY (rule, at)"
+    m.create_table(
+        "alert_deliveries",
+        [
+            "rule String",
+            "scope String",
+            "at DateTime('UTC')",
+            "notice String",
+            "channel String",
+            "target String",
+            "attempts UInt32",
+            "ok UInt8",
+            "error String",
+        ],
+        engine="MergeTree",
+        partition_by="toYYYYMM(at)",
+        order_by="(rule, at)",
     )

@@ -5,8 +5,14 @@ from storage.migrations.runner import Migrator
 
 
 def forwards(m: Migrator) -> None:
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.saved_reports ("
-        "name String, version UInt32, definition String, created_at DateTime('UTC')"
-        ") ENGINE = MergeTree ORDER BY (name, version)"
+    m.create_table(
+        "saved_reports",
+        [
+            "name String",
+            "version UInt32",
+            "definition String",
+            "created_at DateTime('UTC')",
+        ],
+        engine="MergeTree",
+        order_by="(name, version)",
     )

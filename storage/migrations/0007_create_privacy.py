@@ -9,15 +9,30 @@ from storage.migrations.runner import Migrator
 
 
 def forwards(m: Migrator) -> None:
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.privacy_requests ("
-        "request_id String, kind String, id_kind String, id_digest String, "
-        "requested_at DateTime('UTC'), finished_at DateTime('UTC'), ids_erased UInt32, "
-        "rows_deleted String, remaining UInt64, operator String"
-        ") ENGINE = MergeTree ORDER BY (requested_at, request_id)"
+    m.create_table(
+        "privacy_requests",
+        [
+            "request_id String",
+            "kind String",
+            "id_kind String",
+            "id_digest String",
+            "requested_at DateTime('UTC')",
+            "finished_at DateTime('UTC')",
+            "ids_erased UInt32",
+            "rows_deleted String",
+            "remaining UInt64",
+            "operator String",
+        ],
+        engine="MergeTree",
+        order_by="(requested_at, request_id)",
     )
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.suppressed_ids ("
-        "id_digest String, request_id String, at DateTime('UTC')"
-        ") ENGINE = ReplacingMergeTree(at) ORDER BY id_digest"
+    m.create_table(
+        "suppressed_ids",
+        [
+            "id_digest String",
+            "request_id String",
+            "at DateTime('UTC')",
+        ],
+        engine="ReplacingMergeTree(at)",
+        order_by="id_digest",
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage import cluster
 from storage.sql import identifier
 from storage.store import Store
 
@@ -24,15 +25,75 @@ class Migration:
 
 
 class Migrator:
-    """What a migration may do: statements on its database, and checked column additions."""
+    """What a migration may do: create tables and views laid out for one node or a cluster
+    (storage.cluster), add columns, and run statements on its database."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self.db = identifier(store.database)
+        self.on_cluster = cluster.on_cluster(store)
 
     def execute(self, sql: str) -> None:
-        """Run one DDL statement; ``{db}`` in it is the database name."""
+        """Run one statement; ``{db}`` in it is the database name."""
         self.store.execute(sql.replace("{db}", self.db))
+
+    def create_table(
+        self,
+        name: str,
+        columns: Sequence[str],
+        engine: str,
+        order_by: str,
+        partition_by: str = "",
+        shard_by: str = "",
+    ) -> None:
+        """A MergeTree-family table. On a cluster: sharded by the expression ``shard_by``
+        (a Distributed table over replicated local tables), or, without it, replicated to
+        every node."""
+        name = identifier(name)
+        body = "(\n    " + ",\n    ".join(columns) + "\n)"
+        tail = (f" PARTITION BY {partition_by}" if partition_by else "") + f" ORDER BY {order_by}"
+        if not self.store.cluster:
+            self.execute(f"CREATE TABLE IF NOT EXISTS {{db}}.{name} {body} ENGINE = {engine}{tail}")
+            return
+        if not shard_by:
+            path = f"{cluster.ZOOKEEPER_ROOT}/all/{self.db}.{name}"
+            self.execute(
+                f"CREATE TABLE IF NOT EXISTS {{db}}.{name}{self.on_cluster} {body} "
+                f"ENGINE = {cluster.replicated_engine(engine, path)}{tail}"
+            )
+            return
+        local = identifier(name + cluster.LOCAL_SUFFIX)
+        path = f"{cluster.ZOOKEEPER_ROOT}/{{shard}}/{self.db}.{local}"
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {{db}}.{local}{self.on_cluster} {body} "
+            f"ENGINE = {cluster.replicated_engine(engine, path)}{tail}"
+        )
+        self._create_distributed(
+            name, f"Distributed({self.store.cluster}, {self.db}, {local}, {shard_by})"
+        )
+
+    def _create_distributed(self, name: str, engine: str) -> None:
+        local = identifier(name + cluster.LOCAL_SUFFIX)
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {{db}}.{name}{self.on_cluster} AS {{db}}.{local} "
+            f"ENGINE = {engine}"
+        )
+
+    def create_materialized_view(self, name: str, target: str, source: str, select: str) -> None:
+        """A view folding each block inserted into ``source`` into ``target``; ``select`` reads
+        ``FROM {source}``. On a cluster it runs on every node, from and to the local tables."""
+        select = select.replace("{source}", cluster.rows_of(self.store, source))
+        self.execute(
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {{db}}.{identifier(name)}{self.on_cluster} "
+            f"TO {cluster.rows_of(self.store, target)} AS {select}"
+        )
+
+    def has_table(self, table: str) -> bool:
+        rows = self.store.execute(
+            "SELECT count() FROM system.tables WHERE database = %(db)s AND name = %(t)s",
+            {"db": self.db, "t": table},
+        )
+        return bool(rows[0][0])
 
     def has_column(self, table: str, column: str) -> bool:
         rows = self.store.execute(
@@ -47,9 +108,17 @@ class Migrator:
         if self.has_column(table, column):
             return
         where = f" AFTER {identifier(after)}" if after else ""
-        self.execute(
-            f"ALTER TABLE {{db}}.{identifier(table)} ADD COLUMN {identifier(column)} {ddl_type}{where}"
-        )
+        add = f"ADD COLUMN {identifier(column)} {ddl_type}{where}"
+        if not cluster.is_sharded(self.store, table):
+            # on a cluster: a table replicated to every node; ZooKeeper carries the ALTER
+            self.execute(f"ALTER TABLE {{db}}.{identifier(table)} {add}")
+            return
+        self.execute(f"ALTER TABLE {cluster.rows_of(self.store, table)}{self.on_cluster} {add}")
+        # A Distributed table holds no rows: recreated over the altered local tables (ClickHouse
+        # 18 refuses ALTER ON CLUSTER of a Distributed table in a cluster of replicated shards).
+        engine = cluster.distributed_engine(self.store, table)
+        self.execute(f"DROP TABLE IF EXISTS {{db}}.{identifier(table)}{self.on_cluster}")
+        self._create_distributed(table, engine)
 
 
 def discover(folder: Path | None = None) -> list[Migration]:
@@ -78,10 +147,15 @@ def discover(folder: Path | None = None) -> list[Migration]:
 
 
 def _ensure_bookkeeping(m: Migrator) -> None:
-    m.execute(
-        "CREATE TABLE IF NOT EXISTS {db}.journey_migrations "
-        "(version UInt32, name String, applied_at DateTime('UTC')) "
-        "ENGINE = ReplacingMergeTree ORDER BY version"
+    # Looked up first: on a cluster, DDL waits for every node, and a loader or a report
+    # starting while a replica is down must not wait for it when nothing is to be done.
+    if m.has_table("journey_migrations"):
+        return
+    m.create_table(
+        "journey_migrations",
+        ["version UInt32", "name String", "applied_at DateTime('UTC')"],
+        engine="ReplacingMergeTree",
+        order_by="version",
     )
 
 
@@ -99,8 +173,11 @@ def pending(store: Store) -> list[Migration]:
 
 def apply(store: Store) -> list[Migration]:
     """Bring the store's database up to date; the migrations that ran, in order."""
-    store.execute(f"CREATE DATABASE IF NOT EXISTS {identifier(store.database)}")
     m = Migrator(store)
+    if not m.store.execute(
+        "SELECT count() FROM system.databases WHERE name = %(db)s", {"db": m.db}
+    )[0][0]:
+        m.execute(f"CREATE DATABASE IF NOT EXISTS {{db}}{m.on_cluster}")
     ran = []
     for migration in pending(store):
         migration.forwards(m)
