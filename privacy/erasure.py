@@ -9,7 +9,8 @@ sent from a shared device stays theirs.
 
 Deletion is ``ALTER TABLE ... DELETE`` (a mutation, on servers from 18.x to today and in chDB),
 waited for until done; then every table is counted again and the request is recorded with what
-was removed and what remains (0, or the request fails).
+was removed and what remains (0, or the request fails). On a cluster the deletion runs ON
+CLUSTER against the local tables, and waiting and counting visit every replica.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import orjson
 
 from analyzer import identity
+from storage.cluster import on_cluster, rows_of
 from storage.sql import identifier
 from storage.store import Store
 
@@ -122,21 +124,47 @@ def count_rows(store: Store, ids: list[str]) -> dict[str, int]:
     }
 
 
+def count_rows_everywhere(store: Store, ids: list[str]) -> dict[str, int]:
+    """Rows of the person left on any node: every replica of every shard on a cluster (a query
+    through a Distributed table reads one replica per shard)."""
+    if not store.cluster:
+        return count_rows(store, ids)
+    totals = dict.fromkeys(PERSON_ROWS, 0)
+    for node in store.nodes():
+        try:
+            for table, where in PERSON_ROWS.items():
+                (n,) = node.execute(
+                    f"SELECT count() FROM {rows_of(store, table)} WHERE {where}", {"ids": ids}
+                )[0]
+                totals[table] += int(n)
+        finally:
+            node.close()
+    return totals
+
+
 def _wait_for_mutations(store: Store, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while True:
-        pending = store.execute(
-            "SELECT count() FROM system.mutations WHERE database = %(db)s AND is_done = 0",
-            {"db": store.database},
-        )[0][0]
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise ErasureError(
-                f"ClickHouse still has {pending} unfinished deletions after {timeout:.0f}s; "
-                "the request is recorded as unfinished: run it again to finish and check it"
-            )
-        time.sleep(0.2)
+    nodes = store.nodes()  # a mutation ON CLUSTER is done when every replica has done it
+    try:
+        for node in nodes:
+            while True:
+                pending = node.execute(
+                    "SELECT count() FROM system.mutations WHERE database = %(db)s AND is_done = 0",
+                    {"db": store.database},
+                )[0][0]
+                if not pending:
+                    break
+                if time.monotonic() > deadline:
+                    raise ErasureError(
+                        f"ClickHouse still has {pending} unfinished deletions after "
+                        f"{timeout:.0f}s; the request is recorded as unfinished: run it again "
+                        "to finish and check it"
+                    )
+                time.sleep(0.2)
+    finally:
+        if store.cluster:
+            for node in nodes:
+                node.close()
 
 
 def suppressed(store: Store) -> set[str]:
@@ -167,7 +195,6 @@ def erase(
     requested_at = datetime.now(UTC)
     person, ids = person_ids(store, id_kind, value)
     erasure = Erasure(uuid.uuid4().hex, id_kind, person, ids)
-    db = identifier(store.database)
     store.insert(
         "suppressed_ids",
         ["id_digest", "request_id", "at"],
@@ -176,11 +203,14 @@ def erase(
     before = count_rows(store, ids)
     for attempt in range(2):
         for table, where in PERSON_ROWS.items():
-            store.execute(f"ALTER TABLE {db}.{table} DELETE WHERE {where}", {"ids": ids})
+            store.execute(
+                f"ALTER TABLE {rows_of(store, table)}{on_cluster(store)} DELETE WHERE {where}",
+                {"ids": ids},
+            )
         _wait_for_mutations(store, MUTATION_TIMEOUT_S)
         if attempt == 0 and settle is not None:
             settle()
-    erasure.remaining = count_rows(store, ids)
+    erasure.remaining = count_rows_everywhere(store, ids)
     erasure.rows_deleted = {t: before[t] - erasure.remaining[t] for t in before}
     erasure.took_s = time.monotonic() - started
     store.insert(
