@@ -14,13 +14,16 @@ import pytest
 
 from collector.spool import Record
 from journey.devservices.broker import LocalBroker
+from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.settings import Settings, parse_clickhouse_url
+from storage.cluster import on_cluster
 from storage.embedded import EmbeddedStore
 from storage.server import ServerStore
 from storage.store import Store
 
 WRITE_KEY = "test-write-key"
+CLUSTER = "journey"
 
 
 @dataclass
@@ -76,26 +79,56 @@ def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
+@pytest.fixture(scope="session")
+def clickhouse_cluster() -> Iterator[LocalClickHouseCluster]:
+    """2 shards x 2 replicas and a ZooKeeper: cluster mode (JOURNEY_CLICKHOUSE_CLUSTER)."""
+    with LocalClickHouseCluster(shards=2, replicas=2, name=CLUSTER) as running:
+        yield running
+
+
+# Where a suite runs: the ClickHouse server and chDB everywhere; the ingestion and analytics
+# suites on the cluster too, where they must give the same numbers as on one node.
+ENGINES = ["server", "embedded"]
+WITH_CLUSTER = [*ENGINES, "cluster"]
+CLUSTER_SUITES = ("analyzer", "loader", "privacy", "storage")
+
+
 def open_store(kind: str, request: pytest.FixtureRequest, chdb_path: Path) -> Store:
-    """A fresh database on the ClickHouse server (``server``) or in chDB (``embedded``)."""
+    """A fresh database on the ClickHouse server (``server``), in chDB (``embedded``) or on
+    the cluster (``cluster``, through its first node)."""
     database = f"t_{uuid.uuid4().hex[:10]}"
     opened: Store
     if kind == "server":
         server: LocalClickHouse = request.getfixturevalue("clickhouse_server")
         opened = ServerStore(parse_clickhouse_url(server.url), database=database)
+    elif kind == "cluster":
+        nodes: LocalClickHouseCluster = request.getfixturevalue("clickhouse_cluster")
+        opened = ServerStore(parse_clickhouse_url(nodes.url), database=database, cluster=CLUSTER)
     else:
         opened = EmbeddedStore.open(chdb_path, database)
-    opened.execute(f"CREATE DATABASE IF NOT EXISTS {database}")
+    opened.execute(f"CREATE DATABASE IF NOT EXISTS {database}{on_cluster(opened)}")
     return opened
 
 
-@pytest.fixture(params=["server", "embedded"])
+def drop_store(store: Store) -> None:
+    store.execute(f"DROP DATABASE IF EXISTS {store.database}{on_cluster(store)}")
+    store.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store" in metafunc.fixturenames:
+        suite = metafunc.definition.path.relative_to(Path(__file__).parent).parts[0]
+        engines = WITH_CLUSTER if suite in CLUSTER_SUITES else ENGINES
+        metafunc.parametrize("store", engines, indirect=True)
+
+
+@pytest.fixture
 def store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
-    """A fresh database on the ClickHouse server, or in chDB: the same tests run on both."""
+    """A fresh database on the ClickHouse server, in chDB, or on the cluster: the same tests
+    run on each (pytest_generate_tests says which)."""
     opened = open_store(request.param, request, chdb_path)
     yield opened
-    opened.execute(f"DROP DATABASE IF EXISTS {opened.database}")
-    opened.close()
+    drop_store(opened)
 
 
 CHROMIUM_FLAGS = [

@@ -11,7 +11,7 @@ import pytest
 
 from storage.store import Store
 from tests.analyzer.logs import load, random_log
-from tests.conftest import open_store
+from tests.conftest import WITH_CLUSTER, drop_store, open_store
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Loaded:
     events: list[dict[str, Any]]  # with their tie hash
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def loaded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[dict[int, Loaded]]:
     """Seeds 1 and 2, each in its own database, on the server and on chDB."""
     out = {}
@@ -29,5 +29,4 @@ def loaded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[dict[int
         out[seed] = Loaded(store, load(store, random_log(seed), seed))
     yield out
     for item in out.values():
-        item.store.execute(f"DROP DATABASE IF EXISTS {item.store.database}")
-        item.store.close()
+        drop_store(item.store)

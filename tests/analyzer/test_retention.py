@@ -14,7 +14,7 @@ from analyzer.retention import RetentionSpec, lifecycle, retention
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
 from tests.analyzer.logs import T0, load, random_log
-from tests.conftest import open_store
+from tests.conftest import WITH_CLUSTER, drop_store, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -22,12 +22,12 @@ START = datetime.fromtimestamp(T0 / 1000, UTC)
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def months(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Loaded]:
     store = open_store(request.param, request, chdb_path)
     events = random_log(21, persons=120, span_s=90 * 86400, events_per_device=(2, 25))
     yield Loaded(store, load(store, events, 21))
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+    drop_store(store)
 
 
 SPECS = {

@@ -25,7 +25,7 @@ from storage import migrations
 from storage.store import Store
 from tests.analyzer import reference
 from tests.analyzer.segments.bases import NOW, customers, load
-from tests.conftest import open_store
+from tests.conftest import WITH_CLUSTER, drop_store, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def anywhere(store: Store, needles: list[str]) -> dict[str, int]:
     return found
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def shop(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[tuple[Store, list[Any]]]:
     store = open_store(request.param, request, chdb_path)
     events = customers(8, people=120)
@@ -103,7 +103,7 @@ def shop(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[tuple[Stor
     catalog.define(store, parse_document(DOC))
     refresh(store, ["buyers", "value"], at=NOW)
     yield store, events
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+    drop_store(store)
 
 
 def test_nothing_of_the_person_remains_anywhere(shop: tuple[Store, list[Any]]) -> None:

@@ -23,11 +23,35 @@ def test_migrations_build_the_schema_and_are_idempotent(store: Store) -> None:
     assert columns["event_id"] == "String"
     assert columns["timestamp"] == "DateTime('UTC')"
     assert columns["timestamp_ms"] == "UInt64"
-    (engine,) = store.execute(
-        "SELECT engine FROM system.tables WHERE database = %(db)s AND name = 'events'",
-        {"db": store.database},
-    )[0]
-    assert engine == "ReplacingMergeTree"
+    engines = dict(
+        store.execute(
+            "SELECT name, engine FROM system.tables WHERE database = %(db)s",
+            {"db": store.database},
+        )
+    )
+    if not store.cluster:
+        assert engines["events"] == "ReplacingMergeTree"
+        assert "events_local" not in engines
+        return
+    # sharded: a Distributed table over replicated local tables, on every node
+    sharded = ["events", "identity_links", "segment_members", "rfm_values", "propensity_scores"]
+    for table in sharded:
+        assert engines[table] == "Distributed", table
+        assert engines[f"{table}_local"].startswith("Replicated"), table
+    assert engines["events_local"] == "ReplicatedReplacingMergeTree"
+    # replicated to every node, unsharded
+    for table in ["segment_definitions", "alert_rules", "saved_reports", "journey_migrations"]:
+        assert engines[table].startswith("Replicated"), table
+        assert f"{table}_local" not in engines
+    for node in store.nodes():
+        tables = {
+            r[0]
+            for r in node.execute(
+                "SELECT name FROM system.tables WHERE database = %(db)s", {"db": store.database}
+            )
+        }
+        node.close()
+        assert set(engines) == tables
 
 
 def test_checked_add_column_on_an_existing_table(store: Store) -> None:
@@ -36,6 +60,11 @@ def test_checked_add_column_on_an_existing_table(store: Store) -> None:
     m.add_column("events", "country", "String DEFAULT ''", after="ip")
     m.add_column("events", "country", "String DEFAULT ''", after="ip")  # no error the second time
     assert m.has_column("events", "country")
+    for node in store.nodes():  # every node's local table and Distributed table has it
+        assert migrations.Migrator(node).has_column("events", "country")
+        if store.cluster:
+            assert migrations.Migrator(node).has_column("events_local", "country")
+        node.close()
 
 
 def test_insert_and_read_back_with_duplicates_collapsed(store: Store) -> None:

@@ -22,7 +22,7 @@ from analyzer.segments.refresh import refresh
 from storage.store import Store
 from tests.analyzer import reference as analyses
 from tests.analyzer.segments.bases import NOW, customers, load
-from tests.conftest import open_store
+from tests.conftest import WITH_CLUSTER, drop_store, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ class Segmented:
         return [e for e in self.events if e["event_id"] in ids]
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def segmented(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Segmented]:
     store = open_store(request.param, request, chdb_path)
     events = customers(6, people=300)
@@ -82,7 +82,7 @@ def segmented(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Segme
     ):
         members.setdefault(segment, set()).add(person)
     yield Segmented(store, events, members)
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+    drop_store(store)
 
 
 def _people(steps: list[Any]) -> list[int]:

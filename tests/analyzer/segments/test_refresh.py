@@ -18,7 +18,7 @@ from analyzer.segments.refresh import refresh
 from storage.store import Store
 from tests.analyzer.segments import reference
 from tests.analyzer.segments.bases import NOW, customers, load, planted
-from tests.conftest import open_store
+from tests.conftest import WITH_CLUSTER, drop_store, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -102,13 +102,13 @@ class Base:
     events: list[dict[str, Any]]
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def base(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Base]:
     store = open_store(request.param, request, chdb_path)
     events = customers(3, people=300)
     load(store, events, 3)
     yield Base(store, events)
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+    drop_store(store)
 
 
 def _members(store: Store, refresh_id: int) -> dict[str, set[str]]:
@@ -194,7 +194,7 @@ def test_history_and_versions_are_kept(base: Base) -> None:
         refresh(base.store, ["nope"], at=NOW)
 
 
-@pytest.fixture(scope="module", params=["server", "embedded"])
+@pytest.fixture(scope="module", params=WITH_CLUSTER)
 def planted_base(
     request: pytest.FixtureRequest, chdb_path: Path
 ) -> Iterator[tuple[Store, dict[str, str]]]:
@@ -202,7 +202,7 @@ def planted_base(
     events, kinds = planted(4)
     load(store, events, 4)
     yield store, kinds
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+    drop_store(store)
 
 
 @pytest.mark.parametrize("method", ["kmeans", "gmm"])
