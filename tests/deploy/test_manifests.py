@@ -1,0 +1,163 @@
+"""deploy/ is what a user runs in production, and this repository's machines have no Docker
+engine or Kubernetes to run it: these tests check what can be checked without them. Every file
+parses; every JOURNEY_* variable set there is a real setting and every setting is documented;
+every command is a real `journey` command; the image holds every package; the ClickHouse
+cluster's configuration names the services the Compose file starts."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from journey.cli import main
+from journey.settings import _FIELDS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+YAML_FILES = sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
+
+
+def documents(path: Path) -> list[Any]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d is not None]
+
+
+def walk(node: Any) -> Any:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+def test_every_deploy_file_parses() -> None:
+    assert len(YAML_FILES) >= 10
+    for path in YAML_FILES:
+        assert documents(path), path
+    for path in DEPLOY.rglob("*.xml"):
+        ET.parse(path)
+
+
+def test_every_journey_variable_is_a_setting_and_every_setting_is_documented() -> None:
+    used: set[str] = set()
+    for path in YAML_FILES:
+        for node in walk(documents(path)):
+            if isinstance(node, dict):
+                used |= {k for k in node if isinstance(k, str) and k.startswith("JOURNEY_")}
+    used |= set(re.findall(r"JOURNEY_[A-Z_]+", (DEPLOY / "Dockerfile").read_text()))
+    assert used, "no settings found in deploy/"
+    assert used <= set(_FIELDS), used - set(_FIELDS)
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Settings", 1)[1].split("\n## ", 1)[0]
+    for name in _FIELDS:
+        stem, _, last = name.rpartition("_")
+        # a row may list siblings: `JOURNEY_API_HOST` / `_PORT` / `_WORKERS`
+        assert f"`{name}`" in table or f"`_{last}`" in table and f"`{stem}_" in table, name
+
+
+def commands() -> list[tuple[Path, list[str]]]:
+    found = []
+    for path in YAML_FILES:
+        for node in walk(documents(path)):
+            if isinstance(node, dict) and isinstance(node.get("command"), list):
+                found.append((path, [str(c) for c in node["command"]]))
+    return found
+
+
+def test_every_command_is_a_journey_command() -> None:
+    found = commands()
+    assert {tuple(c[:2]) for _, c in found} >= {
+        ("journey", "collect"),
+        ("journey", "load"),
+        ("journey", "migrate"),
+        ("journey", "api"),
+        ("journey", "alerts"),
+        ("journey", "segments"),
+    }
+    for path, command in found:
+        assert command[0] == "journey", (path, command)
+        group: click.Command = main
+        for word in command[1:]:
+            assert isinstance(group, click.Group), (path, command)
+            sub = group.get_command(click.Context(group), word)
+            assert sub is not None, f"{path.name}: `{' '.join(command)}`: no {word!r}"
+            group = sub
+
+
+def test_the_image_holds_every_package() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    copied = set(re.findall(r"^COPY (\w+) \1$", (DEPLOY / "Dockerfile").read_text(), re.M))
+    assert packages <= copied, packages - copied
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_compose_services_depend_on_services_that_exist(compose: str) -> None:
+    (doc,) = documents(DEPLOY / compose)
+    services = doc["services"]
+    for name, service in services.items():
+        depends = service.get("depends_on", [])
+        assert set(depends) <= set(services), (name, depends)
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), (name, source)
+            else:
+                assert source in doc["volumes"], (name, source)
+
+
+def test_the_cluster_configuration_matches_the_compose_file() -> None:
+    (doc,) = documents(DEPLOY / "docker-compose.cluster.yml")
+    services = doc["services"]
+    config = ET.parse(DEPLOY / "clickhouse" / "cluster.xml").getroot()
+    shards = config.findall("./remote_servers/journey/shard")
+    hosts = [[r.findtext("host") for r in s.findall("replica")] for s in shards]
+    assert len(hosts) == 2 and all(len(h) == 2 for h in hosts)  # 2 shards x 2 replicas
+    for s, shard in enumerate(hosts, start=1):
+        for host in shard:
+            env = services[host]["environment"]
+            assert env["SHARD"] == f"{s:02d}" and env["REPLICA"] == host
+    keepers = {n.findtext("host") for n in config.findall("./zookeeper/node")}
+    assert keepers <= set(services) and len(keepers) == 3
+    env = doc["x-journey-env"]
+    assert env["JOURNEY_CLICKHOUSE_CLUSTER"] == "journey"
+    url_host = env["JOURNEY_CLICKHOUSE_URL"].split("@", 1)[1].split(":", 1)[0]
+    assert url_host in {h for shard in hosts for h in shard}
+
+
+def test_kubernetes_resources_are_listed_and_named_consistently() -> None:
+    k8s = DEPLOY / "k8s"
+    (kustomization,) = documents(k8s / "kustomization.yaml")
+    listed = set(kustomization["resources"])
+    present = {p.name for p in k8s.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
+    assert listed == present
+    kinds = {}
+    for name in listed:
+        for doc in documents(k8s / name):
+            assert {"apiVersion", "kind", "metadata"} <= set(doc), name
+            kinds[(doc["kind"], doc["metadata"]["name"])] = doc
+    (config,) = [d for k, d in kinds.items() if k == ("ConfigMap", "journey-config")]
+    (secret,) = documents(k8s / "secret.example.yaml")
+    for (kind, _), doc in kinds.items():
+        if kind in {"Deployment", "StatefulSet", "Job", "CronJob"}:
+            for node in walk(doc):
+                if isinstance(node, dict) and "configMapRef" in node:
+                    assert node["configMapRef"]["name"] == config["metadata"]["name"]
+                if isinstance(node, dict) and "secretRef" in node:
+                    assert node["secretRef"]["name"] == secret["metadata"]["name"]
+    assert config["data"]["JOURNEY_CLICKHOUSE_CLUSTER"] == "journey"
+    (clickhouse,) = [d for k, d in kinds.items() if k[0] == "ClickHouseInstallation"]
+    (cluster,) = clickhouse["spec"]["configuration"]["clusters"]
+    assert cluster["name"] == config["data"]["JOURNEY_CLICKHOUSE_CLUSTER"]
+    (topic,) = [d for k, d in kinds.items() if k == ("KafkaTopic", "journey.events")]
+    assert topic["spec"]["partitions"] == int(config["data"]["JOURNEY_TOPIC_PARTITIONS"])
+    (hpa,) = [d for k, d in kinds.items() if k[0] == "HorizontalPodAutoscaler"]
+    assert hpa["spec"]["maxReplicas"] <= topic["spec"]["partitions"]
