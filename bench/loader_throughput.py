@@ -29,7 +29,7 @@ PER_REQUEST = 20
 IDLE = 3.0  # seconds without messages that end a run
 
 
-def produce(settings: Settings) -> int:
+def produce(settings: Settings, n: int = N) -> int:
     """What the collector produces for browser-like requests of PER_REQUEST events from one
     visitor each: one journey/event_batch message per request. The number of messages."""
     ensure_topics(settings)
@@ -40,7 +40,7 @@ def produce(settings: Settings) -> int:
         batch_size=1024 * 1024,
     )
     messages = 0
-    for first in range(0, N, PER_REQUEST):
+    for first in range(0, n, PER_REQUEST):
         visitor = f"v{first % 20000}"
         events = [
             orjson.dumps(

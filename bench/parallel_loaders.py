@@ -1,0 +1,183 @@
+"""Loader throughput with 1, 2 and 4 `journey load` processes in one consumer group, on one
+ClickHouse server and on a 2-shard x 2-replica cluster; and what one process costs, for the
+sizing model in the README.
+
+For each run: a fresh database and consumer group; the loaders are started and the run waits
+until the group has handed out every partition (each loader logs its assignment), so no
+rebalance falls inside the measurement; then the events are produced and the clock runs from
+the first row in ClickHouse to the last. Reported per run: rows/s, the loaders' CPU seconds
+per million events (from /proc), and on the last run the bytes per event on disk.
+
+    python bench/parallel_loaders.py [--events 400000] [--partitions 8] [--loaders 1,2,4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from bench.common import ROOT, figure
+from bench.loader_throughput import PER_REQUEST, produce
+from journey.devservices.broker import LocalBroker
+from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
+from journey.devservices.clickhouse_server import LocalClickHouse
+from journey.kafka import ensure_topics
+from journey.settings import Settings, parse_clickhouse_url
+from storage import migrations
+from storage.server import ServerStore
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ASSIGNED = re.compile(r"assigned \[(.*)\]")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def assigned(log: Path) -> set[str]:
+    """The partitions a loader holds now: its last assignment line."""
+    found = ASSIGNED.findall(log.read_text(errors="replace")) if log.exists() else []
+    return {p.strip(" '") for p in found[-1].split(",") if p.strip()} if found else set()
+
+
+def run(
+    broker: LocalBroker,
+    url: str,
+    cluster: str | None,
+    loaders: int,
+    events: int,
+    partitions: int,
+    logs: Path,
+) -> dict[str, float]:
+    suffix = uuid.uuid4().hex[:8]
+    database = f"bench_{suffix}"
+    settings = Settings(
+        kafka_bootstrap_servers=(broker.bootstrap,),
+        kafka_fast_group_join=True,
+        events_topic=f"bench-{suffix}",
+        dead_letter_topic=f"bench-{suffix}-dead",
+        topic_partitions=partitions,
+    )
+    ensure_topics(settings)
+    store = ServerStore(parse_clickhouse_url(url), database=database, cluster=cluster)
+    migrations.apply(store)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")},
+        "PYTHONPATH": str(ROOT),
+        "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+        "JOURNEY_KAFKA_FAST_GROUP_JOIN": "true",
+        "JOURNEY_EVENTS_TOPIC": settings.events_topic,
+        "JOURNEY_DEAD_LETTER_TOPIC": settings.dead_letter_topic,
+        "JOURNEY_CONSUMER_GROUP": f"bench-{suffix}",
+        "JOURNEY_CLICKHOUSE_URL": url.rsplit("/", 1)[0] + f"/{database}",
+        "JOURNEY_DATA_DIR": str(logs / suffix),
+        **({"JOURNEY_CLICKHOUSE_CLUSTER": cluster} if cluster else {}),
+    }
+    paths = [logs / f"{suffix}-load-{i}.log" for i in range(loaders)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "journey.cli", "-v", "load"],
+            env=env,
+            stdout=open(path, "wb"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        for path in paths
+    ]
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # every partition handed out, each loader holding some
+            held = [assigned(p) for p in paths]
+            whole = len(set().union(*held)) == partitions == sum(len(h) for h in held)
+            if all(held) and whole:  # and no partition is claimed twice
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the group did not settle: {held}")
+            time.sleep(0.2)
+        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+        produce_started = time.perf_counter()
+        produce(settings, events)
+        produced_s = time.perf_counter() - produce_started
+        first = last = 0.0
+        table = f"{database}.events"
+        while True:
+            (n,) = store.execute(f"SELECT count() FROM {table}")[0]
+            now = time.perf_counter()
+            if n and not first:
+                first = now
+            if n >= events:
+                last = now
+                break
+            if now - produce_started > 600:
+                raise RuntimeError(f"only {n} of {events} rows after 600 s")
+            time.sleep(0.05)
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+        out = {
+            "rows_per_s": events / max(last - first, 1e-9),
+            "produce_s": produced_s,
+            "loader_cpu_s_per_million": cpu / events * 1e6,
+        }
+        disk = store.execute(
+            "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = %(db)s "
+            "AND active AND table IN ('events', 'events_local')",
+            {"db": database},
+        )[0]
+        out["bytes_per_event_on_node"] = float(disk[1]) / max(float(disk[0]), 1)
+        return out
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(30)
+        store.execute(
+            f"DROP DATABASE IF EXISTS {database}" + (f" ON CLUSTER {cluster}" if cluster else "")
+        )
+        store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=400_000)
+    parser.add_argument("--partitions", type=int, default=8)
+    parser.add_argument("--loaders", default="1,2,4")
+    parser.add_argument("--targets", default="server,cluster")
+    args = parser.parse_args()
+    counts = [int(x) for x in args.loaders.split(",")]
+    logs = Path(tempfile.mkdtemp(prefix="journey-bench-loaders-"))
+    print(
+        f"parallel loaders: {args.events:,} events in messages of {PER_REQUEST}, topic of "
+        f"{args.partitions} partitions, {os.cpu_count()} cores shared by everything"
+    )
+    with LocalBroker() as broker:
+        for target in args.targets.split(","):
+            if target == "server":
+                service: LocalClickHouse | LocalClickHouseCluster = LocalClickHouse()
+                name = "one ClickHouse server"
+            else:
+                service = LocalClickHouseCluster(shards=2, replicas=2)
+                name = "cluster, 2 shards x 2 replicas"
+            with service:
+                cluster = service.name if isinstance(service, LocalClickHouseCluster) else None
+                for n in counts:
+                    r = run(broker, service.url, cluster, n, args.events, args.partitions, logs)
+                    figure(
+                        f"{name}, {n} loader{'s' if n > 1 else ''}",
+                        r["rows_per_s"],
+                        "rows/s",
+                        f"loaders' CPU {r['loader_cpu_s_per_million']:.1f} s per million events;"
+                        f" {r['bytes_per_event_on_node']:.0f} bytes/event on disk (node "
+                        "total); producing took "
+                        f"{r['produce_s']:.1f} s",
+                    )
+
+
+if __name__ == "__main__":
+    main()
