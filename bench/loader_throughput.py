@@ -29,17 +29,11 @@ PER_REQUEST = 20
 IDLE = 3.0  # seconds without messages that end a run
 
 
-def produce(settings: Settings, n: int = N) -> int:
+def messages(settings: Settings, n: int = N) -> list[tuple[bytes, bytes]]:
     """What the collector produces for browser-like requests of PER_REQUEST events from one
-    visitor each: one journey/event_batch message per request. The number of messages."""
-    ensure_topics(settings)
+    visitor each: one journey/event_batch message (key, value) per request."""
     info = RequestInfo(received_at=datetime.now(UTC), source="bench")
-    producer = KafkaProducer(
-        bootstrap_servers=list(settings.kafka_bootstrap_servers),
-        linger_ms=20,
-        batch_size=1024 * 1024,
-    )
-    messages = 0
+    out = []
     for first in range(0, n, PER_REQUEST):
         visitor = f"v{first % 20000}"
         events = [
@@ -58,12 +52,28 @@ def produce(settings: Settings, n: int = N) -> int:
             )
             for i in range(first, first + PER_REQUEST)
         ]
-        for record in pack(settings.events_topic, {visitor.encode(): events}):
-            producer.send(record.topic, key=record.key, value=record.value)
-            messages += 1
+        out += [(r.key, r.value) for r in pack(settings.events_topic, {visitor.encode(): events})]
+    return out
+
+
+def send(settings: Settings, batch: list[tuple[bytes, bytes]]) -> None:
+    ensure_topics(settings)
+    producer = KafkaProducer(
+        bootstrap_servers=list(settings.kafka_bootstrap_servers),
+        linger_ms=20,
+        batch_size=1024 * 1024,
+    )
+    for key, value in batch:
+        producer.send(settings.events_topic, key=key, value=value)
     producer.flush()
     producer.close()
-    return messages
+
+
+def produce(settings: Settings, n: int = N) -> int:
+    """Build and send n events; the number of messages."""
+    batch = messages(settings, n)
+    send(settings, batch)
+    return len(batch)
 
 
 def consume_only(settings: Settings) -> float:

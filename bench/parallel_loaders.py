@@ -3,10 +3,12 @@ ClickHouse server and on a 2-shard x 2-replica cluster; and what one process cos
 sizing model in the README.
 
 For each run: a fresh database and consumer group; the loaders are started and the run waits
-until the group has handed out every partition (each loader logs its assignment), so no
-rebalance falls inside the measurement; then the events are produced and the clock runs from
-the first row in ClickHouse to the last. Reported per run: rows/s, the loaders' CPU seconds
-per million events (from /proc), and on the last run the bytes per event on disk.
+until the group has handed out every partition (each loader logs its assignment). The loaders
+are then frozen (SIGSTOP) while the events, built beforehand, are sent (about 2 s, inside the
+group's session timeout), and thawed (SIGCONT): the clock runs from the thaw until every row
+is in ClickHouse, so neither producing nor a group join is inside it; a rebalance inside it
+would be reported. Reported per run: rows/s, the loaders' CPU seconds per million events (from
+/proc), and bytes per event on disk (events compressed, on the node connected to).
 
     python bench/parallel_loaders.py [--events 400000] [--partitions 8] [--loaders 1,2,4]
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +27,7 @@ import uuid
 from pathlib import Path
 
 from bench.common import ROOT, figure
-from bench.loader_throughput import PER_REQUEST, produce
+from bench.loader_throughput import PER_REQUEST, messages, send
 from journey.devservices.broker import LocalBroker
 from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
 from journey.devservices.clickhouse_server import LocalClickHouse
@@ -48,7 +51,12 @@ def assigned(log: Path) -> set[str]:
     return {p.strip(" '") for p in found[-1].split(",") if p.strip()} if found else set()
 
 
+def assignments(log: Path) -> int:
+    return len(ASSIGNED.findall(log.read_text(errors="replace"))) if log.exists() else 0
+
+
 def run(
+    batch: list[tuple[bytes, bytes]],
     broker: LocalBroker,
     url: str,
     cluster: str | None,
@@ -102,28 +110,31 @@ def run(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the group did not settle: {held}")
             time.sleep(0.2)
+        joins = [assignments(p) for p in paths]
+        for p in procs:
+            p.send_signal(signal.SIGSTOP)
+        sent = time.perf_counter()
+        send(settings, batch)
+        produced_s = time.perf_counter() - sent
         cpu_before = sum(cpu_seconds(p.pid) for p in procs)
-        produce_started = time.perf_counter()
-        produce(settings, events)
-        produced_s = time.perf_counter() - produce_started
-        first = last = 0.0
+        started = time.perf_counter()
+        for p in procs:
+            p.send_signal(signal.SIGCONT)
         table = f"{database}.events"
         while True:
             (n,) = store.execute(f"SELECT count() FROM {table}")[0]
-            now = time.perf_counter()
-            if n and not first:
-                first = now
             if n >= events:
-                last = now
                 break
-            if now - produce_started > 600:
+            if time.perf_counter() - started > 600:
                 raise RuntimeError(f"only {n} of {events} rows after 600 s")
             time.sleep(0.05)
+        elapsed = time.perf_counter() - started
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
         out = {
-            "rows_per_s": events / max(last - first, 1e-9),
+            "rows_per_s": events / elapsed,
             "produce_s": produced_s,
             "loader_cpu_s_per_million": cpu / events * 1e6,
+            "rebalances": sum(assignments(p) for p in paths) - sum(joins),
         }
         disk = store.execute(
             "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = %(db)s "
@@ -134,6 +145,7 @@ def run(
         return out
     finally:
         for p in procs:
+            p.send_signal(signal.SIGCONT)
             p.terminate()
         for p in procs:
             p.wait(30)
@@ -156,6 +168,7 @@ def main() -> None:
         f"parallel loaders: {args.events:,} events in messages of {PER_REQUEST}, topic of "
         f"{args.partitions} partitions, {os.cpu_count()} cores shared by everything"
     )
+    batch = messages(Settings(), args.events)
     with LocalBroker() as broker:
         for target in args.targets.split(","):
             if target == "server":
@@ -167,15 +180,16 @@ def main() -> None:
             with service:
                 cluster = service.name if isinstance(service, LocalClickHouseCluster) else None
                 for n in counts:
-                    r = run(broker, service.url, cluster, n, args.events, args.partitions, logs)
+                    r = run(
+                        batch, broker, service.url, cluster, n, args.events, args.partitions, logs
+                    )
                     figure(
                         f"{name}, {n} loader{'s' if n > 1 else ''}",
                         r["rows_per_s"],
                         "rows/s",
                         f"loaders' CPU {r['loader_cpu_s_per_million']:.1f} s per million events;"
-                        f" {r['bytes_per_event_on_node']:.0f} bytes/event on disk (node "
-                        "total); producing took "
-                        f"{r['produce_s']:.1f} s",
+                        f" {r['bytes_per_event_on_node']:.0f} bytes/event on disk; "
+                        f"{r['rebalances']} rebalances; sending took {r['produce_s']:.1f} s",
                     )
 
 

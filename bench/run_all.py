@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import collector_http, latency, loader_throughput  # noqa: E402
+from bench import collector_http, latency, loader_throughput, parallel_loaders  # noqa: E402
 
 if __name__ == "__main__":
     print(
@@ -15,3 +15,5 @@ if __name__ == "__main__":
     collector_http.main()
     loader_throughput.main()
     latency.main()
+    sys.argv = sys.argv[:1]  # parallel_loaders reads its own options
+    parallel_loaders.main()
