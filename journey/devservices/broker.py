@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from journey.devservices import free_port, wait_for_port
+from journey.devservices import free_port, terminate, wait_for_port
 
 
 def binary() -> str:
@@ -40,13 +40,7 @@ class LocalBroker:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 5)
         self.process = None
 
     def __enter__(self) -> LocalBroker:

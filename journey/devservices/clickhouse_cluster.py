@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from journey.devservices import free_port, wait_for_port
+from journey.devservices import free_port, terminate, wait_for_port
 from journey.devservices.clickhouse_server import LocalClickHouse
 
 ZOOKEEPER_JARS = (
@@ -94,13 +94,7 @@ class LocalZooKeeper:
         )
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 20)
         self.process = None
 
 

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from journey.devservices import free_port, wait_for_port
+from journey.devservices import free_port, terminate, wait_for_port
 
 CONFIG = """<?xml version="1.0"?>
 <yandex>
@@ -87,13 +87,7 @@ class LocalClickHouse:
         return self
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        terminate(self.process, 20)
         self.process = None
 
     def cleanup(self) -> None:
