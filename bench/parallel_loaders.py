@@ -34,6 +34,7 @@ from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.kafka import ensure_topics
 from journey.settings import Settings, parse_clickhouse_url
 from storage import migrations
+from storage.cluster import on_cluster
 from storage.server import ServerStore
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -58,13 +59,13 @@ def assignments(log: Path) -> int:
 def run(
     batch: list[tuple[bytes, bytes]],
     broker: LocalBroker,
-    url: str,
-    cluster: str | None,
+    service: LocalClickHouse | LocalClickHouseCluster,
     loaders: int,
     events: int,
     partitions: int,
     logs: Path,
 ) -> dict[str, float]:
+    cluster = service.name if isinstance(service, LocalClickHouseCluster) else None
     suffix = uuid.uuid4().hex[:8]
     database = f"bench_{suffix}"
     settings = Settings(
@@ -75,7 +76,8 @@ def run(
         topic_partitions=partitions,
     )
     ensure_topics(settings)
-    store = ServerStore(parse_clickhouse_url(url), database=database, cluster=cluster)
+    url = service.url_for(database)
+    store = ServerStore(parse_clickhouse_url(url), cluster=cluster)
     migrations.apply(store)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")},
@@ -85,7 +87,7 @@ def run(
         "JOURNEY_EVENTS_TOPIC": settings.events_topic,
         "JOURNEY_DEAD_LETTER_TOPIC": settings.dead_letter_topic,
         "JOURNEY_CONSUMER_GROUP": f"bench-{suffix}",
-        "JOURNEY_CLICKHOUSE_URL": url.rsplit("/", 1)[0] + f"/{database}",
+        "JOURNEY_CLICKHOUSE_URL": url,
         "JOURNEY_DATA_DIR": str(logs / suffix),
         **({"JOURNEY_CLICKHOUSE_CLUSTER": cluster} if cluster else {}),
     }
@@ -149,9 +151,7 @@ def run(
             p.terminate()
         for p in procs:
             p.wait(30)
-        store.execute(
-            f"DROP DATABASE IF EXISTS {database}" + (f" ON CLUSTER {cluster}" if cluster else "")
-        )
+        store.execute(f"DROP DATABASE IF EXISTS {database}{on_cluster(store)}")
         store.close()
 
 
@@ -178,11 +178,8 @@ def main() -> None:
                 service = LocalClickHouseCluster(shards=2, replicas=2)
                 name = "cluster, 2 shards x 2 replicas"
             with service:
-                cluster = service.name if isinstance(service, LocalClickHouseCluster) else None
                 for n in counts:
-                    r = run(
-                        batch, broker, service.url, cluster, n, args.events, args.partitions, logs
-                    )
+                    r = run(batch, broker, service, n, args.events, args.partitions, logs)
                     figure(
                         f"{name}, {n} loader{'s' if n > 1 else ''}",
                         r["rows_per_s"],

@@ -32,7 +32,7 @@ SAMPLE_S = 10.0
 def main(seconds: float = 600.0, rate: float = 500.0) -> None:
     root = Path(tempfile.mkdtemp(prefix="journey-soak-"))
     with LocalBroker() as broker, LocalClickHouse(root / "ch") as server:
-        url = server.url.rsplit("/", 1)[0] + "/soak"
+        url = server.url_for("soak")
         running = Pipeline(
             {
                 "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,

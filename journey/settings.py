@@ -60,7 +60,6 @@ Invalid values stop start-up with a message naming the variable.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -228,10 +227,15 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _cluster(name: str, raw: str) -> str | None:
+    from storage.sql import identifier  # here: storage imports this module
+
     raw = raw.strip()
-    if raw and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,127}", raw):
-        raise SettingsError(f"{name}: {raw!r} is not a cluster name (letters, digits, _)")
-    return raw or None
+    if not raw:
+        return None
+    try:
+        return identifier(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: {raw!r} is not a cluster name (letters, digits, _)") from None
 
 
 def _servers(name: str, raw: str) -> tuple[str, ...]:

@@ -129,12 +129,13 @@ def count_rows_everywhere(store: Store, ids: list[str]) -> dict[str, int]:
     through a Distributed table reads one replica per shard)."""
     if not store.cluster:
         return count_rows(store, ids)
+    local = {table: rows_of(store, table) for table in PERSON_ROWS}
     totals = dict.fromkeys(PERSON_ROWS, 0)
     for node in store.nodes():
         try:
             for table, where in PERSON_ROWS.items():
                 (n,) = node.execute(
-                    f"SELECT count() FROM {rows_of(store, table)} WHERE {where}", {"ids": ids}
+                    f"SELECT count() FROM {local[table]} WHERE {where}", {"ids": ids}
                 )[0]
                 totals[table] += int(n)
         finally:
@@ -201,10 +202,11 @@ def erase(
         [(digest(i), erasure.request_id, requested_at) for i in ids],
     )
     before = count_rows(store, ids)
+    local = {table: rows_of(store, table) for table in PERSON_ROWS}  # where rows are kept
     for attempt in range(2):
         for table, where in PERSON_ROWS.items():
             store.execute(
-                f"ALTER TABLE {rows_of(store, table)}{on_cluster(store)} DELETE WHERE {where}",
+                f"ALTER TABLE {local[table]}{on_cluster(store)} DELETE WHERE {where}",
                 {"ids": ids},
             )
         _wait_for_mutations(store, MUTATION_TIMEOUT_S)

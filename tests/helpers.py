@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,8 +17,10 @@ from kafka import KafkaConsumer, TopicPartition
 from werkzeug.serving import make_server
 
 import schemas
-from journey.settings import Settings
+from journey.devservices.clickhouse_server import LocalClickHouse
+from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
+from storage.server import ServerStore
 from storage.store import Store
 
 AUTH_KEY = "test-write-key"
@@ -96,3 +99,18 @@ def wait_for(predicate: Any, timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@contextmanager
+def server_database(server: LocalClickHouse) -> Iterator[tuple[ServerStore, str]]:
+    """A fresh database on the ClickHouse server, and the JOURNEY_CLICKHOUSE_URL that names it
+    (for commands and processes); dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    url = server.url_for(name)
+    store = ServerStore(parse_clickhouse_url(url))
+    store.execute(f"CREATE DATABASE {name}")
+    try:
+        yield store, url
+    finally:
+        store.execute(f"DROP DATABASE IF EXISTS {name}")
+        store.close()

@@ -131,6 +131,9 @@ class LocalClickHouseCluster:
         """The first node: where the tests connect (any node would do)."""
         return self.shards[0][0].url
 
+    def url_for(self, database: str) -> str:
+        return self.shards[0][0].url_for(database)
+
     def _config(self, shard: int, replica: int) -> str:
         interserver = free_port()
         return (

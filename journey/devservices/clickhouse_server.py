@@ -62,7 +62,11 @@ class LocalClickHouse:
 
     @property
     def url(self) -> str:
-        return f"clickhouse://default:@127.0.0.1:{self.port}/journey"
+        return self.url_for("journey")
+
+    def url_for(self, database: str) -> str:
+        """JOURNEY_CLICKHOUSE_URL for ``database`` on this server."""
+        return f"clickhouse://default:@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> LocalClickHouse:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -174,9 +174,9 @@ def pending(store: Store) -> list[Migration]:
 def apply(store: Store) -> list[Migration]:
     """Bring the store's database up to date; the migrations that ran, in order."""
     m = Migrator(store)
-    if not m.store.execute(
-        "SELECT count() FROM system.databases WHERE name = %(db)s", {"db": m.db}
-    )[0][0]:
+    if not store.execute("SELECT count() FROM system.databases WHERE name = %(db)s", {"db": m.db})[
+        0
+    ][0]:
         m.execute(f"CREATE DATABASE IF NOT EXISTS {{db}}{m.on_cluster}")
     ran = []
     for migration in pending(store):

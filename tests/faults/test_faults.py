@@ -36,7 +36,7 @@ def pipeline(
 ) -> Iterator[tuple[Pipeline, Store]]:
     suffix = uuid.uuid4().hex[:8]
     database = f"f_{suffix}"
-    url = server.url.rsplit("/", 1)[0] + f"/{database}"
+    url = server.url_for(database)
     env = {
         "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         "JOURNEY_CLICKHOUSE_URL": url,

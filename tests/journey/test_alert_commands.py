@@ -5,7 +5,6 @@ bad rule file gets one line naming the place."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 
 from journey.cli import main
-from journey.settings import parse_clickhouse_url
 from storage import migrations
 from storage.server import ServerStore
 from tests.alerts.receivers import webhook_receiver
 from tests.alerts.test_engine import end_of, traffic
 from tests.analyzer.segments.bases import COLUMNS
+from tests.helpers import server_database
 
 pytestmark = pytest.mark.integration
 
@@ -40,13 +39,10 @@ alerts:
 
 @pytest.fixture(scope="module")
 def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    store = ServerStore(parse_clickhouse_url(clickhouse_server.url), database=name)
-    store.execute(f"CREATE DATABASE {name}")
-    migrations.apply(store)
-    store.insert("events", [*COLUMNS, "loaded_at"], traffic())
-    yield store, clickhouse_server.url.rsplit("/", 1)[0] + f"/{name}"
-    store.execute(f"DROP DATABASE {name}")
+    with server_database(clickhouse_server) as (store, url):
+        migrations.apply(store)
+        store.insert("events", [*COLUMNS, "loaded_at"], traffic())
+        yield store, url
 
 
 def cli(url: str, *args: str) -> Any:

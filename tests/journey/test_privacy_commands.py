@@ -4,7 +4,6 @@ the request recorded; usage errors name the options."""
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,21 +11,18 @@ import pytest
 from click.testing import CliRunner
 
 from journey.cli import main
-from journey.settings import parse_clickhouse_url
 from storage.server import ServerStore
 from tests.analyzer.segments.bases import customers, load
+from tests.helpers import server_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    store = ServerStore(parse_clickhouse_url(clickhouse_server.url), database=name)
-    store.execute(f"CREATE DATABASE {name}")
-    load(store, customers(3, people=40), 3)
-    yield store, clickhouse_server.url.rsplit("/", 1)[0] + f"/{name}"
-    store.execute(f"DROP DATABASE {name}")
+    with server_database(clickhouse_server) as (store, url):
+        load(store, customers(3, people=40), 3)
+        yield store, url
 
 
 def cli(url: str, *args: str) -> Any:

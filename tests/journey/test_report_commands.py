@@ -4,7 +4,6 @@ ClickHouse server database; bad options get one line naming the option or field.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Any
@@ -15,12 +14,12 @@ from click.testing import CliRunner
 from analyzer.funnels import analyze
 from analyzer.paths import top_paths
 from journey.cli import main
-from journey.settings import parse_clickhouse_url
 from reports.params import parse_step
 from storage.server import ServerStore
 from tests.analyzer.logs import load, random_log
 from tests.analyzer.test_funnels import SPECS
 from tests.analyzer.test_paths import PATHS
+from tests.helpers import server_database
 
 pytestmark = pytest.mark.integration
 RANGE = ["--since", "2023-11-14T22:13:20+00:00", "--until", "2023-11-15T06:13:20+00:00"]
@@ -28,12 +27,9 @@ RANGE = ["--since", "2023-11-14T22:13:20+00:00", "--until", "2023-11-15T06:13:20
 
 @pytest.fixture(scope="module")
 def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    store = ServerStore(parse_clickhouse_url(clickhouse_server.url), database=name)
-    store.execute(f"CREATE DATABASE {name}")
-    load(store, random_log(seed=3), seed=3)
-    yield store, clickhouse_server.url.rsplit("/", 1)[0] + f"/{name}"
-    store.execute(f"DROP DATABASE {name}")
+    with server_database(clickhouse_server) as (store, url):
+        load(store, random_log(seed=3), seed=3)
+        yield store, url
 
 
 def cli(url: str, *args: str) -> Any:

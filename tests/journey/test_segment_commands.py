@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from journey.cli import main
-from journey.settings import parse_clickhouse_url
 from storage.server import ServerStore
 from tests.analyzer.segments.bases import customers, load
+from tests.helpers import server_database
 
 pytestmark = pytest.mark.integration
 
@@ -40,12 +39,9 @@ segments:
 
 @pytest.fixture(scope="module")
 def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
-    name = f"t_{uuid.uuid4().hex[:10]}"
-    store = ServerStore(parse_clickhouse_url(clickhouse_server.url), database=name)
-    store.execute(f"CREATE DATABASE {name}")
-    load(store, customers(5, people=200), 5)
-    yield store, clickhouse_server.url.rsplit("/", 1)[0] + f"/{name}"
-    store.execute(f"DROP DATABASE {name}")
+    with server_database(clickhouse_server) as (store, url):
+        load(store, customers(5, people=200), 5)
+        yield store, url
 
 
 def cli(url: str, *args: str) -> Any:

@@ -15,11 +15,10 @@ import pytest
 from analyzer.summary import summary
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.kafka import ensure_topics
-from journey.settings import Settings, parse_clickhouse_url
+from journey.settings import Settings
 from storage import migrations
 from storage.server import ServerStore
-from tests.conftest import drop_store
-from tests.helpers import count_events, wait_for
+from tests.helpers import count_events, server_database, wait_for
 from tests.loader.test_loader_integration import event, produce
 
 pytestmark = pytest.mark.integration
@@ -33,9 +32,12 @@ def test_loader_processes_share_partitions_and_survive_rebalances(
 ) -> None:
     settings = kafka_settings.with_overrides(topic_partitions=6)
     ensure_topics(settings)
-    url = parse_clickhouse_url(clickhouse_server.url)
-    store = ServerStore(url, database=f"p_{settings.consumer_group.replace('-', '_')}")
-    migrations.apply(store)
+    with server_database(clickhouse_server) as (store, url):
+        migrations.apply(store)
+        run_loaders(settings, store, url, tmp_path)
+
+
+def run_loaders(settings: Settings, store: ServerStore, url: str, tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("JOURNEY_")},
         "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers[0],
@@ -43,7 +45,7 @@ def test_loader_processes_share_partitions_and_survive_rebalances(
         "JOURNEY_EVENTS_TOPIC": settings.events_topic,
         "JOURNEY_DEAD_LETTER_TOPIC": settings.dead_letter_topic,
         "JOURNEY_CONSUMER_GROUP": settings.consumer_group,
-        "JOURNEY_CLICKHOUSE_URL": clickhouse_server.url.rsplit("/", 1)[0] + f"/{store.database}",
+        "JOURNEY_CLICKHOUSE_URL": url,
         "JOURNEY_LOADER_BATCH_SECONDS": "0.2",
         "JOURNEY_DATA_DIR": str(tmp_path),
     }
@@ -85,4 +87,3 @@ def test_loader_processes_share_partitions_and_survive_rebalances(
             if loader.poll() is None:
                 loader.terminate()
                 loader.wait(30)
-        drop_store(store)
