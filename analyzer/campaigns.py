@@ -1,0 +1,250 @@
+"""Campaign return: what each campaign cost (imported spend, loader.csv_spend) against the
+revenue attributed to it, overall and per segment.
+
+A *touch* is an event that carries a campaign (a non-empty ``utm_source``; the snippet keeps a
+landing page's UTM values for the rest of its session). Each purchase in the period is
+attributed whole to one campaign by each model:
+
+* **first touch**: the person's earliest touch within ``lookback_days`` before the purchase;
+* **last touch**: their latest touch at or before the purchase, within the same lookback.
+
+A purchase without a touch in the lookback is ``(direct)``. Journeys are identity-stitched, so
+a visit from an ad on one device and a purchase after logging in on another are one path.
+
+Spend is per campaign, not per segment, so a segment's share of a campaign's spend is its share
+of the people the campaign touched in the period (who it reached). Return on ad spend (ROAS) is
+revenue / spend; ROI is (revenue - spend) / spend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from analyzer.events import BEHAVIOUR
+from analyzer.funnels.spec import SpecError, check_range, check_segment
+from analyzer.segments.membership import check_refreshed, members_sql
+from analyzer.timeline import timelines
+from storage.sql import identifier
+from storage.store import Store
+
+ALL = "(all)"
+DIRECT = "(direct)"
+MODELS = ("first_touch", "last_touch")
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    date_from: datetime
+    date_to: datetime
+    segments: tuple[str, ...] = ()
+    purchase_event: str = "Order Completed"
+    revenue_property: str = "revenue"
+    lookback_days: int = 30
+
+    def validate(self) -> CampaignSpec:
+        import re
+
+        check_range(self.date_from, self.date_to)
+        if len(self.segments) > 50:
+            raise SpecError("segments: at most 50")
+        for i, name in enumerate(self.segments):
+            check_segment(name, f"segments[{i}]")
+        if not 0 < len(self.purchase_event) <= 200:
+            raise SpecError("purchase_event: an event name of 1 to 200 characters")
+        if not re.match(r"^[A-Za-z0-9_\-]{1,100}$", self.revenue_property):
+            raise SpecError("revenue_property: a property name of letters, digits, _ and -")
+        if not 1 <= self.lookback_days <= 365:
+            raise SpecError("lookback_days: from 1 to 365 days")
+        return self
+
+
+@dataclass
+class CampaignReturn:
+    segment: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    spend: float  # the segment's share of the campaign's spend
+    touched: int  # people the campaign touched in the period
+    first_touch_purchases: int = 0
+    first_touch_revenue: float = 0.0
+    first_touch_roas: float | None = None
+    first_touch_roi: float | None = None
+    last_touch_purchases: int = 0
+    last_touch_revenue: float = 0.0
+    last_touch_roas: float | None = None
+    last_touch_roi: float | None = None
+
+    def finish(self) -> CampaignReturn:
+        self.spend = round(self.spend, 2)
+        for model in MODELS:
+            revenue = round(getattr(self, f"{model}_revenue"), 2)
+            setattr(self, f"{model}_revenue", revenue)
+            if self.spend > 0:
+                setattr(self, f"{model}_roas", round(revenue / self.spend, 4))
+                setattr(self, f"{model}_roi", round((revenue - self.spend) / self.spend, 4))
+        return self
+
+
+@dataclass
+class CampaignReport:
+    date_from: str
+    date_to: str
+    currency: str
+    lookback_days: int
+    campaigns: list[CampaignReturn]
+    totals: list[CampaignReturn] = field(default_factory=list)  # per segment, paid campaigns
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "date_from": self.date_from,
+            "date_to": self.date_to,
+            "currency": self.currency,
+            "lookback_days": self.lookback_days,
+            "campaigns": [asdict(c) for c in self.campaigns],
+            "totals": [asdict(c) for c in self.totals],
+        }
+
+
+def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
+    """Per person: their timeline from a lookback before the period to its end (touch flag,
+    campaign, purchase amount or -1) and ``segs``, their segments of ``spec.segments``."""
+    params: dict[str, Any] = {
+        "from_s": int(spec.date_from.timestamp()) - spec.lookback_days * 86400,
+        "to_s": int(spec.date_to.timestamp()),
+        "period_ms": int(spec.date_from.timestamp() * 1000),
+        "to_ms": int(spec.date_to.timestamp() * 1000),
+        "lookback_ms": spec.lookback_days * DAY_MS,
+        "purchase_event": spec.purchase_event,
+        "revenue_property": spec.revenue_property,
+    }
+    fields = {
+        "touch": "toUInt8(utm_source != '')",
+        "src": "utm_source",
+        "med": "utm_medium",
+        "camp": "utm_campaign",
+        "rev": "if(type = 'track' AND event = %(purchase_event)s, toFloat64OrZero(replaceAll("
+        "visitParamExtractRaw(properties, %(revenue_property)s), '\"', '')), -1.)",
+    }
+    where = (
+        f"{BEHAVIOUR} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
+    )
+    people = f"SELECT * FROM {timelines(store.database, fields, where)}"
+    if not spec.segments:
+        return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({people})", params
+    members = members_sql(store.database, list(spec.segments), params, "camp")
+    return f"SELECT * FROM ({people}) AS p ANY LEFT JOIN {members} AS m USING person_id", params
+
+
+def attributed(
+    store: Store, spec: CampaignSpec
+) -> dict[tuple[str, str, str, str, str], tuple[int, float]]:
+    """(model, segment, source, medium, campaign) -> (purchases, revenue) in the period."""
+    people, params = _people_sql(store, spec)
+    window = "k = 1 AND t <= pt AND t + %(lookback_ms)s >= pt"
+    sql = f"""SELECT tupleElement(a, 1) AS model, segment, tupleElement(a, 2) AS s,
+               tupleElement(a, 3) AS m, tupleElement(a, 4) AS c, count(), sum(amount)
+        FROM (SELECT amount, fi, ri, length(times) + 1 - ri AS li,
+                arrayJoin([
+                    ('first_touch', if(fi > 0, src[fi], %(direct)s), if(fi > 0, med[fi], ''),
+                     if(fi > 0, camp[fi], '')),
+                    ('last_touch', if(ri > 0, src[li], %(direct)s), if(ri > 0, med[li], ''),
+                     if(ri > 0, camp[li], ''))]) AS a,
+                arrayJoin(arrayConcat([%(all)s], segs)) AS segment
+              FROM (SELECT segs, times, src, med, camp,
+                           arrayJoin(arrayFilter((i, r, t) -> r >= 0 AND t >= %(period_ms)s
+                               AND t < %(to_ms)s, arrayEnumerate(times), rev, times)) AS i,
+                           times[i] AS pt, rev[i] AS amount,
+                           arrayFirstIndex((t, k) -> {window}, times, touch) AS fi,
+                           arrayFirstIndex((t, k) -> {window}, arrayReverse(times),
+                                           arrayReverse(touch)) AS ri
+                    FROM ({people})))
+        GROUP BY model, segment, s, m, c"""
+    rows = store.execute(sql, {**params, "direct": DIRECT, "all": ALL})
+    return {
+        (str(model), str(seg), str(s), str(m), str(c)): (int(n), float(revenue))
+        for model, seg, s, m, c, n, revenue in rows
+    }
+
+
+def touched(store: Store, spec: CampaignSpec) -> dict[tuple[str, str, str, str], int]:
+    """(segment, source, medium, campaign) -> people the campaign touched in the period."""
+    people, params = _people_sql(store, spec)
+    sql = f"""SELECT segment, tupleElement(x, 1), tupleElement(x, 2), tupleElement(x, 3),
+               uniqExact(person_id)
+        FROM (SELECT person_id,
+                arrayJoin(arrayDistinct(arrayFilter((x, k, t) -> k = 1 AND t >= %(period_ms)s,
+                    arrayMap((a, b, c) -> (a, b, c), src, med, camp), touch, times))) AS x,
+                arrayJoin(arrayConcat([%(all)s], segs)) AS segment
+              FROM ({people}))
+        GROUP BY segment, tupleElement(x, 1), tupleElement(x, 2), tupleElement(x, 3)"""
+    rows = store.execute(sql, {**params, "all": ALL})
+    return {(str(g), str(s), str(m), str(c)): int(n) for g, s, m, c, n in rows}
+
+
+def spend(store: Store, spec: CampaignSpec) -> tuple[dict[tuple[str, str, str], float], str]:
+    """Spend per campaign over the period's days (the latest import of each day), currency."""
+    db = identifier(store.database)
+    rows = store.execute(
+        f"""SELECT utm_source, utm_medium, utm_campaign, sum(amount), any(cur) FROM (
+                SELECT day, utm_source, utm_medium, utm_campaign,
+                       argMax(spend, import_us) AS amount, argMax(currency, import_us) AS cur
+                FROM {db}.campaign_spend
+                WHERE day >= toDate(%(from_s)s) AND day < toDate(%(to_s)s)
+                GROUP BY day, utm_source, utm_medium, utm_campaign)
+            GROUP BY utm_source, utm_medium, utm_campaign""",
+        {"from_s": int(spec.date_from.timestamp()), "to_s": int(spec.date_to.timestamp())},
+    )
+    currencies = {str(r[4]) for r in rows if r[4]}
+    return {(str(s), str(m), str(c)): float(x) for s, m, c, x, _ in rows}, ",".join(
+        sorted(currencies)
+    )
+
+
+def campaign_return(store: Store, spec: CampaignSpec) -> CampaignReport:
+    """Spend, touched people and first- and last-touch revenue, ROAS and ROI per campaign and
+    segment (``(all)`` for everyone), and per segment over the campaigns with spend."""
+    spec.validate()
+    check_refreshed(store, spec.segments)
+    costs, currency = spend(store, spec)
+    reach = touched(store, spec)
+    revenue = attributed(store, spec)
+    segments = [ALL, *spec.segments]
+    campaigns = set(costs) | {k[1:] for k in reach} | {k[2:] for k in revenue}
+    out: list[CampaignReturn] = []
+    totals = {s: CampaignReturn(s, "(paid campaigns)", "", "", 0.0, 0) for s in segments}
+    for segment in segments:
+        for campaign in sorted(campaigns):
+            people = reach.get((segment, *campaign), 0)
+            everyone = reach.get((ALL, *campaign), 0)
+            cost = costs.get(campaign, 0.0)
+            share = cost if segment == ALL else (cost * people / everyone if everyone else 0.0)
+            row = CampaignReturn(segment, *campaign, spend=share, touched=people)
+            for model in MODELS:
+                n, amount = revenue.get((model, segment, *campaign), (0, 0.0))
+                setattr(row, f"{model}_purchases", n)
+                setattr(row, f"{model}_revenue", amount)
+            if not (
+                row.touched or row.spend or row.first_touch_purchases or row.last_touch_purchases
+            ):
+                continue
+            if campaign in costs:
+                total = totals[segment]
+                total.spend += row.spend
+                total.touched += row.touched
+                for model in MODELS:
+                    for part in ("purchases", "revenue"):
+                        name = f"{model}_{part}"
+                        setattr(total, name, getattr(total, name) + getattr(row, name))
+            out.append(row.finish())
+    return CampaignReport(
+        date_from=spec.date_from.isoformat(),
+        date_to=spec.date_to.isoformat(),
+        currency=currency,
+        lookback_days=spec.lookback_days,
+        campaigns=out,
+        totals=[t.finish() for t in totals.values()],
+    )
