@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
 from collector.pack import pack
+from collector.personalize import segments
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message
@@ -20,6 +21,7 @@ from journey.settings import Settings
 from schemas import DEAD_LETTER
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
+bp.get("/segments")(segments)  # personalization: the visitor's public segments
 
 # Full names and analytics.js's one-letter forms.
 SINGLE = {
@@ -196,7 +198,7 @@ def _cors(response: Response) -> Response:
     if origin and _cors_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Allow-Headers"] = (
             "Content-Type, Authorization, Content-Encoding"
         )

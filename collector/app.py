@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from collector.personalize import PublicSegments
 from collector.ratelimit import RateLimiter
 from collector.spool import Record
 from journey.keys import KeyStore
@@ -22,9 +23,16 @@ class Sink(Protocol):
 
 
 def create_app(
-    settings: Settings | None = None, sink: Sink | None = None, keys: KeyStore | None = None
+    settings: Settings | None = None,
+    sink: Sink | None = None,
+    keys: KeyStore | None = None,
+    public_segments: PublicSegments | None = None,
 ) -> Flask:
-    """The collector; ``sink`` defaults to Kafka with the on-disk spool behind it."""
+    """The collector; ``sink`` defaults to Kafka with the on-disk spool behind it.
+
+    ``public_segments`` answers ``GET /v1/segments``; by default, with a ClickHouse server
+    configured, a cache of it kept current by a thread (with the embedded store only
+    `journey up`, which owns it, can)."""
     settings = settings or from_env()
     app = Flask(__name__)
     app.config["JOURNEY_SETTINGS"] = settings
@@ -38,6 +46,15 @@ def create_app(
     )
     app.extensions["journey.key_limiter"] = RateLimiter(settings.rate_limit_events_per_key)
     app.extensions["journey.ip_limiter"] = RateLimiter(settings.rate_limit_requests_per_ip)
+    if public_segments is None and settings.clickhouse is not None:
+        from storage import connect
+
+        public_segments = PublicSegments(
+            connect(settings),
+            settings.data_dir / "personalization",
+            settings.personalization_seconds,
+        ).start()
+    app.extensions["journey.public_segments"] = public_segments
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 

@@ -53,6 +53,8 @@ JOURNEY_API_PORT                 port of `journey api` [8090]
 JOURNEY_API_WORKERS              gunicorn workers of `journey api` (1 with the embedded store) [2]
 JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
                                  refresh is due), 0 = never [60]
+JOURNEY_PERSONALIZATION_SECONDS  how often a collector looks for newly published public segments
+                                 (GET /v1/segments answers from its copy) [10]
 
 Invalid values stop start-up with a message naming the variable.
 """
@@ -117,6 +119,7 @@ class Settings:
     loader_max_invalid_run: int = 1000
     consumer_group: str = "journey-loader"
     schedule_seconds: float = 60.0
+    personalization_seconds: float = 10.0
     alert_allow_private: bool = False
     alert_delivery_attempts: int = 4
     alert_retry_seconds: float = 2.0
@@ -309,4 +312,8 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "JOURNEY_API_PORT": ("api_port", lambda n, v: _number(n, v, int, 0)),
     "JOURNEY_API_WORKERS": ("api_workers", lambda n, v: _number(n, v, int, 1)),
     "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
+    "JOURNEY_PERSONALIZATION_SECONDS": (
+        "personalization_seconds",
+        lambda n, v: _number(n, v, float, 0.1),
+    ),
 }

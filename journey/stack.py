@@ -15,6 +15,7 @@ from dataclasses import replace
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
+from collector.personalize import PublicSegments
 from collector.sink import EventSink
 from journey import local_api
 from journey.devservices import free_port
@@ -40,6 +41,7 @@ class Stack:
         self.sink: EventSink | None = None
         self.server: BaseWSGIServer | None = None
         self.scheduler: Scheduler | None = None
+        self.public_segments: PublicSegments | None = None
         self._threads: list[threading.Thread] = []
 
     @property
@@ -65,7 +67,10 @@ class Stack:
         self.loader = Loader(settings, self.store)
         self.sink = EventSink(settings)
         keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
-        app = create_app(settings, sink=self.sink, keys=keys)
+        self.public_segments = PublicSegments(
+            self.store, settings.data_dir / "personalization", settings.personalization_seconds
+        ).start()
+        app = create_app(settings, sink=self.sink, keys=keys, public_segments=self.public_segments)
         app.extensions["journey.store"] = self.store
         app.register_blueprint(local_api.bp)
         reports_api.install(app, self.store, TokenStore(settings.data_dir / "tokens.sqlite3"))
@@ -109,6 +114,8 @@ class Stack:
             self.loader.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        if self.public_segments is not None:
+            self.public_segments.stop()
         for thread in self._threads:
             thread.join(15)
         if self.sink is not None:

@@ -110,6 +110,7 @@ PERSON_ROWS = {
     "segment_members": "has(%(ids)s, person_id)",
     "rfm_values": "has(%(ids)s, person_id)",
     "propensity_scores": "has(%(ids)s, person_id)",
+    "public_segments": "has(%(ids)s, anonymous_id)",  # what the website may be told
 }
 
 

@@ -8,11 +8,12 @@
  * text/plain (no CORS preflight), retried with backoff on network errors, 5xx and 429, and
  * dropped on any other 4xx. On pagehide the queue goes out with sendBeacon and stays queued
  * until a later page confirms it: a repeat is harmless, a loss is not.
+ * Personalization: segments(callback) asks the collector which public segments the visitor is in.
  * Privacy: Do Not Track and optOut() stop all sending; form field values are never read.
  */
 (function (w, d) {
   "use strict";
-  var VERSION = "1.0.0";
+  var VERSION = "1.1.0";
   var P = "journey_";
   var MAX_QUEUE = 500;
   var BATCH = 20;
@@ -259,6 +260,24 @@
     },
     optIn: function () {
       set("consent", "in");
+    },
+    // The visitor's public segments (those the site owner marked public), for personalization:
+    // callback(["vip", ...]); [] when there are none, when offline, or when the visitor opted out.
+    segments: function (callback) {
+      var done = typeof callback === "function" ? callback : function () {};
+      if (optedOut() || !cfg.writeKey || !w.fetch) return done([]);
+      var url = cfg.host + "/v1/segments?writeKey=" + encodeURIComponent(cfg.writeKey) +
+        "&anonymousId=" + encodeURIComponent(anonymousId());
+      fetch(url, { credentials: "omit" })
+        .then(function (r) {
+          return r.ok ? r.json() : { segments: [] };
+        })
+        .then(function (b) {
+          done(b.segments || []);
+        })
+        .catch(function () {
+          done([]);
+        });
     },
     flush: flush,
     version: VERSION,

@@ -7,6 +7,8 @@
                                         # behavioral, value, predicted, other
         description: 18 to 34 in cities
         refresh: 1d                     # optional schedule: 15m, 6h, 1d ...
+        public: true                    # the website may ask whether a visitor is a member
+                                        # (or a list of the sources whose write keys may)
         rule:
           all:
             - {trait: age_band, in: ["18-24", "25-34"]}
@@ -168,6 +170,9 @@ class Definition:
     propensity: Propensity | None = None
     purchase_event: str = "Order Completed"
     revenue_property: str = "revenue"
+    # The website may learn a visitor is a member (collector.personalize): None no; () through
+    # any write key; else only through the keys of these sources.
+    public: tuple[str, ...] | None = None
     source: dict[str, Any] = field(default_factory=dict, compare=False)  # as written
 
     @property
@@ -297,6 +302,20 @@ def _property(value: Any, where: str) -> str:
     return value
 
 
+def _public(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is True:
+        return ()
+    if value is False or value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not 1 <= len(value) <= 100
+        or not all(isinstance(v, str) and 0 < len(v.strip()) <= 100 for v in value)
+    ):
+        raise _fail(where, "true, false, or a list of source names (of write keys)")
+    return tuple(sorted({v.strip() for v in value}))
+
+
 def parse_definition(raw: Any, where: str) -> Definition:
     if not isinstance(raw, dict):
         raise _fail(where, "a segment definition (an object with a name)")
@@ -308,6 +327,7 @@ def parse_definition(raw: Any, where: str) -> Definition:
             "category",
             "description",
             "refresh",
+            "public",
             "rule",
             "rfm",
             "clusters",
@@ -344,6 +364,7 @@ def parse_definition(raw: Any, where: str) -> Definition:
         "revenue_property": _property(
             raw.get("revenue_property", "revenue"), f"{where}.revenue_property"
         ),
+        "public": _public(raw.get("public"), f"{where}.public"),
         "source": raw,
     }
     kind = kinds[0]

@@ -31,7 +31,7 @@ import pandas as pd
 
 from analyzer.documents import pick
 from analyzer.events import BEHAVIOUR
-from analyzer.segments import rfm
+from analyzer.segments import public, rfm
 from analyzer.segments.catalog import Stored, stored
 from analyzer.segments.features import Features
 from analyzer.segments.predicted import (
@@ -65,6 +65,7 @@ class RefreshReport:
     base: int
     segments: list[Refreshed]
     errors: dict[str, str] = field(default_factory=dict)  # segment -> why it did not refresh
+    published: int = 0  # visitors with a public segment, after this refresh
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +74,7 @@ class RefreshReport:
             "base": self.base,
             "segments": [vars(s) for s in self.segments],
             "errors": self.errors,
+            "published": self.published,
         }
 
 
@@ -158,6 +160,8 @@ def refresh(
             for r in report.segments
         ],
     )
+    # The website's view (collector.personalize) follows every refresh.
+    report.published = public.publish(store, refresh_id)
     return report
 
 

@@ -1,0 +1,181 @@
+"""Personalization: ``GET /v1/segments`` tells the website which public segments the current
+visitor is in, so a page can show each segment its own content (``journey.segments(cb)``).
+
+Answers come from a local cache, never from a query per request: ``PublicSegments`` watches the
+store for a new version of the ``public_segments`` table (analyzer.segments.public, written
+after every segment refresh) and copies it into an SQLite file under
+``JOURNEY_DATA_DIR/personalization``, swapped in whole when complete. A lookup is one indexed
+read of that file; a collector that restarts while ClickHouse is down answers from the last file.
+
+What a request may learn is limited three ways: it names the visitor by the anonymous id the
+snippet keeps in the browser (a random value; user ids, which may be guessed, are not taken);
+only segments whose definition says ``public`` are there; and only for visitors whose events
+came through the same write key's source (a key of one site learns nothing of another's).
+An unknown visitor gets an empty list, like a visitor in no segment, so nothing can be probed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Response, current_app, g, jsonify, request
+
+from journey.keys import origin_allowed
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+_FILE = re.compile(r"^public-segments-(\d+)-(\d+)\.sqlite3$")
+MAX_ID_CHARS = 200
+
+
+class PublicSegments:
+    """The collector's copy of the newest public segments, kept current by ``poll``."""
+
+    def __init__(self, store: Store | None, folder: Path, poll_seconds: float = 10.0) -> None:
+        self.store = store
+        self.folder = folder
+        self.poll_seconds = poll_seconds
+        self.version = 0
+        self.visitors = 0
+        self.built_at: float | None = None
+        self.path: Path | None = None
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        folder.mkdir(parents=True, exist_ok=True)
+        self._adopt_newest_file()
+
+    def _adopt_newest_file(self) -> None:
+        """Serve the last complete copy at once (the store may be down at start-up)."""
+        found = []
+        for path in self.folder.iterdir():
+            m = _FILE.match(path.name)
+            if m:
+                found.append((int(m[1]), int(m[2]), path))
+        if found:
+            self.version, self.visitors, self.path = max(found)
+            self.built_at = self.path.stat().st_mtime
+
+    def refresh(self) -> bool:
+        """Copy the store's newest version if it differs from ours; True if it did."""
+        if self.store is None:
+            return False
+        from analyzer.segments.public import latest_version, visitors
+
+        with self._lock:
+            version, count = latest_version(self.store)
+            if (version, count) == (self.version, self.visitors) or not version:
+                return False
+            rows = visitors(self.store, version)
+            path = self.folder / f"public-segments-{version}-{len(rows)}.sqlite3"
+            partial = path.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            db = sqlite3.connect(partial)
+            try:
+                db.execute(
+                    "CREATE TABLE visitors (source TEXT, anonymous_id TEXT, segments TEXT, "
+                    "PRIMARY KEY (source, anonymous_id)) WITHOUT ROWID"
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO visitors VALUES (?, ?, ?)",
+                    ((s, a, json.dumps(segs)) for s, a, segs in rows),
+                )
+                db.commit()
+            finally:
+                db.close()
+            partial.replace(path)
+            previous = self.path
+            self.path, self.version, self.visitors = path, version, len(rows)
+            self.built_at = time.time()
+            if previous is not None and previous != path:
+                previous.unlink(missing_ok=True)  # open readers keep their handle until reopened
+            log.info("personalization: version %s, %s visitors", version, len(rows))
+            return True
+
+    def lookup(self, source: str, anonymous_id: str) -> list[str] | None:
+        """The visitor's public segments ([] if none); None while there is no copy at all."""
+        path = self.path
+        if path is None:
+            return None
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self._local.path != path:
+            if conn is not None:
+                conn.close()
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+            self._local.conn, self._local.path = conn, path
+        row = conn.execute(
+            "SELECT segments FROM visitors WHERE source = ? AND anonymous_id = ?",
+            (source, anonymous_id),
+        ).fetchone()
+        return json.loads(row[0]) if row else []
+
+    def poll(self) -> None:
+        """Refresh every ``poll_seconds`` until ``stop``; a failing store is retried."""
+        while not self._stop.is_set():
+            try:
+                self.refresh()
+            except Exception as exc:  # the store is down: keep serving the copy we have
+                log.warning("personalization: cannot refresh the cache: %s", exc)
+            self._stop.wait(self.poll_seconds)
+
+    def start(self) -> PublicSegments:
+        self._thread = threading.Thread(target=self.poll, name="personalize", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+
+
+def _error(status: int, reason: str) -> Response:
+    response = jsonify({"success": False, "error": reason})
+    response.status_code = status
+    return response
+
+
+def segments() -> Response:
+    """``GET /v1/segments?anonymousId=...&writeKey=...`` (or the key as the HTTP Basic user
+    name), served by the tracking API's blueprint (its rate limit and CORS apply)."""
+    auth = request.authorization
+    key = auth.username if auth is not None and auth.type == "basic" else None
+    key = key or request.args.get("writeKey", "")
+    if not key:
+        return _error(401, "missing write key: send it as writeKey or the HTTP Basic user name")
+    found = current_app.extensions["journey.keys"].lookup(key)
+    if found is None:
+        return _error(401, "unknown or revoked write key")
+    g.journey_source = found
+    origin = request.headers.get("Origin")
+    if found.origins and origin and not origin_allowed(origin, found.origins):
+        return _error(403, f"origin {origin[:200]!r} is not allowed for this write key")
+    visitor = request.args.get("anonymousId", "")
+    if not visitor or len(visitor) > MAX_ID_CHARS or "\x00" in visitor:
+        return _error(
+            400, f"anonymousId: the visitor's anonymous id, 1 to {MAX_ID_CHARS} characters"
+        )
+    cache: PublicSegments | None = current_app.extensions.get("journey.public_segments")
+    answer = cache.lookup(found.name, visitor) if cache is not None else None
+    if cache is None or answer is None:
+        return _error(503, "personalization is not available yet: no segments published")
+    etag = str(cache.version)
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        body: dict[str, Any] = {"segments": answer, "version": cache.version}
+        response = jsonify(body)
+    response.set_etag(etag)
+    # The browser may keep the answer, but asks again (cheaply) whether a refresh changed it.
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Vary"] = "Origin"
+    return response
