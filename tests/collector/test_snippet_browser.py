@@ -246,3 +246,78 @@ def test_one_request_per_page_view(browser: Browser, pipeline: Pipeline) -> None
         f"GET {pipeline.collector}/js/journey.js",
         f"POST {pipeline.collector}/v1/batch",
     ]
+
+
+OFFER = """<!doctype html>
+<html><head><title>Offer</title>
+<script>
+!function(w,d,s){var j=w.journey=w.journey||[];if(j.init)return;["init","page","track","identify",
+"group","reset","optOut","optIn","segments"].forEach(function(m){j[m]=function(){j.push([m].concat([].slice.call(
+arguments)))}});var e=d.createElement("script");e.async=1;e.src=s;d.head.appendChild(e)}(window,document,
+"COLLECTOR/js/journey.js");
+journey.init({writeKey: "KEY", host: "COLLECTOR", flushMs: 200});
+</script></head>
+<body>
+  <h1 id="offer">Welcome!</h1>
+  <button id="pricing" onclick="journey.track('Pricing Viewed')">See pricing</button>
+  <script>
+    journey.segments(function (segments) {
+      if (segments.indexOf("pricing_fans") >= 0) {
+        document.getElementById("offer").textContent = "Talk to our sales team";
+      }
+      document.body.setAttribute("data-segments", segments.join(",") || "none");
+    });
+  </script>
+</body></html>
+"""
+
+
+def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
+    browser: Browser, pipeline: Pipeline, tmp_path: Path
+) -> None:
+    from analyzer.segments import catalog
+    from analyzer.segments.definition import parse_document
+    from analyzer.segments.refresh import refresh
+    from collector.personalize import PublicSegments
+
+    html = OFFER.replace("COLLECTOR", pipeline.collector).replace("KEY", KEY)
+    (tmp_path / "site" / "offer.html").write_text(html)
+    cache = PublicSegments(pipeline.store, tmp_path / "personalization")
+    app = create_app(pipeline.settings, sink=pipeline.app.extensions["journey.sink"],  # type: ignore[attr-defined]
+                     public_segments=cache)  # fmt: skip
+    pipeline.stop_collector()
+    pipeline.start_collector(app)
+    catalog.define(
+        pipeline.store,
+        parse_document(
+            {
+                "version": 1,
+                "segments": [
+                    {
+                        "name": "pricing_fans",
+                        "public": True,
+                        "rule": {"did": "Pricing Viewed", "at_least": 2},
+                    },
+                    {"name": "visitors", "rule": {"did": "Offer"}},  # not public
+                ],
+            }
+        ),
+    )
+    fan = browser.new_context().new_page()
+    other = browser.new_context().new_page()
+    for page in (fan, other):
+        page.goto(f"{pipeline.site}/offer.html")
+        page.wait_for_selector("body[data-segments]")
+    assert fan.text_content("#offer") == "Welcome!"  # nothing published yet: the default
+    fan.click("#pricing")
+    fan.click("#pricing")
+    pipeline.wait_events(4)  # two page views, two pricing views
+    refresh(pipeline.store)
+    assert cache.refresh()
+    for page in (fan, other):
+        page.reload()
+        page.wait_for_selector("body[data-segments]")
+    assert fan.get_attribute("body", "data-segments") == "pricing_fans"
+    assert fan.text_content("#offer") == "Talk to our sales team"
+    assert other.get_attribute("body", "data-segments") == "none"
+    assert other.text_content("#offer") == "Welcome!"
