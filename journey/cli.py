@@ -269,6 +269,10 @@ from journey import segment_commands  # noqa: E402  (the `segments` group)
 
 segment_commands.register(main, _report_store, _duration)
 
+from journey import campaign_commands  # noqa: E402  (the `campaigns` group)
+
+campaign_commands.register(main, _report_store)
+
 from journey import alert_commands  # noqa: E402  (the `alerts` group)
 
 alert_commands.register(main, _report_store, _settings, _duration, _date)

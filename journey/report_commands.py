@@ -1,4 +1,4 @@
-"""`journey report funnel|paths|painpoints|retention|lifecycle`: the reports of
+"""`journey report funnel|paths|painpoints|retention|lifecycle|scorecard|compare|campaigns`: the reports of
 reports.analyses from the shell.
 
 Every command takes ``--since``/``--until`` (ISO dates; default the last 30 days) and
@@ -186,3 +186,58 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     def lifecycle(fmt: str, output: Path | None, **given: Any) -> None:
         """New, returning, resurrecting and dormant people per period."""
         show(open_store(), "lifecycle", Params.of(**given), fmt, output)
+
+    def scorecard_options(command: Callable[..., None]) -> Callable[..., None]:
+        options = [
+            click.option(
+                "--segment",
+                multiple=True,
+                help="a segment (NAME or NAME/GROUP); default every refreshed one",
+            ),
+            click.option("--step", multiple=True, help="a funnel step to score conversion"),
+            window_opt,
+            mode_opt,
+            click.option("--purchase-event", default="Order Completed", show_default=True),
+            click.option("--revenue-property", default="revenue", show_default=True),
+            click.option("--retention-days", type=int, default=7, show_default=True),
+            click.option("--session-timeout", type=int, default=30, show_default=True),
+            click.option("--csat-event", default=None, help="survey answer event with a score"),
+            click.option("--csat-property", default="score", show_default=True),
+            click.option("--csat-trait", default=None, help="or: the trait holding the score"),
+            click.option("--satisfied-at", default="4", show_default=True),
+            since_opt,
+            until_opt,
+            FORMAT,
+            OUTPUT,
+        ]
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    @report.command("scorecard")
+    @scorecard_options
+    def scorecard(fmt: str, output: Path | None, **given: Any) -> None:
+        """Per segment: funnel conversion, engagement, retention, revenue and satisfaction."""
+        show(open_store(), "scorecard", Params.of(**given), fmt, output)
+
+    @report.command("compare")
+    @scorecard_options
+    @click.option("--before-since", required=True, help="first day of the earlier period")
+    @click.option("--before-until", required=True, help="the day after the earlier period")
+    @click.option("--min-sample", type=int, default=30, show_default=True)
+    def compare(fmt: str, output: Path | None, **given: Any) -> None:
+        """A period's scorecard against an earlier one: each change with its 95% interval."""
+        show(open_store(), "compare", Params.of(**given), fmt, output)
+
+    @report.command("campaigns")
+    @click.option("--segment", multiple=True, help="a segment to split by (NAME or NAME/GROUP)")
+    @click.option("--purchase-event", default="Order Completed", show_default=True)
+    @click.option("--revenue-property", default="revenue", show_default=True)
+    @click.option("--lookback-days", type=int, default=30, show_default=True)
+    @since_opt
+    @until_opt
+    @FORMAT
+    @OUTPUT
+    def campaigns(fmt: str, output: Path | None, **given: Any) -> None:
+        """Spend (journey campaigns import-spend) against first- and last-touch revenue."""
+        show(open_store(), "campaigns", Params.of(**given), fmt, output)

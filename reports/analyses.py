@@ -1,4 +1,5 @@
-"""The journey reports by name (funnel, paths, painpoints, retention, lifecycle): each reads its
+"""The journey reports by name (funnel, paths, painpoints, retention, lifecycle, and the
+scorecard's: scorecard, compare, campaigns): each reads its
 parameters (reports.params), runs the analyzer and returns a ``Result``. The CLI, the HTTP API,
 the dashboard, saved reports and the HTML writer all go through here, so a report means the
 same thing wherever it is asked for.
@@ -253,12 +254,36 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     return Result("lifecycle", f"Lifecycle of {event.event} by {period}", found, found)
 
 
+def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Per segment over a period: conversion, engagement, retention, revenue, satisfaction."""
+    from reports import scorecard as reports
+
+    return reports.scorecard(store, p, today)
+
+
+def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """The scorecard of a period against an earlier one, with intervals."""
+    from reports import scorecard as reports
+
+    return reports.compare(store, p, today)
+
+
+def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Campaign spend against first- and last-touch revenue, per segment."""
+    from reports import scorecard as reports
+
+    return reports.campaigns(store, p, today)
+
+
 REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "funnel": funnel,
     "paths": paths,
     "painpoints": painpoints,
     "retention": retention,
     "lifecycle": lifecycle,
+    "scorecard": scorecard,
+    "compare": compare,
+    "campaigns": campaigns,
 }
 
 

@@ -237,6 +237,69 @@ def segment_figures(data: dict[str, Any]) -> list[go.Figure]:
     return figures
 
 
+def scorecard_figures(data: dict[str, Any]) -> list[go.Figure]:
+    rows = data["segments"]
+    names = [r["segment"] for r in rows]
+    rates = go.Figure()
+    for metric in ("conversion", "purchase_rate", "retention", "csat_satisfied"):
+        values = [r[metric] for r in rows]
+        if any(v is not None for v in values):
+            rates.add_bar(name=metric.replace("_", " "), x=names, y=values)
+    money = go.Figure()
+    money.add_bar(name="revenue per person", x=names, y=[r["revenue_per_person"] for r in rows])
+    engagement = go.Figure()
+    for metric in ("sessions_per_person", "events_per_session", "active_days_per_person"):
+        engagement.add_bar(name=metric.replace("_", " "), x=names, y=[r[metric] for r in rows])
+    return [
+        _layout(rates, "Rates per segment", barmode="group", yaxis={"tickformat": ".0%"}),
+        _layout(money, "Revenue per person"),
+        _layout(engagement, "Engagement per segment", barmode="group"),
+    ]
+
+
+def compare_figures(data: dict[str, Any]) -> list[go.Figure]:
+    out = []
+    tested = [c for c in data["changes"] if c["ci_low"] is not None]
+    for metric in dict.fromkeys(c["metric"] for c in tested):
+        rows = [c for c in tested if c["metric"] == metric]
+        fig = go.Figure()
+        fig.add_bar(
+            x=[c["segment"] for c in rows],
+            y=[c["difference"] for c in rows],
+            marker_color=["#2a9d8f" if c["significant"] else "#bbbbbb" for c in rows],
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": [c["ci_high"] - c["difference"] for c in rows],
+                "arrayminus": [c["difference"] - c["ci_low"] for c in rows],
+            },
+        )
+        title = f"Change in {metric.replace('_', ' ')} (95% interval; colored: significant)"
+        out.append(_layout(fig, title))
+    return out
+
+
+def campaign_figures(data: dict[str, Any]) -> list[go.Figure]:
+    rows = [r for r in data["campaigns"] if r["segment"] == "(all)" and r["spend"] > 0]
+    labels = [" / ".join(x for x in (r["utm_source"], r["utm_medium"], r["utm_campaign"]) if x)
+              for r in rows]  # fmt: skip
+    fig = go.Figure()
+    fig.add_bar(name="first touch", x=labels, y=[r["first_touch_roas"] for r in rows])
+    fig.add_bar(name="last touch", x=labels, y=[r["last_touch_roas"] for r in rows])
+    spend = go.Figure()
+    spend.add_bar(name="spend", x=labels, y=[r["spend"] for r in rows])
+    spend.add_bar(name="first-touch revenue", x=labels, y=[r["first_touch_revenue"] for r in rows])
+    spend.add_bar(name="last-touch revenue", x=labels, y=[r["last_touch_revenue"] for r in rows])
+    return [
+        _layout(fig, "Return on ad spend (revenue / spend) per campaign", barmode="group"),
+        _layout(
+            spend,
+            f"Spend and attributed revenue ({data['currency'] or 'currency'})",
+            barmode="group",
+        ),  # fmt: skip
+    ]
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -245,6 +308,9 @@ FIGURES = {
     "retention": retention_figures,
     "lifecycle": lifecycle_figures,
     "segment": segment_figures,
+    "scorecard": scorecard_figures,
+    "compare": compare_figures,
+    "campaigns": campaign_figures,
 }
 
 

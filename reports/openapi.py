@@ -116,6 +116,32 @@ PARAMS: dict[str, list[dict[str, Any]]] = {
         _param("period", "day, week (default) or month", enum=["day", "week", "month"]),
     ],
 }
+SCORECARD = [
+    _param("segment", "a segment (NAME or NAME/GROUP); default every refreshed one", many=True),
+    _param("step", f"the funnel whose conversion is scored (optional); {STEP}", many=True),
+    _param("window", "the funnel's conversion window (default 7d)"),
+    _param("mode", "the funnel's order", enum=["ordered", "strict", "any"]),
+    _param("purchase_event", "the purchase event (default Order Completed)"),
+    _param("revenue_property", "its revenue property (default revenue)"),
+    _param("retention_days", "days after the first active day a return counts (default 7)"),
+    _param("session_timeout", "minutes of inactivity that end a session (default 30)"),
+    _param("csat_event", "the survey answer event whose property is the score"),
+    _param("csat_property", "the score's property (default score)"),
+    _param("csat_trait", "or: the trait holding each person's latest score"),
+    _param("satisfied_at", "a score at or above this is satisfied (default 4)"),
+]
+PARAMS["scorecard"] = SCORECARD
+PARAMS["compare"] = SCORECARD + [
+    _param("before_since", "first day of the earlier period, ISO date (required)"),
+    _param("before_until", "the day after the earlier period, ISO date (required)"),
+    _param("min_sample", "people (or answers) a change needs in each period (default 30)"),
+]
+PARAMS["campaigns"] = [
+    _param("segment", "a segment (NAME or NAME/GROUP) to split by", many=True),
+    _param("purchase_event", "the purchase event (default Order Completed)"),
+    _param("revenue_property", "its revenue property (default revenue)"),
+    _param("lookback_days", "days before a purchase a touch counts, 1 to 365 (default 30)"),
+]
 
 STEP_RESULT = _obj(
     {
@@ -343,6 +369,95 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Deleted": _obj({"name": STR, "deleted": BOOL}),
 }
+_ratio = _nullable(NUM)
+SCHEMAS["ScorecardBody"] = _obj(
+    {
+        "date_from": MOMENT,
+        "date_to": MOMENT,
+        "funnel": _array(STR),
+        "membership": {"type": "object", "additionalProperties": INT},
+        "segments": _array(
+            _obj(
+                {
+                    "segment": STR,
+                    "people": INT,
+                    "sessions_per_person": _ratio,
+                    "events_per_session": _ratio,
+                    "active_days_per_person": _ratio,
+                    "retention": _ratio,
+                    "retention_eligible": INT,
+                    "buyers": INT,
+                    "purchase_rate": _ratio,
+                    "revenue": NUM,
+                    "revenue_per_person": _ratio,
+                    "revenue_per_buyer": _ratio,
+                    "funnel_entered": INT,
+                    "funnel_converted": INT,
+                    "conversion": _ratio,
+                    "csat_responses": INT,
+                    "csat_mean": _ratio,
+                    "csat_satisfied": _ratio,
+                }
+            )
+        ),
+    }
+)
+SCHEMAS["Scorecard"] = _ref("ScorecardBody")
+SCHEMAS["Compare"] = _obj(
+    {
+        "before": _ref("ScorecardBody"),
+        "after": _ref("ScorecardBody"),
+        "changes": _array(
+            _obj(
+                {
+                    "segment": STR,
+                    "metric": STR,
+                    "before": _ratio,
+                    "after": _ratio,
+                    "difference": _ratio,
+                    "ci_low": _ratio,
+                    "ci_high": _ratio,
+                    "relative": _ratio,
+                    "p_value": _ratio,
+                    "significant": BOOL,
+                    "n_before": INT,
+                    "n_after": INT,
+                    "note": STR,
+                }
+            )
+        ),
+    }
+)
+_CAMPAIGN = _obj(
+    {
+        "segment": STR,
+        "utm_source": STR,
+        "utm_medium": STR,
+        "utm_campaign": STR,
+        "spend": NUM,
+        "touched": INT,
+        **{
+            f"{model}_{part}": kind
+            for model in ("first_touch", "last_touch")
+            for part, kind in (
+                ("purchases", INT),
+                ("revenue", NUM),
+                ("roas", _ratio),
+                ("roi", _ratio),
+            )
+        },
+    }
+)
+SCHEMAS["Campaigns"] = _obj(
+    {
+        "date_from": MOMENT,
+        "date_to": MOMENT,
+        "currency": STR,
+        "lookback_days": INT,
+        "campaigns": _array(_CAMPAIGN),
+        "totals": _array(_CAMPAIGN),
+    }
+)
 
 
 def answer(kinds: dict[str, str]) -> dict[str, Any]:
@@ -398,6 +513,9 @@ REPORT_RESULTS = {
     "painpoints": {"painpoints": "PainPoints"},
     "retention": {"retention": "Retention"},
     "lifecycle": {"lifecycle": "Lifecycle"},
+    "scorecard": {"scorecard": "Scorecard"},
+    "compare": {"compare": "Compare"},
+    "campaigns": {"campaigns": "Campaigns"},
 }
 SUMMARIES = {
     "funnel": "Funnel: stage conversion, drop-off, time to convert, breakdown, trend, who dropped",
@@ -405,6 +523,9 @@ SUMMARIES = {
     "painpoints": "A segment's funnel stages ranked by drop-off, each with its evidence",
     "retention": "Cohort retention of a start event and a return event",
     "lifecycle": "New, returning, resurrecting and dormant people per period",
+    "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
+    "compare": "A segment's scorecard in two periods: each change with its 95% interval",
+    "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",
 }
 
 

@@ -1,0 +1,130 @@
+"""The scorecard reports by name: ``scorecard`` (figures per segment over a period),
+``compare`` (a period against an earlier one, with intervals) and ``campaigns`` (spend against
+first- and last-touch revenue per campaign and segment). reports.analyses runs them like the
+journey reports, so the CLI, the API, saved reports and HTML all have them."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from reports.analyses import Result, checked
+from reports.params import ParamError, Params
+from storage.store import Store
+
+SCORECARD_NAMES = {
+    "date_from": "since",
+    "date_to": "until",
+    "segments": "segment",
+    "steps": "step",
+    "window": "window",
+    "mode": "mode",
+    "purchase_event": "purchase_event",
+    "revenue_property": "revenue_property",
+    "retention_days": "retention_days",
+    "session_timeout_minutes": "session_timeout",
+    "csat_event": "csat_event",
+    "csat_property": "csat_property",
+    "csat_trait": "csat_trait",
+    "satisfied_at": "satisfied_at",
+    "breakdown": "segment",
+}
+
+
+def _number(p: Params, name: str, default: float) -> float:
+    text = p.one(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParamError(name, f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ParamError(name, f"{text!r} is not a number")
+    return value
+
+
+def _spec(p: Params, today: datetime | None, since: datetime, until: datetime) -> Any:
+    from analyzer.segments.scorecard import ScorecardSpec
+
+    mode = p.choice("mode", ("ordered", "strict", "any"), "ordered") or "ordered"
+    return ScorecardSpec(
+        date_from=since,
+        date_to=until,
+        segments=tuple(p.many("segment")),
+        steps=p.steps(required=False),
+        window=p.duration("window", "7d"),
+        mode=mode,
+        purchase_event=p.one("purchase_event", "Order Completed") or "Order Completed",
+        revenue_property=p.one("revenue_property", "revenue") or "revenue",
+        retention_days=p.integer("retention_days", 7, 1, 90) or 7,
+        session_timeout_minutes=p.integer("session_timeout", 30, 1, 1440) or 30,
+        csat_event=p.one("csat_event"),
+        csat_property=p.one("csat_property", "score") or "score",
+        csat_trait=p.one("csat_trait"),
+        satisfied_at=_number(p, "satisfied_at", 4.0),
+    )
+
+
+def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Per segment over the period: funnel conversion, engagement, retention, revenue, CSAT."""
+    from analyzer.segments.scorecard import scorecard as compute
+
+    since, until = p.period(today)
+    spec = _spec(p, today, since, until)
+    p.done()
+    card = compute(store, checked(spec.validate, SCORECARD_NAMES))
+    rows = [s.row() for s in card.segments]
+    return Result("scorecard", f"Segment scorecard, {since:%Y-%m-%d} to {until:%Y-%m-%d}",
+                  card.as_dict(), rows)  # fmt: skip
+
+
+def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """The scorecard of ``since``-``until`` against ``before_since``-``before_until``: every
+    figure's change with its 95% interval and p-value."""
+    from dataclasses import replace
+
+    from analyzer.segments.scorecard import compare as compute
+
+    since, until = p.period(today)
+    before_since, before_until = p.moment("before_since"), p.moment("before_until")
+    if before_since is None:
+        raise ParamError("before_since", "required: the first day of the earlier period")
+    if before_until is None:
+        raise ParamError("before_until", "required: the day after the earlier period")
+    min_sample = p.integer("min_sample", 30, 1, 1_000_000) or 30
+    after = _spec(p, today, since, until)
+    p.done()
+    before = replace(after, date_from=before_since, date_to=before_until)
+    names = {**SCORECARD_NAMES, "date_from": "before_since", "date_to": "before_until"}
+    checked(before.validate, names)
+    found = compute(store, before, checked(after.validate, SCORECARD_NAMES), min_sample)
+    rows = [asdict(c) for c in found.changes]
+    title = (
+        f"Before and after: {before_since:%Y-%m-%d} to {before_until:%Y-%m-%d} "
+        f"against {since:%Y-%m-%d} to {until:%Y-%m-%d}"
+    )
+    return Result("compare", title, found.as_dict(), rows)
+
+
+def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Spend, reach and first- and last-touch revenue, ROAS and ROI per campaign and segment."""
+    from analyzer.campaigns import CampaignSpec, campaign_return
+
+    since, until = p.period(today)
+    spec = CampaignSpec(
+        date_from=since,
+        date_to=until,
+        segments=tuple(p.many("segment")),
+        purchase_event=p.one("purchase_event", "Order Completed") or "Order Completed",
+        revenue_property=p.one("revenue_property", "revenue") or "revenue",
+        lookback_days=p.integer("lookback_days", 30, 1, 365) or 30,
+    )
+    p.done()
+    names = {**SCORECARD_NAMES, "lookback_days": "lookback_days"}
+    report = campaign_return(store, checked(spec.validate, names))
+    rows = [asdict(c) for c in report.campaigns]
+    title = f"Campaign return, {since:%Y-%m-%d} to {until:%Y-%m-%d}"
+    return Result("campaigns", title, report.as_dict(), rows)
