@@ -16,6 +16,7 @@ from collector.personalize import segments
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message
+from collector.writekey import Refused, admit
 from journey.keys import origin_allowed
 from journey.settings import Settings
 from schemas import DEAD_LETTER
@@ -79,17 +80,10 @@ def _dead_letter(
 
 def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response:
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-    key = _write_key(body)
-    if not key:
-        return _error(401, "missing write key: send it as the HTTP Basic user name or as writeKey")
-    found = current_app.extensions["journey.keys"].lookup(key)
-    if found is None:
-        return _error(401, "unknown or revoked write key")
-    g.journey_source = found
-    origin = request.headers.get("Origin")
-    if found.origins and origin and not origin_allowed(origin, found.origins):
-        return _error(403, f"origin {origin[:200]!r} is not allowed for this write key")
-    source = found.name
+    try:
+        source = admit(_write_key(body)).name
+    except Refused as exc:
+        return _error(exc.status, exc.reason)
     if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
         return _error(
             429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"

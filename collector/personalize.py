@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request
+from flask import Response, current_app, jsonify, request
 
-from journey.keys import origin_allowed
+from collector.writekey import Refused, admit
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -149,16 +149,10 @@ def segments() -> Response:
     name), served by the tracking API's blueprint (its rate limit and CORS apply)."""
     auth = request.authorization
     key = auth.username if auth is not None and auth.type == "basic" else None
-    key = key or request.args.get("writeKey", "")
-    if not key:
-        return _error(401, "missing write key: send it as writeKey or the HTTP Basic user name")
-    found = current_app.extensions["journey.keys"].lookup(key)
-    if found is None:
-        return _error(401, "unknown or revoked write key")
-    g.journey_source = found
-    origin = request.headers.get("Origin")
-    if found.origins and origin and not origin_allowed(origin, found.origins):
-        return _error(403, f"origin {origin[:200]!r} is not allowed for this write key")
+    try:
+        found = admit(key or request.args.get("writeKey", ""))
+    except Refused as exc:
+        return _error(exc.status, exc.reason)
     visitor = request.args.get("anonymousId", "")
     if not visitor or len(visitor) > MAX_ID_CHARS or "\x00" in visitor:
         return _error(

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from journey.output import rejected_rows
+
 
 def register(main: click.Group, open_store: Callable[[], Any]) -> None:
     @main.group()
@@ -29,11 +31,6 @@ def register(main: click.Group, open_store: Callable[[], Any]) -> None:
             f"{result.rows - len(result.rejected)} of {result.rows} rows imported as "
             f"{result.imported} day-and-campaign figures{currency}"
         )
-        for line, reason in result.rejected[:20]:
-            click.echo(f"  line {line}: {reason}", err=True)
-        if len(result.rejected) > 20:
-            click.echo(f"  ... and {len(result.rejected) - 20} more rejected rows", err=True)
-        if result.rejected and not result.imported:
-            raise click.ClickException("no row could be imported")
+        rejected_rows(result.rejected, result.imported)
 
     del campaigns, import_spend_cmd

@@ -80,3 +80,15 @@ def duration_text(seconds: float | None) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"
+
+
+def rejected_rows(rejected: Sequence[tuple[int, str]], imported: int, shown: int = 20) -> None:
+    """An import's refused rows on stderr, by line; fails the command if nothing loaded."""
+    import click
+
+    for line, reason in rejected[:shown]:
+        click.echo(f"  line {line}: {reason}", err=True)
+    if len(rejected) > shown:
+        click.echo(f"  ... and {len(rejected) - shown} more rejected rows", err=True)
+    if rejected and not imported:
+        raise click.ClickException("no row could be imported")

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from journey.output import FORMAT, emit, format_option, render
+from journey.output import FORMAT, emit, format_option, rejected_rows, render
 
 
 @contextmanager
@@ -256,12 +256,7 @@ def register(
         with _errors():
             result = import_csv(open_store(), file, id_column, kind)
         click.echo(f"{result.imported} of {result.rows} rows imported as {kind[:-1]} traits")
-        for line, reason in result.rejected[:20]:
-            click.echo(f"  line {line}: {reason}", err=True)
-        if len(result.rejected) > 20:
-            click.echo(f"  ... and {len(result.rejected) - 20} more rejected rows", err=True)
-        if result.rejected and not result.imported:
-            raise click.ClickException("no row could be imported")
+        rejected_rows(result.rejected, result.imported)
 
     @segments.command("drop")
     @click.argument("name")
