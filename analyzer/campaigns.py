@@ -22,8 +22,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from analyzer.events import BEHAVIOUR
-from analyzer.funnels.spec import SpecError, check_range, check_segment
+from analyzer.events import BEHAVIOUR, purchase_amount
+from analyzer.funnels.spec import SpecError, check_property, check_range, check_segments
 from analyzer.segments.membership import check_refreshed, members_sql
 from analyzer.timeline import timelines
 from storage.sql import identifier
@@ -45,17 +45,11 @@ class CampaignSpec:
     lookback_days: int = 30
 
     def validate(self) -> CampaignSpec:
-        import re
-
         check_range(self.date_from, self.date_to)
-        if len(self.segments) > 50:
-            raise SpecError("segments: at most 50")
-        for i, name in enumerate(self.segments):
-            check_segment(name, f"segments[{i}]")
+        check_segments(self.segments)
         if not 0 < len(self.purchase_event) <= 200:
             raise SpecError("purchase_event: an event name of 1 to 200 characters")
-        if not re.match(r"^[A-Za-z0-9_\-]{1,100}$", self.revenue_property):
-            raise SpecError("revenue_property: a property name of letters, digits, _ and -")
+        check_property(self.revenue_property, "revenue_property")
         if not 1 <= self.lookback_days <= 365:
             raise SpecError("lookback_days: from 1 to 365 days")
         return self
@@ -126,8 +120,7 @@ def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
         "src": "utm_source",
         "med": "utm_medium",
         "camp": "utm_campaign",
-        "rev": "if(type = 'track' AND event = %(purchase_event)s, toFloat64OrZero(replaceAll("
-        "visitParamExtractRaw(properties, %(revenue_property)s), '\"', '')), -1.)",
+        "rev": purchase_amount(),
     }
     where = (
         f"{BEHAVIOUR} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"

@@ -14,6 +14,19 @@ from storage.sql import identifier
 # What people do (as opposed to identify, alias, group): what paths, sessions and strict funnels
 # are made of.
 BEHAVIOUR = "type IN ('track', 'page', 'screen')"
+# A purchase: the track event named by the ``purchase_event`` parameter.
+PURCHASE = "type = 'track' AND event = %(purchase_event)s"
+
+
+def number_property(param: str) -> str:
+    """SQL: the number in the event property named by parameter ``param`` (a JSON number or a
+    number sent as text), 0 when it is missing or not a number."""
+    return f"toFloat64OrZero(replaceAll(visitParamExtractRaw(properties, %({param})s), '\"', ''))"
+
+
+def purchase_amount() -> str:
+    """SQL: the revenue of a purchase event (``revenue_property``), -1 for any other event."""
+    return f"if({PURCHASE}, {number_property('revenue_property')}, -1.)"
 
 
 def deduplicated(database: str, columns: Sequence[str], where: str = "1") -> str:

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sqlite3
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,25 +45,26 @@ class PublicSegments:
         self.poll_seconds = poll_seconds
         self.version = 0
         self.visitors = 0
-        self.built_at: float | None = None
         self.path: Path | None = None
-        self._local = threading.local()
+        # One read-only connection to the current copy, opened when it is adopted: it keeps
+        # reading the file even after another process (a gunicorn worker) deletes it.
+        self._conn: sqlite3.Connection | None = None
+        self._read = threading.Lock()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         folder.mkdir(parents=True, exist_ok=True)
-        self._adopt_newest_file()
+        found = [(int(m[1]), int(m[2]), p) for p in folder.iterdir() if (m := _FILE.match(p.name))]
+        if found:  # serve the last complete copy at once: the store may be down at start-up
+            self._adopt(*max(found))
 
-    def _adopt_newest_file(self) -> None:
-        """Serve the last complete copy at once (the store may be down at start-up)."""
-        found = []
-        for path in self.folder.iterdir():
-            m = _FILE.match(path.name)
-            if m:
-                found.append((int(m[1]), int(m[2]), path))
-        if found:
-            self.version, self.visitors, self.path = max(found)
-            self.built_at = self.path.stat().st_mtime
+    def _adopt(self, version: int, visitors: int, path: Path) -> None:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        with self._read:
+            previous, self._conn = self._conn, conn
+            self.version, self.visitors, self.path = version, visitors, path
+        if previous is not None:
+            previous.close()
 
     def refresh(self) -> bool:
         """Copy the store's newest version if it differs from ours; True if it did."""
@@ -77,7 +78,7 @@ class PublicSegments:
                 return False
             rows = visitors(self.store, version)
             path = self.folder / f"public-segments-{version}-{len(rows)}.sqlite3"
-            partial = path.with_suffix(".partial")
+            partial = path.with_suffix(f".{os.getpid()}.partial")  # workers may copy at once
             partial.unlink(missing_ok=True)
             db = sqlite3.connect(partial)
             try:
@@ -94,28 +95,21 @@ class PublicSegments:
                 db.close()
             partial.replace(path)
             previous = self.path
-            self.path, self.version, self.visitors = path, version, len(rows)
-            self.built_at = time.time()
+            self._adopt(version, len(rows), path)
             if previous is not None and previous != path:
-                previous.unlink(missing_ok=True)  # open readers keep their handle until reopened
+                previous.unlink(missing_ok=True)
             log.info("personalization: version %s, %s visitors", version, len(rows))
             return True
 
     def lookup(self, source: str, anonymous_id: str) -> list[str] | None:
         """The visitor's public segments ([] if none); None while there is no copy at all."""
-        path = self.path
-        if path is None:
-            return None
-        conn = getattr(self._local, "conn", None)
-        if conn is None or self._local.path != path:
-            if conn is not None:
-                conn.close()
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
-            self._local.conn, self._local.path = conn, path
-        row = conn.execute(
-            "SELECT segments FROM visitors WHERE source = ? AND anonymous_id = ?",
-            (source, anonymous_id),
-        ).fetchone()
+        with self._read:
+            if self._conn is None:
+                return None
+            row = self._conn.execute(
+                "SELECT segments FROM visitors WHERE source = ? AND anonymous_id = ?",
+                (source, anonymous_id),
+            ).fetchone()
         return json.loads(row[0]) if row else []
 
     def poll(self) -> None:

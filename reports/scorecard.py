@@ -6,7 +6,7 @@ journey reports, so the CLI, the API, saved reports and HTML all have them."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,6 @@ SCORECARD_NAMES = {
     "csat_property": "csat_property",
     "csat_trait": "csat_trait",
     "satisfied_at": "satisfied_at",
-    "breakdown": "segment",
 }
 
 
@@ -46,7 +45,7 @@ def _number(p: Params, name: str, default: float) -> float:
     return value
 
 
-def _spec(p: Params, today: datetime | None, since: datetime, until: datetime) -> Any:
+def _spec(p: Params, since: datetime, until: datetime) -> Any:
     from analyzer.segments.scorecard import ScorecardSpec
 
     mode = p.choice("mode", ("ordered", "strict", "any"), "ordered") or "ordered"
@@ -73,7 +72,7 @@ def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     from analyzer.segments.scorecard import scorecard as compute
 
     since, until = p.period(today)
-    spec = _spec(p, today, since, until)
+    spec = _spec(p, since, until)
     p.done()
     card = compute(store, checked(spec.validate, SCORECARD_NAMES))
     rows = [s.row() for s in card.segments]
@@ -84,8 +83,6 @@ def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
 def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
     """The scorecard of ``since``-``until`` against ``before_since``-``before_until``: every
     figure's change with its 95% interval and p-value."""
-    from dataclasses import replace
-
     from analyzer.segments.scorecard import compare as compute
 
     since, until = p.period(today)
@@ -95,7 +92,7 @@ def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
     if before_until is None:
         raise ParamError("before_until", "required: the day after the earlier period")
     min_sample = p.integer("min_sample", 30, 1, 1_000_000) or 30
-    after = _spec(p, today, since, until)
+    after = _spec(p, since, until)
     p.done()
     before = replace(after, date_from=before_since, date_to=before_until)
     names = {**SCORECARD_NAMES, "date_from": "before_since", "date_to": "before_until"}

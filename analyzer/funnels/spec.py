@@ -101,6 +101,21 @@ class Exclusion:
 _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?$")
 
 
+def check_property(value: object, where: str) -> str:
+    """An event property or trait name: letters, digits, _ and -."""
+    if not isinstance(value, str) or not _KEY.match(value):
+        raise SpecError(f"{where}: a property name of letters, digits, _ and -")
+    return value
+
+
+def check_segments(names: tuple[str, ...], where: str = "segments") -> None:
+    """Up to 50 segments (``name`` or ``name/group``)."""
+    if len(names) > 50:
+        raise SpecError(f"{where}: at most 50")
+    for i, name in enumerate(names):
+        check_segment(name, f"{where}[{i}]")
+
+
 def check_segment(name: object, where: str) -> str:
     """A segment (``name``) or one group of it (``name/group``: an RFM group, a cluster)."""
     if not isinstance(name, str) or not _SEGMENT.match(name):

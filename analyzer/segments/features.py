@@ -21,7 +21,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzer.events import BEHAVIOUR
+from analyzer.events import BEHAVIOUR, PURCHASE, number_property
 from analyzer.funnels.spec import COLUMNS as FILTER_COLUMNS
 from analyzer.identity import KEY, stitched
 from storage.sql import identifier
@@ -148,16 +148,11 @@ class Features:
         return int(self.as_of.timestamp()) - days * DAY_S
 
     def purchase_condition(self) -> str:
-        return "type = 'track' AND event = %(purchase_event)s"
+        return PURCHASE
 
     def revenue(self) -> str:
         """Sum of the revenue property over distinct purchase events."""
-        return self.aggregate(
-            "sum",
-            "toFloat64OrZero(replaceAll("
-            "visitParamExtractRaw(properties, %(revenue_property)s), '\"', ''))",
-            self.purchase_condition(),
-        )
+        return self.aggregate("sum", number_property("revenue_property"), PURCHASE)
 
     def attribute(self, name: str) -> str:
         """SQL for a per-person attribute (analyzer.segments.definition.ATTRIBUTES)."""

@@ -41,6 +41,14 @@ def only_members(database: str, name: str | None, params: dict[str, Any]) -> str
     return f"person_id IN (SELECT person_id FROM {members_sql(database, [name], params, 'only')})"
 
 
+def refreshed(store: Store) -> set[str]:
+    """The segments (families) that have a refreshed membership."""
+    rows = store.execute(
+        f"SELECT DISTINCT segment FROM {identifier(store.database)}.segment_refreshes"
+    )
+    return {str(r[0]) for r in rows}
+
+
 def check_refreshed(store: Store, names: Sequence[str]) -> None:
     """Refuse segments that have never been refreshed: an analysis over them would be empty."""
     for name in names:

@@ -17,7 +17,7 @@ from typing import Any
 
 from analyzer.identity import KEY, stitched
 from analyzer.segments.catalog import stored
-from analyzer.segments.membership import members_sql
+from analyzer.segments.membership import members_sql, refreshed
 from storage.cluster import on_cluster, rows_of
 from storage.sql import identifier
 from storage.store import Store
@@ -33,19 +33,6 @@ def public_definitions(store: Store) -> dict[str, tuple[str, ...]]:
         for name, s in stored(store).items()
         if s.definition.public is not None
     }
-
-
-def refreshed(store: Store, names: list[str]) -> list[str]:
-    """Those of ``names`` with a refreshed membership (the others have none to tell)."""
-    if not names:
-        return []
-    rows = store.execute(
-        f"SELECT DISTINCT segment FROM {identifier(store.database)}.segment_refreshes "
-        "WHERE has(%(names)s, segment)",
-        {"names": names},
-    )
-    found = {str(r[0]) for r in rows}
-    return [n for n in names if n in found]
 
 
 def publish_sql(database: str, scopes: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, Any]]:
@@ -88,7 +75,8 @@ def publish(store: Store, version: int) -> int:
     while this one is written still finds it."""
     db = identifier(store.database)
     scopes = public_definitions(store)
-    names = refreshed(store, sorted(scopes))
+    done = refreshed(store)  # a segment never refreshed has nothing to tell
+    names = [n for n in sorted(scopes) if n in done]
     written = 0
     if names:
         sql, params = publish_sql(store.database, {n: scopes[n] for n in names})

@@ -25,11 +25,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzer.events import BEHAVIOUR
+from analyzer.events import BEHAVIOUR, number_property, purchase_amount
 from analyzer.funnels import analyze
-from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError, Step, check_range, check_segment
+from analyzer.funnels.spec import (
+    Breakdown,
+    FunnelSpec,
+    SpecError,
+    Step,
+    check_property,
+    check_range,
+    check_segments,
+)
+from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
-from analyzer.segments.membership import check_refreshed, members_sql
+from analyzer.segments.membership import check_refreshed, members_sql, refreshed
 from analyzer.sessions import boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.sql import identifier
@@ -40,7 +49,6 @@ NONE = "(none)"
 DAY_MS = 86_400_000
 MIN_SAMPLE = 30
 Z95 = 1.959963984540054
-_PROPERTY = r"^[A-Za-z0-9_\-]{1,100}$"
 
 # The per-person sums a segment's figures are made of (see ``_SUMS``).
 SUMS = (
@@ -65,6 +73,8 @@ SUMS = (
     "entered",
     "converted",
 )
+FROM_FUNNEL = ("entered", "converted")  # the funnel analyzer's counts
+QUERIED = tuple(s for s in SUMS if s not in FROM_FUNNEL)  # the columns of ``_SUM_SQL``
 
 
 @dataclass(frozen=True)
@@ -98,16 +108,10 @@ class ScorecardSpec:
         )
 
     def validate(self) -> ScorecardSpec:
-        import re
-
         check_range(self.date_from, self.date_to)
-        if len(self.segments) > 50:
-            raise SpecError("segments: at most 50")
-        for i, name in enumerate(self.segments):
-            check_segment(name, f"segments[{i}]")
-        if self.steps:
-            funnel = self.funnel(self.segments or ("x",))
-            assert funnel is not None
+        check_segments(self.segments)
+        funnel = self.funnel(())  # its steps, window and mode; the segments are checked above
+        if funnel is not None:
             funnel.validate()
         for name, value in (
             ("purchase_event", self.purchase_event),
@@ -120,8 +124,8 @@ class ScorecardSpec:
             ("csat_property", self.csat_property),
             ("csat_trait", self.csat_trait),
         ):
-            if value is not None and not re.match(_PROPERTY, value):
-                raise SpecError(f"{name}: a property name of letters, digits, _ and -")
+            if value is not None:
+                check_property(value, name)
         if self.csat_event and self.csat_trait:
             raise SpecError("csat_trait: answers come from csat_event or csat_trait, not both")
         if not 1 <= self.retention_days <= 90:
@@ -264,17 +268,8 @@ class Scorecard:
 
 def refreshed_segments(store: Store) -> tuple[str, ...]:
     """Every defined segment with a refreshed membership, by name."""
-    from analyzer.segments.catalog import stored
-
-    db = identifier(store.database)
-    done = {
-        str(r[0]) for r in store.execute(f"SELECT DISTINCT segment FROM {db}.segment_refreshes")
-    }
+    done = refreshed(store)
     return tuple(sorted(n for n in stored(store) if n in done))
-
-
-def _number(raw: str) -> str:
-    return f"toFloat64OrZero(replaceAll({raw}, '\"', ''))"
 
 
 def person_sql(
@@ -294,17 +289,15 @@ def person_sql(
         "csat_event": spec.csat_event or "",
         "csat_property": spec.csat_property,
     }
-    purchase = "type = 'track' AND event = %(purchase_event)s"
     answer = (
         "type = 'track' AND event = %(csat_event)s AND visitParamHas(properties, %(csat_property)s)"
         if spec.csat_event
         else "0"
     )
     fields = {
-        "rev": f"if({purchase}, "
-        f"{_number('visitParamExtractRaw(properties, %(revenue_property)s)')}, -1.)",
+        "rev": purchase_amount(),
         "answered": f"toUInt8({answer})",
-        "score": f"if({answer}, {_number('visitParamExtractRaw(properties, %(csat_property)s)')}, 0.)",
+        "score": f"if({answer}, {number_property('csat_property')}, 0.)",
     }
     where = (
         f"{BEHAVIOUR} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
@@ -364,8 +357,8 @@ def sums(store: Store, spec: ScorecardSpec, names: tuple[str, ...]) -> dict[str,
     )
     out: dict[str, dict[str, float]] = {}
     for row in rows:
-        values = dict(zip(SUMS[:18], (float(v or 0) for v in row[1:]), strict=True))
-        out[str(row[0])] = {**values, "entered": 0.0, "converted": 0.0}
+        values = dict(zip(QUERIED, (float(v or 0) for v in row[1:]), strict=True))
+        out[str(row[0])] = {**values, **dict.fromkeys(FROM_FUNNEL, 0.0)}
     funnel = spec.funnel(names)
     if funnel is not None:
         report = analyze(store, funnel)
