@@ -161,7 +161,10 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     )
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     source = restrict(
-        timelines(database, {"el": _element(spec, params)}, where), database, spec.segment, params
+        timelines(database, {"el": _element(spec, params)}, where, ids=spec.segment is not None),
+        database,
+        spec.segment,
+        params,
     )
     per_person = ", ".join(
         [
@@ -172,8 +175,8 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         ]
     )
     session = (
-        f"SELECT person_id, E, ET, arrayJoin(arrayMap((a, z) -> (a, z - a), first, after)) AS span "
-        f"FROM (SELECT person_id, {per_person} FROM {source})"
+        f"SELECT E, ET, arrayJoin(arrayMap((a, z) -> (a, z - a), first, after)) AS span "
+        f"FROM (SELECT {per_person} FROM {source})"
     )
     full = (
         "SELECT arraySlice(E, tupleElement(span, 1), tupleElement(span, 2)) AS els, "

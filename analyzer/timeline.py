@@ -3,52 +3,69 @@
 Every journey analysis (funnels, paths, retention, pain points) is a computation over one
 person's events in order, so they share this one subquery::
 
-    person_id, times Array(UInt64 ms), and one array per requested field
+    person UInt64, [person_id String,] times Array(UInt64 ms), and one array per field
 
-Events are grouped per identity key (user id, else anonymous id) first, then the far fewer
-groups are joined to the identity links and merged per person: joining groups instead of
-events is what keeps this fast on tens of millions of events.
+``person`` is the hash of the person's id (their user id, or the anonymous id of a visitor
+never identified); ``person_id`` itself is read only when asked for (``ids=True``), because
+reading the id strings costs more than the rest of the grouping. Two people would have to
+share a 64-bit hash to be counted as one.
 
-Order is (timestamp_ms, cityHash64(event_id)): events at the same millisecond keep one
-deterministic order. Each event counts once: copies left by replays share the event id and
-so its hash, and the first copy in that order is kept. (Two different ids of one person would
-have to share a 64-bit hash to be confused.)
+Each event meets the identity links once (``analyzer.identity.persons``: both hops resolved
+on the links) through its stored ``identity_key``, and events are grouped per person in one
+pass. Order is (timestamp_ms, event_key) packed into one UInt64 sort key: the time in its top
+42 bits (milliseconds up to the year 2106, where DateTime ends) and the event id hash's top
+22 bits below it, so events at the same millisecond keep one deterministic order (the same as
+ordering by the full hash, unless two of them share those 22 bits). Sorting one integer per
+event instead of tuples is what makes this fast. Each event counts once: copies left by
+replays share the event id and so its ``event_key``, and the first copy in that order is kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from analyzer.identity import KEY, stitched
+from analyzer.identity import KEY, persons
 from storage.sql import identifier
 
-TIE = "cityHash64(event_id)"
+TIE_BITS = 22
+ORDER = f"timestamp_ms * {1 << TIE_BITS} + bitShiftRight(event_key, {64 - TIE_BITS})"
 
 
-def timelines(database: str, fields: Mapping[str, str], where: str) -> str:
-    """A subquery of ``person_id``, ``times`` and one array per entry of ``fields``.
+def timelines(database: str, fields: Mapping[str, str], where: str, ids: bool = True) -> str:
+    """A subquery of ``person`` (and ``person_id`` with ``ids``), ``times`` and one array per
+    entry of ``fields``.
 
     ``fields`` maps an output name to an SQL expression over event columns; ``where`` selects
     the events. Both are code-built; their values are ``%(name)s`` parameters."""
     names = [identifier(n) for n in fields]
-    grouped = ", ".join(f"groupArray({expr}) AS _g_{name}" for name, expr in fields.items())
-    source = (
-        f"(SELECT {KEY} AS key0, groupArray(timestamp_ms) AS _g_times, groupArray({TIE}) AS _g_tie"
-        f"{', ' + grouped if grouped else ''} "
-        f"FROM {identifier(database)}.events WHERE {where} GROUP BY key0)"
+    picked = "".join(
+        f", {expr} AS _f_{name}" for name, expr in zip(names, fields.values(), strict=True)
     )
-    carried = ["_g_times", "_g_tie", *(f"_g_{n}" for n in names)]
-    merged = ", ".join(f"groupArrayArray({c}) AS _m{c[2:]}" for c in carried)
+    id_column = f", {KEY} AS _id" if ids else ""
+    events = (
+        f"(SELECT identity_key, {ORDER} AS _o, event_key AS _k{picked}{id_column} "
+        f"FROM {identifier(database)}.events WHERE {where})"
+    )
+    carried = "".join(f", _f_{n}" for n in names)
+    pid = ", if(linked_id != '', linked_id, _id) AS _pid" if ids else ""
+    joined = (
+        "(SELECT if(linked_person != 0, linked_person, identity_key) AS person, _o, _k"
+        f"{carried}{pid} FROM {events} AS e "
+        f"ANY LEFT JOIN {persons(database, ids)} AS p USING identity_key)"
+    )
+    grouped = (
+        f"(SELECT person{', any(_pid) AS person_id' if ids else ''}, groupArray(_o) AS _go, "
+        f"groupArray(_k) AS _gk{''.join(f', groupArray(_f_{n}) AS _g_{n}' for n in names)} "
+        f"FROM {joined} GROUP BY person)"
+    )
     # Old servers drop a column used only inside a lambda: arrays enter lambdas as arguments.
-    args = ", ".join(f"a{i}" for i in range(len(carried)))
-    sort = f"arraySort(arrayMap(({args}) -> ({args}), {', '.join(f'_m{c[2:]}' for c in carried)}))"
-    aligned = ", ".join(
-        f"arrayMap(x -> tupleElement(x, {i + 3}), _events) AS {n}" for i, n in enumerate(names)
+    first = "arrayFilter((x, f) -> f = 1, {}, _first)"
+    aligned = "".join(
+        f", {first.format(f'arraySort((x, o) -> o, _g_{n}, _go)')} AS {n}" for n in names
     )
     return (
-        f"(SELECT person_id, {merged}, {sort} AS _sorted, "
-        "arrayFilter((x, first) -> first = 1, _sorted, "
-        "arrayEnumerateUniq(arrayMap(x -> tupleElement(x, 2), _sorted))) AS _events, "
-        f"arrayMap(x -> tupleElement(x, 1), _events) AS times{', ' + aligned if aligned else ''} "
-        f"FROM {stitched(database, source, carried)} GROUP BY person_id)"
+        f"(SELECT person{', person_id' if ids else ''}, "
+        "arrayEnumerateUniq(arraySort((k, o) -> o, _gk, _go)) AS _first, "
+        f"arrayMap(o -> bitShiftRight(o, {TIE_BITS}), {first.format('arraySort(_go)')}) AS times"
+        f"{aligned} FROM {grouped})"
     )

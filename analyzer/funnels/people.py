@@ -102,13 +102,15 @@ class PersonFunnel:
         fields: Mapping[str, str] | None = None,
         events: str | None = None,
         columns: tuple[str, ...] = (),
+        ids: bool = False,
     ) -> str:
-        """``SELECT person_id, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
+        """``SELECT person (the hash of the person's id; person_id itself with ``ids``), level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
         indexes in the timeline), value`` and ``columns``, for people with an attempt.
 
         ``fields``/``events`` add timeline arrays and the events they need, for callers that
         look further into each journey (paths after drop-off, pain points)."""
         spec, n = self.spec, self.n
+        ids = ids or spec.segment is not None or self.breakdown_is_segment
         conds = self.steps + self.exclusions
         mask = " + ".join(f"toUInt16({c}) * {1 << self._bit(i)}" for i, c in enumerate(conds))
         relevant = BEHAVIOUR if spec.mode == "strict" else " OR ".join(conds)
@@ -160,7 +162,7 @@ class PersonFunnel:
             "arrayFirstIndex(l -> l = level, levels) AS best",
             "paths[best] AS bp",
         ]
-        outer = ["person_id", "level"]
+        outer = ["person_id" if ids else "person", "level"]
         outer += [f"if(level > {k}, T[bp[{k + 1}]], 0) AS t{k}" for k in range(n)]
         outer += [f"if(level > {k}, ci[bp[{k + 1}]], 0) AS ix{k}" for k in range(n)]
         outer.append(f"{self._value()} AS {'_unused' if self.breakdown_is_segment else 'value'}")
@@ -170,7 +172,7 @@ class PersonFunnel:
             keep += f" AND {only_members(self.database, spec.segment, self.params)}"
         sql = (
             f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
-            f"FROM {timelines(self.database, tl_fields, where)}) WHERE {keep}"
+            f"FROM {timelines(self.database, tl_fields, where, ids)}) WHERE {keep}"
         )
         if not self.breakdown_is_segment:
             return sql

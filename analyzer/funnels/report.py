@@ -250,7 +250,7 @@ def dropped(
     if not 1 <= limit <= 100_000 or offset < 0:
         raise SpecError("limit: from 1 to 100000 people; offset: 0 or more")
     sql = (
-        f"SELECT person_id, t{step - 1}, value FROM ({q.sql()}) WHERE level = {step} "
+        f"SELECT person_id, t{step - 1}, value FROM ({q.sql(ids=True)}) WHERE level = {step} "
         f"ORDER BY person_id LIMIT {int(offset)}, {int(limit)}"
     )
     return [
