@@ -125,16 +125,11 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
         keys.append(f"toUInt16({g * 32} + {position})")
         oks.append(f"toUInt8(level >= {to})")
     hist_keys = f"arrayFilter((k, ok) -> ok = 1, [{', '.join(keys)}], [{', '.join(oks)}])"
-    group = _group(q)
-    sql = (
-        f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
-        f"{', '.join(reached + quantiles)}, "
-        "sumMap(hk, arrayMap(k -> toUInt64(1), hk)) "
-        f"FROM (SELECT *, {group} AS g, if(tupleElement(g, 1) = 0, {hist_keys}, "
-        f"CAST([] AS Array(UInt16))) AS hk FROM ({q.sql()})) GROUP BY g "
-        f"ORDER BY is_value, countIf(level >= 1) DESC, v"
-    )
-    rows = store.execute(sql, q.params)
+    hist = "sumMap(hk, arrayMap(k -> toUInt64(1), hk))"
+    if q.breakdown_is_segment:
+        rows = _rows_by_segment(store, q, reached, quantiles, hist, hist_keys)
+    else:
+        rows = _rows_by_value(store, q, reached, quantiles, hist, hist_keys)
     report = FunnelReport(steps=_steps(spec, [0] * n, [[0, 0]] * (n - 1)))
     for row in rows:
         is_value, value, excluded = int(row[0]), str(row[1]), int(row[2])
@@ -163,6 +158,64 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
             if len(report.breakdown) < spec.breakdown_limit and counts[0]:
                 report.breakdown.append(Group(value or "(none)", steps))
     return report
+
+
+Row = tuple[Any, ...]  # is_value, value, excluded, reached per step, quantiles per gap, histogram
+
+
+def _rows_by_value(
+    store: Store, q: PersonFunnel, reached: list[str], quantiles: list[str], hist: str, keys: str
+) -> list[Row]:
+    """Everyone's row, then one per breakdown value (most people first): each person has one
+    value, so the figures are aggregated once per value and everyone's are merged from them
+    (counts and histogram bins add up, quantile states merge)."""
+    n = q.n
+    states = [f.replace("quantilesExactIf(", "quantilesExactIfState(", 1) for f in quantiles]
+    per_value = ", ".join(
+        [
+            "value AS v",
+            "countIf(level = 0) AS ex",
+            *(f"{f} AS c{k}" for k, f in enumerate(reached)),
+            *(f"{f} AS q{k}" for k, f in enumerate(states)),
+            f"{hist} AS h",
+        ]
+    )
+    finalized = ", ".join(f"finalizeAggregation(q{k})" for k in range(n - 1))
+    merged = ", ".join(
+        [
+            "sum(ex)",
+            *(f"sum(c{k})" for k in range(n)),
+            *(f"quantilesExactIfMerge(0.5, 0.9)(q{k})" for k in range(n - 1)),
+            "sumMap(tupleElement(h, 1), tupleElement(h, 2))",
+        ]
+    )
+    cs = ", ".join(f"c{k}" for k in range(n))
+    sql = (
+        f"SELECT groupArray((v, ex, {cs}, {finalized})), {merged} "
+        f"FROM (SELECT {per_value} FROM (SELECT *, {keys} AS hk FROM ({q.sql()})) GROUP BY v)"
+    )
+    ((groups, *everyone),) = store.execute(sql, q.params)
+    if not groups:
+        return []
+    if q.spec.breakdown is None:
+        return [(0, "", *everyone)]
+    values = sorted(((1, *g, None) for g in groups), key=lambda r: (-r[3], r[1]))
+    return [(0, "", *everyone), *values]
+
+
+def _rows_by_segment(
+    store: Store, q: PersonFunnel, reached: list[str], quantiles: list[str], hist: str, keys: str
+) -> list[Row]:
+    """Everyone's row, then one per segment: a person counts in each of their segments, so
+    everyone's figures are aggregated on their own."""
+    sql = (
+        f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
+        f"{', '.join(reached + quantiles)}, {hist} "
+        f"FROM (SELECT *, {_group(q)} AS g, if(tupleElement(g, 1) = 0, {keys}, "
+        f"CAST([] AS Array(UInt16))) AS hk FROM ({q.sql()})) GROUP BY g "
+        f"ORDER BY is_value, countIf(level >= 1) DESC, v"
+    )
+    return [tuple(row) for row in store.execute(sql, q.params)]
 
 
 def _group(q: PersonFunnel) -> str:
