@@ -108,18 +108,20 @@ def test_bound_parameters_cannot_inject(store: Store) -> None:
 
 def test_the_loaders_columns_are_the_migrated_tables(store: Store) -> None:
     """Migrations are history and the loader's COLUMNS the present: after every migration has
-    run, the table must have exactly the columns the loader writes, in its order."""
+    run, the table must have exactly the columns the loader writes, in its order, and the keys
+    the server computes at insert (migration 0009)."""
     from loader.decode import COLUMNS
 
     migrations.apply(store)
-    names = [
-        r[0]
-        for r in store.execute(
-            "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'events'",
-            {"db": store.database},
-        )
+    rows = store.execute(
+        "SELECT name, default_kind FROM system.columns WHERE database = %(db)s AND table = 'events'",
+        {"db": store.database},
+    )
+    assert [name for name, kind in rows if not kind] == list(COLUMNS)
+    assert [(name, kind) for name, kind in rows if kind] == [
+        ("event_key", "DEFAULT"),
+        ("identity_key", "DEFAULT"),
     ]
-    assert names == list(COLUMNS)
     assert [m.version for m in migrations.discover()] == list(
         range(1, len(migrations.discover()) + 1)
     )
