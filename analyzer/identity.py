@@ -28,34 +28,33 @@ def links(database: str) -> str:
     )
 
 
-def persons(database: str, ids: bool = False) -> str:
-    """A subquery ``identity_key, linked_person`` (and ``linked_id`` with ``ids``): the person of
-    every linked identity key, as the hash of its id (``events.identity_key``, migration 0009).
-
-    Both hops (anonymous id -> user -> aliased user) are resolved on the links alone, so events
-    meet one join instead of two."""
-    person = "if(t2 != '', t2, t1)"
+def resolved(database: str) -> str:
+    """A subquery (id, person): the person each linked id belongs to, both hops (anonymous id
+    -> user -> aliased user) followed on the links alone."""
     return (
-        f"(SELECT cityHash64(id) AS identity_key, cityHash64({person}) AS linked_person"
-        f"{f', {person} AS linked_id' if ids else ''} "
+        "(SELECT id, if(t2 != '', t2, t1) AS person "
         f"FROM (SELECT id, target AS t1 FROM {links(database)}) AS a "
         f"ANY LEFT JOIN (SELECT id AS t1, target AS t2 FROM {links(database)}) AS b USING t1)"
     )
 
 
+def persons(database: str, ids: bool = False) -> str:
+    """A subquery ``identity_key, linked_person`` (and ``linked_id`` with ``ids``): the person of
+    every linked identity key, as the hash of its id (``events.identity_key``, migration 0009)."""
+    return (
+        "(SELECT cityHash64(id) AS identity_key, cityHash64(person) AS linked_person"
+        f"{', person AS linked_id' if ids else ''} FROM {resolved(database)})"
+    )
+
+
 def stitched(database: str, source: str, columns: Sequence[str]) -> str:
     """``source`` (a subquery with ``key0`` = user id else anonymous id, and ``columns``) with
-    ``person_id`` added. Old servers allow one JOIN per SELECT: one nesting level per hop."""
+    ``person_id`` added: one join, to the links with both hops resolved."""
     plain = ", ".join(identifier(c) for c in columns)
-    hop1 = (
-        f"(SELECT {plain}, if(t1 != '', t1, key0) AS key1 FROM {source} AS h0 "
-        f"ANY LEFT JOIN (SELECT id AS key0, target AS t1 FROM {links(database)}) AS l1 "
-        "USING key0)"
-    )
     return (
-        f"(SELECT {plain}, if(t2 != '', t2, key1) AS person_id FROM {hop1} AS h1 "
-        f"ANY LEFT JOIN (SELECT id AS key1, target AS t2 FROM {links(database)}) AS l2 "
-        "USING key1)"
+        f"(SELECT {plain}, if(linked != '', linked, key0) AS person_id FROM {source} AS h0 "
+        f"ANY LEFT JOIN (SELECT id AS key0, person AS linked FROM {resolved(database)}) AS l "
+        "USING key0)"
     )
 
 

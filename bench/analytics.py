@@ -94,7 +94,8 @@ def write_keys(store: EmbeddedStore) -> None:
     """Store the hashed keys (migration 0009) in parts written before it, as a merge would."""
     (parts, stored) = store.execute(
         "SELECT uniqExact(name), uniqExactIf(name, column = 'event_key') FROM system.parts_columns "
-        f"WHERE database = '{store.database}' AND table = 'events' AND active"
+        "WHERE database = %(db)s AND table = 'events' AND active",
+        {"db": store.database},
     )[0]
     if stored < parts:
         started = time.perf_counter()

@@ -104,8 +104,10 @@ class PersonFunnel:
         columns: tuple[str, ...] = (),
         ids: bool = False,
     ) -> str:
-        """``SELECT person (the hash of the person's id; person_id itself with ``ids``), level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
+        """``SELECT person, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
         indexes in the timeline), value`` and ``columns``, for people with an attempt.
+        ``person`` is the hash of the person's id; with ``ids`` (or segments, which are kept
+        by id) the id itself comes as ``person_id`` instead.
 
         ``fields``/``events`` add timeline arrays and the events they need, for callers that
         look further into each journey (paths after drop-off, pain points)."""

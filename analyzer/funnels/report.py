@@ -113,9 +113,7 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
     n = q.n
     gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
     reached = [f"countIf(level >= {k + 1})" for k in range(n)]
-    quantiles = [
-        f"quantilesExactIf(0.5, 0.9)(t{k} - t{k - 1}, level >= {k + 1})" for k in range(1, n)
-    ]
+    quantiles = [_quantiles("", f"t{k} - t{k - 1}, level >= {k + 1}") for k in range(1, n)]
     # Histogram bins: each person's bin per reached gap as one key (gap * 32 + bin), counted
     # by one sumMap over everyone's row, instead of a countIf per gap and bin.
     keys, oks = [], []
@@ -129,7 +127,7 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
     if q.breakdown_is_segment:
         rows = _rows_by_segment(store, q, reached, quantiles, hist, hist_keys)
     else:
-        rows = _rows_by_value(store, q, reached, quantiles, hist, hist_keys)
+        rows = _rows_by_value(store, q, reached, hist, hist_keys)
     report = FunnelReport(steps=_steps(spec, [0] * n, [[0, 0]] * (n - 1)))
     for row in rows:
         is_value, value, excluded = int(row[0]), str(row[1]), int(row[2])
@@ -163,14 +161,20 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
 Row = tuple[Any, ...]  # is_value, value, excluded, reached per step, quantiles per gap, histogram
 
 
+def _quantiles(combinator: str, args: str) -> str:
+    """``quantilesExactIf`` of QUANTILES, or its -State / -Merge form."""
+    levels = ", ".join(str(x) for x in QUANTILES)
+    return f"quantilesExactIf{combinator}({levels})({args})"
+
+
 def _rows_by_value(
-    store: Store, q: PersonFunnel, reached: list[str], quantiles: list[str], hist: str, keys: str
+    store: Store, q: PersonFunnel, reached: list[str], hist: str, keys: str
 ) -> list[Row]:
     """Everyone's row, then one per breakdown value (most people first): each person has one
     value, so the figures are aggregated once per value and everyone's are merged from them
     (counts and histogram bins add up, quantile states merge)."""
     n = q.n
-    states = [f.replace("quantilesExactIf(", "quantilesExactIfState(", 1) for f in quantiles]
+    states = [_quantiles("State", f"t{k} - t{k - 1}, level >= {k + 1}") for k in range(1, n)]
     per_value = ", ".join(
         [
             "value AS v",
@@ -185,7 +189,7 @@ def _rows_by_value(
         [
             "sum(ex)",
             *(f"sum(c{k})" for k in range(n)),
-            *(f"quantilesExactIfMerge(0.5, 0.9)(q{k})" for k in range(n - 1)),
+            *(_quantiles("Merge", f"q{k}") for k in range(n - 1)),
             "sumMap(tupleElement(h, 1), tupleElement(h, 2))",
         ]
     )
