@@ -68,6 +68,14 @@ def check_segments(store: Store, spec: FunnelSpec) -> None:
     check_refreshed(store, names)
 
 
+def _events_of(bit: int, positions: str, times: str) -> list[str]:
+    """The timeline positions and times of the events with ``bit`` in their mask."""
+    return [
+        f"arrayFilter((j, x) -> bitAnd(x, {bit}) != 0, idx, M) AS {positions}",
+        f"arrayFilter((t, x) -> bitAnd(x, {bit}) != 0, T, M) AS {times}",
+    ]
+
+
 class PersonFunnel:
     """Builds the per-person SQL of a validated spec; ``params`` holds every bound value."""
 
@@ -145,28 +153,27 @@ class PersonFunnel:
                 f"arrayFilter((i, k) -> k != 0, arrayEnumerate(times), {keep}) AS ci",
                 f"arrayFilter((t, k) -> k != 0, times, {keep}) AS T",
                 f"arrayFilter((x, k) -> k != 0, m, {keep}) AS M",
+                "arrayEnumerate(T) AS idx",
             ]
-        else:
+        else:  # the timeline is the attempts' events: no copies
             compacted = [
                 "arrayEnumerate(times) AS ci",
-                "arrayMap(t -> t, times) AS T",
-                "arrayMap(x -> x, m) AS M",
+                "times AS T",
+                "m AS M",
+                "ci AS idx",
             ]
         exprs = [
             *compacted,
-            "arrayEnumerate(T) AS idx",
             f"arrayFilter((i, t, x) -> bitAnd(x, {self._start_bits()}) != 0 "
             "AND t >= %(from_ms)s AND t < %(to_ms)s, idx, T, M) AS starts",
             *self._attempts(),
-            *self._excluded(),
-            "arrayMap((p, d) -> if(d, 0, length(p)), paths, excluded) AS levels",
+            *self._levels(),
             "arrayReduce('max', levels) AS level",
             "arrayFirstIndex(l -> l = level, levels) AS best",
-            "paths[best] AS bp",
         ]
         outer = ["person_id" if ids else "person", "level"]
-        outer += [f"if(level > {k}, T[bp[{k + 1}]], 0) AS t{k}" for k in range(n)]
-        outer += [f"if(level > {k}, ci[bp[{k + 1}]], 0) AS ix{k}" for k in range(n)]
+        outer += [f"if(level > {k}, T[{self._position(k)}], 0) AS t{k}" for k in range(n)]
+        outer += [f"if(level > {k}, ci[{self._position(k)}], 0) AS ix{k}" for k in range(n)]
         outer.append(f"{self._value()} AS {'_unused' if self.breakdown_is_segment else 'value'}")
         outer += list(columns)
         keep = "length(starts) > 0"
@@ -192,7 +199,9 @@ class PersonFunnel:
         return (1 << self.n) - 1 if self.spec.mode == "any" else 1
 
     def _attempts(self) -> list[str]:
-        """``paths``: per start, the positions of the steps it reached, in step order.
+        """Per start, the positions of the steps it reached: ``p1``..``p{n-1}`` aligned with
+        ``starts`` (0 once a step is not reached); in any order, ``paths`` (the positions
+        found, in order) instead.
 
         Old servers drop a name of the SELECT that is used only inside a lambda, so ``idx``,
         ``M`` and ``T`` enter every lambda as arguments; nested lambdas capture only the
@@ -204,13 +213,17 @@ class PersonFunnel:
             "arrayMap(t -> t + %(window_ms)s, start_times) AS deadlines",
         ]
 
-        def first(condition: str) -> str:
-            return f"arrayFirst((j, x, t) -> {condition} AND t <= d, idx, M, T)"
+        # Each step's events apart (positions ``j{k}``, times ``u{k}``): an attempt searches
+        # only the events of the step it looks for, not the whole timeline.
+        for k in range(0 if mode == "any" else 1, n):
+            exprs += _events_of(1 << k, f"j{k}", f"u{k}")
+
+        def first(k: int, condition: str) -> str:
+            return f"arrayFirst((j, t) -> {condition} AND t <= d, j{k}, u{k})"
 
         if mode == "any":
             for k in range(n):
-                found = first(f"j >= s AND bitAnd(x, {1 << k}) != 0")
-                exprs.append(f"arrayMap((s, d) -> {found}, starts, deadlines) AS f{k}")
+                exprs.append(f"arrayMap((s, d) -> {first(k, 'j >= s')}, starts, deadlines) AS f{k}")
             found = ", ".join(f"f{k}" for k in range(n))
             args = ", ".join(f"a{k}" for k in range(n))
             exprs.append(
@@ -219,32 +232,72 @@ class PersonFunnel:
             )
             return exprs
         for k in range(1, n):
-            bit = 1 << k
             prev = "s" if k == 1 else "p"
             near = f"j = {prev} + 1" if mode == "strict" else f"j > {prev}"
-            nxt = f"if({prev} = 0, 0, {first(f'{near} AND bitAnd(x, {bit}) != 0')})"
+            nxt = f"if({prev} = 0, 0, {first(k, near)})"
             if k == 1:
                 exprs.append(f"arrayMap((s, d) -> {nxt}, starts, deadlines) AS p1")
             else:
                 exprs.append(f"arrayMap((s, d, p) -> {nxt}, starts, deadlines, p{k - 1}) AS p{k}")
-        steps = ", ".join(["starts", *(f"p{k}" for k in range(1, n))])
-        args = ", ".join(f"a{k}" for k in range(n))
-        exprs.append(f"arrayMap(({args}) -> arrayFilter(x -> x > 0, [{args}]), {steps}) AS paths")
         return exprs
 
-    def _excluded(self) -> list[str]:
+    def _levels(self) -> list[str]:
+        """``levels``: per attempt, how many steps it reached, 0 if an exclusion disqualifies it.
+
+        In ordered and strict funnels the steps reached are ``starts`` then each ``p{k}`` until
+        the first 0 (step ``a`` is at ``s`` for a = 1, else at ``a{a-1}`` inside the lambda).
+        An exclusion event counts from step ``after`` until step ``before``, or until the
+        window ends when the attempt did not get that far."""
+        n, any_order = self.n, self.spec.mode == "any"
+        if any_order:
+            reached = "arrayMap(p -> length(p), paths)"
+        else:
+            args = ", ".join(f"a{k}" for k in range(1, n))
+            steps = " + ".join(f"(a{k} > 0)" for k in range(1, n))
+            reached = f"arrayMap(({args}) -> 1 + {steps}, {self._pk_list()})"
         if not self.spec.exclusions:
-            return ["arrayMap(p -> 0, paths) AS excluded"]
-        parts = []
+            return [f"{reached} AS levels"]
+        exprs, parts = [], []
         for i, ex in enumerate(self.spec.exclusions):
-            bit = 1 << (EXCLUSION_BIT + i)
+            exprs += _events_of(1 << (EXCLUSION_BIT + i), f"xj{i}", f"xu{i}")
             a = ex.after
             b = self.n if ex.before is None else ex.before
+            if any_order:
+                pos, got = f"p[{a}]", f"length(p) >= {a}"
+                end, end_got = f"p[{b}]", f"length(p) >= {b}"
+            else:
+                pos, got = ("s", "1") if a == 1 else (f"a{a - 1}", f"a{a - 1} > 0")
+                end, end_got = f"a{b - 1}", f"a{b - 1} > 0"
             parts.append(
-                f"(length(p) >= {a} AND arrayExists((j, x, t) -> bitAnd(x, {bit}) != 0 "
-                f"AND j > p[{a}] AND if(length(p) >= {b}, j < p[{b}], t <= d), idx, M, T))"
+                f"({got} AND arrayExists((j, t) -> j > {pos} "
+                f"AND if({end_got}, j < {end}, t <= d), xj{i}, xu{i}))"
             )
-        return [f"arrayMap((p, d) -> {' OR '.join(parts)}, paths, deadlines) AS excluded"]
+        if any_order:
+            args, arrays = "p, d", "paths, deadlines"
+        else:
+            args = ", ".join(["s", "d", *(f"a{k}" for k in range(1, n))])
+            arrays = f"starts, deadlines, {self._pk_list()}"
+        return [
+            *exprs,
+            f"arrayMap(({args}) -> {' OR '.join(parts)}, {arrays}) AS excluded",
+            f"arrayMap((e, l) -> if(e, 0, l), excluded, {reached}) AS levels",
+        ]
+
+    def _pk_list(self) -> str:
+        return ", ".join(f"p{k}" for k in range(1, self.n))
+
+    def _position(self, k: int) -> str:
+        """The timeline position of step ``k`` (0-based) in the winning attempt."""
+        if self.spec.mode == "any":
+            return f"paths[best][{k + 1}]"
+        return "starts[best]" if k == 0 else f"p{k}[best]"
+
+    def _last_position(self) -> str:
+        """The last position the winning attempt reached (even when it was excluded)."""
+        if self.spec.mode == "any":
+            return "paths[best][-1]"
+        found = [f"p{k}[best] > 0, p{k}[best]" for k in range(self.n - 1, 0, -1)]
+        return f"multiIf({', '.join(found)}, starts[best])"
 
     def _value(self) -> str:
         b = self.spec.breakdown
@@ -253,7 +306,8 @@ class PersonFunnel:
         if self.breakdown_is_person:
             return "arrayFilter(x -> x != '', tv)[-1]"
         if b.attribution == "first_touch":
-            return "bv[ci[bp[1]]]"
+            return f"bv[ci[{self._position(0)}]]"
         if b.attribution == "last_touch":
-            return "bv[ci[bp[-1]]]"
-        return f"if(level >= {b.step}, bv[ci[bp[{b.step}]]], '')"
+            return f"bv[ci[{self._last_position()}]]"
+        step = b.step or 1  # validated: a step number with this attribution
+        return f"if(level >= {step}, bv[ci[{self._position(step - 1)}]], '')"
