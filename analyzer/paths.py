@@ -8,6 +8,11 @@ Sessions end after ``session_timeout`` minutes of inactivity. With a start point
 at its first occurrence in the session; with an end point it ends at the first occurrence, and
 keeps the steps before it; with both, the steps between them, the middle cut to ``…`` when
 longer than ``max_length``. Sessions without the start or end point are not counted.
+
+Elements travel through the query as 64-bit hashes of their cleaned text (grouping, sorting
+and comparing integers instead of strings is most of the speed on large data); the text of the
+elements in the answer is looked up afterwards, from the first events that carry them. Two
+different elements would have to share a hash to be counted as one.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segm
 from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
+from storage.sql import identifier
 from storage.store import Store
 
 PAGE_OR_EVENT = "if(type = 'page', page_path, event)"
@@ -33,6 +39,8 @@ KINDS = {
 }
 ELLIPSIS = "…"
 END = "(end)"
+NO_FURTHER = "(no further events)"
+LABELS = (ELLIPSIS, END, NO_FURTHER)  # elements the query makes up; looked up by name
 
 
 @dataclass(frozen=True)
@@ -121,6 +129,7 @@ class PathsReport:
 
 
 def _element(spec: PathSpec, params: dict[str, Any]) -> str:
+    """SQL: an event's path element, cleaned."""
     sql = KINDS[spec.kind][1]
     for i, (pattern, alias) in enumerate(spec.cleaning):
         params[f"clean{i}"], params[f"alias{i}"] = pattern, alias
@@ -128,13 +137,43 @@ def _element(spec: PathSpec, params: dict[str, Any]) -> str:
     return sql
 
 
+def _key(text: str) -> str:
+    """SQL: the hash an element travels as, for a bound or literal ``text``."""
+    return f"cityHash64({text})"
+
+
+def element_names(store: Store, spec: PathSpec, keys: set[int]) -> dict[int, str]:
+    """The text of each element hash: made-up labels by name, the rest from the first events
+    (in storage order) that carry them. The scan stops once every hash is found, so the
+    frequent elements of top paths cost a few blocks."""
+    params: dict[str, Any] = {f"label{i}": label for i, label in enumerate(LABELS)}
+    (hashed,) = store.execute(
+        "SELECT " + ", ".join(_key(f"%(label{i})s") for i in range(len(LABELS))), params
+    )
+    names = {int(h): label for h, label in zip(hashed, LABELS, strict=True)}
+    wanted = sorted(k for k in keys if k not in names)
+    if wanted:
+        params = {"keys": wanted, "n": len(wanted)}
+        element = _element(spec, params)
+        events, _ = KINDS[spec.kind]
+        rows = store.execute(
+            f"SELECT h, x FROM (SELECT {element} AS x, {_key('x')} AS h "
+            f"FROM {identifier(store.database)}.events WHERE {events}) "
+            "WHERE has(%(keys)s, h) LIMIT 1 BY h LIMIT %(n)s",
+            params,
+        )
+        names.update({int(h): str(x) for h, x in rows})
+    return {k: names.get(k, f"(unknown {k:016x})") for k in keys}
+
+
 def first_of_runs(el: str, starts: str | None = None) -> str:
     """SQL: a 0/1 mask over the array ``el`` keeping the first of each run of the same element
     in a row; where ``starts`` (a 0/1 array) is 1, a new run begins whatever the element."""
     starts = starts or f"arrayMap(i -> toUInt8(i = 1), arrayEnumerate({el}))"
+    # the first element always starts a run: what is pushed before it is never compared
     return (
-        f"arrayMap((e, p, s) -> s = 1 OR e != p, {el}, arrayPopBack(arrayPushFront({el}, '')), "
-        f"{starts})"
+        f"arrayMap((e, p, s) -> s = 1 OR e != p, {el}, "
+        f"arrayPopBack(arrayPushFront({el}, {el}[1])), {starts})"
     )
 
 
@@ -161,7 +200,9 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     )
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     source = restrict(
-        timelines(database, {"el": _element(spec, params)}, where, ids=spec.segment is not None),
+        timelines(
+            database, {"el": _key(_element(spec, params))}, where, ids=spec.segment is not None
+        ),
         database,
         spec.segment,
         params,
@@ -183,31 +224,32 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         f"arraySlice(ET, tupleElement(span, 1), tupleElement(span, 2)) AS ts FROM ({session})"
     )
     n = "%(max_length)s"
+    start, end = _key("%(start)s"), _key("%(end)s")
     if spec.start and spec.end:
-        params["start"], params["end"] = spec.start, spec.end
+        params["start"], params["end"], params["ellipsis"] = spec.start, spec.end, ELLIPSIS
         cut = (
-            "SELECT arraySlice(els, indexOf(els, %(start)s)) AS a, "
-            "arraySlice(ts, indexOf(els, %(start)s)) AS at_all, indexOf(a, %(end)s) AS e, "
+            f"SELECT arraySlice(els, indexOf(els, {start})) AS a, "
+            f"arraySlice(ts, indexOf(els, {start})) AS at_all, indexOf(a, {end}) AS e, "
             f"if(e <= {n}, arraySlice(a, 1, e), arrayConcat(arraySlice(a, 1, {n} - 2), "
-            f"['{ELLIPSIS}'], [%(end)s])) AS path, "
+            f"[{_key('%(ellipsis)s')}], [{end}])) AS path, "
             f"if(e <= {n}, arraySlice(at_all, 1, e), arrayConcat(arraySlice(at_all, 1, {n} - 2), "
             f"[toUInt64(0)], [at_all[e]])) AS at "
-            f"FROM ({full}) WHERE indexOf(els, %(start)s) > 0 AND e > 0"
+            f"FROM ({full}) WHERE indexOf(els, {start}) > 0 AND e > 0"
         )
     elif spec.start:
         params["start"] = spec.start
         cut = (
-            f"SELECT arraySlice(els, indexOf(els, %(start)s), {n}) AS path, "
-            f"arraySlice(ts, indexOf(els, %(start)s), {n}) AS at "
-            f"FROM ({full}) WHERE indexOf(els, %(start)s) > 0"
+            f"SELECT arraySlice(els, indexOf(els, {start}), {n}) AS path, "
+            f"arraySlice(ts, indexOf(els, {start}), {n}) AS at "
+            f"FROM ({full}) WHERE indexOf(els, {start}) > 0"
         )
     elif spec.end:
         params["end"] = spec.end
-        first = f"greatest(1, indexOf(els, %(end)s) - {n} + 1)"
-        size = f"least(indexOf(els, %(end)s), {n})"
+        first = f"greatest(1, indexOf(els, {end}) - {n} + 1)"
+        size = f"least(indexOf(els, {end}), {n})"
         cut = (
             f"SELECT arraySlice(els, {first}, {size}) AS path, arraySlice(ts, {first}, {size}) AS at "
-            f"FROM ({full}) WHERE indexOf(els, %(end)s) > 0"
+            f"FROM ({full}) WHERE indexOf(els, {end}) > 0"
         )
     else:
         cut = f"SELECT arraySlice(els, 1, {n}) AS path, arraySlice(ts, 1, {n}) AS at FROM ({full})"
@@ -227,14 +269,15 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
         "AS next_t",
     )
     people = q.sql(
-        fields={"el": _element(spec, params), "pe": f"toUInt8({events})"},
+        fields={"el": _key(_element(spec, params)), "pe": f"toUInt8({events})"},
         events=events,
         columns=columns,
     )
     params.update(q.params)
-    params["max_length"] = spec.max_length
+    params["max_length"], params["no_further"] = spec.max_length, NO_FURTHER
     return (
-        "SELECT if(empty(E), ['(no further events)'], arraySlice(E, 1, %(max_length)s)) AS path, "
+        f"SELECT if(empty(E), [{_key('%(no_further)s')}], arraySlice(E, 1, %(max_length)s)) "
+        "AS path, "
         "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
         f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
         "arrayFilter((x, k) -> k, next_t, keep) AS ET "
@@ -255,43 +298,63 @@ def rows_sql(
     return _session_paths(spec, params, database), params
 
 
+def _ranked(rows: str, item: str, size: str) -> str:
+    """SQL: ``total`` (the sum of ``c``) and ``ranked``, the ``item`` tuples of ``rows`` led by
+    ``-c``, in order, the first ``size`` and every row tied with the last of them. Ties are
+    ordered by hash here, so the caller orders them by name."""
+    return (
+        "SELECT total, arrayFilter((x, k) -> tupleElement(x, 1) <= k, ranked, "
+        "arrayResize([kth], length(ranked), kth)) AS ranked FROM ("
+        f"SELECT total, ranked, tupleElement(ranked[least({size}, length(ranked))], 1) AS kth "
+        f"FROM (SELECT sum(c) AS total, arraySort(groupArray({item})) AS ranked FROM ({rows})))"
+    )
+
+
 def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
-    """The ``top`` most frequent paths, and how many paths there were in all."""
+    """The ``top`` most frequent paths (by count, then path), and how many paths there were."""
     if spec.funnel is not None:
         check_segments(store, spec.funnel)
     check_refreshed(store, [spec.segment] if spec.segment else [])
     sql, params = rows_sql(spec, store.database)
-    # one pass: the total and the top paths together (by count, then path), ranked in SQL
+    # one pass: the total and the top paths together
+    rows = f"SELECT path, count() AS c FROM ({sql}) GROUP BY path"
     ((total, ranked),) = store.execute(
-        "SELECT sum(c), arraySlice(arraySort(groupArray((-toInt64(c), path))), 1, %(top)s) "
-        f"FROM (SELECT path, count() AS c FROM ({sql}) GROUP BY path)",
-        {**params, "top": spec.top},
+        _ranked(rows, "(-toInt64(c), path)", "%(top)s"), {**params, "top": spec.top}
     )
+    names = element_names(store, spec, {int(k) for _, path in ranked for k in path})
+    counted = sorted((int(minus), [names[int(k)] for k in path]) for minus, path in ranked)
     total = int(total or 0)
-    return total, [
-        PathCount(list(path), -int(minus), -int(minus) / total) for minus, path in ranked
-    ]
+    return total, [PathCount(path, -minus, -minus / total) for minus, path in counted[: spec.top]]
 
 
 def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
     """Edges between consecutive path steps: (position, source, target) with counts and the
-    average time between them; the last step of each path leads to ``(end)``."""
+    average time between them; the last step of each path leads to ``(end)``. The ``limit``
+    most frequent, by count, then position, source and target."""
     if spec.funnel is not None:
         check_segments(store, spec.funnel)
     check_refreshed(store, [spec.segment] if spec.segment else [])
     sql, params = rows_sql(spec, store.database)
-    rows = store.execute(
-        "SELECT i, path[i] AS source, if(i < length(path), path[i + 1], %(end_label)s) AS target, "
+    ellipsis, end = _key("%(ellipsis)s"), _key("%(end_label)s")
+    rows = (
+        f"SELECT i, path[i] AS source, if(i < length(path), path[i + 1], {end}) AS target, "
         "count() AS c, avgIf(at[i + 1] - at[i], i < length(path) AND at[i + 1] >= at[i] "
-        "AND path[i + 1] != %(ellipsis)s AND path[i] != %(ellipsis)s) AS seconds "
+        f"AND path[i + 1] != {ellipsis} AND path[i] != {ellipsis}) AS seconds "
         f"FROM (SELECT path, at, arrayJoin(arrayEnumerate(path)) AS i FROM ({sql})) "
-        f"GROUP BY i, source, target ORDER BY c DESC, i, source, target LIMIT {int(limit)}",
+        "GROUP BY i, source, target"
+    )
+    ((_, ranked),) = store.execute(
+        _ranked(rows, "(-toInt64(c), i, source, target, seconds)", str(int(limit))),
         {**params, "end_label": END, "ellipsis": ELLIPSIS},
     )
+    names = element_names(store, spec, {int(k) for _, _, s, t, _ in ranked for k in (s, t)})
+    counted = sorted(
+        (int(minus), int(i), names[int(s)], names[int(t)], ms) for minus, i, s, t, ms in ranked
+    )
     out = []
-    for i, source, target, c, ms in rows:
+    for minus, i, source, target, ms in counted[:limit]:
         has_time = target != END and ms == ms and ELLIPSIS not in (source, target)
-        out.append(Edge(int(i), source, target, int(c), float(ms) / 1000 if has_time else None))
+        out.append(Edge(i, source, target, -minus, float(ms) / 1000 if has_time else None))
     return out
 
 
