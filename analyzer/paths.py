@@ -9,10 +9,8 @@ at its first occurrence in the session; with an end point it ends at the first o
 keeps the steps before it; with both, the steps between them, the middle cut to ``…`` when
 longer than ``max_length``. Sessions without the start or end point are not counted.
 
-Elements travel through the query as 64-bit hashes of their cleaned text (grouping, sorting
-and comparing integers instead of strings is most of the speed on large data); the text of the
-elements in the answer is looked up afterwards, from the first events that carry them. Two
-different elements would have to share a hash to be counted as one.
+Elements travel through the query as hashes of their cleaned text (analyzer.hashed); the text
+of the elements in the answer is read back afterwards.
 """
 
 from __future__ import annotations
@@ -25,10 +23,10 @@ from typing import Any
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel, check_segments
 from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segment
+from analyzer.hashed import key, texts
 from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
-from storage.sql import identifier
 from storage.store import Store
 
 PAGE_OR_EVENT = "if(type = 'page', page_path, event)"
@@ -137,33 +135,11 @@ def _element(spec: PathSpec, params: dict[str, Any]) -> str:
     return sql
 
 
-def _key(text: str) -> str:
-    """SQL: the hash an element travels as, for a bound or literal ``text``."""
-    return f"cityHash64({text})"
-
-
 def element_names(store: Store, spec: PathSpec, keys: set[int]) -> dict[int, str]:
-    """The text of each element hash: made-up labels by name, the rest from the first events
-    (in storage order) that carry them. The scan stops once every hash is found, so the
-    frequent elements of top paths cost a few blocks."""
-    params: dict[str, Any] = {f"label{i}": label for i, label in enumerate(LABELS)}
-    (hashed,) = store.execute(
-        "SELECT " + ", ".join(_key(f"%(label{i})s") for i in range(len(LABELS))), params
-    )
-    names = {int(h): label for h, label in zip(hashed, LABELS, strict=True)}
-    wanted = sorted(k for k in keys if k not in names)
-    if wanted:
-        params = {"keys": wanted, "n": len(wanted)}
-        element = _element(spec, params)
-        events, _ = KINDS[spec.kind]
-        rows = store.execute(
-            f"SELECT h, x FROM (SELECT {element} AS x, {_key('x')} AS h "
-            f"FROM {identifier(store.database)}.events WHERE {events}) "
-            "WHERE has(%(keys)s, h) LIMIT 1 BY h LIMIT %(n)s",
-            params,
-        )
-        names.update({int(h): str(x) for h, x in rows})
-    return {k: names.get(k, f"(unknown {k:016x})") for k in keys}
+    """The text of each element hash of an answer (analyzer.hashed)."""
+    params: dict[str, Any] = {}
+    element = _element(spec, params)
+    return texts(store, element, keys, params, where=KINDS[spec.kind][0], labels=LABELS)
 
 
 def first_of_runs(el: str, starts: str | None = None) -> str:
@@ -201,7 +177,7 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     source = restrict(
         timelines(
-            database, {"el": _key(_element(spec, params))}, where, ids=spec.segment is not None
+            database, {"el": key(_element(spec, params))}, where, ids=spec.segment is not None
         ),
         database,
         spec.segment,
@@ -224,14 +200,14 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         f"arraySlice(ET, tupleElement(span, 1), tupleElement(span, 2)) AS ts FROM ({session})"
     )
     n = "%(max_length)s"
-    start, end = _key("%(start)s"), _key("%(end)s")
+    start, end = key("%(start)s"), key("%(end)s")
     if spec.start and spec.end:
         params["start"], params["end"], params["ellipsis"] = spec.start, spec.end, ELLIPSIS
         cut = (
             f"SELECT arraySlice(els, indexOf(els, {start})) AS a, "
             f"arraySlice(ts, indexOf(els, {start})) AS at_all, indexOf(a, {end}) AS e, "
             f"if(e <= {n}, arraySlice(a, 1, e), arrayConcat(arraySlice(a, 1, {n} - 2), "
-            f"[{_key('%(ellipsis)s')}], [{end}])) AS path, "
+            f"[{key('%(ellipsis)s')}], [{end}])) AS path, "
             f"if(e <= {n}, arraySlice(at_all, 1, e), arrayConcat(arraySlice(at_all, 1, {n} - 2), "
             f"[toUInt64(0)], [at_all[e]])) AS at "
             f"FROM ({full}) WHERE indexOf(els, {start}) > 0 AND e > 0"
@@ -269,14 +245,14 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
         "AS next_t",
     )
     people = q.sql(
-        fields={"el": _key(_element(spec, params)), "pe": f"toUInt8({events})"},
+        fields={"el": key(_element(spec, params)), "pe": f"toUInt8({events})"},
         events=events,
         columns=columns,
     )
     params.update(q.params)
     params["max_length"], params["no_further"] = spec.max_length, NO_FURTHER
     return (
-        f"SELECT if(empty(E), [{_key('%(no_further)s')}], arraySlice(E, 1, %(max_length)s)) "
+        f"SELECT if(empty(E), [{key('%(no_further)s')}], arraySlice(E, 1, %(max_length)s)) "
         "AS path, "
         "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
         f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
@@ -335,7 +311,7 @@ def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
         check_segments(store, spec.funnel)
     check_refreshed(store, [spec.segment] if spec.segment else [])
     sql, params = rows_sql(spec, store.database)
-    ellipsis, end = _key("%(ellipsis)s"), _key("%(end_label)s")
+    ellipsis, end = key("%(ellipsis)s"), key("%(end_label)s")
     rows = (
         f"SELECT i, path[i] AS source, if(i < length(path), path[i + 1], {end}) AS target, "
         "count() AS c, avgIf(at[i + 1] - at[i], i < length(path) AND at[i + 1] >= at[i] "

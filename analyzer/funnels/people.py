@@ -24,6 +24,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
+from analyzer.hashed import key, texts
 from analyzer.segments.membership import check_refreshed, members_sql, only_members
 from analyzer.timeline import timelines
 from storage.sql import identifier
@@ -91,6 +92,7 @@ class PersonFunnel:
             "until_s": int((spec.date_to + spec.window).timestamp()) + 1,
         }
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
+        self.hashed = False  # whether sql() gave value as a hash (hashed_value)
         self.exclusions = [
             step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
         ]
@@ -111,6 +113,7 @@ class PersonFunnel:
         events: str | None = None,
         columns: tuple[str, ...] = (),
         ids: bool = False,
+        hashed_value: bool = False,
     ) -> str:
         """``SELECT person, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
         indexes in the timeline), value`` and ``columns``, for people with an attempt.
@@ -118,7 +121,10 @@ class PersonFunnel:
         by id) the id itself comes as ``person_id`` instead.
 
         ``fields``/``events`` add timeline arrays and the events they need, for callers that
-        look further into each journey (paths after drop-off, pain points)."""
+        look further into each journey (paths after drop-off, pain points).
+
+        With ``hashed_value``, a breakdown by an event field gives ``value`` as its hash
+        (analyzer.hashed; ``value_texts`` reads the texts back)."""
         spec, n = self.spec, self.n
         ids = ids or spec.segment is not None or self.breakdown_is_segment
         conds = self.steps + self.exclusions
@@ -139,7 +145,9 @@ class PersonFunnel:
             where += " OR (type = 'identify' AND visitParamHas(traits, %(trait)s))"
             compact = True
         elif b is not None and not self.breakdown_is_segment:
-            tl_fields["bv"] = field_sql(b.field, self.params, "breakdown_key")
+            bv = field_sql(b.field, self.params, "breakdown_key")
+            self.hashed = hashed_value
+            tl_fields["bv"] = key(bv) if hashed_value else bv
         if fields:
             tl_fields.update(fields)
         if events:
@@ -191,6 +199,14 @@ class PersonFunnel:
             "SELECT *, arrayStringConcat(arraySort(segs), '+') AS value "
             f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.params, 'seg')} AS m USING person_id"
         )
+
+    def value_texts(self, store: Store, keys: set[int]) -> dict[int, str]:
+        """The breakdown values of hashes given as ``value`` with ``hashed_value``."""
+        b = self.spec.breakdown
+        assert b is not None and self.hashed
+        params: dict[str, Any] = {}
+        column = field_sql(b.field, params, "breakdown_key")
+        return texts(store, column, keys, params, labels=("",))
 
     def _bit(self, i: int) -> int:
         return i if i < self.n else EXCLUSION_BIT + i - self.n
@@ -310,4 +326,5 @@ class PersonFunnel:
         if b.attribution == "last_touch":
             return f"bv[ci[{self._last_position()}]]"
         step = b.step or 1  # validated: a step number with this attribution
-        return f"if(level >= {step}, bv[ci[{self._position(step - 1)}]], '')"
+        none = key("''") if self.hashed else "''"
+        return f"if(level >= {step}, bv[ci[{self._position(step - 1)}]], {none})"

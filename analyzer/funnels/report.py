@@ -194,17 +194,31 @@ def _rows_by_value(
         ]
     )
     cs = ", ".join(f"c{k}" for k in range(n))
+    hashed = q.spec.breakdown is not None and not q.breakdown_is_person
     sql = (
         f"SELECT groupArray((v, ex, {cs}, {finalized})), {merged} "
-        f"FROM (SELECT {per_value} FROM (SELECT *, {keys} AS hk FROM ({q.sql()})) GROUP BY v)"
+        f"FROM (SELECT {per_value} FROM (SELECT *, {keys} AS hk "
+        f"FROM ({q.sql(hashed_value=hashed)})) GROUP BY v)"
     )
     ((groups, *everyone),) = store.execute(sql, q.params)
     if not groups:
         return []
     if q.spec.breakdown is None:
         return [(0, "", *everyone)]
+    if hashed:
+        groups = _named(store, q, groups)
     values = sorted(((1, *g, None) for g in groups), key=lambda r: (-r[3], r[1]))
     return [(0, "", *everyone), *values]
+
+
+def _named(store: Store, q: PersonFunnel, groups: list[Row]) -> list[Row]:
+    """Groups keyed by value hashes, keyed by their texts instead: read for the values shown
+    (the most entered, and all tied with the last of them), the rest only counted."""
+    entered = sorted((int(g[2]) for g in groups), reverse=True)
+    limit = q.spec.breakdown_limit
+    least = entered[limit - 1] if len(entered) > limit else 0
+    names = q.value_texts(store, {int(g[0]) for g in groups if int(g[2]) >= least})
+    return [(names.get(int(g[0]), ""), *g[1:]) for g in groups]
 
 
 def _rows_by_segment(

@@ -102,6 +102,20 @@ def test_funnel_matches_the_reference(loaded: dict[int, Loaded], seed: int, name
         assert expected["excluded"] > 0
 
 
+@pytest.mark.parametrize("limit", [1, 3])
+def test_breakdown_shows_the_most_entered_values_first(
+    loaded: dict[int, Loaded], limit: int
+) -> None:
+    """Values travel as hashes: the texts read back are the shown ones, most people first, ties
+    by name, and every value is counted."""
+    s = spec("View", "Cart", breakdown=Breakdown("page_path"), breakdown_limit=limit)
+    got = analyze(loaded[1].store, s)
+    expected = reference.funnel(loaded[1].events, s)["breakdown"]
+    ranked = sorted(expected, key=lambda v: (-expected[v][0][0], v))
+    assert [g.value for g in got.breakdown] == ranked[:limit]
+    assert got.breakdown_values == len(expected) > limit
+
+
 def test_stage_conversion_and_drop_off_add_up(loaded: dict[int, Loaded]) -> None:
     steps = analyze(loaded[1].store, SPECS["ordered"]).steps
     for before, after in zip(steps, steps[1:], strict=False):

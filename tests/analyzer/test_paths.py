@@ -55,6 +55,17 @@ def test_paths_match_the_reference(loaded: dict[int, Loaded], seed: int, name: s
         assert got_edges[key][1] == (pytest.approx(seconds) if seconds is not None else None)
 
 
+@pytest.mark.parametrize("limit", [1, 4, 9])
+def test_edges_keep_the_most_frequent_ties_by_name(loaded: dict[int, Loaded], limit: int) -> None:
+    """Elements travel as hashes: the cut-off still orders by count, position, then names."""
+    spec = PATHS["all_from"]
+    got = [(e.position, e.source, e.target, e.count) for e in edges(loaded[1].store, spec, limit)]
+    expected = reference.edges(loaded[1].events, spec)
+    ranked = sorted(expected.items(), key=lambda kv: (-kv[1][0], *kv[0]))
+    assert got == [(*key, count) for key, (count, _) in ranked[:limit]]
+    assert len(expected) > limit
+
+
 def test_bad_path_specs_name_the_field() -> None:
     cases = [
         (paths(kind="clicks"), "kind"),
