@@ -18,6 +18,11 @@ pass. Order is (timestamp_ms, event_key) packed into one UInt64 sort key: the ti
 ordering by the full hash, unless two of them share those 22 bits). Sorting one integer per
 event instead of tuples is what makes this fast. Each event counts once: copies left by
 replays share the event id and so its ``event_key``, and the first copy in that order is kept.
+
+A field of 16 bits (a funnel's step flags) can ride in the low bits of that key instead of an
+array of its own (``flags``): one array fewer to group, sort and filter. The copies of an event
+carry the same flags, so they still share a key; two events of one person would have to share
+the top 48 bits of their id hashes and their flags to be taken for copies.
 """
 
 from __future__ import annotations
@@ -29,11 +34,19 @@ from storage.sql import identifier
 
 TIE_BITS = 22
 ORDER = f"timestamp_ms * {1 << TIE_BITS} + bitShiftRight(event_key, {64 - TIE_BITS})"
+FLAG_BITS = 16
+WITHOUT_FLAGS = ((1 << 64) - 1) ^ ((1 << FLAG_BITS) - 1)  # the key's top 48 bits
 
 
-def timelines(database: str, fields: Mapping[str, str], where: str, ids: bool = True) -> str:
+def timelines(
+    database: str,
+    fields: Mapping[str, str],
+    where: str,
+    ids: bool = True,
+    flags: tuple[str, str] | None = None,
+) -> str:
     """A subquery of ``person`` (and ``person_id`` with ``ids``), ``times`` and one array per
-    entry of ``fields``.
+    entry of ``fields`` (and of ``flags``: a name and an SQL UInt16, carried in the key).
 
     ``fields`` maps an output name to an SQL expression over event columns; ``where`` selects
     the events. Both are code-built; their values are ``%(name)s`` parameters."""
@@ -42,8 +55,11 @@ def timelines(database: str, fields: Mapping[str, str], where: str, ids: bool = 
         f", {expr} AS _f_{name}" for name, expr in zip(names, fields.values(), strict=True)
     )
     id_column = f", {KEY} AS _id" if ids else ""
+    key = "event_key"
+    if flags:
+        key = f"bitOr(bitAnd(event_key, {WITHOUT_FLAGS}), toUInt16({flags[1]}))"
     events = (
-        f"(SELECT identity_key, {ORDER} AS _o, event_key AS _k{picked}{id_column} "
+        f"(SELECT identity_key, {ORDER} AS _o, {key} AS _k{picked}{id_column} "
         f"FROM {identifier(database)}.events WHERE {where})"
     )
     carried = "".join(f", _f_{n}" for n in names)
@@ -63,9 +79,12 @@ def timelines(database: str, fields: Mapping[str, str], where: str, ids: bool = 
     aligned = "".join(
         f", {first.format(f'arraySort((x, o) -> o, _g_{n}, _go)')} AS {n}" for n in names
     )
+    if flags:
+        mask = (1 << FLAG_BITS) - 1
+        aligned += f", arrayMap(k -> toUInt16(bitAnd(k, {mask})), {first.format('_sk')}) AS {identifier(flags[0])}"
     return (
         f"(SELECT person{', person_id' if ids else ''}, "
-        "arrayEnumerateUniq(arraySort((k, o) -> o, _gk, _go)) AS _first, "
+        "arraySort((k, o) -> o, _gk, _go) AS _sk, arrayEnumerateUniq(_sk) AS _first, "
         f"arrayMap(o -> bitShiftRight(o, {TIE_BITS}), {first.format('arraySort(_go)')}) AS times"
         f"{aligned} FROM {grouped})"
     )

@@ -132,7 +132,7 @@ class PersonFunnel:
         relevant = BEHAVIOUR if spec.mode == "strict" else " OR ".join(conds)
         in_range = "timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s)"
         where = f"({in_range} AND ({relevant}))"
-        tl_fields: dict[str, str] = {"m": f"toUInt16({mask})"}
+        tl_fields: dict[str, str] = {}
         compact = False
         if spec.mode == "strict":
             tl_fields["beh"] = f"toUInt8({BEHAVIOUR})"
@@ -189,7 +189,7 @@ class PersonFunnel:
             keep += f" AND {only_members(self.database, spec.segment, self.params)}"
         sql = (
             f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
-            f"FROM {timelines(self.database, tl_fields, where, ids)}) WHERE {keep}"
+            f"FROM {timelines(self.database, tl_fields, where, ids, ('m', mask))}) WHERE {keep}"
         )
         if not self.breakdown_is_segment:
             return sql
