@@ -92,7 +92,6 @@ class PersonFunnel:
             "until_s": int((spec.date_to + spec.window).timestamp()) + 1,
         }
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
-        self.hashed = False  # whether sql() gave value as a hash (hashed_value)
         self.exclusions = [
             step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
         ]
@@ -146,7 +145,6 @@ class PersonFunnel:
             compact = True
         elif b is not None and not self.breakdown_is_segment:
             bv = field_sql(b.field, self.params, "breakdown_key")
-            self.hashed = hashed_value
             tl_fields["bv"] = key(bv) if hashed_value else bv
         if fields:
             tl_fields.update(fields)
@@ -182,7 +180,9 @@ class PersonFunnel:
         outer = ["person_id" if ids else "person", "level"]
         outer += [f"if(level > {k}, T[{self._position(k)}], 0) AS t{k}" for k in range(n)]
         outer += [f"if(level > {k}, ci[{self._position(k)}], 0) AS ix{k}" for k in range(n)]
-        outer.append(f"{self._value()} AS {'_unused' if self.breakdown_is_segment else 'value'}")
+        outer.append(
+            f"{self._value(hashed_value)} AS {'_unused' if self.breakdown_is_segment else 'value'}"
+        )
         outer += list(columns)
         keep = "length(starts) > 0"
         if spec.segment is not None:
@@ -203,7 +203,7 @@ class PersonFunnel:
     def value_texts(self, store: Store, keys: set[int]) -> dict[int, str]:
         """The breakdown values of hashes given as ``value`` with ``hashed_value``."""
         b = self.spec.breakdown
-        assert b is not None and self.hashed
+        assert b is not None and not self.breakdown_is_person and not self.breakdown_is_segment
         params: dict[str, Any] = {}
         column = field_sql(b.field, params, "breakdown_key")
         return texts(store, column, keys, params, labels=("",))
@@ -315,7 +315,7 @@ class PersonFunnel:
         found = [f"p{k}[best] > 0, p{k}[best]" for k in range(self.n - 1, 0, -1)]
         return f"multiIf({', '.join(found)}, starts[best])"
 
-    def _value(self) -> str:
+    def _value(self, hashed: bool) -> str:
         b = self.spec.breakdown
         if b is None or self.breakdown_is_segment:
             return "''"
@@ -326,5 +326,5 @@ class PersonFunnel:
         if b.attribution == "last_touch":
             return f"bv[ci[{self._last_position()}]]"
         step = b.step or 1  # validated: a step number with this attribution
-        none = key("''") if self.hashed else "''"
+        none = key("''") if hashed else "''"
         return f"if(level >= {step}, bv[ci[{self._position(step - 1)}]], {none})"
