@@ -16,7 +16,7 @@ from typing import Any
 from kafka import KafkaProducer
 
 from collector.spool import Record, Spool, SpoolFull
-from journey.kafka import ensure_topics, producer_config
+from journey.kafka import KafkaAuthError, ensure_topics, producer_config
 from journey.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,9 @@ class EventSink:
             try:
                 ensure_topics(self.settings)
                 self._producer = KafkaProducer(**producer_config(self.settings))
+            except KafkaAuthError as exc:  # events stay durable in the spool meanwhile
+                log.error("%s; spooling until the credentials are mended", exc)
+                return None
             except Exception as exc:  # noqa: BLE001 - any failure means "spool for now"
                 log.warning("Kafka unavailable (%s); spooling", exc)
                 return None

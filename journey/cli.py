@@ -71,7 +71,10 @@ def load() -> None:
     from loader.consumer import run_forever
 
     settings = _settings()
-    stats = run_forever(settings, _store(settings))
+    try:
+        stats = run_forever(settings, lambda: _store(settings))
+    except SettingsError as exc:  # refused credentials, a missing topic Journey may not create
+        raise click.ClickException(str(exc)) from None
     click.echo(f"loader stopped: {stats}")
 
 
@@ -81,6 +84,7 @@ def collect() -> None:
     from gunicorn.app.base import BaseApplication
 
     settings = _settings()
+    _check_kafka(settings)
 
     class Collector(BaseApplication):
         def load_config(self) -> None:
@@ -96,6 +100,19 @@ def collect() -> None:
             return create_app(settings)  # built in each worker, after the fork
 
     Collector().run()
+
+
+def _check_kafka(settings: Settings) -> None:
+    """Stop start-up on what waiting cannot mend (refused credentials, a missing topic that
+    Journey may not create); brokers that are down are no reason: the collector spools."""
+    from journey.kafka import ensure_topics
+
+    try:
+        ensure_topics(settings)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - unreachable now; the spool takes events meanwhile
+        logging.getLogger(__name__).warning("Kafka unreachable at start-up (%s); spooling", exc)
 
 
 @main.command()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import SaslAuthenticationFailedError, TopicAlreadyExistsError
 
 from journey.settings import Settings, SettingsError
+
+
+class KafkaAuthError(SettingsError):
+    """The brokers refused Journey's credentials: a configuration error, never an outage."""
 
 
 def bootstrap(settings: Settings) -> list[str]:
@@ -21,11 +27,33 @@ def bootstrap(settings: Settings) -> list[str]:
     return list(settings.kafka_bootstrap_servers)
 
 
+def connection_config(settings: Settings) -> dict[str, Any]:
+    """What every client (producer, consumer, admin) needs to reach and log in to the brokers."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": bootstrap(settings),
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        config.update(
+            sasl_mechanism=settings.kafka_sasl_mechanism,
+            sasl_plain_username=settings.kafka_sasl_username,
+            sasl_plain_password=settings.kafka_sasl_password,
+        )
+    if "SSL" in settings.kafka_security_protocol:
+        config["ssl_check_hostname"] = True
+        if settings.kafka_ssl_cafile is not None:
+            config["ssl_cafile"] = str(settings.kafka_ssl_cafile)
+    return config
+
+
 def producer_config(settings: Settings) -> dict[str, Any]:
     return {
-        "bootstrap_servers": bootstrap(settings),
+        **connection_config(settings),
         "acks": "all",
         "enable_idempotence": True,
+        "compression_type": None
+        if settings.kafka_compression == "none"
+        else settings.kafka_compression,
         "linger_ms": 0,  # requests wait for acks; concurrent sends batch themselves
         "max_block_ms": 2000,
         "request_timeout_ms": 10_000,
@@ -38,11 +66,12 @@ def producer_config(settings: Settings) -> dict[str, Any]:
 
 def consumer_config(settings: Settings) -> dict[str, Any]:
     config: dict[str, Any] = {
-        "bootstrap_servers": bootstrap(settings),
+        **connection_config(settings),
         "group_id": settings.consumer_group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "max_poll_records": 5000,
+        "reconnect_backoff_max_ms": 1000,  # resume within a second of the brokers' return
         "client_id": "journey-loader",
     }
     if settings.kafka_fast_group_join:
@@ -53,21 +82,67 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+class _AuthFailures(logging.Handler):
+    """kafka-python retries a refused login until its bootstrap times out and then reports only
+    the time-out; the refusal itself reaches its log. This keeps it for a clear message."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.failure: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            if isinstance(arg, SaslAuthenticationFailedError):
+                self.failure = arg
+
+
+@contextlib.contextmanager
+def explaining_auth_failures(settings: Settings) -> Iterator[None]:
+    """Turn a time-out caused by refused credentials into a KafkaAuthError naming the settings."""
+    watcher = _AuthFailures()
+    logger = logging.getLogger("kafka")
+    logger.addHandler(watcher)
+    try:
+        yield
+    except Exception as exc:
+        if watcher.failure is not None:
+            raise KafkaAuthError(
+                "Kafka refused the credentials of JOURNEY_KAFKA_SASL_USERNAME="
+                f"{settings.kafka_sasl_username!r} (JOURNEY_KAFKA_SASL_MECHANISM="
+                f"{settings.kafka_sasl_mechanism}): {watcher.failure}"
+            ) from exc
+        raise
+    finally:
+        logger.removeHandler(watcher)
+
+
 def ensure_topics(settings: Settings) -> None:
-    """Create the events and dead-letter topics if they are missing."""
-    admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap(settings),
-        client_id="journey-admin",
-        request_timeout_ms=5000,
-        bootstrap_timeout_ms=3000,
-    )
+    """Create the events and dead-letter topics if they are missing (with the configured
+    replication factor, or the brokers' default); where Journey may not create topics, check
+    that they exist."""
+    with explaining_auth_failures(settings):
+        admin = KafkaAdminClient(
+            **connection_config(settings),
+            client_id="journey-admin",
+            request_timeout_ms=5000,
+            bootstrap_timeout_ms=3000,
+        )
     try:
         existing = set(admin.list_topics())
-        wanted = [
-            NewTopic(name, settings.topic_partitions, 1)
+        missing = [
+            name
             for name in (settings.events_topic, settings.dead_letter_topic)
             if name not in existing
         ]
+        if missing and not settings.kafka_create_topics:
+            raise SettingsError(
+                f"Kafka topic {missing[0]} does not exist and JOURNEY_KAFKA_CREATE_TOPICS=false: "
+                "create it, or set JOURNEY_EVENTS_TOPIC/JOURNEY_DEAD_LETTER_TOPIC to topics "
+                "that exist"
+            )
+        replicas = settings.kafka_replication_factor or -1  # -1: default.replication.factor
+        wanted = [NewTopic(name, settings.topic_partitions, replicas) for name in missing]
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 admin.create_topics(wanted)

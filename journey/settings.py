@@ -11,6 +11,17 @@ JOURNEY_EVENTS_TOPIC             topic of accepted events [journey.events]
 JOURNEY_DEAD_LETTER_TOPIC        topic of events that can never load, with the reason
                                  [journey.events.dead-letter]
 JOURNEY_TOPIC_PARTITIONS         partitions when Journey creates the topics [4]
+JOURNEY_KAFKA_REPLICATION_FACTOR replicas of each partition when Journey creates the topics; 0 =
+                                 the brokers' default.replication.factor [0]
+JOURNEY_KAFKA_CREATE_TOPICS      create missing topics at start-up; false where a platform team
+                                 owns them (start-up then stops if one is missing) [true]
+JOURNEY_KAFKA_SECURITY_PROTOCOL  PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL [PLAINTEXT]
+JOURNEY_KAFKA_SASL_MECHANISM     PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*) [unset]
+JOURNEY_KAFKA_SASL_USERNAME      SASL user (with SASL_*) [unset]
+JOURNEY_KAFKA_SASL_PASSWORD      SASL password (with SASL_*) [unset]
+JOURNEY_KAFKA_SSL_CAFILE         PEM file of the CA that signed the brokers' certificates (with
+                                 SSL or SASL_SSL); unset: the system's trusted CAs [unset]
+JOURNEY_KAFKA_COMPRESSION        producer compression: none, gzip, lz4, zstd or snappy [none]
 JOURNEY_CLICKHOUSE_URL           clickhouse://user:password@host:port/database; unset: embedded
                                  chDB under JOURNEY_DATA_DIR/chdb, database "journey" [unset]
 JOURNEY_CLICKHOUSE_CLUSTER       name of a cluster in the servers' <remote_servers>: migrations
@@ -94,6 +105,14 @@ class Settings:
     events_topic: str = "journey.events"
     dead_letter_topic: str = "journey.events.dead-letter"
     topic_partitions: int = 4
+    kafka_replication_factor: int = 0  # 0: the brokers' default.replication.factor
+    kafka_create_topics: bool = True
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = ""
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: str = field(default="", repr=False)
+    kafka_ssl_cafile: Path | None = None
+    kafka_compression: str = "none"
     clickhouse: ClickHouseURL | None = None
     clickhouse_cluster: str | None = None
     collector_host: str = "127.0.0.1"
@@ -226,7 +245,74 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         )
     if settings.events_topic == settings.dead_letter_topic:
         raise SettingsError("JOURNEY_DEAD_LETTER_TOPIC must differ from JOURNEY_EVENTS_TOPIC")
+    _check_kafka_security(settings)
     return settings
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+COMPRESSIONS = ("none", "gzip", "lz4", "zstd", "snappy")
+
+
+def _check_kafka_security(settings: Settings) -> None:
+    """SASL needs a mechanism, a user and a password; a CA file must be a readable file."""
+    if settings.kafka_security_protocol.startswith("SASL_"):
+        if not settings.kafka_sasl_mechanism:
+            raise SettingsError(
+                f"JOURNEY_KAFKA_SASL_MECHANISM is needed with "
+                f"JOURNEY_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} "
+                f"({', '.join(SASL_MECHANISMS)})"
+            )
+        for var, value in (
+            ("JOURNEY_KAFKA_SASL_USERNAME", settings.kafka_sasl_username),
+            ("JOURNEY_KAFKA_SASL_PASSWORD", settings.kafka_sasl_password),
+        ):
+            if not value:
+                raise SettingsError(
+                    f"{var} is needed with JOURNEY_KAFKA_SECURITY_PROTOCOL="
+                    f"{settings.kafka_security_protocol}"
+                )
+    elif settings.kafka_sasl_mechanism:
+        raise SettingsError(
+            "JOURNEY_KAFKA_SASL_MECHANISM is set but JOURNEY_KAFKA_SECURITY_PROTOCOL="
+            f"{settings.kafka_security_protocol} does not use SASL (SASL_SSL or SASL_PLAINTEXT)"
+        )
+    cafile = settings.kafka_ssl_cafile
+    if cafile is not None:
+        if "SSL" not in settings.kafka_security_protocol:
+            raise SettingsError(
+                "JOURNEY_KAFKA_SSL_CAFILE is set but JOURNEY_KAFKA_SECURITY_PROTOCOL="
+                f"{settings.kafka_security_protocol} does not use TLS (SSL or SASL_SSL)"
+            )
+        if not cafile.is_file():
+            raise SettingsError(f"JOURNEY_KAFKA_SSL_CAFILE={str(cafile)!r}: no such file")
+
+
+def _choice(choices: tuple[str, ...], upper: bool = True) -> Any:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in choices:
+            raise SettingsError(f"{name}={raw!r}: expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _compression(name: str, raw: str) -> str:
+    """A codec kafka-python can use here: its library must be installed."""
+    from kafka import codec  # here: only this setting needs it
+
+    value = _choice(COMPRESSIONS, upper=False)(name, raw)
+    available = {
+        "none": True,
+        "gzip": codec.has_gzip(),
+        "lz4": codec.has_lz4(),
+        "zstd": codec.has_zstd(),
+        "snappy": codec.has_snappy(),
+    }
+    if not available[value]:
+        raise SettingsError(f"{name}={value}: its Python library is not installed")
+    return value
 
 
 def _cluster(name: str, raw: str) -> str | None:
@@ -257,6 +343,23 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "JOURNEY_EVENTS_TOPIC": ("events_topic", _topic),
     "JOURNEY_DEAD_LETTER_TOPIC": ("dead_letter_topic", _topic),
     "JOURNEY_TOPIC_PARTITIONS": ("topic_partitions", lambda n, v: _number(n, v, int, 1)),
+    "JOURNEY_KAFKA_REPLICATION_FACTOR": (
+        "kafka_replication_factor",
+        lambda n, v: _number(n, v, int, 0),
+    ),
+    "JOURNEY_KAFKA_CREATE_TOPICS": ("kafka_create_topics", _bool),
+    "JOURNEY_KAFKA_SECURITY_PROTOCOL": ("kafka_security_protocol", _choice(SECURITY_PROTOCOLS)),
+    "JOURNEY_KAFKA_SASL_MECHANISM": (
+        "kafka_sasl_mechanism",
+        lambda n, v: _choice(SASL_MECHANISMS)(n, v) if v.strip() else "",
+    ),
+    "JOURNEY_KAFKA_SASL_USERNAME": ("kafka_sasl_username", lambda n, v: v),
+    "JOURNEY_KAFKA_SASL_PASSWORD": ("kafka_sasl_password", lambda n, v: v),
+    "JOURNEY_KAFKA_SSL_CAFILE": (
+        "kafka_ssl_cafile",
+        lambda n, v: Path(v) if v.strip() else None,
+    ),
+    "JOURNEY_KAFKA_COMPRESSION": ("kafka_compression", _compression),
     "JOURNEY_CLICKHOUSE_URL": (
         "clickhouse",
         lambda n, v: parse_clickhouse_url(v, n) if v.strip() else None,

@@ -37,6 +37,32 @@ def test_clickhouse_url_is_parsed_and_hides_its_password() -> None:
         ({"JOURNEY_EVENTS_TOPIC": "bad topic"}, "topic name"),
         ({"JOURNEY_EVENTS_TOPIC": "same", "JOURNEY_DEAD_LETTER_TOPIC": "same"}, "must differ"),
         ({"JOURNEY_COLECTOR_PORT": "1"}, "unknown setting JOURNEY_COLECTOR_PORT"),
+        ({"JOURNEY_KAFKA_SECURITY_PROTOCOL": "TLS"}, "JOURNEY_KAFKA_SECURITY_PROTOCOL='TLS'"),
+        ({"JOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "JOURNEY_KAFKA_SASL_MECHANISM is needed"),
+        (
+            {
+                "JOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "JOURNEY_KAFKA_SASL_MECHANISM": "GSSAPI",
+            },
+            "JOURNEY_KAFKA_SASL_MECHANISM='GSSAPI'",
+        ),
+        (
+            {
+                "JOURNEY_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                "JOURNEY_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+                "JOURNEY_KAFKA_SASL_USERNAME": "u",
+            },
+            "JOURNEY_KAFKA_SASL_PASSWORD is needed",
+        ),
+        ({"JOURNEY_KAFKA_SASL_MECHANISM": "PLAIN"}, "does not use SASL"),
+        ({"JOURNEY_KAFKA_SSL_CAFILE": "/etc/hosts"}, "does not use TLS"),
+        (
+            {"JOURNEY_KAFKA_SECURITY_PROTOCOL": "SSL", "JOURNEY_KAFKA_SSL_CAFILE": "/no/such.pem"},
+            "JOURNEY_KAFKA_SSL_CAFILE='/no/such.pem': no such file",
+        ),
+        ({"JOURNEY_KAFKA_COMPRESSION": "brotli"}, "JOURNEY_KAFKA_COMPRESSION='brotli'"),
+        ({"JOURNEY_KAFKA_REPLICATION_FACTOR": "-1"}, "JOURNEY_KAFKA_REPLICATION_FACTOR"),
+        ({"JOURNEY_KAFKA_CREATE_TOPICS": "sometimes"}, "JOURNEY_KAFKA_CREATE_TOPICS"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
@@ -50,3 +76,26 @@ def test_write_keys_seed() -> None:
     )
     assert s.write_keys == {"k1": "web", "k2": "app"}
     assert s.kafka_bootstrap_servers == ("a:1", "b:2")
+
+
+def test_kafka_security_and_compression() -> None:
+    s = from_env(
+        {
+            "JOURNEY_KAFKA_SECURITY_PROTOCOL": "sasl_ssl",
+            "JOURNEY_KAFKA_SASL_MECHANISM": "scram-sha-512",
+            "JOURNEY_KAFKA_SASL_USERNAME": "journey",
+            "JOURNEY_KAFKA_SASL_PASSWORD": "pa55",
+            "JOURNEY_KAFKA_COMPRESSION": "ZSTD",
+            "JOURNEY_KAFKA_REPLICATION_FACTOR": "3",
+            "JOURNEY_KAFKA_CREATE_TOPICS": "false",
+        }
+    )
+    assert (s.kafka_security_protocol, s.kafka_sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-512")
+    assert (s.kafka_compression, s.kafka_replication_factor, s.kafka_create_topics) == (
+        "zstd",
+        3,
+        False,
+    )
+    assert "pa55" not in repr(s)
+    for codec in ("gzip", "lz4", "zstd", "snappy"):  # each codec's library is installed
+        assert from_env({"JOURNEY_KAFKA_COMPRESSION": codec}).kafka_compression == codec
