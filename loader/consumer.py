@@ -6,11 +6,13 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from journey.kafka import consumer_config, ensure_topics, producer_config
 from journey.settings import Settings
@@ -91,11 +93,20 @@ class Loader:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not self._stopping.is_set():
             self.consumer.pause(*self.consumer.assignment())
-            got = self.consumer.poll(
-                timeout_ms=int(min(0.5, max(0.0, deadline - time.monotonic())) * 1000)
-            )
+            got = self._poll(int(min(0.5, max(0.0, deadline - time.monotonic())) * 1000))
             for tp, messages in got.items():  # newly assigned partitions are not paused yet
                 self.consumer.seek(tp, messages[0].offset)
+
+    def _poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        """One poll. Brokers that cannot be reached are the world being down, not a bad message:
+        kafka-python may raise that out of poll() (finding the group's coordinator); wait a
+        moment and poll again, keeping the batch, as the writer does while ClickHouse is down."""
+        try:
+            return dict(self.consumer.poll(timeout_ms=timeout_ms))
+        except KafkaError as exc:
+            log.warning("Kafka unreachable (%s); retrying", exc)
+            self._stopping.wait(0.5)
+            return {}
 
     # -- the steps ---------------------------------------------------------------------------
     def process(self, records: dict[TopicPartition, list[Any]]) -> None:
@@ -162,7 +173,7 @@ class Loader:
         idle_since = time.monotonic()
         try:
             while not self._stopping.is_set():
-                records = self.consumer.poll(timeout_ms=100)
+                records = self._poll(100)
                 if records or not self.consumer.assignment():  # idle counts from the group join
                     idle_since = time.monotonic()
                     self.process(records)
@@ -197,14 +208,20 @@ class Loader:
 def prepare(settings: Settings, store: Store) -> None:
     """What the loader needs before it consumes: topics and an up-to-date schema."""
     ensure_topics(settings)
-    ran = migrations.apply(store)
-    for migration in ran:
+    migrate(store)
+
+
+def migrate(store: Store) -> None:
+    for migration in migrations.apply(store):
         log.info("applied migration %04d %s", migration.version, migration.name)
 
 
-def run_forever(settings: Settings, store: Store) -> Stats:
-    """`journey load`: prepare, then consume until SIGTERM or SIGINT."""
-    prepare(settings, store)
+def run_forever(settings: Settings, open_store: Callable[[], Store]) -> Stats:
+    """`journey load`: the topics first (refused credentials stop it before anything else is
+    touched), then the store and its migrations; consume until SIGTERM or SIGINT."""
+    ensure_topics(settings)
+    store = open_store()
+    migrate(store)
     loader = Loader(settings, store)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loader.stop())

@@ -191,3 +191,46 @@ def test_flush_writes_then_dead_letters_then_commits() -> None:
     assert orjson.loads(letter_sent["payload"])["event_id"] == "bad"  # the refused row, by column
     assert set(orjson.loads(letter_sent["payload"])) == set(COLUMNS)
     assert loader.stats.rows_written == 2
+
+
+class FlakyConsumer:
+    """A consumer whose brokers are unreachable for the first polls (kafka-python raises that
+    out of poll() while it looks for the group's coordinator)."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.loader: Any = None
+        self.polls = 0
+
+    def subscribe(self, topics: list[str], listener: Any) -> None:
+        pass
+
+    def poll(self, timeout_ms: int) -> dict[TopicPartition, list[Any]]:
+        from kafka.errors import KafkaConnectionError
+
+        self.polls += 1
+        if self.polls <= self.failures:
+            raise KafkaConnectionError("111 ECONNREFUSED")
+        self.loader.stop()
+        return {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return set()
+
+    def close(self, autocommit: bool = False) -> None:
+        pass
+
+
+def test_the_loader_waits_out_unreachable_brokers_instead_of_stopping() -> None:
+    from journey.settings import Settings
+    from loader.consumer import Loader
+
+    class Producer:
+        def close(self, timeout: float = 0) -> None:
+            pass
+
+    consumer = FlakyConsumer(failures=3)
+    loader = Loader(Settings(), FakeStore(), consumer=consumer, producer=Producer())  # type: ignore[arg-type]
+    consumer.loader = loader
+    loader.run()
+    assert consumer.polls == 4
