@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -166,20 +168,54 @@ def applied(store: Store) -> set[int]:
     return {int(r[0]) for r in rows}
 
 
-def pending(store: Store) -> list[Migration]:
+def pending(store: Store, known: Sequence[Migration] | None = None) -> list[Migration]:
     done = applied(store)
-    return [mig for mig in discover() if mig.version not in done]
+    return [mig for mig in (discover() if known is None else known) if mig.version not in done]
 
 
-def apply(store: Store) -> list[Migration]:
-    """Bring the store's database up to date; the migrations that ran, in order."""
+LEASE_SECONDS = 60  # a holder that died is replaced after this; a live one renews per migration
+SETTLE_SECONDS = 1.0  # how long claims made at the same moment have to become visible
+
+
+def apply(
+    store: Store,
+    known: Sequence[Migration] | None = None,
+    wait: Callable[[float], None] = time.sleep,
+) -> list[Migration]:
+    """Bring the store's database up to date; the migrations this process ran, in order.
+
+    Several processes may start at once (loaders scaled out, a migrate job): each claims a lease
+    in ``journey_migration_lock``, waits for the claims made at the same moment to be visible,
+    and only the earliest claim (by server time, then owner) migrates; the others wait until
+    nothing is pending, or until that holder released or lost its lease, and try again."""
     m = Migrator(store)
     if not store.execute("SELECT count() FROM system.databases WHERE name = %(db)s", {"db": m.db})[
         0
     ][0]:
         m.execute(f"CREATE DATABASE IF NOT EXISTS {{db}}{m.on_cluster}")
+    known = discover() if known is None else known
+    if not pending(store, known):
+        return []
+    lock = _Lease(m)
+    try:
+        while True:
+            holder = lock.claim(wait)
+            if holder == lock.owner:
+                return _run(store, m, known, lock)
+            while lock.held_by(holder):
+                if not pending(store, known):
+                    return []
+                wait(0.5)
+            if not pending(store, known):
+                return []
+    finally:
+        lock.release()  # a waiter's claim too: a later round must not wait for it
+
+
+def _run(store: Store, m: Migrator, known: Sequence[Migration], lock: _Lease) -> list[Migration]:
     ran = []
-    for migration in pending(store):
+    for migration in pending(store, known):
+        lock.renew()
         migration.forwards(m)
         store.insert(
             "journey_migrations",
@@ -188,3 +224,62 @@ def apply(store: Store) -> list[Migration]:
         )
         ran.append(migration)
     return ran
+
+
+class _Lease:
+    """A lease on migrating, kept in a small table (replicated to every node on a cluster).
+    ClickHouse has no locks; this is enough because claims are compared by server time and
+    every migration step is idempotent anyway."""
+
+    def __init__(self, m: Migrator) -> None:
+        self.m = m
+        self.owner = uuid.uuid4().hex
+        self.seq = 0  # this owner's writes in order: the latest says whether it holds the lease
+        if not m.has_table("journey_migration_lock"):
+            m.create_table(
+                "journey_migration_lock",
+                [
+                    "owner String",
+                    "seq UInt32",
+                    "claimed_at DateTime('UTC')",
+                    "expires_at DateTime('UTC')",
+                ],
+                engine="MergeTree",
+                order_by="(claimed_at, owner)",
+            )
+
+    def _write(self, claimed: str, seconds: int) -> None:
+        self.seq += 1
+        self.m.store.execute(
+            f"INSERT INTO {self.m.db}.journey_migration_lock "
+            "SELECT %(owner)s, %(seq)s, " + claimed + ", now() + %(s)s",
+            {"owner": self.owner, "seq": self.seq, "s": seconds},
+        )
+
+    def claim(self, wait: Callable[[float], None]) -> str:
+        """Claim, let concurrent claims land, and return the owner of the earliest live one."""
+        self._write("now()", LEASE_SECONDS)
+        wait(SETTLE_SECONDS)
+        rows = self.m.store.execute(
+            f"SELECT owner FROM {self.m.db}.journey_migration_lock GROUP BY owner "
+            "HAVING argMax(expires_at, seq) > now() ORDER BY min(claimed_at), owner LIMIT 1"
+        )
+        return str(rows[0][0]) if rows else self.owner
+
+    def renew(self) -> None:
+        self._write("(SELECT min(claimed_at) FROM " + self._mine() + ")", LEASE_SECONDS)
+
+    def release(self) -> None:
+        self._write("(SELECT min(claimed_at) FROM " + self._mine() + ")", -LEASE_SECONDS)
+
+    def _mine(self) -> str:
+        return f"{self.m.db}.journey_migration_lock WHERE owner = %(owner)s"
+
+    def held_by(self, owner: str) -> bool:
+        """True while ``owner``'s lease is live: its latest write has not expired."""
+        rows = self.m.store.execute(
+            f"SELECT argMax(expires_at, seq) > now() "
+            f"FROM {self.m.db}.journey_migration_lock WHERE owner = %(o)s",
+            {"o": owner},
+        )
+        return bool(rows and rows[0][0])
