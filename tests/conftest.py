@@ -1,6 +1,7 @@
-"""Fixtures. Integration tests start real services on free loopback ports: the bundled
-Kafka-protocol broker (Tansu), Debian's clickhouse-server, and chDB in-process. A service that
-cannot start fails the test; nothing is skipped."""
+"""Fixtures. Integration tests start real services on free loopback ports: Apache Kafka (a
+three-node KRaft cluster, jars from Maven Central), the bundled Kafka-protocol broker (Tansu) for
+the embedded default's smoke tests, Debian's clickhouse-server, and chDB in-process. A service
+that cannot start fails the test; nothing is skipped."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collector.spool import Record
 from journey.devservices.broker import LocalBroker
 from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
 from journey.devservices.clickhouse_server import LocalClickHouse
+from journey.devservices.kafka_cluster import LocalKafkaCluster
 from journey.settings import Settings, parse_clickhouse_url
 from storage.cluster import on_cluster
 from storage.embedded import EmbeddedStore
@@ -63,7 +65,23 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def broker() -> Iterator[LocalBroker]:
+def broker() -> Iterator[LocalKafkaCluster]:
+    """Apache Kafka: three KRaft nodes, replication 3, min.insync.replicas 2, on disk. Tests that
+    stop or kill brokers start a cluster of their own (``kafka_cluster``)."""
+    with LocalKafkaCluster() as running:
+        yield running
+
+
+@pytest.fixture
+def kafka_cluster(tmp_path: Path) -> Iterator[LocalKafkaCluster]:
+    """A cluster of the test's own, to kill, freeze and restart."""
+    with LocalKafkaCluster(root=tmp_path / "kafka") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def bundled_broker() -> Iterator[LocalBroker]:
+    """The bundled broker of `journey up` and `make demo` (memory only, one node)."""
     with LocalBroker() as running:
         yield running
 
@@ -155,5 +173,5 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def kafka_settings(settings: Settings, broker: LocalBroker) -> Settings:
-    return settings.with_overrides(kafka_bootstrap_servers=(broker.bootstrap,))
+def kafka_settings(settings: Settings, broker: LocalKafkaCluster) -> Settings:
+    return settings.with_overrides(kafka_bootstrap_servers=broker.servers)

@@ -97,7 +97,7 @@ def test_posted_events_are_queryable_once_with_their_context(
     assert sorted(letter["index"] for letter in letters) == [60, 61]
 
 
-def test_broker_down_events_are_spooled_then_replayed_none_lost(
+def test_bundled_broker_down_events_are_spooled_then_replayed_none_lost(
     settings: Settings, tmp_path: Path
 ) -> None:
     broker = LocalBroker().start()

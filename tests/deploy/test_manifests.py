@@ -161,3 +161,51 @@ def test_kubernetes_resources_are_listed_and_named_consistently() -> None:
     assert topic["spec"]["partitions"] == int(config["data"]["JOURNEY_TOPIC_PARTITIONS"])
     (hpa,) = [d for k, d in kinds.items() if k[0] == "HorizontalPodAutoscaler"]
     assert hpa["spec"]["maxReplicas"] <= topic["spec"]["partitions"]
+
+
+def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
+    """`pip install .` (the image) brings only [project] dependencies and what they require, so
+    every third-party import of the shipped packages must come from one of those (requests,
+    for alert webhooks, was once only a development dependency). The dev services are test-only
+    and brought by the `dev` extra."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions, requires
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    ours = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
+    closure: set[str] = set()
+    todo = [Requirement(r).name for r in project["project"]["dependencies"]]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in closure:
+            continue
+        closure.add(name)
+        for line in requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    distributions = packages_distributions()
+    missing = set()
+    for package in ours:
+        for path in (ROOT / package).rglob("*.py"):
+            if "devservices" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                    else []
+                )
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in ours or top in sys.stdlib_module_names or top == "__future__":
+                        continue
+                    dists = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                    if not dists & closure:
+                        missing.add(f"{path.relative_to(ROOT)}: {top}")
+    assert not missing, sorted(missing)
