@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from collector.personalize import PublicSegments
 from collector.ratelimit import RateLimiter
 from collector.spool import Record
-from journey.keys import KeyStore
+from journey.keys import KeyStore, open_keys
 from journey.settings import Settings, from_env
 from journey.web import with_headers_of
 
@@ -41,9 +41,7 @@ def create_app(
 
         sink = EventSink(settings)
     app.extensions["journey.sink"] = sink
-    app.extensions["journey.keys"] = keys or KeyStore(
-        settings.data_dir / "keys.sqlite3", settings.write_keys
-    )
+    app.extensions["journey.keys"] = keys or open_keys(settings)
     app.extensions["journey.key_limiter"] = RateLimiter(settings.rate_limit_events_per_key)
     app.extensions["journey.ip_limiter"] = RateLimiter(settings.rate_limit_requests_per_ip)
     if public_segments is None and settings.clickhouse is not None:

@@ -18,9 +18,16 @@ def register(
     open_store: Callable[[], Any],
 ) -> None:
     def token_store() -> Any:
-        from reports.tokens import TokenStore
+        from reports.tokens import open_tokens
 
-        return TokenStore(settings().data_dir / "tokens.sqlite3")
+        config = settings()
+        if config.embedded:
+            return open_tokens(config)
+        from storage import migrations
+
+        store = open_store()
+        migrations.apply(store)
+        return open_tokens(config, store)
 
     @main.group()
     def tokens() -> None:
@@ -81,8 +88,9 @@ def register(
 
             def load(self) -> Any:
                 from reports.api import create_app
-                from reports.tokens import TokenStore
+                from reports.tokens import open_tokens
 
-                return create_app(open_store(), TokenStore(config.data_dir / "tokens.sqlite3"))
+                store = open_store()
+                return create_app(store, open_tokens(config, None if config.embedded else store))
 
         Api().run()

@@ -118,20 +118,17 @@ def _check_kafka(settings: Settings) -> None:
 @main.command()
 def up() -> None:
     """Run the whole pipeline locally until Ctrl-C: broker, collector, loader, store."""
-    from journey.keys import KeyStore
     from journey.stack import Stack
-    from reports.tokens import TokenStore
 
     settings = _settings()
-    keys = KeyStore(settings.data_dir / "keys.sqlite3")
-    if not settings.write_keys and not any(k.revoked_at is None for k in keys.list()):
-        key = keys.create("default")
-        click.echo(f"created write key 'default': {key}")
-    tokens = TokenStore(settings.data_dir / "tokens.sqlite3")
-    if not any(t.revoked_at is None for t in tokens.list()):
-        token = tokens.create("default")
-        click.echo(f"created analyst token 'default' (shown once): {token}")
     with Stack(settings) as stack:
+        keys, tokens = stack.keys, stack.tokens
+        if not settings.write_keys and not any(k.revoked_at is None for k in keys.list()):
+            key = keys.create("default")
+            click.echo(f"created write key 'default': {key}")
+        if not any(t.revoked_at is None for t in tokens.list()):
+            token = tokens.create("default")
+            click.echo(f"created analyst token 'default' (shown once): {token}")
         marker = settings.data_dir / "up.url"
         marker.write_text(stack.collector_url)
         click.echo(f"collector: {stack.collector_url}/v1/batch")
@@ -376,10 +373,22 @@ def keys() -> None:
 
 
 def _key_store() -> Any:
-    from journey.keys import KeyStore
+    from journey.keys import open_keys
 
     settings = _settings()
-    return KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+    return open_keys(settings, _shared_store(settings))
+
+
+def _shared_store(settings: Settings) -> Any:
+    """Where keys and tokens are managed from the shell: the configured ClickHouse server,
+    migrated (None with the embedded default: they are local files then)."""
+    if settings.embedded:
+        return None
+    from storage import migrations
+
+    store = _store(settings)
+    migrations.apply(store)
+    return store
 
 
 @keys.command("create")

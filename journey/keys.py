@@ -1,8 +1,11 @@
 """Write keys: which source an event came from, and whether it may come in at all.
 
-Keys live in ``JOURNEY_DATA_DIR/keys.sqlite3`` (managed with ``journey keys``) and may be seeded
-by ``JOURNEY_WRITE_KEYS``. Write keys are not secrets (they sit in web pages) but identify a source
-and can be revoked; revocation reaches running collectors within ``REFRESH_SECONDS``.
+Keys (managed with ``journey keys``) live where every process of a deployment sees them: in
+ClickHouse when a server is configured (table ``write_keys``, replicated to every node of a
+cluster), else in ``JOURNEY_DATA_DIR/keys.sqlite3`` (storage.records). They may be seeded by
+``JOURNEY_WRITE_KEYS``. Write keys are not secrets (they sit in web pages) but identify a source
+and can be revoked; a key created or revoked on any host reaches every running collector within
+``REFRESH_SECONDS``.
 
 Since a web page's key can be copied, a key may carry an origin allowlist: a browser request
 whose ``Origin`` is not on it is refused, so another site cannot send events as this one (a
@@ -11,16 +14,22 @@ server, which sends no Origin, is not affected). ``https://*.shop.example`` allo
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
-import sqlite3
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+from storage.records import CachedRecords, ClickHouseRecords, Records, SqliteRecords
+
+if TYPE_CHECKING:
+    from journey.settings import Settings
+    from storage.store import Store
 
 REFRESH_SECONDS = 5.0
 MAX_ORIGINS = 50
@@ -79,25 +88,21 @@ class Source:
     origins: tuple[str, ...] = ()
 
 
+COLUMNS = ("key", "name", "created_at", "revoked_at", "origins")
+
+
 class KeyStore:
-    def __init__(self, path: Path, seed: Mapping[str, str] | None = None) -> None:
-        self.path = path
+    def __init__(self, records: Records, seed: Mapping[str, str] | None = None) -> None:
+        self.records = records
         self.seed = dict(seed or {})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS write_keys (key TEXT PRIMARY KEY, name TEXT NOT NULL, "
-                "created_at TEXT NOT NULL, revoked_at TEXT)"
-            )
-            columns = {row[1] for row in db.execute("PRAGMA table_info(write_keys)")}
-            if "origins" not in columns:  # key stores made before origin allowlists
-                db.execute("ALTER TABLE write_keys ADD COLUMN origins TEXT NOT NULL DEFAULT ''")
-        self._cache: dict[str, Source] = {}
-        self._loaded_at = 0.0
+        self._rows: object = None
+        self._active_keys: dict[str, Source] = {}
         self._lock = threading.Lock()
 
-    def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    @classmethod
+    def local(cls, path: Path, seed: Mapping[str, str] | None = None) -> KeyStore:
+        """Keys in a SQLite file: the embedded default, and tests."""
+        return cls(CachedRecords(SqliteRecords(path, "write_keys", COLUMNS), REFRESH_SECONDS), seed)
 
     def create(self, name: str, origins: tuple[str, ...] = ()) -> str:
         name = name.strip()
@@ -106,55 +111,65 @@ class KeyStore:
         allowed = _checked(origins)
         key = secrets.token_urlsafe(24)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._db() as db:
-            db.execute(
-                "INSERT INTO write_keys (key, name, created_at, revoked_at, origins) "
-                "VALUES (?, ?, ?, NULL, ?)",
-                (key, name, now, " ".join(allowed)),
-            )
-        self._loaded_at = 0.0
+        self.records.put(
+            [
+                {
+                    "key": key,
+                    "name": name,
+                    "created_at": now,
+                    "revoked_at": "",
+                    "origins": " ".join(allowed),
+                }
+            ]
+        )
         return key
+
+    def _matching_active(self, name_or_key: str) -> list[dict[str, str]]:
+        return [
+            row
+            for row in self.records.all()
+            if name_or_key in (row["key"], row["name"]) and not row["revoked_at"]
+        ]
 
     def set_origins(self, name_or_key: str, origins: tuple[str, ...]) -> int:
         """Replace the origin allowlist of the active keys of a name (or one key); () clears."""
-        allowed = _checked(origins)
-        with self._db() as db:
-            count = db.execute(
-                "UPDATE write_keys SET origins = ? WHERE (key = ? OR name = ?) "
-                "AND revoked_at IS NULL",
-                (" ".join(allowed), name_or_key, name_or_key),
-            ).rowcount
-        self._loaded_at = 0.0
-        return count
+        allowed = " ".join(_checked(origins))
+        changed = [{**row, "origins": allowed} for row in self._matching_active(name_or_key)]
+        if changed:
+            self.records.put(changed)
+        return len(changed)
 
     def list(self) -> list[WriteKey]:
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT name, key, created_at, revoked_at, origins FROM write_keys "
-                "ORDER BY created_at"
-            ).fetchall()
-        return [WriteKey(n, k, c, r, tuple(o.split())) for n, k, c, r, o in rows]
+        rows = sorted(self.records.all(), key=lambda r: (r["created_at"], r["key"]))
+        return [
+            WriteKey(
+                r["name"],
+                r["key"],
+                r["created_at"],
+                r["revoked_at"] or None,
+                tuple(r["origins"].split()),
+            )
+            for r in rows
+        ]
 
     def revoke(self, name_or_key: str) -> int:
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._db() as db:
-            count = db.execute(
-                "UPDATE write_keys SET revoked_at = ? WHERE (key = ? OR name = ?) AND revoked_at IS NULL",
-                (now, name_or_key, name_or_key),
-            ).rowcount
-        self._loaded_at = 0.0
-        return count
+        changed = [{**row, "revoked_at": now} for row in self._matching_active(name_or_key)]
+        if changed:
+            self.records.put(changed)
+        return len(changed)
 
     def _active(self) -> dict[str, Source]:
+        rows = self.records.all()
         with self._lock:
-            if time.monotonic() - self._loaded_at > REFRESH_SECONDS:
-                with self._db() as db:
-                    rows = db.execute(
-                        "SELECT key, name, origins FROM write_keys WHERE revoked_at IS NULL"
-                    ).fetchall()
-                self._cache = {k: Source(n, tuple(o.split())) for k, n, o in rows}
-                self._loaded_at = time.monotonic()
-            return self._cache
+            if rows is not self._rows:  # the cache below was refreshed: rebuild the index
+                self._active_keys = {
+                    r["key"]: Source(r["name"], tuple(r["origins"].split()))
+                    for r in rows
+                    if not r["revoked_at"]
+                }
+                self._rows = rows
+            return self._active_keys
 
     def lookup(self, key: str) -> Source | None:
         """What an active key admits, or None for an unknown or revoked key."""
@@ -171,6 +186,33 @@ class KeyStore:
         """True if some active key's allowlist has ``origin`` (for CORS preflights, which carry
         no key)."""
         return any(origin_allowed(origin, s.origins) for s in self._active().values() if s.origins)
+
+
+def open_keys(settings: Settings, store: Store | None = None) -> KeyStore:
+    """The deployment's keys: in ClickHouse when a server is configured (``store``, or a
+    connection of their own), with a local copy for restarts while it is down; else the local
+    SQLite file. Keys made on this host before keys were shared are moved into ClickHouse."""
+    local = settings.data_dir / "keys.sqlite3"
+    if settings.embedded:
+        return KeyStore.local(local, settings.write_keys)
+    from storage import connect
+
+    shared = ClickHouseRecords(store or connect(settings), "write_keys", COLUMNS)
+    _move_local(local, shared)
+    cached = CachedRecords(shared, REFRESH_SECONDS, settings.data_dir / "keys.cache.json")
+    return KeyStore(cached, settings.write_keys)
+
+
+def _move_local(path: Path, shared: Records) -> None:
+    """Keys of a SQLite file made before keys were shared, into the shared table (once)."""
+    if not path.exists():
+        return
+    with contextlib.suppress(Exception):  # ClickHouse not reachable or migrated yet: next time
+        rows = SqliteRecords(path, "write_keys", COLUMNS).all()
+        known = {r["key"] for r in shared.all()}
+        if new := [r for r in rows if r["key"] not in known]:
+            shared.put(new)
+        path.replace(path.with_name(path.name + ".moved"))
 
 
 def _checked(origins: tuple[str, ...]) -> tuple[str, ...]:

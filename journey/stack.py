@@ -20,12 +20,12 @@ from collector.sink import EventSink
 from journey import local_api
 from journey.devservices import free_port
 from journey.devservices.broker import LocalBroker
-from journey.keys import KeyStore
+from journey.keys import open_keys
 from journey.scheduler import Scheduler, alert_checks, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from reports import api as reports_api
-from reports.tokens import TokenStore
+from reports.tokens import open_tokens
 from storage import connect
 from storage.store import Store
 
@@ -66,14 +66,17 @@ class Stack:
         prepare(settings, self.store)
         self.loader = Loader(settings, self.store)
         self.sink = EventSink(settings)
-        keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+        self.keys = open_keys(settings, None if settings.embedded else self.store)
+        self.tokens = open_tokens(settings, None if settings.embedded else self.store)
         self.public_segments = PublicSegments(
             self.store, settings.data_dir / "personalization", settings.personalization_seconds
         ).start()
-        app = create_app(settings, sink=self.sink, keys=keys, public_segments=self.public_segments)
+        app = create_app(
+            settings, sink=self.sink, keys=self.keys, public_segments=self.public_segments
+        )
         app.extensions["journey.store"] = self.store
         app.register_blueprint(local_api.bp)
-        reports_api.install(app, self.store, TokenStore(settings.data_dir / "tokens.sqlite3"))
+        reports_api.install(app, self.store, self.tokens)
         self.server = make_server(
             settings.collector_host, settings.collector_port, app, threaded=True
         )

@@ -1,19 +1,29 @@
 """Bearer tokens for analysts: created and revoked with `journey tokens`, kept hashed.
 
-Only a token's SHA-256 is stored (``JOURNEY_DATA_DIR/tokens.sqlite3``); the token itself is
+Only a token's SHA-256 is stored: in ClickHouse when a server is configured (table
+``api_tokens``, replicated to every node of a cluster), so every API process of a deployment
+knows it, else in ``JOURNEY_DATA_DIR/tokens.sqlite3`` (storage.records). The token itself is
 shown once, when it is created. Tokens are 256 random bits, so a plain hash is enough: there is
-nothing to guess that a slow hash would protect. Revocation takes effect on the next request.
+nothing to guess that a slow hash would protect. A revocation counts on the next request with a
+local file, and within ``REFRESH_SECONDS`` in every process of a deployment sharing ClickHouse.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from storage.records import CachedRecords, ClickHouseRecords, Records, SqliteRecords
+
+if TYPE_CHECKING:
+    from journey.settings import Settings
+    from storage.store import Store
 
 PREFIX = "jt_"
 
@@ -30,18 +40,19 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class TokenStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._db() as db:
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS api_tokens (digest TEXT PRIMARY KEY, "
-                "name TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
-            )
+REFRESH_SECONDS = 5.0
+COLUMNS = ("digest", "name", "created_at", "revoked_at")
 
-    def _db(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+
+class TokenStore:
+    def __init__(self, records: Records) -> None:
+        self.records = records
+
+    @classmethod
+    def local(cls, path: Path) -> TokenStore:
+        """Tokens in a SQLite file: the embedded default, and tests. Read on every request (a
+        local file is cheap to read), so a revocation counts on the next one."""
+        return cls(CachedRecords(SqliteRecords(path, "api_tokens", COLUMNS), refresh_seconds=0))
 
     def create(self, name: str) -> str:
         """A new token for ``name`` (who or what uses it); returned once, stored hashed."""
@@ -50,17 +61,16 @@ class TokenStore:
             raise ValueError("a token's name must be 1 to 100 characters")
         token = PREFIX + secrets.token_urlsafe(32)
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._db() as db:
-            db.execute("INSERT INTO api_tokens VALUES (?, ?, ?, NULL)", (_digest(token), name, now))
+        self.records.put(
+            [{"digest": _digest(token), "name": name, "created_at": now, "revoked_at": ""}]
+        )
         return token
 
     def list(self) -> list[Token]:
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT name, digest, created_at, revoked_at FROM api_tokens ORDER BY created_at"
-            ).fetchall()
+        rows = sorted(self.records.all(), key=lambda r: (r["created_at"], r["digest"]))
         return [
-            Token(name, digest[:12], created, revoked) for name, digest, created, revoked in rows
+            Token(r["name"], r["digest"][:12], r["created_at"], r["revoked_at"] or None)
+            for r in rows
         ]
 
     def revoke(self, name_or_fingerprint: str) -> int:
@@ -68,23 +78,43 @@ class TokenStore:
         fingerprint (at least 8 characters); how many were revoked."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         prefix = name_or_fingerprint if len(name_or_fingerprint) >= 8 else "\x00"
-        with self._db() as db:
-            return db.execute(
-                "UPDATE api_tokens SET revoked_at = ? WHERE revoked_at IS NULL "
-                "AND (name = ? OR substr(digest, 1, ?) = ?)",
-                (now, name_or_fingerprint, len(prefix), prefix),
-            ).rowcount
+        changed = [
+            {**row, "revoked_at": now}
+            for row in self.records.all()
+            if not row["revoked_at"]
+            and (row["name"] == name_or_fingerprint or row["digest"].startswith(prefix))
+        ]
+        if changed:
+            self.records.put(changed)
+        return len(changed)
 
     def verify(self, token: str) -> str | None:
         """The name of an active token, else None."""
         if not token.startswith(PREFIX) or len(token) > 200:
             return None
         digest = _digest(token)
-        with self._db() as db:
-            row = db.execute(
-                "SELECT digest, name FROM api_tokens WHERE digest = ? AND revoked_at IS NULL",
-                (digest,),
-            ).fetchone()
-        if row is None or not hmac.compare_digest(row[0], digest):
-            return None
-        return str(row[1])
+        for row in self.records.all():
+            if hmac.compare_digest(row["digest"], digest) and not row["revoked_at"]:
+                return row["name"]
+        return None
+
+
+def open_tokens(settings: Settings, store: Store | None = None) -> TokenStore:
+    """The deployment's tokens: in ClickHouse when a server is configured, else the local
+    SQLite file (a local file's tokens are moved into ClickHouse once)."""
+    local = settings.data_dir / "tokens.sqlite3"
+    if settings.embedded:
+        return TokenStore.local(local)
+    from storage import connect
+
+    shared = ClickHouseRecords(store or connect(settings), "api_tokens", COLUMNS)
+    if local.exists():
+        with contextlib.suppress(Exception):  # not reachable or migrated yet: next time
+            known = {r["digest"] for r in shared.all()}
+            rows = SqliteRecords(local, "api_tokens", COLUMNS).all()
+            if new := [r for r in rows if r["digest"] not in known]:
+                shared.put(new)
+            local.replace(local.with_name(local.name + ".moved"))
+    return TokenStore(
+        CachedRecords(shared, REFRESH_SECONDS, settings.data_dir / "tokens.cache.json")
+    )

@@ -94,7 +94,7 @@ def test_write_key_in_body_and_unknown_or_missing_key(client: FlaskClient) -> No
 
 
 def test_revoked_key_is_refused(settings: Settings, sink: FakeSink) -> None:
-    keys = KeyStore(settings.data_dir / "keys.sqlite3")
+    keys = KeyStore.local(settings.data_dir / "keys.sqlite3")
     key = keys.create("site")
     client = create_app(settings, sink=sink, keys=keys).test_client()
     assert client.post("/v1/track", json={**TRACK, "writeKey": key}).status_code == 200
@@ -210,7 +210,7 @@ def test_cors_preflight_and_allowlist(settings: Settings, sink: FakeSink) -> Non
 
 
 def test_per_key_origin_allowlist(settings: Settings, sink: FakeSink, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    keys = KeyStore(tmp_path / "keys.sqlite3")
+    keys = KeyStore.local(tmp_path / "keys.sqlite3")
     shop = keys.create("shop", origins=("https://shop.example", "https://*.shop.example"))
     free = keys.create("server")
     # no origin allowed for all keys: the keys' own allowlists decide CORS

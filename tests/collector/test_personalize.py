@@ -28,7 +28,7 @@ KEYS = {"blog-key": "blog", "shop-key": "shop"}
 
 def _client(settings: Settings, cache: PublicSegments | None) -> FlaskClient:
     settings = replace(settings, write_keys=KEYS)
-    keys = KeyStore(settings.data_dir / "keys.sqlite3", settings.write_keys)
+    keys = KeyStore.local(settings.data_dir / "keys.sqlite3", settings.write_keys)
     return create_app(settings, sink=FakeSink(), keys=keys, public_segments=cache).test_client()
 
 
@@ -95,7 +95,7 @@ def test_bad_requests_say_why(settings: Settings, tmp_path: Path) -> None:
 
 def test_origin_allowlist_and_cors(settings: Settings, tmp_path: Path) -> None:
     settings = replace(settings, write_keys={}, cors_origins=())
-    keys = KeyStore(settings.data_dir / "keys.sqlite3")
+    keys = KeyStore.local(settings.data_dir / "keys.sqlite3")
     key = keys.create("blog", ("https://blog.example",))
     cache = PublicSegments(None, tmp_path / "cache")
     client = create_app(settings, sink=FakeSink(), keys=keys, public_segments=cache).test_client()

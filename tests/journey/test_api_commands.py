@@ -16,7 +16,7 @@ def test_tokens_are_created_listed_and_revoked(tmp_path: Path) -> None:
     created = runner.invoke(main, ["tokens", "create", "ana"], env=env)
     assert created.exit_code == 0, created.output
     token = created.output.strip()
-    store = TokenStore(tmp_path / "tokens.sqlite3")
+    store = TokenStore.local(tmp_path / "tokens.sqlite3")
     assert store.verify(token) == "ana"
     listed = runner.invoke(main, ["tokens", "list"], env=env)
     assert "ana" in listed.output and token not in listed.output

@@ -112,7 +112,7 @@ def test_the_running_stack_refreshes_what_is_due(
             "the scheduler to refresh clickers with the five clickers",
         )
         # the stack serves the analysts' API and dashboard on the collector's port
-        token = TokenStore(settings.data_dir / "tokens.sqlite3").create("analyst")
+        token = TokenStore.local(settings.data_dir / "tokens.sqlite3").create("analyst")
         answer = requests.get(
             stack.collector_url + "/api/v1/segments",
             headers={"Authorization": f"Bearer {token}"},

@@ -119,7 +119,7 @@ def test_bad_options_are_named(
 
 def test_the_api_answers_as_described(database: tuple[ServerStore, str], tmp_path: Path) -> None:
     store, _ = database
-    tokens = TokenStore(tmp_path / "tokens.sqlite3")
+    tokens = TokenStore.local(tmp_path / "tokens.sqlite3")
     auth = {"Authorization": f"Bearer {tokens.create('analyst')}"}
     period = {"since": PERIOD[1], "until": PERIOD[3]}
     with serve(create_app(store, tokens)) as url:

@@ -42,7 +42,7 @@ def api(
 ) -> Iterator[Api]:
     store = open_store(request.param, request, chdb_path)
     events = load(store, random_log(1), 1)
-    tokens = TokenStore(tmp_path_factory.mktemp("tokens") / "tokens.sqlite3")
+    tokens = TokenStore.local(tmp_path_factory.mktemp("tokens") / "tokens.sqlite3")
     token = tokens.create("analyst")
     with serve(create_app(store, tokens)) as url:
         yield Api(url, token, store, tokens, events)

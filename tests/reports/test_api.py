@@ -58,7 +58,7 @@ def test_a_revoked_token_stops_working_at_once_and_tokens_are_stored_hashed(api:
     assert api.get("/api/v1/segments", token=token).status_code == 200
     assert api.tokens.revoke("temporary") == 1
     assert api.get("/api/v1/segments", token=token).status_code == 401
-    with sqlite3.connect(api.tokens.path) as db:
+    with sqlite3.connect(api.tokens.records.records.path) as db:  # the file under the cache
         stored = " ".join(str(v) for row in db.execute("SELECT * FROM api_tokens") for v in row)
     assert token not in stored and api.token not in stored
 

@@ -29,7 +29,7 @@ def api_schema(
 ) -> Iterator[Any]:
     store = open_store("server", request, chdb_path)
     load(store, random_log(3, persons=40), 3)
-    tokens = TokenStore(tmp_path_factory.mktemp("fuzz-tokens") / "tokens.sqlite3")
+    tokens = TokenStore.local(tmp_path_factory.mktemp("fuzz-tokens") / "tokens.sqlite3")
     TOKEN["value"] = tokens.create("fuzzer")
     yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", create_app(store, tokens))
     store.execute(f"DROP DATABASE IF EXISTS {store.database}")
