@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bench.brokers import CpuMeter, running
 from bench.common import data_dir, env_for, figure, start_gunicorn, stop
-from journey.devservices.broker import LocalBroker
 
 DURATION = "10s"
 EVENT = {
@@ -67,19 +67,21 @@ def wrk(url: str, per_request: int, connections: int = 16) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
 
 
-def main(rounds: int = 3) -> dict[str, float]:
+def main(rounds: int = 3, broker: str = "bundled") -> dict[str, float]:
     """Alternate the three measurements ``rounds`` times (this machine's speed drifts between
-    runs) and report medians, with each round's ratio taken from its adjacent measurements."""
+    runs) and report medians, with each round's ratio taken from its adjacent measurements;
+    ``broker`` is bench.brokers' kind."""
     samples: dict[str, list[float]] = {
         "noop_rps": [],
         "collector_rps": [],
         "batch_events_per_s": [],
         "ratio": [],
     }
-    with LocalBroker() as broker:
+    cores: dict[str, list[float]] = {"single": [], "batch": []}
+    with running(broker) as brokers:
         env = env_for(
             {
-                "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
+                "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": brokers.bootstrap,
                 "JOURNEY_DATA_DIR": data_dir(),
                 "JOURNEY_WRITE_KEYS": "bench:bench-key",
             }
@@ -90,28 +92,42 @@ def main(rounds: int = 3) -> dict[str, float]:
             wrk(f"http://127.0.0.1:{port}/v1/track", 1, connections=4)  # warm up: producers connect
             for _ in range(rounds):
                 base = wrk(f"http://127.0.0.1:{noop_port}/v1/track", 1)
+                meter = CpuMeter(brokers).start()
                 single = wrk(f"http://127.0.0.1:{port}/v1/track", 1)
+                meter.stop()
+                cores["single"].append(meter.cpu / meter.wall)
                 samples["noop_rps"].append(base)
                 samples["collector_rps"].append(single)
                 samples["ratio"].append(single / base)
+                meter.start()
                 samples["batch_events_per_s"].append(
                     50 * wrk(f"http://127.0.0.1:{port}/v1/batch", 50)
                 )
+                meter.stop()
+                cores["batch"].append(meter.cpu / meter.wall)
         finally:
             stop(app)
             stop(noop)
     results = {k: statistics.median(v) for k, v in samples.items()}
+    results["broker_cores_single"] = statistics.median(cores["single"])
+    results["broker_cores_batch"] = statistics.median(cores["batch"])
 
     def spread(key: str) -> str:
         return f"median of {rounds}; range {min(samples[key]):,.0f} to {max(samples[key]):,.0f}"
 
     print(
-        f"collector HTTP (gunicorn, 2 gthread workers x 8 threads; wrk -t2 -c16 -d{DURATION} on loopback)"
+        f"collector HTTP (gunicorn, 2 gthread workers x 8 threads; wrk -t2 -c16 -d{DURATION} on "
+        f"loopback), {brokers.label}"
     )
     figure(
         "no-op Flask endpoint, 1 event/request", results["noop_rps"], "req/s", spread("noop_rps")
     )
-    figure("collector, 1 event/request", results["collector_rps"], "req/s", spread("collector_rps"))
+    figure(
+        "collector, 1 event/request",
+        results["collector_rps"],
+        "req/s",
+        f"{spread('collector_rps')}; brokers {results['broker_cores_single']:.2f} cores",
+    )
     figure(
         "  ratio to no-op, same round (goal >= 0.5)",
         results["ratio"],
@@ -122,7 +138,7 @@ def main(rounds: int = 3) -> dict[str, float]:
         "collector, 50-event batches (goal >= 20,000)",
         results["batch_events_per_s"],
         "events/s",
-        spread("batch_events_per_s"),
+        f"{spread('batch_events_per_s')}; brokers {results['broker_cores_batch']:.2f} cores",
     )
     return results
 

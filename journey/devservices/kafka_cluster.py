@@ -22,6 +22,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -32,7 +33,6 @@ from journey.devservices import free_port, terminate, wait_for_port
 
 SASL_USER = "journey"
 SASL_PASSWORD = "journey-dev-secret"  # a throwaway credential of a throwaway test cluster
-HEAP = "-Xmx448m -Xms192m"
 
 
 def libs() -> Path:
@@ -87,9 +87,17 @@ class LocalKafkaCluster:
         min_insync: int = 2,
         cluster: str | None = None,
         overrides: Mapping[str, str] | None = None,
+        fast_start: bool = True,
     ) -> None:
         """``cluster`` is the KRaft cluster id to format with (a new one if None);
-        ``overrides`` are broker properties laid over this module's (deploy/'s, in its tests)."""
+        ``overrides`` are broker properties laid over this module's (deploy/'s, in its tests);
+        ``fast_start`` trades the JIT's best code for a quicker start (tests; benchmarks turn
+        it off, with a larger heap, so the brokers' CPU figures carry to a deployment)."""
+        self.jvm = (
+            ["-Xmx448m", "-Xms192m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
+            if fast_start
+            else ["-Xmx1g", "-Xms1g", "-XX:+UseG1GC"]
+        )
         self._own_root = root is None
         self.root = Path(tempfile.mkdtemp(prefix="journey-kafka-")) if root is None else root
         self.min_insync = min(min_insync, nodes)
@@ -186,9 +194,7 @@ class LocalKafkaCluster:
             node.process = subprocess.Popen(
                 [
                     java(),
-                    *HEAP.split(),
-                    "-XX:+UseSerialGC",  # small heaps, two cores shared with everything else
-                    "-XX:TieredStopAtLevel=1",
+                    *self.jvm,
                     "-Djava.awt.headless=true",
                     *self._log_options(node),
                     "-cp",
@@ -439,3 +445,29 @@ logger.state.level = WARN
 logger.request.name = kafka.request.logger
 logger.request.level = WARN
 """
+
+
+def main() -> None:
+    """`python -m journey.devservices.kafka_cluster`: the tests' cluster by hand, until Ctrl-C."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--nodes", type=int, default=3)
+    parser.add_argument("--root", type=Path, help="keep the nodes' data here (default: a temp dir)")
+    args = parser.parse_args()
+    with LocalKafkaCluster(nodes=args.nodes, root=args.root) as cluster:
+        print(f"JOURNEY_KAFKA_BOOTSTRAP_SERVERS={cluster.bootstrap}")
+        print(
+            f"SASL_SSL: {','.join(cluster.sasl_servers)} (SCRAM-SHA-512, user {SASL_USER}, "
+            f"password {SASL_PASSWORD}, CA {cluster.ca_file})"
+        )
+        print(f"nodes' folders, logs and server.properties: {cluster.root}; Ctrl-C stops them")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        with contextlib.suppress(KeyboardInterrupt):
+            while not stop.wait(1.0):
+                pass
+
+
+if __name__ == "__main__":
+    main()
