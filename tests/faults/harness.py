@@ -84,3 +84,14 @@ def assert_exactly_once(store: Store, traffic: Traffic, timeout: float = 120.0) 
     )[0][0]
     assert funnel["steps"][0]["people"] == visitors
     return len(sent)
+
+
+def under_load(running: Pipeline, rate: float) -> Traffic:
+    """The collector and a loader started, and a client posting ``rate`` events/s."""
+    running.start("collect")
+    running.start("load")
+    return Traffic(running.url, KEY, rate=rate, threads=2).start()
+
+
+def first_events_loaded(store: Store) -> None:
+    wait_for(lambda: len(loaded_ids(store)) > 200, 60, "the first events to load")

@@ -15,8 +15,13 @@ import pytest
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.devservices.kafka_cluster import LocalKafkaCluster
 from journey.devservices.pipeline import Traffic
-from tests.faults.harness import KEY, assert_exactly_once, loaded_ids, pipeline
-from tests.helpers import wait_for
+from tests.faults.harness import (
+    KEY,
+    assert_exactly_once,
+    first_events_loaded,
+    pipeline,
+    under_load,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +30,7 @@ def test_loader_killed_repeatedly_counts_each_event_once(
     tmp_path: Path, broker: LocalKafkaCluster, clickhouse_server: LocalClickHouse
 ) -> None:
     with pipeline(tmp_path, broker, clickhouse_server) as (running, store):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=300, threads=2).start()
+        traffic = under_load(running, rate=300)
         for _ in range(5):
             time.sleep(3)
             running.kill("load", signal.SIGKILL)  # mid-batch, between insert and commit, ...
@@ -48,10 +51,8 @@ def test_clickhouse_stopped_30s_under_load(tmp_path: Path, broker: LocalKafkaClu
             store,
         ),
     ):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=200, threads=2).start()
-        wait_for(lambda: len(loaded_ids(store)) > 200, 60, "the first events to load")
+        traffic = under_load(running, rate=200)
+        first_events_loaded(store)
         server.stop()
         time.sleep(30)  # the collector keeps taking events (Kafka holds them); the loader waits
         assert traffic.statuses["200"] > 0 and not traffic.statuses["503"]

@@ -16,25 +16,22 @@ import pytest
 
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.devservices.kafka_cluster import SASL_PASSWORD, SASL_USER, LocalKafkaCluster
-from journey.devservices.pipeline import Traffic
-from tests.faults.harness import KEY, assert_exactly_once, loaded_ids, pipeline
-from tests.helpers import wait_for
+from tests.faults.harness import (
+    assert_exactly_once,
+    first_events_loaded,
+    pipeline,
+    under_load,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def first_events_loaded(store: object, traffic: Traffic) -> None:
-    wait_for(lambda: len(loaded_ids(store)) > 200, 60, "the first events to load")  # type: ignore[arg-type]
 
 
 def test_partition_leader_killed_under_load_then_restarted_from_disk(
     tmp_path: Path, kafka_cluster: LocalKafkaCluster, clickhouse_server: LocalClickHouse
 ) -> None:
     with pipeline(tmp_path, kafka_cluster, clickhouse_server) as (running, store):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=300, threads=2).start()
-        first_events_loaded(store, traffic)
+        traffic = under_load(running, rate=300)
+        first_events_loaded(store)
         topic = running.env["JOURNEY_EVENTS_TOPIC"]
         leader = kafka_cluster.leader(topic, 0)
         kafka_cluster.kill_node(leader, signal.SIGKILL)
@@ -55,10 +52,8 @@ def test_rolling_restart_of_every_broker_under_load(
     tmp_path: Path, kafka_cluster: LocalKafkaCluster, clickhouse_server: LocalClickHouse
 ) -> None:
     with pipeline(tmp_path, kafka_cluster, clickhouse_server) as (running, store):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=300, threads=2).start()
-        first_events_loaded(store, traffic)
+        traffic = under_load(running, rate=300)
+        first_events_loaded(store)
         for node in kafka_cluster.nodes:
             kafka_cluster.kill_node(node.node_id, signal.SIGTERM)  # controlled shutdown
             time.sleep(3)
@@ -82,10 +77,8 @@ def test_two_brokers_down_the_collector_spools_then_503_never_a_false_2xx(
         running,
         store,
     ):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=200, threads=2).start()
-        first_events_loaded(store, traffic)
+        traffic = under_load(running, rate=200)
+        first_events_loaded(store)
         before = traffic.statuses.copy()
         down = [n.node_id for n in kafka_cluster.nodes[1:]]
         for node_id in down:
@@ -114,9 +107,7 @@ def test_every_broker_frozen_then_restarted_spools_then_replays(
         running,
         store,
     ):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=200, threads=2).start()
+        traffic = under_load(running, rate=200)
         time.sleep(4)
         # 1. no broker answers (frozen: sockets open, nothing said), under load
         for node in kafka_cluster.nodes:
@@ -162,9 +153,7 @@ def test_collector_and_loader_on_sasl_ssl(
     tmp_path: Path, broker: LocalKafkaCluster, clickhouse_server: LocalClickHouse
 ) -> None:
     with pipeline(tmp_path, broker, clickhouse_server, **sasl_env(broker)) as (running, store):
-        running.start("collect")
-        running.start("load")
-        traffic = Traffic(running.url, KEY, rate=300, threads=2).start()
+        traffic = under_load(running, rate=300)
         time.sleep(6)
         traffic.stop()
         events = assert_exactly_once(store, traffic)
