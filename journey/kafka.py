@@ -126,7 +126,9 @@ def ensure_topics(settings: Settings) -> None:
             **connection_config(settings),
             client_id="journey-admin",
             request_timeout_ms=5000,
-            bootstrap_timeout_ms=3000,
+            # long enough for a TLS handshake and a SASL exchange with a busy broker, so that a
+            # refused login is seen (and named) rather than taken for an unreachable cluster
+            bootstrap_timeout_ms=10_000,
         )
     try:
         existing = set(admin.list_topics())

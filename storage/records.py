@@ -119,10 +119,13 @@ class CachedRecords:
         self._lock = threading.Lock()
 
     def all(self) -> list[Row]:
+        """The cached rows: the same list until the next refresh (readers must not change it;
+        KeyStore rebuilds its index only when it gets a new one)."""
         with self._lock:
             if self._rows is None or time.monotonic() - self._loaded_at > self.refresh_seconds:
                 self._refresh()
-            return list(self._rows or [])
+            assert self._rows is not None
+            return self._rows
 
     def _refresh(self) -> None:
         try:

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
+from pathlib import Path
+
+_GIVEN: set[int] = set()
+_LOWEST = 10_000
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel starts handing out ports to outgoing connections."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, for a service about to start. Taken below the
+    kernel's ephemeral range: between this check and the service's bind, an outgoing connection
+    (Kafka clients open many) could otherwise be given the same port. Never the same port twice
+    in one process."""
+    top = max(_LOWEST + 1000, _ephemeral_start())
+    for _ in range(500):
+        port = random.randrange(_LOWEST, top)
+        if port in _GIVEN:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port between {_LOWEST} and {top}")
 
 
 def wait_for_port(port: int, timeout: float, what: str) -> None:

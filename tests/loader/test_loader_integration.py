@@ -83,10 +83,13 @@ def test_a_crash_between_insert_and_commit_counts_each_event_once(
         crashing.run(max_idle_seconds=5)
     stored_after_crash, _ = count_events(store)
     assert stored_after_crash > 0
-    load_until_idle(settings, store)  # a new loader re-reads the uncommitted messages
+    again = load_until_idle(settings, store)  # a new loader re-reads the uncommitted messages
+    assert again.stats.rows_written == 300  # the replay really wrote the rows again...
     stored, distinct = count_events(store)
     assert distinct == 300
-    assert stored == 300 + stored_after_crash  # the replay really wrote the rows twice...
+    # ...though a background merge may already have collapsed some copies, and a replicated
+    # table drops a block identical to one it holds (written in the same second)
+    assert 300 <= stored <= 300 + stored_after_crash
     from analyzer.summary import summary
 
     assert summary(store).events == 300  # ...and reports still count each event once
