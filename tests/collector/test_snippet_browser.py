@@ -67,7 +67,18 @@ class Pipeline:
         return f"http://127.0.0.1:{self.port}"
 
     def start_collector(self, app: Any) -> None:
-        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        """Serve ``app`` on the pipeline's port. Started again on the same port, the bind can be
+        refused while a connection accepted by the previous server is still open (Linux lets
+        SO_REUSEADDR pass TIME_WAIT, not an open connection): try again until it has closed."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+                break
+            except (OSError, SystemExit):  # werkzeug exits on EADDRINUSE, after saying so
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
         thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         thread.start()
 
