@@ -14,7 +14,6 @@ server, which sends no Origin, is not affected). ``https://*.shop.example`` allo
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 import threading
@@ -25,7 +24,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from storage.records import CachedRecords, ClickHouseRecords, Records, SqliteRecords
+from storage.records import (
+    CachedRecords,
+    ClickHouseRecords,
+    Records,
+    SqliteRecords,
+    move_local,
+)
 
 if TYPE_CHECKING:
     from journey.settings import Settings
@@ -198,21 +203,9 @@ def open_keys(settings: Settings, store: Store | None = None) -> KeyStore:
     from storage import connect
 
     shared = ClickHouseRecords(store or connect(settings), "write_keys", COLUMNS)
-    _move_local(local, shared)
+    move_local(local, "write_keys", shared)
     cached = CachedRecords(shared, REFRESH_SECONDS, settings.data_dir / "keys.cache.json")
     return KeyStore(cached, settings.write_keys)
-
-
-def _move_local(path: Path, shared: Records) -> None:
-    """Keys of a SQLite file made before keys were shared, into the shared table (once)."""
-    if not path.exists():
-        return
-    with contextlib.suppress(Exception):  # ClickHouse not reachable or migrated yet: next time
-        rows = SqliteRecords(path, "write_keys", COLUMNS).all()
-        known = {r["key"] for r in shared.all()}
-        if new := [r for r in rows if r["key"] not in known]:
-            shared.put(new)
-        path.replace(path.with_name(path.name + ".moved"))
 
 
 def _checked(origins: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ local file, and within ``REFRESH_SECONDS`` in every process of a deployment shar
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import secrets
@@ -19,7 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from storage.records import CachedRecords, ClickHouseRecords, Records, SqliteRecords
+from storage.records import (
+    CachedRecords,
+    ClickHouseRecords,
+    Records,
+    SqliteRecords,
+    move_local,
+)
 
 if TYPE_CHECKING:
     from journey.settings import Settings
@@ -108,13 +113,7 @@ def open_tokens(settings: Settings, store: Store | None = None) -> TokenStore:
     from storage import connect
 
     shared = ClickHouseRecords(store or connect(settings), "api_tokens", COLUMNS)
-    if local.exists():
-        with contextlib.suppress(Exception):  # not reachable or migrated yet: next time
-            known = {r["digest"] for r in shared.all()}
-            rows = SqliteRecords(local, "api_tokens", COLUMNS).all()
-            if new := [r for r in rows if r["digest"] not in known]:
-                shared.put(new)
-            local.replace(local.with_name(local.name + ".moved"))
+    move_local(local, "api_tokens", shared)
     return TokenStore(
         CachedRecords(shared, REFRESH_SECONDS, settings.data_dir / "tokens.cache.json")
     )

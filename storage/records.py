@@ -163,3 +163,17 @@ class CachedRecords:
             partial.write_text(json.dumps(rows))
             partial.chmod(0o600)
             partial.replace(self.fallback)
+
+
+def move_local(path: Path, table: str, shared: Records) -> None:
+    """Rows of a SQLite file made before the table was shared, into ``shared`` (once: the file
+    is then renamed ``*.moved``). Left for next time if ClickHouse cannot take them yet."""
+    if not path.exists():
+        return
+    with contextlib.suppress(Exception):  # not reachable or not migrated yet: next time
+        key = shared.columns[0]
+        known = {r[key] for r in shared.all()}
+        rows = SqliteRecords(path, table, shared.columns).all()
+        if new := [r for r in rows if r[key] not in known]:
+            shared.put(new)
+        path.replace(path.with_name(path.name + ".moved"))
