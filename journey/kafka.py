@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,8 @@ from kafka.admin import NewTopic
 from kafka.errors import SaslAuthenticationFailedError, TopicAlreadyExistsError
 
 from journey.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
 
 
 class KafkaAuthError(SettingsError):
@@ -72,6 +75,10 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
         "auto_offset_reset": "earliest",
         "max_poll_records": 5000,
         "reconnect_backoff_max_ms": 1000,  # resume within a second of the brokers' return
+        # a topic the group leader had no metadata for when it assigned (created a moment ago,
+        # not yet known to the broker it asked) is seen, and the group rebalances, within 10 s
+        # rather than the default 5 minutes
+        "metadata_max_age_ms": 10_000,
         "client_id": "journey-loader",
     }
     if settings.kafka_fast_group_join:
@@ -148,5 +155,23 @@ def ensure_topics(settings: Settings) -> None:
         if wanted:
             with contextlib.suppress(TopicAlreadyExistsError):  # another process won the race
                 admin.create_topics(wanted)
+            _wait_for_leaders(admin, [topic.name for topic in wanted])
     finally:
         admin.close()
+
+
+def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], timeout: float = 15) -> None:
+    """A topic just created is usable once every partition has a leader; a client that asks a
+    broker before then gets no partitions (a consumer group would assign it nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = admin.describe_topics(topics)
+        if len(described) == len(topics) and all(
+            topic.get("error_code", 0) == 0
+            and topic.get("partitions")
+            and all(p.get("leader_id", -1) >= 0 for p in topic["partitions"])
+            for topic in described
+        ):
+            return
+        time.sleep(0.1)
+    log.warning("topics %s have no leader for every partition after %.0fs", topics, timeout)
