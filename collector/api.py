@@ -15,7 +15,7 @@ from collector.pack import pack
 from collector.personalize import segments
 from collector.sink import Unavailable
 from collector.spool import Record
-from collector.validate import Rejected, check_message
+from collector.validate import Rejected, check_message, without_nulls
 from collector.writekey import Refused, admit
 from journey.keys import origin_allowed
 from journey.settings import Settings
@@ -108,7 +108,7 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
             if forced_type is not None and isinstance(message, dict):
                 message = {**message, "type": forced_type}
             check_message(message, settings.max_event_bytes)
-            event = build_event(message, info)
+            event = build_event(without_nulls(message), info)
         except (Rejected, ValueError) as exc:
             reason = str(exc)
             oversized = oversized or reason.startswith("event is ")
@@ -163,6 +163,7 @@ def openapi() -> Response:
 
 
 @bp.post("/batch")
+@bp.post("/b")  # analytics-swift, analytics-kotlin and analytics-next's batching mode
 @bp.post("/import")
 def batch() -> Response:
     body = _body()
@@ -172,6 +173,38 @@ def batch() -> Response:
     if not messages:
         return _error(400, "batch holds no events")
     return _ingest(body, messages, None)
+
+
+@bp.get("/projects/<key>/settings")
+def project_settings(key: str) -> Response:
+    """The settings document analytics.js (analytics-next) loads before it sends anything, from
+    ``<cdn>/v1/projects/<writeKey>/settings``: a site that sets the snippet's ``analytics._cdn``
+    (or ``cdnURL``) to the collector gets one that sends everything here and nowhere else."""
+    try:
+        admit(key)
+    except Refused as exc:
+        return _error(exc.status, exc.reason)
+    response = jsonify(
+        {
+            "integrations": {
+                "Segment.io": {
+                    "apiKey": key,
+                    "apiHost": f"{request.host}/v1",
+                    "protocol": request.scheme,
+                    "addBundledMetadata": True,
+                }
+            },
+            "plan": {"track": {"__default": {"enabled": True, "integrations": {}}}},
+            "analyticsNextEnabled": True,
+            "middlewareSettings": {},
+            "enabledMiddleware": {},
+            "remotePlugins": [],
+            "metrics": {"sampleRate": 0},  # analytics.js's own telemetry would go to Segment
+            "legacyVideoPluginsEnabled": False,
+        }
+    )
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @bp.post("/<kind>")

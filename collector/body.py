@@ -8,7 +8,10 @@ from typing import Any
 import orjson
 from flask import Request
 
-JSON_TYPES = ("application/json", "text/plain", "")  # text/plain: navigator.sendBeacon
+# text/plain: navigator.sendBeacon and analytics.js (a "simple" request needs no preflight);
+# application/x-www-form-urlencoded: what @rudderstack/rudder-sdk-node labels its JSON with
+FORM = "application/x-www-form-urlencoded"
+JSON_TYPES = ("application/json", "text/plain", FORM, "")
 
 
 class BodyError(Exception):
@@ -47,6 +50,10 @@ def read_json(request: Request, max_bytes: int) -> Any:
         raise BodyError(415, f"Content-Encoding {encoding!r} is not supported; use gzip or none")
     if not raw.strip():
         raise BodyError(400, "the body is empty; send a JSON object")
+    if request.mimetype == FORM and raw.lstrip()[:1] not in (b"{", b"["):
+        raise BodyError(
+            415, f"Content-Type {FORM!r} with form fields is not supported; send application/json"
+        )
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -102,7 +102,46 @@ def document() -> dict[str, Any]:
     }
     paths = {
         "/v1/batch": _post("Send several messages", batch),
+        "/v1/b": _post(
+            "Send several messages (the same as /v1/batch; the mobile SDKs' and analytics.js's "
+            "batching path)",
+            batch,
+        ),
         "/v1/import": _post("Send several messages (the same as /v1/batch)", batch),
+        "/v1/projects/{writeKey}/settings": {
+            "get": {
+                "summary": "The settings document analytics.js loads from its CDN; a site whose "
+                "snippet sets `analytics._cdn` to the collector gets one that sends every event "
+                "to this collector",
+                "parameters": [
+                    {
+                        "name": "writeKey",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the settings, with `integrations.Segment.io.apiHost` "
+                        "this collector's host",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "401": {
+                        "description": FAILURES["401"],
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                    "403": {
+                        "description": FAILURES["403"],
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
+                },
+            }
+        },
     }
     for kind in SINGLE:
         paths[f"/v1/{kind}"] = _post(

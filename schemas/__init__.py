@@ -19,7 +19,7 @@ import fastjsonschema
 
 ROOT = Path(__file__).parent
 
-INBOUND_MESSAGE = "segment/message/1-0-0"
+INBOUND_MESSAGE = "segment/message/1-1-0"
 EVENT = "journey/event/1-0-0"
 EVENT_BATCH = "journey/event_batch/1-0-0"
 DEAD_LETTER = "journey/dead_letter/1-0-0"

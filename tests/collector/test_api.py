@@ -285,3 +285,126 @@ def test_one_message_per_visitor_per_request_in_order(
     assert [key for key, _ in produced] == [b"a0", b"a1"]
     assert [e["event_id"] for e in produced[0][1]["events"]] == ["m0", "m2", "m4"]
     assert all(m["schema"] == "journey/event_batch/1-0-0" for _, m in produced)
+
+
+# What segment-analytics-python 2.4 posts for `analytics.track("u1", "Order Completed", ...)`:
+# the id it was not given is null, so are the fields the caller left out.
+PYTHON_SDK_TRACK = {
+    "integrations": {},
+    "anonymousId": None,
+    "properties": {"products": [{"price": 1}]},
+    "timestamp": "2026-12-02T08:00:34.263+00:00",
+    "context": {"library": {"name": "analytics-python", "version": "2.4.0"}},
+    "userId": "u1",
+    "type": "track",
+    "event": "Order Completed",
+    "messageId": "b6ae04b4-09bb-44ad-8f97-efb915ca3404",
+}
+
+
+def test_nulls_mean_not_given(client: FlaskClient, sink: FakeSink, settings: Settings) -> None:
+    identify = {
+        "type": "identify",
+        "userId": None,
+        "anonymousId": "a1",
+        "traits": None,
+        "context": {"traits": {"email": "x@example.com"}, "page": None, "library": None},
+        "messageId": None,
+        "timestamp": None,
+        "originalTimestamp": None,
+        "channel": "server",
+        "version": 2,
+        "_metadata": {"nodeVersion": "20.20.2"},
+    }
+    r = client.post(
+        "/v1/batch", json={"batch": [PYTHON_SDK_TRACK, identify], "sentAt": None}, headers=AUTH
+    )
+    assert r.status_code == 200, r.json
+    assert r.json["accepted"] == 2
+    track, ident = events(sink, settings)
+    assert (track["user_id"], track["anonymous_id"]) == ("u1", "")
+    assert track["properties"] == {"products": [{"price": 1}]}
+    assert track["library_name"] == "analytics-python"
+    assert ident["traits"] == {"email": "x@example.com"}
+    assert ident["event_id"].startswith("journey-")  # a null messageId gets one of ours
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        (
+            "userId",
+            {"email": "x@example.com"},
+            "userId must be a string or a number, not an object",
+        ),
+        ("anonymousId", ["a"], "anonymousId must be a string or a number, not an array"),
+        ("userId", "[object Object]", "userId is '[object Object]'"),
+        ("userId", "undefined", "userId is 'undefined'"),
+        ("anonymousId", "null", "anonymousId is 'null'"),
+        ("userId", True, "not a boolean"),
+    ],
+)
+def test_ids_that_are_not_ids_are_refused_and_the_rest_lands(
+    client: FlaskClient, sink: FakeSink, settings: Settings, field: str, value: object, reason: str
+) -> None:
+    bad = {**TRACK, "messageId": "bad", field: value}
+    r = client.post("/v1/batch", json={"batch": [TRACK, bad]}, headers=AUTH)
+    assert r.status_code == 200, r.json
+    assert r.json["accepted"] == 1
+    assert r.json["rejected"][0]["messageId"] == "bad"
+    assert reason in r.json["rejected"][0]["reason"]
+    assert [e["event_id"] for e in events(sink, settings)] == ["m1"]
+    assert letters(sink, settings)[0]["reason"] == r.json["rejected"][0]["reason"]
+
+
+def test_group_and_alias_need_their_ids_not_nulls(client: FlaskClient) -> None:
+    group = {"type": "group", "userId": "u1", "groupId": None}
+    alias = {"type": "alias", "userId": "u1", "previousId": None}
+    r = client.post("/v1/batch", json={"batch": [group, alias]}, headers=AUTH)
+    assert r.status_code == 400
+    assert [x["reason"] for x in r.json["rejected"]] == [
+        "groupId must be string or number",
+        "previousId must be string or number",
+    ]
+
+
+def test_v1_b_is_the_batch_endpoint(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    # analytics-swift's batch upload: the key as the Basic user name and in the body
+    body = {
+        "batch": [{**TRACK, "context": {"device": {"type": "ios"}, "os": {"name": "iOS"}}}],
+        "sentAt": "2026-12-02T08:00:00.000Z",
+        "writeKey": WRITE_KEY,
+    }
+    r = client.post("/v1/b", json=body, headers=AUTH)
+    assert r.status_code == 200, r.json
+    assert [e["event_id"] for e in events(sink, settings)] == ["m1"]
+
+
+def test_json_labelled_as_a_form_is_read(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    # @rudderstack/rudder-sdk-node 3 posts gzipped JSON as application/x-www-form-urlencoded
+    r = client.post(
+        "/v1/batch",
+        data=gzip.compress(orjson.dumps({"batch": [TRACK]})),
+        headers={
+            **AUTH,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Encoding": "gzip",
+        },
+    )
+    assert r.status_code == 200, r.json
+    assert len(events(sink, settings)) == 1
+
+
+def test_analytics_js_settings_point_back_at_the_collector(client: FlaskClient) -> None:
+    r = client.get(f"/v1/projects/{WRITE_KEY}/settings", base_url="https://collect.example.com")
+    assert r.status_code == 200
+    segment = r.json["integrations"]["Segment.io"]
+    assert (segment["apiHost"], segment["protocol"]) == ("collect.example.com/v1", "https")
+    assert r.json["metrics"]["sampleRate"] == 0
+    r = client.get("/v1/projects/no-such-key/settings")
+    assert r.status_code == 401
+    assert "write key" in r.json["error"]
