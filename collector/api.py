@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,7 +42,7 @@ SINGLE = {
 }
 
 
-def _error(status: int, reason: str, **extra: Any) -> Response:
+def error(status: int, reason: str, **extra: Any) -> Response:
     response = jsonify({"success": False, "error": reason, **extra})
     response.status_code = status
     if status in (429, 503):
@@ -83,9 +84,9 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     try:
         source = admit(_write_key(body)).name
     except Refused as exc:
-        return _error(exc.status, exc.reason)
+        return error(exc.status, exc.reason)
     if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
-        return _error(
+        return error(
             429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"
         )
     now = datetime.now(UTC)
@@ -121,10 +122,10 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     try:
         current_app.extensions["journey.sink"].deliver(records)
     except Unavailable as exc:
-        return _error(503, f"events could not be stored right now ({exc}); retry later")
+        return error(503, f"events could not be stored right now ({exc}); retry later")
     if not accepted:
         status = 413 if oversized and len(messages) == 1 else 400
-        return _error(status, "no event was accepted", rejected=rejected)
+        return error(status, "no event was accepted", rejected=rejected)
     return jsonify(
         {"success": True, "accepted": len(messages) - len(rejected), "rejected": rejected}
     )
@@ -144,15 +145,15 @@ def _limit_ip() -> Response | None:
         return None
     if not current_app.extensions["journey.ip_limiter"].allow(request.remote_addr or ""):
         settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-        return _error(
+        return error(
             429, f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP"
         )
     return None
 
 
 @bp.errorhandler(BodyError)
-def _body_error(exc: BodyError) -> Response:
-    return _error(exc.status, exc.reason)
+def _bodyerror(exc: BodyError) -> Response:
+    return error(exc.status, exc.reason)
 
 
 @bp.get("/openapi.json")
@@ -169,48 +170,16 @@ def batch() -> Response:
     body = _body()
     messages = body.get("batch")
     if not isinstance(messages, list):
-        return _error(400, "batch must be a list of events")
+        return error(400, "batch must be a list of events")
     if not messages:
-        return _error(400, "batch holds no events")
+        return error(400, "batch holds no events")
     return _ingest(body, messages, None)
-
-
-@bp.get("/projects/<key>/settings")
-def project_settings(key: str) -> Response:
-    """The settings document analytics.js (analytics-next) loads before it sends anything, from
-    ``<cdn>/v1/projects/<writeKey>/settings``: a site that sets the snippet's ``analytics._cdn``
-    (or ``cdnURL``) to the collector gets one that sends everything here and nowhere else."""
-    try:
-        admit(key)
-    except Refused as exc:
-        return _error(exc.status, exc.reason)
-    response = jsonify(
-        {
-            "integrations": {
-                "Segment.io": {
-                    "apiKey": key,
-                    "apiHost": f"{request.host}/v1",
-                    "protocol": request.scheme,
-                    "addBundledMetadata": True,
-                }
-            },
-            "plan": {"track": {"__default": {"enabled": True, "integrations": {}}}},
-            "analyticsNextEnabled": True,
-            "middlewareSettings": {},
-            "enabledMiddleware": {},
-            "remotePlugins": [],
-            "metrics": {"sampleRate": 0},  # analytics.js's own telemetry would go to Segment
-            "legacyVideoPluginsEnabled": False,
-        }
-    )
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
 
 
 @bp.post("/<kind>")
 def single(kind: str) -> Response:
     if kind not in SINGLE:
-        return _error(
+        return error(
             404,
             f"no endpoint /v1/{kind}; use /v1/batch or one of track, page, "
             "screen, identify, group, alias",
@@ -220,18 +189,29 @@ def single(kind: str) -> Response:
 
 
 @bp.after_request
-def _cors(response: Response) -> Response:
+def cors(response: Response) -> Response:
     origin = request.headers.get("Origin")
     if origin and _cors_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
         response.headers["Access-Control-Allow-Credentials"] = "true"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = (
-            "Content-Type, Authorization, Content-Encoding"
-        )
+        response.headers["Access-Control-Allow-Headers"] = _allowed_headers()
         response.headers["Access-Control-Max-Age"] = "86400"
         response.headers.add("Vary", "Origin")
     return response
+
+
+# What the SDKs add: RudderStack's browser SDK sends AnonymousId, SentAt and RSA-* retry headers.
+_HEADERS = "Content-Type, Authorization, Content-Encoding, AnonymousId, SentAt"
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+
+
+def _allowed_headers() -> str:
+    """The request headers a cross-origin POST may carry: ours, plus whatever well-formed ones
+    the preflight asks for (the collector reads none of them, so none can do harm)."""
+    asked = request.headers.get("Access-Control-Request-Headers", "")
+    names = [h.strip() for h in asked.split(",")[:32] if _TOKEN.match(h.strip())]
+    return ", ".join([_HEADERS, *names]) if names else _HEADERS
 
 
 def _cors_allowed(origin: str) -> bool:

@@ -56,10 +56,11 @@ def create_app(
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 
-    from collector import snippet
+    from collector import sdk_settings, snippet
     from collector.api import bp
 
     app.register_blueprint(bp)
+    app.register_blueprint(sdk_settings.bp)
     app.register_blueprint(snippet.bp)
 
     @app.get("/health")

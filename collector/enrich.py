@@ -159,6 +159,8 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
     url_path, query = _url_parts(url, _text(page.get("search")))
     path = _text(page.get("path")) or url_path
     referrer = _text(page.get("referrer"))
+    if referrer == "$direct":  # RudderStack's browser SDK: no referrer
+        referrer = ""
     campaign = _object(context.get("campaign"))
     click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
         ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")

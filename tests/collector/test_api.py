@@ -408,3 +408,25 @@ def test_analytics_js_settings_point_back_at_the_collector(client: FlaskClient) 
     r = client.get("/v1/projects/no-such-key/settings")
     assert r.status_code == 401
     assert "write key" in r.json["error"]
+
+
+def test_rudderstack_source_config_and_its_headers(client: FlaskClient) -> None:
+    r = client.get(f"/sourceConfig/?p=npm&v=3.34.1&build=modern&writeKey={WRITE_KEY}")
+    assert r.status_code == 200
+    source = r.json["source"]
+    assert (source["enabled"], source["destinations"]) == (True, [])
+    assert source["config"]["statsCollection"]["errors"]["enabled"] is False
+    assert client.get("/sourceConfig/?writeKey=nope").status_code == 401
+    # its events carry AnonymousId, SentAt and retry headers: the preflight allows them
+    r = client.options(
+        "/v1/track",
+        headers={
+            "Origin": "https://shop.example.com",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "anonymousid,authorization,content-type,"
+            "rsa-since-last-attempt,bad header,x\"y",
+        },
+    )
+    allowed = r.headers["Access-Control-Allow-Headers"].lower()
+    assert "anonymousid" in allowed and "rsa-since-last-attempt" in allowed
+    assert "bad header" not in allowed and "x\"y" not in allowed
