@@ -3,32 +3,16 @@ with the real collector, broker, loader and a ClickHouse server behind it."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-import time
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
-from collector.sink import EventSink
-from journey.devservices import free_port
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.settings import Settings, parse_clickhouse_url
-from loader.consumer import Loader, prepare
-from storage.server import ServerStore
-from tests.helpers import wait_for
+from tests.collector.conftest import KEY, Pipeline
 
 pytestmark = pytest.mark.integration
 
-KEY = "site-write-key"
 
 PAGE = """<!doctype html>
 <html><head><title>Home</title>
@@ -51,86 +35,13 @@ journey.track("Early Call", {before: "load"});
 """
 
 
-@dataclass
-class Pipeline:
-    """Collector (restartable on its port), loader thread, ClickHouse database, test site."""
-
-    settings: Settings
-    store: ServerStore
-    site: str
-    port: int
-    server: BaseWSGIServer | None = None
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    @property
-    def collector(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start_collector(self, app: Any) -> None:
-        """Serve ``app`` on the pipeline's port. Started again on the same port, the bind can be
-        refused while a connection accepted by the previous server is still open (Linux lets
-        SO_REUSEADDR pass TIME_WAIT, not an open connection): try again until it has closed."""
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.server = make_server("127.0.0.1", self.port, app, threaded=True)
-                break
-            except (OSError, SystemExit):  # werkzeug exits on EADDRINUSE, after saying so
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-
-    def stop_collector(self) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
-        self.server = None
-
-    def events(self) -> list[dict[str, Any]]:
-        """Every event as reports see it: one row per event_id."""
-        df = self.store.query_df(f"SELECT * FROM {self.store.database}.events LIMIT 1 BY event_id")
-        return list(df.sort_values("timestamp_ms").to_dict("records"))
-
-    def wait_events(self, count: int, timeout: float = 60) -> list[dict[str, Any]]:
-        wait_for(lambda: len(self.events()) >= count, timeout, f"{count} events in ClickHouse")
-        time.sleep(1.5)  # anything more that was going to arrive (a double) has arrived
-        return self.events()
-
-
 @pytest.fixture
-def pipeline(
-    kafka_settings: Settings, clickhouse_server: LocalClickHouse, tmp_path: Path
-) -> Iterator[Pipeline]:
-    settings = kafka_settings.with_overrides(write_keys={KEY: "website"}, loader_batch_seconds=0.2)
-    store = ServerStore(
-        parse_clickhouse_url(clickhouse_server.url), database=f"t_{uuid.uuid4().hex[:10]}"
-    )
-    prepare(settings, store)
-    port = free_port()
-    site_dir = tmp_path / "site"
-    (site_dir / "products").mkdir(parents=True)
-    html = PAGE.replace("COLLECTOR", f"http://127.0.0.1:{port}").replace("KEY", KEY)
-    (site_dir / "index.html").write_text(html)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site_dir))
-    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    sink = EventSink(settings)
-    pipe = Pipeline(settings, store, f"http://127.0.0.1:{site.server_address[1]}", port)
-    pipe.app = create_app(settings, sink=sink)  # type: ignore[attr-defined]
-    pipe.start_collector(pipe.app)  # type: ignore[attr-defined]
-    loader = Loader(settings, store)
-    loader_thread = threading.Thread(target=loader.run, daemon=True)
-    loader_thread.start()
-    yield pipe
-    loader.stop()
-    loader_thread.join(20)
-    if pipe.server is not None:
-        pipe.stop_collector()
-    sink.close()
-    site.shutdown()
-    store.execute(f"DROP DATABASE IF EXISTS {store.database}")
+def pipeline(pipeline: Pipeline) -> Pipeline:
+    """The pipeline with the test site's page: the snippet installed as its README says."""
+    (pipeline.site_dir / "products").mkdir()
+    html = PAGE.replace("COLLECTOR", pipeline.collector).replace("KEY", KEY)
+    (pipeline.site_dir / "index.html").write_text(html)
+    return pipeline
 
 
 def open_site(
@@ -194,7 +105,7 @@ def test_collector_down_events_wait_and_arrive_once(browser: Browser, pipeline: 
     page.wait_for_function("window.journey && window.journey.version")
     page.click("#buy")
     page.wait_for_timeout(2000)  # the snippet retries with backoff against a closed port
-    pipeline.start_collector(pipeline.app)  # type: ignore[attr-defined]
+    pipeline.start_collector(pipeline.app)
     events = pipeline.wait_events(7, timeout=90)
     counts: dict[str, int] = {}
     for e in events:
@@ -294,8 +205,8 @@ def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
     html = OFFER.replace("COLLECTOR", pipeline.collector).replace("KEY", KEY)
     (tmp_path / "site" / "offer.html").write_text(html)
     cache = PublicSegments(pipeline.store, tmp_path / "personalization")
-    app = create_app(pipeline.settings, sink=pipeline.app.extensions["journey.sink"],  # type: ignore[attr-defined]
-                     public_segments=cache)  # fmt: skip
+    sink = pipeline.app.extensions["journey.sink"]
+    app = create_app(pipeline.settings, sink=sink, public_segments=cache)
     pipeline.stop_collector()
     pipeline.start_collector(app)
     catalog.define(
