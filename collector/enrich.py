@@ -145,6 +145,8 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
     context: dict[str, Any] = {**request.batch_context, **(message.get("context") or {})}
     kind = message["type"]
     properties = message.get("properties") or {}
+    if kind in ("page", "screen") and message.get("category") and "category" not in properties:
+        properties = {**properties, "category": message["category"]}  # the spec's page category
     page = _object(context.get("page"))
     if kind == "page":  # analytics.js puts the page fields in properties too
         page = {

@@ -8,37 +8,53 @@
  * text/plain (no CORS preflight), retried with backoff on network errors, 5xx and 429, and
  * dropped on any other 4xx. On pagehide the queue goes out with sendBeacon and stays queued
  * until a later page confirms it: a repeat is harmless, a loss is not.
+ * A batch stays under 60,000 bytes: Chromium refuses a keepalive request (and a beacon) above
+ * 64 KiB, and would otherwise retry the same batch forever. An event alone above that is sent
+ * without keepalive (while the page is open).
+ * Calls take analytics.js's arguments: identify([userId], [traits], [options], [callback]),
+ * track(event, [properties], [options], [callback]), page([category], [name], [properties],
+ * [options], [callback]), group(groupId, [traits], ...), alias(userId, [previousId]).
+ * Identity: the anonymous id lives in a first-party cookie on the registrable domain (www. and
+ * shop. share a visitor; crossSubdomain: false keeps it to the host) and in localStorage. With
+ * cookieless: true, no cookie: one visitor per tab session (sessionStorage).
  * Personalization: segments(callback) asks the collector which public segments the visitor is in.
- * Privacy: Do Not Track and optOut() stop all sending; form field values are never read.
+ * Privacy: Do Not Track, Global Privacy Control and optOut() stop all sending; form field
+ * values are never read.
  */
 (function (w, d) {
   "use strict";
-  var VERSION = "1.1.0";
+  var VERSION = "1.2.0";
   var P = "journey_";
   var MAX_QUEUE = 500;
   var BATCH = 20;
+  var LIMIT = 60000; // bytes of one request: a keepalive fetch or a beacon may carry 64 KiB
   var SESSION_MS = 30 * 60 * 1000;
   var CLICK_IDS = ["gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "ttclid", "twclid", "li_fat_id"];
-  var cfg = { flushMs: 1000, autoPage: true, cookieless: false, respectDNT: true };
+  var cfg = { flushMs: 1000, autoPage: true, cookieless: false, respectDNT: true, crossSubdomain: true };
   var memory = {};
   var queue = [];
   var timer = 0;
   var sending = false;
   var backoff = 0;
   var lastUrl = "";
+  var cookieDomain;
 
-  var store = (function () {
+  function storage(name) {
     try {
-      localStorage.setItem(P + "t", "1");
-      localStorage.removeItem(P + "t");
-      return localStorage;
+      var s = w[name];
+      s.setItem(P + "t", "1");
+      s.removeItem(P + "t");
+      return s;
     } catch (e) {
       return null;
     }
-  })();
+  }
+  var local = storage("localStorage");
+  var tab = storage("sessionStorage");
 
   function get(key) {
-    if (cfg.cookieless || !store) return memory[key] === undefined ? null : memory[key];
+    var store = cfg.cookieless ? tab : local;
+    if (!store) return memory[key] === undefined ? null : memory[key];
     try {
       return store.getItem(P + key);
     } catch (e) {
@@ -47,7 +63,8 @@
   }
 
   function set(key, value) {
-    if (cfg.cookieless || !store) {
+    var store = cfg.cookieless ? tab : local;
+    if (!store) {
       memory[key] = value;
       return;
     }
@@ -59,10 +76,26 @@
     }
   }
 
+  // The registrable domain: the highest one that takes a cookie (a public suffix never does).
+  function registrable() {
+    var parts = location.hostname.split(".");
+    if (!cfg.crossSubdomain || /^[\d.]+$|:/.test(location.hostname)) return "";
+    for (var i = parts.length - 2; i >= 0; i--) {
+      var dom = ";domain=" + parts.slice(i).join(".") + ";path=/";
+      d.cookie = P + "d=1" + dom;
+      if (d.cookie.indexOf(P + "d=1") >= 0) {
+        d.cookie = P + "d=" + dom + ";max-age=0";
+        return dom.slice(0, -7);
+      }
+    }
+    return "";
+  }
+
   function cookie(name, value) {
     if (cfg.cookieless) return null;
     if (value !== undefined) {
-      d.cookie = P + name + "=" + encodeURIComponent(value) + ";path=/;max-age=31536000;SameSite=Lax" +
+      if (cookieDomain === undefined) cookieDomain = registrable();
+      d.cookie = P + name + "=" + encodeURIComponent(value) + cookieDomain + ";path=/;max-age=31536000;SameSite=Lax" +
         (location.protocol === "https:" ? ";Secure" : "");
       return value;
     }
@@ -116,7 +149,7 @@
     var choice = get("consent");
     if (choice === "out") return true;
     if (choice === "in") return false;
-    return cfg.respectDNT && (navigator.doNotTrack === "1" || w.doNotTrack === "1");
+    return cfg.respectDNT && (navigator.doNotTrack === "1" || w.doNotTrack === "1" || navigator.globalPrivacyControl === true);
   }
 
   function context() {
@@ -138,9 +171,28 @@
     set("queue", JSON.stringify(queue));
   }
 
-  function enqueue(type, fields) {
+  // analytics.js's arguments: ids and names are strings (or numbers), then the objects
+  // (properties or traits, then options), and a callback anywhere.
+  function parse(args) {
+    var a = { s: [], o: [], f: null };
+    for (var i = 0; i < args.length; i++) {
+      var v = args[i];
+      if (typeof v === "function") a.f = v;
+      else if (v && typeof v === "object") a.o.push(v);
+      else if (v !== null && v !== undefined && v !== "") a.s.push(String(v));
+    }
+    return a;
+  }
+
+  function enqueue(type, fields, a) {
+    var opts = a.o[1] || {};
+    if (a.f) setTimeout(a.f, 300); // as analytics.js: once queued, at the latest after 300 ms
     if (optedOut() || !cfg.writeKey) return;
-    var message = { type: type, messageId: uuid(), anonymousId: anonymousId(), timestamp: new Date().toISOString(), context: context() };
+    var at = new Date(opts.timestamp || Date.now());
+    var ctx = context();
+    for (var c in opts.context) ctx[c] = opts.context[c];
+    var message = { type: type, messageId: uuid(), anonymousId: opts.anonymousId || anonymousId(), timestamp: (isNaN(at) ? new Date() : at).toISOString(), context: ctx };
+    if (opts.integrations) message.integrations = opts.integrations;
     var userId = get("uid");
     if (userId) message.userId = userId;
     for (var k in fields) if (fields[k] !== undefined) message[k] = fields[k];
@@ -148,6 +200,22 @@
     if (queue.length > MAX_QUEUE) queue.splice(0, queue.length - MAX_QUEUE);
     persist();
     schedule(cfg.flushMs);
+  }
+
+  function bytes(text) {
+    return w.TextEncoder ? new TextEncoder().encode(text).length : text.length * 3;
+  }
+
+  // The next batch: at most BATCH events and LIMIT bytes (an event alone above it goes alone).
+  function take(list) {
+    var batch = [];
+    var total = 200;
+    for (var i = 0; i < list.length && batch.length < BATCH; i++) {
+      total += bytes(JSON.stringify(list[i])) + 1;
+      if (batch.length && total > LIMIT) break;
+      batch.push(list[i]);
+    }
+    return batch;
   }
 
   function schedule(ms) {
@@ -179,9 +247,10 @@
       persist();
       return;
     }
-    var batch = queue.slice(0, BATCH);
+    var batch = take(queue);
+    var text = body(batch);
     sending = true;
-    fetch(cfg.host + "/v1/batch", { method: "POST", body: body(batch), headers: { "Content-Type": "text/plain" }, keepalive: true, credentials: "omit" })
+    fetch(cfg.host + "/v1/batch", { method: "POST", body: text, headers: { "Content-Type": "text/plain" }, keepalive: bytes(text) < LIMIT, credentials: "omit" })
       .then(function (r) {
         sending = false;
         if (r.status >= 500 || r.status === 429) return retry();
@@ -202,14 +271,18 @@
 
   function beacon() {
     if (!queue.length || optedOut() || !navigator.sendBeacon) return;
-    for (var i = 0; i < queue.length; i += BATCH) {
-      navigator.sendBeacon(cfg.host + "/v1/batch", new Blob([body(queue.slice(i, i + BATCH))], { type: "text/plain" }));
+    for (var rest = queue, batch; rest.length; rest = rest.slice(batch.length)) {
+      batch = take(rest);
+      navigator.sendBeacon(cfg.host + "/v1/batch", new Blob([body(batch)], { type: "text/plain" }));
     }
   }
 
-  function page(name, properties) {
+  function page() {
+    var a = parse(arguments);
+    var fields = { name: a.s[a.s.length - 1] || d.title, properties: a.o[0] || {} };
+    if (a.s.length > 1) fields.category = a.s[0];
     lastUrl = location.href;
-    enqueue("page", { name: name || d.title, properties: properties || {} });
+    enqueue("page", fields, a);
   }
 
   function autoPage() {
@@ -237,15 +310,23 @@
       if (cfg.autoPage) page();
     },
     page: page,
-    track: function (event, properties) {
-      enqueue("track", { event: String(event), properties: properties || {} });
+    track: function () {
+      var a = parse(arguments);
+      if (a.s[0]) enqueue("track", { event: a.s[0], properties: a.o[0] || {} }, a);
     },
-    identify: function (userId, traits) {
-      if (userId) set("uid", String(userId));
-      enqueue("identify", { traits: traits || {} });
+    identify: function () {
+      var a = parse(arguments);
+      if (a.s[0]) set("uid", a.s[0]);
+      enqueue("identify", { traits: a.o[0] || {} }, a);
     },
-    group: function (groupId, traits) {
-      enqueue("group", { groupId: String(groupId), traits: traits || {} });
+    group: function () {
+      var a = parse(arguments);
+      if (a.s[0]) enqueue("group", { groupId: a.s[0], traits: a.o[0] || {} }, a);
+    },
+    alias: function () {
+      var a = parse(arguments);
+      a.o.unshift({});
+      if (a.s[0]) enqueue("alias", { userId: a.s[0], previousId: a.s[1] || get("uid") || anonymousId() }, a);
     },
     reset: function () {
       set("uid", null);

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page
 
 from collector.app import create_app
 from tests.collector.conftest import KEY, Pipeline
+from tests.conftest import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.integration
 
@@ -243,3 +244,119 @@ def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
     assert fan.text_content("#offer") == "Talk to our sales team"
     assert other.get_attribute("body", "data-segments") == "none"
     assert other.text_content("#offer") == "Welcome!"
+
+
+def test_analytics_js_signatures(browser: Browser, pipeline: Pipeline) -> None:
+    page = open_site(browser, pipeline)
+    pipeline.wait_events(2)
+    page.evaluate(
+        """() => new Promise((resolve) => {
+        let called = 0;
+        const done = () => { if (++called === 3) resolve(); };
+        journey.identify({email: "ada@example.com", address: {country: "FR"}});  // traits only
+        journey.track("Plan Viewed", {plan: "pro"}, {context: {ip: "203.0.113.9"}}, done);
+        journey.page("Docs", "Intro", {section: 2});
+        journey.page("Pricing");
+        journey.identify(42, {plan: "pro"}, {}, done);
+        journey.alias("user-43");
+        journey.track("Callback Only", done);
+    })"""
+    )  # the callbacks ran
+    events = pipeline.wait_events(9)
+    assert len(events) == 9
+    by = {(e["type"], e["event"], e["user_id"]): e for e in events}
+    traits_only = by[("identify", "", "")]
+    assert '"email":"ada@example.com"' in traits_only["traits"]
+    assert "[object Object]" not in {e["user_id"] for e in events}
+    viewed = by[("track", "Plan Viewed", "")]
+    assert '"plan":"pro"' in viewed["properties"] and viewed["ip"] == "203.0.113.0"
+    docs = by[("page", "Intro", "")]
+    assert '"category":"Docs"' in docs["properties"] and '"section":2' in docs["properties"]
+    assert ("page", "Pricing", "") in by
+    assert '"plan":"pro"' in by[("identify", "", "42")]["traits"]
+    alias = by[("alias", "", "user-43")]
+    assert alias["previous_id"] == "42"
+    assert ("track", "Callback Only", "42") in by
+
+
+def test_batches_stay_under_the_keepalive_limit(browser: Browser, pipeline: Pipeline) -> None:
+    """Twenty queued events of about 4.6 KB (92 KB together) used to be refused by Chromium as
+    one keepalive request, retried forever, with everything after them waiting behind."""
+    page = open_site(browser, pipeline)
+    pipeline.wait_events(2)
+    page.evaluate(
+        "() => { for (let i = 0; i < 20; i++) journey.track('Big', {i, blob: 'x'.repeat(4600)}); "
+        "journey.track('After'); }"
+    )
+    events = pipeline.wait_events(23)
+    assert len(events) == 23
+    assert sorted(e["event"] for e in events).count("Big") == 20
+    assert any(e["event"] == "After" for e in events)
+
+
+def test_gpc_is_honoured_like_do_not_track(browser: Browser, pipeline: Pipeline) -> None:
+    page = browser.new_context().new_page()
+    page.add_init_script(
+        "Object.defineProperty(navigator, 'globalPrivacyControl', {get: () => true})"
+    )
+    sent = _posts(page)
+    page.goto(f"{pipeline.site}/index.html")
+    page.wait_for_function("window.journey && window.journey.version")
+    page.click("#buy")
+    page.wait_for_timeout(1500)
+    assert sent == []
+
+
+def test_cookieless_keeps_one_visitor_per_tab(browser: Browser, pipeline: Pipeline) -> None:
+    html = (pipeline.site_dir / "index.html").read_text()
+    (pipeline.site_dir / "cookieless.html").write_text(
+        html.replace("flushMs: 200", "flushMs: 200, cookieless: true")
+    )
+    context = browser.new_context()
+    tab = context.new_page()
+    for _ in range(2):  # a load and a reload
+        tab.goto(f"{pipeline.site}/cookieless.html")
+        tab.wait_for_function("window.journey && window.journey.version")
+        tab.evaluate("journey.flush()")
+    other = context.new_page()
+    other.goto(f"{pipeline.site}/cookieless.html")
+    events = pipeline.wait_events(6)  # three page views, three early calls
+    assert context.cookies() == []
+    ids = {e["anonymous_id"] for e in events}
+    assert len(ids) == 2  # the reload kept its visitor; the other tab is another one
+    first = [e for e in events if e["anonymous_id"] == events[0]["anonymous_id"]]
+    assert len(first) == 4
+
+
+def test_visitor_shared_across_subdomains(browser: Browser, pipeline: Pipeline) -> None:
+    """www. and shop. of one site share the visitor through the cookie on the registrable
+    domain; with crossSubdomain: false each host has its own."""
+    chromium = browser.browser_type.launch(
+        executable_path="/usr/bin/chromium",
+        args=[*CHROMIUM_FLAGS, "--host-resolver-rules=MAP *.journey.test 127.0.0.1"],
+    )
+    try:
+        port = pipeline.site.rsplit(":", 1)[1]
+        html = (pipeline.site_dir / "index.html").read_text()
+        (pipeline.site_dir / "host-only.html").write_text(
+            html.replace("flushMs: 200", "flushMs: 200, crossSubdomain: false")
+        )
+        ids = {}
+        for page_name in ("index.html", "host-only.html"):
+            context = chromium.new_context()
+            for host in ("www", "shop"):
+                page = context.new_page()
+                page.goto(f"http://{host}.journey.test:{port}/{page_name}")
+                page.wait_for_function("window.journey && window.journey.version")
+                ids[(page_name, host)] = page.evaluate("document.cookie")
+            cookies = {c["domain"] for c in context.cookies()}
+            ids[(page_name, "domains")] = cookies
+            context.close()
+    finally:
+        chromium.close()
+    assert ids[("index.html", "domains")] == {".journey.test"}
+    assert ids[("index.html", "www")] == ids[("index.html", "shop")]
+    assert ids[("host-only.html", "domains")] == {"www.journey.test", "shop.journey.test"}
+    assert ids[("host-only.html", "www")] != ids[("host-only.html", "shop")]
+    events = pipeline.wait_events(6)
+    assert len({e["anonymous_id"] for e in events}) == 3  # one shared, two host-only
