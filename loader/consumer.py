@@ -11,10 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import (
+    ConsumerRebalanceListener,
+    KafkaAdminClient,
+    KafkaConsumer,
+    KafkaProducer,
+    TopicPartition,
+)
 from kafka.errors import KafkaError
 
-from journey.kafka import consumer_config, ensure_topics, producer_config
+from journey.kafka import connection_config, consumer_config, ensure_topics, producer_config
 from journey.settings import Settings
 from loader.batch import Batch
 from loader.commit import Committer
@@ -71,6 +77,7 @@ class Loader:
         self.batch = Batch()
         self.stats = Stats()
         self._stopping = threading.Event()
+        self._empty_since: float | None = None  # when a rebalance left this loader nothing
 
     # -- rebalance ---------------------------------------------------------------------------
     def _listener(self) -> ConsumerRebalanceListener:
@@ -85,6 +92,7 @@ class Loader:
 
             def on_partitions_assigned(self, assigned: Any) -> None:
                 log.info("assigned %s", sorted(f"{tp.topic}[{tp.partition}]" for tp in assigned))
+                loader._empty_since = None if assigned else time.monotonic()
 
         return Listener()
 
@@ -174,6 +182,7 @@ class Loader:
         try:
             while not self._stopping.is_set():
                 records = self._poll(100)
+                self._rejoin_if_assigned_nothing_wrongly()
                 if records or not self.consumer.assignment():  # idle counts from the group join
                     idle_since = time.monotonic()
                     self.process(records)
@@ -194,6 +203,41 @@ class Loader:
         finally:
             self.close()
         return self.stats
+
+    def _assigned_nothing_wrongly(self) -> bool:
+        """Whether this loader holds no partition although the group has no more members than
+        the topic has partitions, so every member should hold one. kafka-python's group leader
+        sometimes assigns a topic created a moment earlier from metadata that lacks it, gives
+        everyone nothing and never looks again (2 group joins in 25 on a three-broker cluster).
+        With more loaders than partitions, holding nothing is right."""
+        group, topic = self.settings.consumer_group, self.settings.events_topic
+        admin = KafkaAdminClient(
+            **connection_config(self.settings),
+            client_id="journey-loader-check",
+            request_timeout_ms=5000,
+            bootstrap_timeout_ms=5000,
+        )
+        try:
+            members = len(admin.describe_groups([group]).get(group, {}).get("members") or [])
+            described = admin.describe_topics([topic])
+            partitions = len(described[0].get("partitions") or []) if described else 0
+        finally:
+            admin.close()
+        return 0 < members <= partitions
+
+    def _rejoin_if_assigned_nothing_wrongly(self) -> None:
+        if self._empty_since is None or time.monotonic() - self._empty_since < 3:
+            return
+        self._empty_since = None
+        try:
+            wrong = self._assigned_nothing_wrongly()
+        except Exception as exc:  # noqa: BLE001 - a check; the next empty assignment retries it
+            log.debug("could not check the group's assignment: %s", exc)
+            return
+        if wrong:
+            log.warning("assigned no partition while the group has enough; joining it again")
+            self.consumer.unsubscribe()
+            self.consumer.subscribe([self.settings.events_topic], listener=self._listener())
 
     def stop(self) -> None:
         self._stopping.set()

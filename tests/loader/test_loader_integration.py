@@ -189,3 +189,41 @@ def test_erased_people_are_not_loaded_again(kafka_settings: Settings, store: Sto
     loader = load_until_idle(kafka_settings, store)
     assert loader.stats.suppressed == 5 and loader.stats.rows_written == 5
     assert count_events(store) == (5, 5)
+
+
+def test_a_loader_assigned_nothing_while_partitions_go_unread_joins_again(
+    kafka_settings: Settings, store: Store
+) -> None:
+    """kafka-python's group leader sometimes assigns a just-created topic from metadata that
+    lacks it: nobody gets a partition, and it never looks again. Played here by an assignor that
+    hands out nothing the first time: the loader sees it is alone with nothing and rejoins."""
+    from kafka import KafkaConsumer
+    from kafka.coordinator.assignors.abstract import ConsumerProtocolAssignment
+    from kafka.coordinator.assignors.range import RangePartitionAssignor
+
+    from journey.kafka import consumer_config
+
+    class NothingFirst(RangePartitionAssignor):
+        calls = 0
+
+        @classmethod
+        def assign(cls, cluster, members):  # type: ignore[no-untyped-def]
+            cls.calls += 1
+            if cls.calls == 1:
+                return {
+                    m.member_id: ConsumerProtocolAssignment(cls.version, [], b"") for m in members
+                }
+            return super().assign(cluster, members)
+
+    produce(kafka_settings, [event(i) for i in range(100)])
+    migrations.apply(store)
+    consumer = KafkaConsumer(
+        **consumer_config(kafka_settings), partition_assignment_strategy=[NothingFirst]
+    )
+    loader = Loader(kafka_settings, store, consumer=consumer)
+    thread = threading.Thread(target=loader.run, kwargs={"max_idle_seconds": 5})
+    thread.start()
+    thread.join(90)
+    assert not thread.is_alive()
+    assert NothingFirst.calls >= 2  # the second join gave the partitions out
+    assert count_events(store)[1] == 100
