@@ -260,38 +260,55 @@ BROWSER_CALLS = (
 )
 
 
-@pytest.mark.parametrize("sdk", ["analytics-next", "rudderstack"])
+@dataclass
+class BrowserSDK:
+    """How a browser SDK is put on the test page and asked who the visitor is."""
+
+    dist: str  # its build, under tests/peers/node_modules, served by the test site at ``path``
+    path: str
+    page: str
+    ready: str
+    anonymous_id: str
+    global_name: str
+    library: str
+
+
+BROWSER_SDKS = {
+    "analytics-next": BrowserSDK(
+        "@segment/analytics-next/dist/umd",
+        "ajs",
+        SEGMENT_PAGE,
+        "window.analytics && window.analytics.initialized",
+        "window.analytics.user().anonymousId()",
+        "analytics",
+        "analytics.js",
+    ),
+    "rudderstack": BrowserSDK(
+        "@rudderstack/analytics-js/dist/npm/modern/bundled/umd",
+        "rudder",
+        RUDDER_PAGE,
+        "window.ra && window.ra.getAnonymousId && !!window.ra.getAnonymousId()",
+        "window.ra.getAnonymousId()",
+        "ra",
+        "RudderLabs JavaScript SDK",
+    ),
+}
+
+
+@pytest.mark.parametrize("sdk", sorted(BROWSER_SDKS))
 def test_browser_sdks(browser: Browser, pipeline: Pipeline, sdk: str) -> None:
-    if sdk == "analytics-next":
-        dist = PEERS / "node_modules/@segment/analytics-next/dist/umd"
-        (pipeline.site_dir / "ajs").symlink_to(dist)
-        html, ready, anonymous, library = (
-            SEGMENT_PAGE,
-            "window.analytics && window.analytics.initialized",
-            "window.analytics.user().anonymousId()",
-            "analytics.js",
-        )
-        global_name = "analytics"
-    else:
-        dist = PEERS / "node_modules/@rudderstack/analytics-js/dist/npm/modern/bundled/umd"
-        (pipeline.site_dir / "rudder").symlink_to(dist)
-        html, ready, anonymous, library = (
-            RUDDER_PAGE,
-            "window.ra && window.ra.getAnonymousId && !!window.ra.getAnonymousId()",
-            "window.ra.getAnonymousId()",
-            "RudderLabs JavaScript SDK",
-        )
-        global_name = "ra"
-    html = html.replace("COLLECTOR", pipeline.collector).replace("KEY", KEY)
+    spec = BROWSER_SDKS[sdk]
+    (pipeline.site_dir / spec.path).symlink_to(PEERS / "node_modules" / spec.dist)
+    html = spec.page.replace("COLLECTOR", pipeline.collector).replace("KEY", KEY)
     (pipeline.site_dir / "docs.html").write_text(html)
     page = browser.new_context().new_page()
     page.goto(f"{pipeline.site}/docs.html")
-    page.wait_for_function(ready, timeout=20_000)
+    page.wait_for_function(spec.ready, timeout=20_000)
     p = Person.fresh()
-    p.anonymous = page.evaluate(anonymous)
-    page.evaluate(f"window.SDK = window.{global_name}")
+    p.anonymous = page.evaluate(spec.anonymous_id)
+    page.evaluate(f"window.SDK = window.{spec.global_name}")
     page.evaluate(BROWSER_CALLS, {"user": p.user, "group": p.group, "new_user": p.new_user})
-    events = check_landed(pipeline, p, library, screen=False, aliases=sdk == "rudderstack")
+    events = check_landed(pipeline, p, spec.library, screen=False, aliases=sdk == "rudderstack")
     for e in events:
         assert "Chrome" in e["browser"], e["browser"]
         assert e["page_path"] == "/docs.html"
