@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: spreadsheet_safe(v) for k, v in row.items()} for row in rows)
         return out.getvalue()
     if fmt != "table":
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
@@ -50,6 +51,24 @@ def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
         for r in cells
     ]
     return "\n".join(lines)
+
+
+# What a spreadsheet opening a CSV file takes for the start of a formula (OWASP, "CSV Injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows rather than evaluates: text starting like a formula gets a
+    leading single quote, as OWASP advises (event names, property values and ids are whatever
+    visitors sent). Numbers, and text that is only a number such as "-3", are left as they are."""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not _PLAIN_NUMBER.fullmatch(value)
+    ):
+        return "'" + value
+    return value
 
 
 def _cell(value: Any) -> str:

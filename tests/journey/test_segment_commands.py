@@ -152,6 +152,12 @@ def test_import_makes_traits_that_segments_use(
             "segments[0].rule.matches: not a regular expression",
         ),
         ("version: 1\nsegments: [\n", "not valid yaml"),
+        (  # nested anchors, 50 aliases a level: `define` hung (killed after 90 s) before
+            "a0: &a0 [x]\n"
+            + "".join(f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 50)}]\n" for n in range(1, 6))
+            + "version: 1\nsegments:\n  - {name: a, rule: {trait: x, in: *a5}}\n",
+            "more than 100 YAML aliases",
+        ),
     ],
 )
 def test_bad_definitions_name_the_place(
