@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import smtplib
 import socket
 import time
@@ -32,6 +33,22 @@ log = logging.getLogger("journey.alerts")
 TIMEOUT_S = 10.0
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (line breaks above all) written out as escapes: a
+    notice's values come from event data (a rule split per ``utm_source`` names the visitor's
+    value), and a line break in an e-mail subject is refused, or worse, a header."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode(), text)
+
+
+def slack_plain(text: str) -> str:
+    """``text`` shown as itself by Slack (and compatible receivers): ``&``, ``<`` and ``>`` are
+    escaped as Slack asks, so ``<!channel>`` or ``<http://x|y>`` in a value is no markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 @dataclass(frozen=True)
 class Notice:
     rule: str
@@ -43,11 +60,11 @@ class Notice:
 
     @property
     def subject(self) -> str:
-        return f"[Journey] {self.kind.upper()}: {self.rule} ({self.scope})"
+        return one_line(f"[Journey] {self.kind.upper()}: {self.rule} ({self.scope})")
 
     def payload(self) -> dict[str, Any]:
         return {
-            "text": self.text,
+            "text": slack_plain(one_line(self.text)),
             "alert": {
                 "rule": self.rule,
                 "scope": self.scope,
@@ -118,6 +135,9 @@ class Channels:
                 break
             except (OSError, smtplib.SMTPException, requests.RequestException) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:500]
+            except Exception as exc:  # noqa: BLE001 - one channel's failure is its delivery's
+                error = f"{type(exc).__name__}: {exc} (not retried)"[:500]
+                break
             if attempt < self.settings.alert_delivery_attempts:
                 self.sleep(self.settings.alert_retry_seconds * 2 ** (attempt - 1))
         log.error("alert %s (%s): %s delivery failed: %s", notice.rule, notice.scope, target, error)
@@ -145,8 +165,8 @@ class Channels:
         message["Subject"] = notice.subject
         message["From"] = s.smtp_from
         message["To"] = addresses
-        details = "\n".join(f"{k}: {v}" for k, v in notice.payload()["alert"].items())
-        message.set_content(f"{notice.text}\n\n{details}\n")
+        details = "\n".join(one_line(f"{k}: {v}") for k, v in notice.payload()["alert"].items())
+        message.set_content(f"{one_line(notice.text)}\n\n{details}\n")
         with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S) as smtp:
             if s.smtp_starttls:
                 smtp.starttls()
