@@ -314,9 +314,35 @@ FIGURES = {
 }
 
 
+# The trace attributes that carry data (event names, property values, segment names) and that
+# plotly.js draws with its pseudo-HTML (<a href>, <b>, <br>, style): written as entities there,
+# so such data is shown as the text it is and never becomes a link or restyles a label.
+_TEXT_ATTRIBUTES = ("x", "y", "labels", "text", "hovertext", "name", "customdata")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _plain_text(fig: go.Figure) -> go.Figure:
+    for trace in fig.data:
+        for name in _TEXT_ATTRIBUTES:
+            if name in trace and trace[name] is not None:
+                trace[name] = _plain(trace[name])
+        if trace.type == "sankey":
+            trace.node.label = _plain(trace.node.label)
+            trace.link.label = _plain(trace.link.label)
+    return fig
+
+
 def figures(result: Result) -> list[go.Figure]:
+    """The charts of a result, its data drawn as plain text (HTML reports and the dashboard)."""
     make = FIGURES.get(result.kind)
-    return make(result.data) if make else []  # type: ignore[operator]
+    return [_plain_text(fig) for fig in make(result.data)] if make else []  # type: ignore[operator]
 
 
 def _json(value: Any) -> str:

@@ -61,3 +61,18 @@ def test_the_page_needs_nothing_from_the_network() -> None:
     text = page("Report", [_funnel()])
     assert not re.search(r"<script[^>]+src=|<link |<img ", text)
     assert "Plotly" in text and len(text) > 1_000_000  # plotly.js is inside
+
+
+def test_chart_labels_are_plain_text_for_plotly() -> None:
+    """plotly.js draws <a href>, <b> and style in labels: event data must not become a link."""
+    from reports.html import figures
+
+    link = '<a href="https://evil.example">Buy</a>'
+    result = _funnel()
+    for steps in (result.data["steps"], result.data["breakdown"][0]["steps"]):
+        steps[1]["event"] = link
+    result.data["breakdown"][0]["value"] = "<b style='color:red'>vip</b>"
+    dumped = json.dumps([json.loads(f.to_json()) for f in figures(result)])
+    assert "<a href" not in dumped and "<b style" not in dumped  # (our own templates have <br>)
+    assert r"&lt;a href=\"https://evil.example\"&gt;Buy&lt;/a&gt;" in dumped
+    assert "&lt;b style='color:red'&gt;vip&lt;/b&gt;" in dumped
