@@ -138,12 +138,13 @@ def ensure_topics(settings: Settings) -> None:
             bootstrap_timeout_ms=10_000,
         )
     try:
-        existing = set(admin.list_topics())
-        missing = [
-            name
-            for name in (settings.events_topic, settings.dead_letter_topic)
-            if name not in existing
-        ]
+        missing = _missing_topics(admin, settings)
+        # A topic made a moment ago (by an operator, or Strimzi's) may not have reached the
+        # broker asked yet; where Journey may not create it, look again before giving up.
+        deadline = time.monotonic() + 10
+        while missing and not settings.kafka_create_topics and time.monotonic() < deadline:
+            time.sleep(0.5)
+            missing = _missing_topics(admin, settings)
         if missing and not settings.kafka_create_topics:
             raise SettingsError(
                 f"Kafka topic {missing[0]} does not exist and JOURNEY_KAFKA_CREATE_TOPICS=false: "
@@ -158,6 +159,11 @@ def ensure_topics(settings: Settings) -> None:
             _wait_for_leaders(admin, [topic.name for topic in wanted])
     finally:
         admin.close()
+
+
+def _missing_topics(admin: KafkaAdminClient, settings: Settings) -> list[str]:
+    existing = set(admin.list_topics())
+    return [t for t in (settings.events_topic, settings.dead_letter_topic) if t not in existing]
 
 
 def _wait_for_leaders(admin: KafkaAdminClient, topics: list[str], timeout: float = 15) -> None:
