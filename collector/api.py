@@ -152,7 +152,7 @@ def _limit_ip() -> Response | None:
 
 
 @bp.errorhandler(BodyError)
-def _bodyerror(exc: BodyError) -> Response:
+def _body_error(exc: BodyError) -> Response:
     return error(exc.status, exc.reason)
 
 

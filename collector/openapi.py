@@ -68,12 +68,16 @@ def _responses() -> dict[str, Any]:
             "content": {"application/json": {"schema": ACCEPTED}},
         }
     }
-    for status, description in FAILURES.items():
-        out[status] = {
-            "description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-        }
+    for status in FAILURES:
+        out[status] = _failure(status)
     return out
+
+
+def _failure(status: str) -> dict[str, Any]:
+    return {
+        "description": FAILURES[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _post(summary: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -127,18 +131,8 @@ def document() -> dict[str, Any]:
                         "this collector's host",
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
-                    "401": {
-                        "description": FAILURES["401"],
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
-                    "403": {
-                        "description": FAILURES["403"],
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
+                    "401": _failure("401"),
+                    "403": _failure("403"),
                 },
             }
         },
