@@ -1,7 +1,7 @@
 """Turn one validated inbound message into the canonical event (schemas/journey/event).
 
 Adds what the server knows: receive time and corrected time, the source (write key's name), the
-client IP (anonymised), user agent parsed into browser/OS/device, page and referrer, campaign
+client IP (anonymised), browser/OS/device and bots (collector.agent), page and referrer, campaign
 (utm_* and click ids). The client's own context is kept, minus what was lifted into columns and
 minus the raw IP.
 """
@@ -16,8 +16,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from user_agents import parse as parse_user_agent
-
+from collector.agent import describe
 from collector.clock import EPOCH, corrected, iso, parse_instant
 from collector.geo import country_of
 from schemas import EVENT
@@ -90,31 +89,6 @@ def anonymize_ip(raw: str) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
-@functools.lru_cache(maxsize=8192)
-def parse_agent(agent: str) -> tuple[str, str, str, str, str]:
-    """(browser, browser version, os, os version, device type) of a user agent string."""
-    if not agent:
-        return ("", "", "", "", "")
-    ua = parse_user_agent(agent)
-    if ua.is_bot:
-        device = "bot"
-    elif ua.is_tablet:
-        device = "tablet"
-    elif ua.is_mobile:
-        device = "mobile"
-    elif ua.is_pc:
-        device = "desktop"
-    else:
-        device = "other"
-    return (
-        ua.browser.family,
-        ua.browser.version_string,
-        ua.os.family,
-        ua.os.version_string,
-        device,
-    )
-
-
 @functools.lru_cache(maxsize=8192)  # a visitor's events in a request mostly share a page
 def _url_parts(url: str, search: str) -> tuple[str, dict[str, str]]:
     """(path, first value of each query parameter) of a page URL. Callers must not mutate."""
@@ -167,8 +141,7 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
     click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
         ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")
     )
-    agent = _text(context.get("userAgent")) or request.user_agent[:_MAX_TEXT]
-    browser, browser_version, os_name, os_version, device = parse_agent(agent)
+    agent, sender = describe(context, request.user_agent)
     library = _object(context.get("library"))
     ip = _text(context.get("ip")) or request.ip
     original_raw = message.get("originalTimestamp", message.get("timestamp"))
@@ -211,11 +184,11 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
         "click_id_type": click[0],
         "click_id": click[1][:_MAX_TEXT],
         "user_agent": agent,
-        "browser": browser,
-        "browser_version": browser_version,
-        "os": os_name,
-        "os_version": os_version,
-        "device_type": device,
+        "browser": sender.browser,
+        "browser_version": sender.browser_version,
+        "os": sender.os,
+        "os_version": sender.os_version,
+        "device_type": sender.device_type,
         "locale": _text(context.get("locale")),
         "timezone": _text(context.get("timezone")),
         "library_name": _text(library.get("name")),
