@@ -80,6 +80,7 @@ class Measure:
             breakdown=rule.breakdown,
             breakdown_limit=100,
             segment=rule.segment,
+            include_bots=rule.include_bots,
         )
         people = reached(self.store, spec)
         k = rule.step

@@ -8,6 +8,7 @@
           steps: [Product Viewed, Product Added, {event: Order Completed}]
           window: 1h                        # conversion window of the funnel
           mode: ordered                     # ordered, strict, any
+          include_bots: false               # bots' events count (default: left out)
         scope: all                          # or {segment: NAME}, or each value separately:
                                             # {each: {segments: [a, b]}}, {each: {field: utm_source}}
         step: 3                             # conversion into step 3 from step 2; default: the
@@ -124,6 +125,7 @@ class Rule:
     cooldown: timedelta = timedelta(hours=1)
     quiet_hours: QuietHours | None = None
     description: str = ""
+    include_bots: bool = False  # bots' events count (collector.agent flags them)
     source: dict[str, Any] = field(default_factory=dict, compare=False)  # as written
 
     @property
@@ -315,7 +317,10 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
     funnel = raw.get("funnel")
     if not isinstance(funnel, dict):
         raise fail(f"{where}.funnel", "{steps: [...], window: 1h, mode: ordered}")
-    keys(funnel, ("steps", "window", "mode"), f"{where}.funnel")
+    keys(funnel, ("steps", "window", "mode", "include_bots"), f"{where}.funnel")
+    include_bots = funnel.get("include_bots", False)
+    if not isinstance(include_bots, bool):
+        raise fail(f"{where}.funnel.include_bots", "true or false")
     steps = _steps(funnel.get("steps"), f"{where}.funnel.steps")
     window = duration(funnel.get("window", "1d"), f"{where}.funnel.window")
     if window > timedelta(days=90):
@@ -341,6 +346,7 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
         steps=steps,
         window=window,
         mode=mode,
+        include_bots=include_bots,
         condition=_condition(raw["condition"], f"{where}.condition"),
         channels=_channels(raw["channels"], f"{where}.channels", allow_private),
         step=step,

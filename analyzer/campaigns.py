@@ -43,6 +43,7 @@ class CampaignSpec:
     purchase_event: str = "Order Completed"
     revenue_property: str = "revenue"
     lookback_days: int = 30
+    include_bots: bool = False  # bots' events count too (collector.agent flags them)
 
     def validate(self) -> CampaignSpec:
         check_range(self.date_from, self.date_to)
@@ -125,7 +126,9 @@ def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
     where = (
         f"{BEHAVIOUR} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     )
-    people = f"SELECT * FROM {timelines(store.database, fields, where)}"
+    people = (
+        f"SELECT * FROM {timelines(store.database, fields, where, include_bots=spec.include_bots)}"
+    )
     if not spec.segments:
         return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({people})", params
     members = members_sql(store.database, list(spec.segments), params, "camp")

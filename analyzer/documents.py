@@ -40,6 +40,12 @@ def whole(value: Any, where: str, low: int, high: int, what: str = "a whole numb
     return value
 
 
+def flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise fail(where, "true or false")
+    return value
+
+
 def number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         raise fail(where, "a number")

@@ -14,6 +14,16 @@ from storage.sql import identifier
 # What people do (as opposed to identify, alias, group): what paths, sessions and strict funnels
 # are made of.
 BEHAVIOUR = "type IN ('track', 'page', 'screen')"
+# Bots (collector.agent flags crawlers, headless browsers and scripts as device_type 'bot'):
+# every analysis leaves them out unless it is asked to include them.
+NOT_BOT = "device_type != 'bot'"
+
+
+def humans(include_bots: bool) -> str:
+    """SQL: the events an analysis counts, everyone's but bots' unless ``include_bots``."""
+    return "1" if include_bots else NOT_BOT
+
+
 # A purchase: the track event named by the ``purchase_event`` parameter.
 PURCHASE = "type = 'track' AND event = %(purchase_event)s"
 

@@ -57,6 +57,7 @@ class PathSpec:
     funnel: FunnelSpec | None = None
     dropped_at: int | None = None
     segment: str | None = None  # only the members of this segment (or name/group)
+    include_bots: bool = False  # bots' events count too (collector.agent flags them)
 
     def validate(self) -> PathSpec:
         if self.kind not in KINDS:
@@ -177,7 +178,11 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     source = restrict(
         timelines(
-            database, {"el": key(_element(spec, params))}, where, ids=spec.segment is not None
+            database,
+            {"el": key(_element(spec, params))},
+            where,
+            ids=spec.segment is not None,
+            include_bots=spec.include_bots,
         ),
         database,
         spec.segment,

@@ -78,6 +78,7 @@ class RetentionSpec:
     periods: int = 8  # after the cohort's own period
     mode: str = "first_time"
     segment: str | None = None  # only the members of this segment (or name/group)
+    include_bots: bool = False  # bots' events count too (collector.agent flags them)
 
     def validate(self) -> RetentionSpec:
         self.start.validate("start")
@@ -136,7 +137,12 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         f"({back} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s))"
     )
     source = restrict(
-        timelines(store.database, {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"}, where),
+        timelines(
+            store.database,
+            {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"},
+            where,
+            include_bots=spec.include_bots,
+        ),
         store.database,
         spec.segment,
         params,
@@ -190,9 +196,15 @@ STATUSES = ("new", "returning", "resurrecting", "dormant")
 
 
 def lifecycle(
-    store: Store, event: Step, date_from: datetime, date_to: datetime, period: str = "week"
+    store: Store,
+    event: Step,
+    date_from: datetime,
+    date_to: datetime,
+    period: str = "week",
+    include_bots: bool = False,
 ) -> list[LifecyclePeriod]:
-    """People doing ``event`` per period, by lifecycle status."""
+    """People doing ``event`` per period, by lifecycle status (bots' events only with
+    ``include_bots``)."""
     event.validate("event")
     if period not in PERIODS:
         raise SpecError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
@@ -204,7 +216,14 @@ def lifecycle(
     cond = step_sql(event, "ev", params)
     by_number = _numbers(store, period, days)
     params["first"], params["last"] = min(by_number), max(by_number)
-    source = timelines(store.database, {}, f"{cond} AND timestamp < toDateTime(%(to_s)s)")
+    source = timelines(
+        store.database,
+        {},
+        f"{cond} AND timestamp < toDateTime(%(to_s)s)",
+        False,
+        None,
+        include_bots,
+    )
     numbers = f"arrayMap(t -> toInt64({_number(period, 't')}), times)"
     sql = (
         "SELECT tupleElement(s, 1) AS p, tupleElement(s, 2) AS status, count() FROM ("

@@ -47,8 +47,10 @@ def summary(
     date_from: datetime,
     date_to: datetime,
     timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
+    include_bots: bool = False,
 ) -> SessionSummary:
-    """Sessions of tracked, page and screen events in the range, identity-stitched."""
+    """Sessions of tracked, page and screen events in the range, identity-stitched (bots'
+    only with ``include_bots``)."""
     check_range(date_from, date_to)
     params: dict[str, Any] = {
         "from_s": int(date_from.timestamp()),
@@ -66,7 +68,7 @@ def summary(
         "arrayFilter((t, s) -> s = 1, times, last) AS end_times, "
         "arrayFilter((i, s) -> s = 1, arrayEnumerate(b), b) AS start_at, "
         "arrayFilter((i, s) -> s = 1, arrayEnumerate(b), last) AS end_at "
-        f"FROM {timelines(store.database, {}, where)}"
+        f"FROM {timelines(store.database, {}, where, include_bots=include_bots)}"
     )
     sessions = (
         "SELECT person_id, arrayJoin(arrayMap((s, e, i, j) -> (e - s, j - i + 1), "

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analyzer.events import deduplicated
+from analyzer.events import NOT_BOT, deduplicated
 from analyzer.identity import with_person
 from storage.sql import identifier
 from storage.store import Store
@@ -28,17 +28,20 @@ class Summary:
     revenue: float
     first: Any
     last: Any
+    bot_events: int = 0  # of ``events``: flagged as bots (collector.agent), left out of analyses
 
 
 def summary(store: Store) -> Summary:
     db = store.database
     (stored,) = store.execute(f"SELECT count() FROM {identifier(db)}.events")[0]
-    src = deduplicated(db, ["type", "anonymous_id", "user_id", "timestamp", "event", "properties"])
+    src = deduplicated(
+        db, ["type", "anonymous_id", "user_id", "timestamp", "event", "properties", "device_type"]
+    )
     by_type = dict(store.execute(f"SELECT type, count() FROM {src} GROUP BY type ORDER BY type"))
     row = store.execute(
         "SELECT count(), uniqExact(anonymous_id), uniqExactIf(user_id, user_id != ''), "
         "sumIf(visitParamExtractFloat(properties, 'revenue'), event = 'Order Completed'), "
-        f"min(timestamp), max(timestamp) FROM {src}"
+        f"min(timestamp), max(timestamp), countIf(NOT ({NOT_BOT})) FROM {src}"
     )[0]
     return Summary(
         int(stored),
@@ -49,6 +52,7 @@ def summary(store: Store) -> Summary:
         float(row[3]),
         row[4],
         row[5],
+        int(row[6]),
     )
 
 
@@ -59,13 +63,14 @@ def shop_funnel(
     steps: tuple[str, ...] = SHOP_FUNNEL,
 ) -> list[dict[str, Any]]:
     """People reaching each step in order within the window, per value of ``breakdown`` (taken
-    from the person's first event). People are identity-stitched (analyzer.identity)."""
+    from the person's first event). People are identity-stitched (analyzer.identity); bots are
+    left out."""
     if breakdown not in BREAKDOWNS:
         raise ValueError(f"breakdown must be one of {', '.join(BREAKDOWNS)}")
     if not 1 <= len(steps) <= 10:
         raise ValueError("a funnel has 1 to 10 steps")
     conds = ", ".join(f"event = %(s{i})s" for i in range(len(steps)))
-    src = with_person(store.database, ["timestamp", "event", breakdown])
+    src = with_person(store.database, ["timestamp", "event", breakdown], NOT_BOT)
     sql = f"""
         SELECT segment, level, count() AS people FROM (
             SELECT person_id,

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from analyzer.events import humans
 from analyzer.identity import KEY, persons
 from storage.sql import identifier
 
@@ -44,12 +45,14 @@ def timelines(
     where: str,
     ids: bool = True,
     flags: tuple[str, str] | None = None,
+    include_bots: bool = False,
 ) -> str:
     """A subquery of ``person`` (and ``person_id`` with ``ids``), ``times`` and one array per
     entry of ``fields`` (and of ``flags``: a name and an SQL UInt16, carried in the key).
 
     ``fields`` maps an output name to an SQL expression over event columns; ``where`` selects
-    the events. Both are code-built; their values are ``%(name)s`` parameters."""
+    the events (never a bot's, unless ``include_bots``). Both are code-built; their values are
+    ``%(name)s`` parameters."""
     names = [identifier(n) for n in fields]
     picked = "".join(
         f", {expr} AS _f_{name}" for name, expr in zip(names, fields.values(), strict=True)
@@ -60,7 +63,7 @@ def timelines(
         key = f"bitOr(bitAnd(event_key, {WITHOUT_FLAGS}), toUInt16({flags[1]}))"
     events = (
         f"(SELECT identity_key, {ORDER} AS _o, {key} AS _k{picked}{id_column} "
-        f"FROM {identifier(database)}.events WHERE {where})"
+        f"FROM {identifier(database)}.events WHERE ({where}) AND {humans(include_bots)})"
     )
     carried = "".join(f", _f_{n}" for n in names)
     pid = ", if(linked_id != '', linked_id, _id) AS _pid" if ids else ""

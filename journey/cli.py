@@ -325,7 +325,8 @@ def _summary_text(data: dict[str, Any]) -> str:
     from journey.output import render
 
     lines = [
-        f"events: {data['events']} ({data['rows_stored']} rows stored)  visitors: {data['visitors']}  "
+        f"events: {data['events']} ({data['rows_stored']} rows stored, "
+        f"{data['bot_events']} from bots)  visitors: {data['visitors']}  "
         f"identified users: {data['identified_users']}  revenue: {data['revenue']:,.2f}",
         "by type: " + ", ".join(f"{k} {v}" for k, v in data["by_type"].items()),
     ]

@@ -58,6 +58,11 @@ def show(store: Any, kind: str, params: Params, fmt: str, output: Path | None) -
 
 def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     since_opt = click.option("--since", default=None, help="first day (default: 30 days ago)")
+    bots_opt = click.option(
+        "--include-bots",
+        is_flag=True,
+        help="count bots too (crawlers, headless browsers, scripts; left out by default)",
+    )
     until_opt = click.option("--until", default=None, help="day after the last (default: tomorrow)")
     steps_opt = click.option(
         "--step",
@@ -105,6 +110,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @click.option("--trend", type=click.Choice(["day", "week"]), default=None)
     @click.option("--dropped-at", type=int, default=None, help="list who dropped after step N")
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT
@@ -129,6 +135,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @in_segment_opt
     @window_opt
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT
@@ -149,6 +156,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @click.option("--min-sample", type=int, default=30, show_default=True)
     @click.option("--error-pattern", default=r"(?i)error|fail|exception", show_default=True)
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT
@@ -169,6 +177,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     )
     @in_segment_opt
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT
@@ -180,6 +189,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @click.option("--event", required=True, help="NAME[|filters]")
     @period_opt
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT
@@ -206,6 +216,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
             click.option("--csat-trait", default=None, help="or: the trait holding the score"),
             click.option("--satisfied-at", default="4", show_default=True),
             since_opt,
+            bots_opt,
             until_opt,
             FORMAT,
             OUTPUT,
@@ -235,6 +246,7 @@ def register(report: click.Group, open_store: Callable[[], Any]) -> None:
     @click.option("--revenue-property", default="revenue", show_default=True)
     @click.option("--lookback-days", type=int, default=30, show_default=True)
     @since_opt
+    @bots_opt
     @until_opt
     @FORMAT
     @OUTPUT

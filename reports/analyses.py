@@ -79,6 +79,7 @@ def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> F
         exclusions=p.exclusions(),
         breakdown=p.breakdown() if breakdown else None,
         segment=p.one("in_segment"),
+        include_bots=p.flag("include_bots"),
     )
     return checked(spec.validate, FUNNEL_NAMES)
 
@@ -153,6 +154,7 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         funnel=funnel_spec,
         dropped_at=dropped_at,
         segment=segment if funnel_spec is None else None,
+        include_bots=p.flag("include_bots"),
     )
     p.done()
     names = {**FUNNEL_NAMES, "cleaning": "clean", "max_length": "max_length", "top": "top"}
@@ -224,6 +226,7 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
         periods=p.integer("periods", 8, 1, 120) or 8,
         mode=p.choice("mode", ("first_time", "recurring"), "first_time") or "first_time",
         segment=p.one("in_segment"),
+        include_bots=p.flag("include_bots"),
     )
     p.done()
     names = {"start": "start_event", "returning": "return_event", "segment": "in_segment"}
@@ -248,9 +251,12 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     event = p.step("event")
     period = p.choice("period", ("day", "week", "month"), "week") or "week"
     since, until = p.period(today)
+    bots = p.flag("include_bots")
     p.done()
     names = {"event": "event", "period": "period", "date_from": "since", "date_to": "until"}
-    found = [asdict(x) for x in checked(lambda: compute(store, event, since, until, period), names)]
+    found = [
+        asdict(x) for x in checked(lambda: compute(store, event, since, until, period, bots), names)
+    ]
     return Result("lifecycle", f"Lifecycle of {event.event} by {period}", found, found)
 
 
@@ -299,15 +305,16 @@ def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Re
 
 def event_names(store: Store, p: Params, today: datetime | None = None) -> Result:
     """The events seen in the period, most frequent first: what funnel steps can be."""
-    from analyzer.events import BEHAVIOUR
+    from analyzer.events import BEHAVIOUR, humans
     from storage.sql import identifier
 
     since, until = p.period(today)
     limit = p.integer("limit", 200, 1, 5000) or 200
+    bots = humans(p.flag("include_bots"))
     p.done()
     rows = store.execute(
         "SELECT event, any(type), uniqExact(event_id) AS n "  # replayed rows count once
-        f"FROM {identifier(store.database)}.events WHERE {BEHAVIOUR} AND event != '' "
+        f"FROM {identifier(store.database)}.events WHERE {BEHAVIOUR} AND {bots} AND event != '' "
         "AND timestamp >= toDateTime(%(since)s) AND timestamp < toDateTime(%(until)s) "
         f"GROUP BY event ORDER BY n DESC, event LIMIT {int(limit)}",
         {"since": int(since.timestamp()), "until": int(until.timestamp())},

@@ -63,6 +63,11 @@ COMMON = [
         enum=["json", "csv", "html", "figures"],
     ),
 ]
+BOTS = _param(
+    "include_bots",
+    "true to count bots too (crawlers, headless browsers, scripts); left out by default",
+    enum=["true", "false", "1", "0"],
+)
 FUNNEL = [
     _param("step", f"the funnel's steps in order, 2 to 10; {STEP}", many=True),
     _param("window", "conversion window: 30m, 12h, 7d (default 7d)"),
@@ -533,13 +538,13 @@ SUMMARIES = {
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"/api/v1/reports/{kind}": _get(
-            SUMMARIES[kind], PARAMS[kind] + COMMON, _responses(REPORT_RESULTS[kind])
+            SUMMARIES[kind], [*PARAMS[kind], BOTS, *COMMON], _responses(REPORT_RESULTS[kind])
         )
         for kind in REPORTS
     }
     paths["/api/v1/events"] = _get(
         "Events seen in the period, most frequent first",
-        [*COMMON, _param("limit", "events to list (default 200)")],
+        [*COMMON, BOTS, _param("limit", "events to list (default 200)")],
         _responses({"events": "Events"}),
     )
     paths["/api/v1/segments"] = _get(

@@ -53,8 +53,10 @@ class Params:
         """From Python values: None is left out, a tuple or list repeats the name."""
         values: dict[str, list[str]] = {}
         for name, value in given.items():
-            if value is None or value == () or value == []:
+            if value is None or value is False or value == () or value == []:
                 continue
+            if value is True:
+                value = "true"
             items = value if isinstance(value, (list, tuple)) else [value]
             values[name] = [str(v) for v in items]
         return cls(values)

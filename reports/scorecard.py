@@ -64,6 +64,7 @@ def _spec(p: Params, since: datetime, until: datetime) -> Any:
         csat_property=p.one("csat_property", "score") or "score",
         csat_trait=p.one("csat_trait"),
         satisfied_at=_number(p, "satisfied_at", 4.0),
+        include_bots=p.flag("include_bots"),
     )
 
 
@@ -118,6 +119,7 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
         purchase_event=p.one("purchase_event", "Order Completed") or "Order Completed",
         revenue_property=p.one("revenue_property", "revenue") or "revenue",
         lookback_days=p.integer("lookback_days", 30, 1, 365) or 30,
+        include_bots=p.flag("include_bots"),
     )
     p.done()
     names = {**SCORECARD_NAMES, "lookback_days": "lookback_days"}

@@ -189,7 +189,8 @@ class PersonFunnel:
             keep += f" AND {only_members(self.database, spec.segment, self.params)}"
         sql = (
             f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
-            f"FROM {timelines(self.database, tl_fields, where, ids, ('m', mask))}) WHERE {keep}"
+            f"FROM {timelines(self.database, tl_fields, where, ids, ('m', mask), spec.include_bots)}) "
+            f"WHERE {keep}"
         )
         if not self.breakdown_is_segment:
             return sql

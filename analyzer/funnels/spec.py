@@ -167,6 +167,7 @@ class FunnelSpec:
     breakdown: Breakdown | None = None
     breakdown_limit: int = 25
     segment: str | None = None  # only the members of this segment (or name/group)
+    include_bots: bool = False  # bots' events count too (collector.agent flags them)
 
     @property
     def window_ms(self) -> int:

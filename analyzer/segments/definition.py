@@ -7,6 +7,7 @@
                                         # behavioral, value, predicted, other
         description: 18 to 34 in cities
         refresh: 1d                     # optional schedule: 15m, 6h, 1d ...
+        include_bots: false             # bots' events count (default: bots are nobody)
         public: true                    # the website may ask whether a visitor is a member
                                         # (or a list of the sources whose write keys may)
         rule:
@@ -48,6 +49,7 @@ from analyzer.documents import duration as parse_duration
 from analyzer.documents import event_name as _event
 from analyzer.documents import fail as _fail
 from analyzer.documents import filters as _filters
+from analyzer.documents import flag as _flag
 from analyzer.documents import keys as _keys
 from analyzer.documents import number as _number
 from analyzer.documents import options as _options
@@ -173,6 +175,7 @@ class Definition:
     # The website may learn a visitor is a member (collector.personalize): None no; () through
     # any write key; else only through the keys of these sources.
     public: tuple[str, ...] | None = None
+    include_bots: bool = False  # bots' events count (collector.agent flags them)
     source: dict[str, Any] = field(default_factory=dict, compare=False)  # as written
 
     @property
@@ -334,6 +337,7 @@ def parse_definition(raw: Any, where: str) -> Definition:
             "propensity",
             "purchase_event",
             "revenue_property",
+            "include_bots",
         ),
         where,
     )
@@ -365,6 +369,7 @@ def parse_definition(raw: Any, where: str) -> Definition:
             raw.get("revenue_property", "revenue"), f"{where}.revenue_property"
         ),
         "public": _public(raw.get("public"), f"{where}.public"),
+        "include_bots": _flag(raw.get("include_bots", False), f"{where}.include_bots"),
         "source": raw,
     }
     kind = kinds[0]

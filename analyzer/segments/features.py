@@ -21,7 +21,7 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzer.events import BEHAVIOUR, PURCHASE, number_property
+from analyzer.events import BEHAVIOUR, PURCHASE, humans, number_property
 from analyzer.funnels.spec import COLUMNS as FILTER_COLUMNS
 from analyzer.identity import KEY, stitched
 from storage.sql import identifier
@@ -66,8 +66,10 @@ class Features:
         as_of: datetime,
         purchase_event: str = "Order Completed",
         revenue_property: str = "revenue",
+        include_bots: bool = False,
     ) -> None:
         self.database = identifier(database)
+        self.include_bots = include_bots  # else bots (collector.agent) are nobody's features
         self.as_of = as_of.astimezone(UTC)
         self.params: dict[str, Any] = {
             "as_of_s": int(self.as_of.timestamp()),
@@ -246,7 +248,7 @@ class Features:
         source = (
             f"(SELECT {KEY} AS key0, {states} FROM (SELECT {', '.join(READ)} "
             f"FROM {self.database}.events WHERE timestamp <= toDateTime(%(as_of_s)s) "
-            f"AND {KEY} != '' LIMIT 1 BY event_id) GROUP BY key0)"
+            f"AND {KEY} != '' AND {humans(self.include_bots)} LIMIT 1 BY event_id) GROUP BY key0)"
         )
         merged = ", ".join(
             f"{self._merge(f, w)}({c}) AS {c}" for (f, _, w), c in self._states.items()

@@ -111,17 +111,18 @@ def refresh(
     at = (at or datetime.now(UTC)).astimezone(UTC)
     refresh_id = _refresh_id(store, at)
     _drop_stale_snapshots(store, refresh_id)
-    # One pass over the events per purchase event and revenue property (usually one in all):
-    # the base, every rule, RFM values and the models' features now and back then.
-    passes: dict[tuple[str, str], list[Stored]] = {}
+    # One pass over the events per purchase event, revenue property and whether bots count
+    # (usually one in all): the base, every rule, RFM values and the models' features now and
+    # back then. The base is the first pass's: without bots, unless every segment wants them.
+    passes: dict[tuple[bool, str, str], list[Stored]] = {}
     for s in chosen:
-        passes.setdefault((s.definition.purchase_event, s.definition.revenue_property), []).append(
-            s
-        )
+        d = s.definition
+        passes.setdefault((d.include_bots, d.purchase_event, d.revenue_property), []).append(s)
     if not passes:
-        passes[("Order Completed", "revenue")] = []
+        passes[(False, "Order Completed", "revenue")] = []
     report = RefreshReport(refresh_id, at, 0, [])
-    for i, group in enumerate(passes.values()):
+    for i, key in enumerate(sorted(passes)):
+        group = passes[key]
         snapshot = Snapshot(store, group, refresh_id, at, number=i)
         try:
             snapshot.build()
@@ -213,6 +214,7 @@ class Snapshot:
             at,
             first.purchase_event if first else "Order Completed",
             first.revenue_property if first else "revenue",
+            first.include_bots if first else False,
         )
         self.rules = [s for s in group if s.definition.kind == "rule"]
         select: dict[str, str] = {

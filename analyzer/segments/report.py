@@ -155,12 +155,12 @@ _EMPTY: Stats = (0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0)
 
 
 def group_stats(
-    store: Store, name: str, refresh: int, at: datetime
+    store: Store, name: str, refresh: int, at: datetime, include_bots: bool = False
 ) -> tuple[dict[str, Stats], Stats]:
     """Per segment written by ``name`` at ``refresh`` (its groups are exclusive), and for the
     whole base, in one pass: people, identified, contactable, converted (a purchase), and the
     sum and sum of squares of events and of revenue per person."""
-    f = Features(store.database, at)
+    f = Features(store.database, at, include_bots=include_bots)
     select = {
         "identified": f.attribute("identified"),
         "contactable": f.attribute("contactable"),
@@ -359,7 +359,7 @@ def report(store: Store, name: str, with_quality: bool = True) -> SegmentReport:
         out.movement = movement(store, name, history[-2][0], latest)
     at = datetime.fromtimestamp(latest / 1000, UTC)
     if with_quality:
-        stats, everyone = group_stats(store, name, latest, at)
+        stats, everyone = group_stats(store, name, latest, at, s.definition.include_bots)
         recent = [r for r, *_ in history][-6:]
         for segment in out.groups:
             stable = _stability(store, segment, recent, by_segment.get(segment, []))

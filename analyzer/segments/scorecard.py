@@ -93,6 +93,7 @@ class ScorecardSpec:
     csat_property: str = "score"
     csat_trait: str | None = None
     satisfied_at: float = 4.0
+    include_bots: bool = False  # bots' events count too (collector.agent flags them)
 
     def funnel(self, names: tuple[str, ...]) -> FunnelSpec | None:
         if not self.steps:
@@ -105,6 +106,7 @@ class ScorecardSpec:
             mode=self.mode,
             breakdown=Breakdown("segment", segments=names) if names else None,
             breakdown_limit=100,
+            include_bots=self.include_bots,
         )
 
     def validate(self) -> ScorecardSpec:
@@ -318,9 +320,9 @@ def person_sql(
             arraySum(arrayMap((x, a) -> if(a = 1, x, 0.), score, answered)) AS score_sum,
             arraySum(arrayMap((x, a) -> if(a = 1, x * x, 0.), score, answered)) AS score_sq,
             arrayCount((x, a) -> a = 1 AND x >= %(satisfied_at)s, score, answered) AS satisfied
-        FROM {timelines(store.database, fields, where)}"""
+        FROM {timelines(store.database, fields, where, include_bots=spec.include_bots)}"""
     if spec.csat_trait:
-        f = Features(store.database, spec.date_to)
+        f = Features(store.database, spec.date_to, include_bots=spec.include_bots)
         trait = f.trait(spec.csat_trait)
         params.update(f.params)
         per_person = f"""SELECT person_id, events, sessions, active_days, eligible, returned,

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page
 
 from collector.app import create_app
 from tests.collector.conftest import KEY, Pipeline
+from tests.collector.test_agent import CHROME_WINDOWS
 from tests.conftest import CHROMIUM_FLAGS
 
 pytestmark = pytest.mark.integration
@@ -85,7 +86,8 @@ def test_every_touchpoint_lands_once_with_its_context(browser: Browser, pipeline
     for e in events:
         assert (e["utm_source"], e["utm_medium"], e["utm_campaign"]) == ("news", "email", "spring")
         assert (e["click_id_type"], e["click_id"]) == ("gclid", "G1")  # kept for the session
-        assert "Chrome" in e["browser"] and e["device_type"] == "desktop"  # HeadlessChrome
+        # a headless Chromium is a bot (collector.agent): stored, and left out of analyses
+        assert (e["browser"], e["device_type"]) == ("HeadlessChrome", "bot")
         assert e["library_name"] == "journey.js" and e["source"] == "website"
         assert e["session_id"] == events[0]["session_id"] != ""
         assert e["anonymous_id"] == events[0]["anonymous_id"] != ""
@@ -234,8 +236,9 @@ def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
             }
         ),
     )
-    fan = browser.new_context().new_page()
-    other = browser.new_context().new_page()
+    # people, not bots: segments leave out headless browsers
+    fan = browser.new_context(user_agent=CHROME_WINDOWS).new_page()
+    other = browser.new_context(user_agent=CHROME_WINDOWS).new_page()
     for page in (fan, other):
         page.goto(f"{pipeline.site}/offer.html")
         page.wait_for_selector("body[data-segments]")
