@@ -11,11 +11,9 @@ followed. The history keeps the webhook's host only, never its path (tokens live
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 import smtplib
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from alerts import webhook
 from alerts.rules import Channel
 from journey.settings import Settings
 
@@ -88,23 +87,6 @@ class Refused(Exception):
     """A delivery that retrying cannot fix."""
 
 
-def resolve_public(host: str, port: int, allow_private: bool) -> None:
-    """Refuse a host any of whose addresses is not global (unless allowed)."""
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise ConnectionError(f"cannot resolve {host}: {exc.strerror}") from None
-    if allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise Refused(
-                f"{host} resolves to {address}, a private or local address "
-                "(JOURNEY_ALERT_ALLOW_PRIVATE allows it)"
-            )
-
-
 class Channels:
     def __init__(self, settings: Settings, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
@@ -144,15 +126,15 @@ class Channels:
         return Delivery(channel.kind, target, attempts, False, error)
 
     def _webhook(self, notice: Notice, url: str) -> None:
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        resolve_public(parts.hostname or "", port, self.settings.alert_allow_private)
-        response = requests.post(
-            url, json=notice.payload(), timeout=TIMEOUT_S, allow_redirects=False
-        )
+        try:  # parsed once, resolved once, posted to the address checked (alerts.webhook)
+            target = webhook.parse(url)
+            address = webhook.resolve(target, self.settings.alert_allow_private)
+        except webhook.TargetError as exc:
+            raise Refused(f"{exc} (JOURNEY_ALERT_ALLOW_PRIVATE allows private ones)") from None
+        response = webhook.post(target, address, notice.payload(), TIMEOUT_S)
         if 200 <= response.status_code < 300:
             return
-        message = f"HTTP {response.status_code} from {parts.hostname}"
+        message = f"HTTP {response.status_code} from {target.host}"
         if response.status_code == 429 or response.status_code >= 500:
             raise requests.HTTPError(message)
         raise Refused(message + " (not retried)")

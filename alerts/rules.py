@@ -39,7 +39,6 @@ Errors name the place: ``alerts[0].condition.below: a share between 0 and 1``.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
@@ -47,9 +46,10 @@ from datetime import time, timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alerts.webhook import TargetError, literal, refusal
+from alerts.webhook import parse as parse_target
 from analyzer.documents import (
     DocumentError,
     choice,
@@ -221,24 +221,23 @@ def _scope(raw: Any, where: str) -> dict[str, Any]:
 
 
 def check_webhook(url: str, where: str, allow_private: bool) -> str:
-    """An http(s) URL whose host is not a private, loopback or link-local address (unless
-    allowed). Names are resolved again at each delivery (channels.deliver)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise fail(where, f"{url!r} is not an http(s) URL")
-    if parts.username or parts.password:
-        raise fail(where, "no credentials in the URL; put a token in its path or query")
+    """An http(s) URL that every parser reads alike, whose host is not an address that may not
+    be posted to (alerts.webhook). A name's addresses are checked at each delivery, where the
+    request goes to the address that was checked."""
     try:
-        address = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        if parts.hostname.lower() in ("localhost", "localhost.localdomain") and not allow_private:
-            raise fail(where, "a loopback host; set JOURNEY_ALERT_ALLOW_PRIVATE to allow") from None
-        return url
-    if not allow_private and not address.is_global:
-        raise fail(
-            where,
-            f"{address} is a private or local address; set JOURNEY_ALERT_ALLOW_PRIVATE to allow",
-        )
+        target = parse_target(url)
+        address = literal(target)
+        why = refusal(address, allow_private) if address is not None else ""
+        if (
+            address is None
+            and not allow_private
+            and target.host in ("localhost", "localhost.localdomain")
+        ):
+            why = f"{target.host} is a loopback host"
+    except TargetError as exc:
+        raise fail(where, str(exc)) from None
+    if why:
+        raise fail(where, f"{why}; set JOURNEY_ALERT_ALLOW_PRIVATE to allow")
     return url
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime
-import ipaddress
 import os
 import shutil
 import signal
@@ -30,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from journey.devservices import free_port, terminate, wait_for_port
+from journey.devservices.certificates import issue
 
 SASL_USER = "journey"
 SASL_PASSWORD = "journey-dev-secret"  # a throwaway credential of a throwaway test cluster
@@ -386,49 +385,7 @@ class LocalKafkaCluster:
 
     def _write_certificates(self) -> None:
         """A CA, and a broker certificate it signs for 127.0.0.1 and localhost (PEM)."""
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-
-        now = datetime.datetime.now(datetime.UTC)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "journey test CA")])
-        ca = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        pem = serialization.Encoding.PEM
-        self.ca_file.write_bytes(ca.public_bytes(pem))
-        (self.root / "broker.pem").write_bytes(
-            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-            + cert.public_bytes(pem)
-            + ca.public_bytes(pem)
-        )
+        issue(self.ca_file, self.root / "broker.pem", ["localhost", "127.0.0.1"])
 
 
 LOG4J2 = """\

@@ -4,6 +4,7 @@ it was sent (and can be told to fail), and an SMTP server (aiosmtpd)."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -23,15 +25,19 @@ class Webhook:
     url: str
     received: list[dict[str, Any]] = field(default_factory=list)
     failures: list[int] = field(default_factory=list)  # statuses to answer first, in order
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
 
 
 @contextmanager
-def webhook_receiver() -> Iterator[Webhook]:
+def webhook_receiver(bundle: Path | None = None) -> Iterator[Webhook]:
+    """On 127.0.0.1; with ``bundle`` (a key and certificate chain, PEM) over TLS, its URL then
+    naming the host localhost."""
     hook = Webhook("")
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            hook.hosts.append(self.headers.get("Host", ""))
             status = hook.failures.pop(0) if hook.failures else 200
             if status == 200:
                 hook.received.append(json.loads(body))
@@ -44,6 +50,11 @@ def webhook_receiver() -> Iterator[Webhook]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     hook.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/journey?token=s3cret"
+    if bundle is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(bundle)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        hook.url = f"https://localhost:{server.server_address[1]}/hooks/journey?token=s3cret"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
