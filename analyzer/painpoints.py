@@ -20,7 +20,6 @@ rate would lose. Stages with too few people are listed last, marked as not ranke
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -30,6 +29,7 @@ from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
 from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError, check_segment
 from analyzer.paths import PAGE_OR_EVENT, first_of_runs
+from analyzer.regex import problem
 from storage.store import Store
 
 
@@ -59,10 +59,8 @@ class PainPointSpec:
             raise SpecError("min_sample: from 1 to 1000000 people")
         if not 0 < self.alpha < 0.5:
             raise SpecError("alpha: a significance level between 0 and 0.5")
-        try:
-            re.compile(self.error_pattern)
-        except re.error as exc:
-            raise SpecError(f"error_pattern: not a regular expression: {exc}") from None
+        if problem(self.error_pattern):
+            raise SpecError(f"error_pattern: {problem(self.error_pattern)}")
         return self
 
 

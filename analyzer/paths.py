@@ -15,7 +15,6 @@ of the elements in the answer is read back afterwards.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,6 +23,7 @@ from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel, check_segments
 from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segment
 from analyzer.hashed import key, texts
+from analyzer.regex import problem
 from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
@@ -73,10 +73,8 @@ class PathSpec:
         for i, rule in enumerate(self.cleaning):
             if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
                 raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
-            try:
-                re.compile(rule[0])
-            except re.error as exc:
-                raise SpecError(f"cleaning[{i}]: not a regular expression: {exc}") from None
+            if problem(rule[0]):
+                raise SpecError(f"cleaning[{i}]: {problem(rule[0])}")
         check_timeout(self.session_timeout)
         if not isinstance(self.top, int) or not 1 <= self.top <= 500:
             raise SpecError("top: from 1 to 500 paths")

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from analyzer.regex import problem
+
 # Event columns a step may filter on; anything else is a property: "properties.<key>".
 COLUMNS = (
     "event",
@@ -69,11 +71,8 @@ class Filter:
                 raise SpecError(f"{where}.value: 'in' takes a non-empty list of strings")
         elif not isinstance(self.value, str):
             raise SpecError(f"{where}.value: must be a string")
-        if self.op == "match" and isinstance(self.value, str):
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise SpecError(f"{where}.value: not a regular expression: {exc}") from None
+        if self.op == "match" and isinstance(self.value, str) and problem(self.value):
+            raise SpecError(f"{where}.value: {problem(self.value)}")
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,24 @@ class Stored:
 
 
 def stored(store: Store) -> dict[str, Stored]:
-    """The latest version of every defined segment, by name."""
-    return {
-        name: Stored(parse_definition(json.loads(v.text), name), v.version, v.created_at)
-        for name, v in versioned.latest(store, TABLE).items()
-    }
+    """The latest version of every defined segment, by name (without those ``unusable``)."""
+    return catalog(store)[0]
+
+
+def catalog(store: Store) -> tuple[dict[str, Stored], dict[str, str]]:
+    """The latest version of every defined segment, by name; and apart, by name, why each one
+    stored before a check that it no longer passes (a pattern RE2 refuses) cannot be used.
+    One such definition never hides the others."""
+    usable: dict[str, Stored] = {}
+    unusable: dict[str, str] = {}
+    for name, v in versioned.latest(store, TABLE).items():
+        try:
+            definition = parse_definition(json.loads(v.text), name)
+        except DefinitionError as exc:
+            unusable[name] = f"{exc} (define it again)"
+            continue
+        usable[name] = Stored(definition, v.version, v.created_at)
+    return usable, unusable
 
 
 def define(store: Store, definitions: Sequence[Definition]) -> dict[str, int]:

@@ -57,6 +57,7 @@ from analyzer.documents import share as _share
 from analyzer.documents import text as _text
 from analyzer.documents import whole as _int
 from analyzer.funnels.spec import Filter
+from analyzer.regex import problem
 
 DefinitionError = DocumentError  # a definition cannot be used; the message names the place
 
@@ -202,10 +203,8 @@ def _value(op: str, value: Any, where: str, numeric: bool) -> Any:
         return tuple(str(v) for v in value)
     if op == "matches":
         text = _text(value, where)
-        try:
-            re.compile(text)
-        except re.error as exc:
-            raise _fail(where, f"not a regular expression: {exc}") from None
+        if problem(text):
+            raise _fail(where, problem(text))
         return text
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:

@@ -32,7 +32,7 @@ import pandas as pd
 from analyzer.documents import pick
 from analyzer.events import BEHAVIOUR
 from analyzer.segments import public, rfm
-from analyzer.segments.catalog import Stored, stored
+from analyzer.segments.catalog import Stored, catalog, stored
 from analyzer.segments.features import Features
 from analyzer.segments.predicted import (
     MODEL_FEATURES,
@@ -42,7 +42,7 @@ from analyzer.segments.predicted import (
 )
 from analyzer.segments.rules import compile_rule
 from storage.sql import identifier
-from storage.store import Store
+from storage.store import Store, StoreUnavailable
 
 SAMPLE_BUCKETS = 10_000
 
@@ -107,7 +107,10 @@ def refresh(
     store: Store, names: Sequence[str] | None = None, at: datetime | None = None
 ) -> RefreshReport:
     """Refresh the named segments (all defined ones by default) as of ``at`` (now)."""
-    chosen = pick(stored(store), names, "segment")
+    defined, unusable = catalog(store)
+    broken = {n: why for n, why in unusable.items() if not names or n in names}
+    wanted = [n for n in names or () if n not in unusable]
+    chosen = pick(defined, wanted, "segment") if wanted or not names else []
     at = (at or datetime.now(UTC)).astimezone(UTC)
     refresh_id = _refresh_id(store, at)
     _drop_stale_snapshots(store, refresh_id)
@@ -120,28 +123,46 @@ def refresh(
         passes.setdefault((d.include_bots, d.purchase_event, d.revenue_property), []).append(s)
     if not passes:
         passes[(False, "Order Completed", "revenue")] = []
-    report = RefreshReport(refresh_id, at, 0, [])
-    for i, key in enumerate(sorted(passes)):
-        group = passes[key]
-        snapshot = Snapshot(store, group, refresh_id, at, number=i)
-        try:
-            snapshot.build()
-            if i == 0:
-                report.base = snapshot.write_base()
-            report.segments += snapshot.write_rules()
-            for s in group:
-                kind = s.definition.kind
+    report = RefreshReport(refresh_id, at, 0, [], errors=broken)
+    number, with_base = 0, False
+    for key in sorted(passes):
+        pending = [passes[key]]
+        while pending:
+            group = pending.pop(0)
+            snapshot = Snapshot(store, group, refresh_id, at, number)
+            number += 1
+            try:
                 try:
-                    if kind == "rfm":
-                        report.segments.append(snapshot.write_rfm(s))
-                    elif kind == "clusters":
-                        report.segments.append(snapshot.write_clusters(s))
-                    elif kind == "propensity":
-                        report.segments.append(snapshot.write_propensity(s))
-                except ModelError as exc:
-                    report.errors[s.definition.name] = str(exc)
-        finally:
-            snapshot.drop()
+                    snapshot.build()
+                except StoreUnavailable:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a definition ClickHouse cannot run
+                    # One bad definition never stops the others: each of the pass's
+                    # definitions gets a pass of its own, and the one that fails alone is
+                    # reported with ClickHouse's reason.
+                    if len(group) > 1:
+                        pending = [[s] for s in group] + pending
+                    elif group:
+                        report.errors[group[0].definition.name] = _reason(exc)
+                    else:
+                        raise
+                    continue
+                if not with_base:
+                    report.base, with_base = snapshot.write_base(), True
+                report.segments += snapshot.write_rules()
+                for s in group:
+                    kind = s.definition.kind
+                    try:
+                        if kind == "rfm":
+                            report.segments.append(snapshot.write_rfm(s))
+                        elif kind == "clusters":
+                            report.segments.append(snapshot.write_clusters(s))
+                        elif kind == "propensity":
+                            report.segments.append(snapshot.write_propensity(s))
+                    except ModelError as exc:
+                        report.errors[s.definition.name] = str(exc)
+            finally:
+                snapshot.drop()
     for r in report.segments:
         r.base = report.base
     store.insert(
@@ -164,6 +185,12 @@ def refresh(
     # The website's view (collector.personalize) follows every refresh.
     report.published = public.publish(store, refresh_id)
     return report
+
+
+def _reason(exc: Exception) -> str:
+    """The first line of a server's error, for a refresh report."""
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    return lines[0][:500]
 
 
 SNAPSHOT_PREFIX = "segment_snapshot_"

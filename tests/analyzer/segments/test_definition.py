@@ -105,6 +105,11 @@ def _doc(segment: dict[str, Any]) -> dict[str, Any]:
             "segments[0].rule.where[0].field",
         ),
         ({"rule": {"all": []}}, "segments[0].rule.all: a list of 1 to 50 rules"),
+        (  # Python's re takes lookahead; ClickHouse's RE2 does not
+            {"rule": {"trait": "email", "matches": "^(?!.*@test)"}},
+            "segments[0].rule.matches: not a regular expression ClickHouse runs (RE2 syntax)",
+        ),
+        ({"rule": {"trait": "a", "eq": 1}, "include_bots": "yes"}, "include_bots: true or false"),
         ({"rule": {"all": [{"trait": "a", "eq": 1}], "any": []}}, "all stands alone"),
         (
             {

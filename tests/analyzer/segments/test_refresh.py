@@ -194,6 +194,42 @@ def test_history_and_versions_are_kept(base: Base) -> None:
         refresh(base.store, ["nope"], at=NOW)
 
 
+def test_a_definition_clickhouse_cannot_run_never_stops_the_others(
+    base: Base, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pattern RE2 refuses, stored before definitions were checked with RE2's rules: the
+    refresh reports it and refreshes every other segment of the same pass."""
+    good = {"name": "good_one", "rule": {"attribute": "last_seen_days", "lt": 20}}
+    bad = {"name": "bad_one", "rule": {"trait": "email", "matches": "^(?!.*@test)"}}
+    monkeypatch.setattr("analyzer.segments.definition.problem", lambda pattern: "")
+    catalog.define(base.store, parse_document({"version": 1, "segments": [bad, good]}))
+    monkeypatch.undo()
+    report = refresh(base.store, ["bad_one", "good_one"], at=NOW)
+    assert list(report.errors) == ["bad_one"] and report.errors["bad_one"]
+    expected = reference.members(base.events, {"segments": [good]}, AS_OF_S)
+    assert report.base == len(expected[""])
+    assert _members(base.store, report.refresh)["good_one"] == expected["good_one"]
+    assert [s.segment for s in report.segments] == ["good_one"]
+
+    # One that passes every check here and still fails on the server: it gets a pass of its
+    # own, alone, and the others of its pass are refreshed.
+    from analyzer.segments import refresh as module
+
+    compile_rule = module.compile_rule
+    failing = {"name": "fails_there", "rule": {"trait": "plan", "eq": "x"}}
+    catalog.define(base.store, parse_document({"version": 1, "segments": [failing, good]}))
+
+    def compiled(rule: Any, features: Any) -> str:
+        sql = compile_rule(rule, features)
+        return "throwIf(1) = 0" if "plan" in str(rule) else sql
+
+    monkeypatch.setattr(module, "compile_rule", compiled)
+    report = refresh(base.store, ["fails_there", "good_one"], at=NOW)
+    assert list(report.errors) == ["fails_there"], report.errors
+    assert _members(base.store, report.refresh)["good_one"] == expected["good_one"]
+    assert report.base == len(expected[""])
+
+
 @pytest.fixture(scope="module", params=WITH_CLUSTER)
 def planted_base(
     request: pytest.FixtureRequest, chdb_path: Path
