@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from collector.app import create_app
 from collector.personalize import PublicSegments
@@ -30,6 +31,22 @@ from storage import connect
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+# A connection that sends nothing for this long is closed, a half-sent request included.
+REQUEST_TIMEOUT_S = 30.0
+
+
+class _TimedHandler(WSGIRequestHandler):
+    """werkzeug's handler with a socket time-out: without one, a client that stops half-way
+    through its request holds its thread (and its connection) forever (issue 28)."""
+
+    timeout = REQUEST_TIMEOUT_S
+
+
+def http_server(host: str, port: int, app: Any) -> BaseWSGIServer:
+    """The local stack's HTTP server: a thread per connection, each with a time-out."""
+    return make_server(host, port, app, threaded=True, request_handler=_TimedHandler)
 
 
 class Stack:
@@ -77,9 +94,7 @@ class Stack:
         app.extensions["journey.store"] = self.store
         app.register_blueprint(local_api.bp)
         reports_api.install(app, self.store, self.tokens)
-        self.server = make_server(
-            settings.collector_host, settings.collector_port, app, threaded=True
-        )
+        self.server = http_server(settings.collector_host, settings.collector_port, app)
         jobs: list[tuple[str, Callable[[], object]]] = [
             ("loader", self.loader.run),
             ("collector", self.server.serve_forever),

@@ -209,3 +209,35 @@ def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
                     if not dists & closure:
                         missing.add(f"{path.relative_to(ROOT)}: {top}")
     assert not missing, sorted(missing)
+
+
+def _directives(conf: str) -> list[str]:
+    """nginx directives without comments, the upstream addresses and the listen ports."""
+    lines = [line.split("#", 1)[0].strip() for line in conf.splitlines()]
+    return [x for x in lines if x and not x.startswith(("server 127", "server collector"))
+            and not x.startswith(("server api", "listen "))]  # fmt: skip
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_only_the_proxy_is_published(compose: str) -> None:
+    """Slow clients would hold gunicorn's threads (tests/deploy/test_proxy.py): the collector
+    and the API are reached through nginx only, which the collector trusts as one proxy."""
+    (doc,) = documents(DEPLOY / compose)
+    services = doc["services"]
+    published = {name for name, s in services.items() if s.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["volumes"] == ["./proxy/nginx.conf:/etc/nginx/conf.d/default.conf:ro"]
+    assert {p.split(":")[0] for p in services["proxy"]["ports"]} == {"8080", "8090"}
+
+
+def test_the_pods_sidecar_proxy_matches_the_compose_proxy() -> None:
+    compose = _directives((DEPLOY / "proxy/nginx.conf").read_text())
+    pods = _directives((DEPLOY / "k8s/proxy.conf").read_text())
+    assert compose == pods and "client_header_timeout 10s;" in compose
+    for name, port in (("collector.yaml", 8081), ("api.yaml", 8091)):
+        (workload, service) = documents(DEPLOY / "k8s" / name)[:2]
+        containers = workload["spec"]["template"]["spec"]["containers"]
+        (proxy,) = [c for c in containers if c["name"] == "proxy"]
+        assert proxy["ports"] == [{"containerPort": port, "name": "http"}]
+        assert service["spec"]["ports"][0]["targetPort"] == "http"  # the sidecar's port
+        assert f"listen {port};" in (DEPLOY / "k8s/proxy.conf").read_text()
