@@ -221,7 +221,13 @@ def _cors_allowed(origin: str) -> bool:
     if source is not None and source.origins:
         return origin_allowed(origin, source.origins)
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-    if "*" in settings.cors_origins or origin in settings.cors_origins:
+    if origin in settings.cors_origins:
+        return True
+    # ``*`` means every web origin. Not "null": sandboxed frames, data: and file: pages send
+    # it, never a website; it is answered only when listed by name. (Credentials are allowed
+    # because RudderStack's browser SDK sends them; the collector reads no cookie, so they
+    # carry no authority here.)
+    if "*" in settings.cors_origins and origin != "null":
         return True
     return request.method == "OPTIONS" and bool(
         current_app.extensions["journey.keys"].any_allows(origin)

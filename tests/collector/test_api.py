@@ -209,6 +209,20 @@ def test_cors_preflight_and_allowlist(settings: Settings, sink: FakeSink) -> Non
     assert "Access-Control-Allow-Origin" not in r.headers
 
 
+def test_the_default_star_answers_web_origins_and_not_null(
+    settings: Settings, sink: FakeSink
+) -> None:
+    """Sandboxed frames, data: and file: pages send Origin: null; ``*`` is every web origin."""
+    client = create_app(settings.with_overrides(cors_origins=("*",)), sink=sink).test_client()
+    r = client.post("/v1/track", json=TRACK, headers={**AUTH, "Origin": "https://shop.example"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    r = client.post("/v1/track", json=TRACK, headers={**AUTH, "Origin": "null"})
+    assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+    listed = create_app(settings.with_overrides(cors_origins=("null",)), sink=sink).test_client()
+    r = listed.post("/v1/track", json=TRACK, headers={**AUTH, "Origin": "null"})
+    assert r.headers["Access-Control-Allow-Origin"] == "null"  # when named, it is meant
+
+
 def test_per_key_origin_allowlist(settings: Settings, sink: FakeSink, tmp_path) -> None:  # type: ignore[no-untyped-def]
     keys = KeyStore.local(tmp_path / "keys.sqlite3")
     shop = keys.create("shop", origins=("https://shop.example", "https://*.shop.example"))

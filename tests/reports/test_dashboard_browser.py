@@ -16,10 +16,19 @@ from tests.reports.conftest import Api
 pytestmark = pytest.mark.integration
 
 ARTIFACTS = Path(os.environ.get("JOURNEY_TEST_ARTIFACTS", "test-artifacts"))
+REFUSED: list[str] = []  # what the pages' Content-Security-Policy refused: nothing, or it broke
+
+
+def _watch(page: Page) -> None:
+    page.on(
+        "console",
+        lambda m: REFUSED.append(m.text) if "Content Security Policy" in m.text else None,
+    )
 
 
 def _open(browser: Browser, api: Api, fragment: str = "") -> Page:
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    _watch(page)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{api.url}/dashboard{fragment}")
@@ -50,6 +59,7 @@ def _drawn(page: Page) -> Any:
 def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
     browser: Browser, api: Api
 ) -> None:
+    REFUSED.clear()
     page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
     assert page.input_value("#since") == "2023-11-14"
     for name in ("View", "Cart", "Buy"):
@@ -93,6 +103,34 @@ def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
     ]
     again.close()
     assert api.call("DELETE", "/api/v1/saved/clicked-funnel").status_code == 200
+    assert REFUSED == []  # the dashboard's policy lets it do everything it does
+
+
+def test_an_html_report_draws_its_charts_under_its_policy(browser: Browser, api: Api) -> None:
+    """The API's HTML report runs plotly.js and its drawing code, allowed by hash, and nothing
+    else: a script an event name smuggled in would be refused."""
+    answer = api.get(
+        "/api/v1/reports/funnel",
+        step=["View", "Cart", "Buy"],
+        since="2023-11-14",
+        until="2023-11-16",
+        format="html",
+    )
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    page = browser.new_page()
+    REFUSED.clear()
+    _watch(page)
+    page.set_content(answer.text)
+    page.wait_for_selector(".js-plotly-plot .bars", timeout=30_000)
+    assert REFUSED == []
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
+        " document.body.appendChild(s); }"
+    )
+    assert page.evaluate("window.ran") is None and REFUSED  # an injected script is refused
+    page.close()
 
 
 def test_a_wrong_step_shows_the_api_reason(browser: Browser, api: Api) -> None:
