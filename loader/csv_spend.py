@@ -12,13 +12,12 @@ UTM values their visits carried (an empty medium or campaign matches events with
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from loader import csv_file
 from storage.sql import identifier
 from storage.store import Store
 
@@ -27,6 +26,7 @@ OPTIONAL = ("utm_medium", "utm_campaign", "currency")
 _AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 MAX_TEXT = 200
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2149, 6, 6)  # what a ClickHouse Date holds
 
 
 class SpendImportError(ValueError):
@@ -51,15 +51,7 @@ def _currency(store: Store) -> str:
 
 def import_spend(store: Store, path: Path, at: datetime | None = None) -> SpendImport:
     """Import ``path``; rows that cannot load are reported, the rest are written."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        raise SpendImportError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise SpendImportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
-    reader.fieldnames = header
+    header, records = csv_file.read(path, SpendImportError, strip=True)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SpendImportError(
@@ -71,17 +63,19 @@ def import_spend(store: Store, path: Path, at: datetime | None = None) -> SpendI
         raise SpendImportError(f"{path}: unknown column {unknown[0]!r}")
     result = SpendImport(currency=_currency(store))
     totals: dict[tuple[date, str, str, str], float] = {}
-    for record in reader:
-        line = reader.line_num
+    for line, record in records:
         result.rows += 1
         if None in record:
             result.rejected.append((line, "more cells than columns"))
             continue
-        cells = {k: (v or "").strip() for k, v in record.items()}
+        cells = {k: (v or "").strip() for k, v in record.items() if k is not None}
         try:
             day = date.fromisoformat(cells["date"])
         except ValueError:
             result.rejected.append((line, f"date: {cells['date'][:40]!r} is not YYYY-MM-DD"))
+            continue
+        if not FIRST_DAY <= day <= LAST_DAY:  # ClickHouse's Date would clamp it silently
+            result.rejected.append((line, f"date: {day} is outside {FIRST_DAY} to {LAST_DAY}"))
             continue
         if not cells["utm_source"]:
             result.rejected.append((line, "utm_source: empty"))

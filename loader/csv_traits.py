@@ -16,9 +16,7 @@ website sent: the latest value wins, and segments, breakdowns and reports see it
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 import uuid
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.enrich import RequestInfo, build_event
+from loader import csv_file
 from loader.decode import COLUMNS, Invalid, to_row
 from loader.write import Writer
 from storage.store import Store
@@ -67,16 +66,7 @@ def import_csv(
     """Import ``path``; rows that cannot load are reported, the rest are written."""
     if kind not in KINDS:
         raise CsvImportError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CsvImportError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CsvImportError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
+    header, records = csv_file.read(path, CsvImportError)
     if id_column not in header:
         raise CsvImportError(
             f"{path}: no column {id_column!r} (the id column); columns: {', '.join(header) or 'none'}"
@@ -86,15 +76,14 @@ def import_csv(
         raise CsvImportError(
             f"{path}: column {bad[0]!r} is not a trait name (letters, digits, _ and -)"
         )
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     at = at or datetime.now(UTC)
     request = RequestInfo(received_at=at, source=f"import:{path.name}"[:100], anonymize_ip=True)
     result = ImportResult()
     rows: list[tuple[Any, ...]] = []
     lines: list[int] = []
     writer = Writer(store, "events", COLUMNS)
-    for index, record in enumerate(reader):
-        line = reader.line_num
+    for index, (line, record) in enumerate(records):
         result.rows += 1
         if None in record:  # more cells than the header has columns
             result.rejected.append((line, "more cells than columns"))
@@ -107,7 +96,9 @@ def import_csv(
             result.rejected.append((line, f"{id_column}: longer than 200 characters"))
             continue
         traits = {
-            k: _typed(v.strip()) for k, v in record.items() if k != id_column and v and v.strip()
+            k: _typed(v.strip())
+            for k, v in record.items()
+            if k is not None and k != id_column and v and v.strip()
         }
         message: dict[str, Any] = {
             "type": "identify" if kind == "users" else "group",

@@ -175,10 +175,14 @@ def test_bad_rows_are_named_and_good_rows_load(loaded: Loaded, tmp_path: Path) -
         "2026-05-02,google,1.5,EURO\n"
         "2026-05-02,google,2,EUR,extra\n"
         "2026-05-02,newsletter,2.25,EUR\n"
+        "1900-01-01,google,1,EUR\n"  # ClickHouse's Date would store these as 1970-01-01
+        "9999-12-31,google,1,EUR\n"  # and 2149-06-06
     )
     result = import_spend(loaded.store, path)
     reasons = dict(result.rejected)
-    assert result.imported == 1 and len(reasons) == 7
+    assert result.imported == 1 and len(reasons) == 9
+    assert reasons[10] == "date: 1900-01-01 is outside 1970-01-01 to 2149-06-06"
+    assert reasons[11].startswith("date: 9999-12-31 is outside")
     assert reasons[2].startswith("date:") and reasons[3].startswith("date:")
     assert reasons[4] == "utm_source: empty" and reasons[5].startswith("spend:")
     assert reasons[6] == "currency: USD, but the spend is in EUR"
@@ -186,6 +190,13 @@ def test_bad_rows_are_named_and_good_rows_load(loaded: Loaded, tmp_path: Path) -
     (tmp_path / "nohead.csv").write_text("day,source,amount\n")
     with pytest.raises(SpendImportError, match="no column 'date'"):
         import_spend(loaded.store, tmp_path / "nohead.csv")
+    (tmp_path / "twice.csv").write_text("date,utm_source,spend,spend\n2026-05-02,a,1,2\n")
+    with pytest.raises(SpendImportError, match="twice.csv: column 'spend' appears twice"):
+        import_spend(loaded.store, tmp_path / "twice.csv")
+    huge = "date,utm_source,spend\n2026-05-02,a,1\n2026-05-02," + "x" * 140_000 + ",1\n"
+    (tmp_path / "huge.csv").write_text(huge)
+    with pytest.raises(SpendImportError, match=r"huge.csv: line 3: a cell longer than 128 KiB"):
+        import_spend(loaded.store, tmp_path / "huge.csv")
 
 
 def test_bad_specs_name_the_field() -> None:
