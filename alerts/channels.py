@@ -149,8 +149,15 @@ class Channels:
         message["To"] = addresses
         details = "\n".join(one_line(f"{k}: {v}") for k, v in notice.payload()["alert"].items())
         message.set_content(f"{one_line(notice.text)}\n\n{details}\n")
-        with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S) as smtp:
-            if s.smtp_starttls:
+        implicit = s.smtp_port == 465  # SMTPS: TLS from the first byte
+        if s.smtp_user and not (s.smtp_starttls or implicit):
+            raise Refused(  # a password is never sent in clear (issue 28)
+                "JOURNEY_SMTP_USER is set but the connection would not be encrypted: set "
+                "JOURNEY_SMTP_STARTTLS=true or use port 465"
+            )
+        connect = smtplib.SMTP_SSL if implicit else smtplib.SMTP
+        with connect(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S) as smtp:
+            if s.smtp_starttls and not implicit:
                 smtp.starttls()
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)

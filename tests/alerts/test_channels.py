@@ -72,6 +72,16 @@ def test_a_channel_failing_unexpectedly_is_a_failed_delivery(
     assert sent.ok and len(hook.received) == 1
 
 
+def test_a_password_is_never_sent_without_tls(tmp_path: Path) -> None:
+    with smtp_server() as mailbox:
+        plain = settings(tmp_path, mailbox.port).with_overrides(
+            smtp_user="alerts", smtp_password="s3cret"
+        )
+        [delivery] = Channels(plain).deliver(notice(), (Channel("email", "a@example.com"),))
+    assert not delivery.ok and "JOURNEY_SMTP_STARTTLS" in delivery.error
+    assert delivery.attempts == 1 and mailbox.messages == []  # refused before connecting
+
+
 def test_one_line_and_slack_plain() -> None:
     assert one_line("a\nb\tc\u2028d") == "a\\nb\\tc\\u2028d"
     assert slack_plain("<@U1> & <#C2>") == "&lt;@U1&gt; &amp; &lt;#C2&gt;"
