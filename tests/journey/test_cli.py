@@ -150,3 +150,19 @@ def test_the_local_api_answers_only_this_machine(settings: Settings) -> None:
     client = app.test_client()
     r = client.get("/api/summary", environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert r.status_code == 403 and "only this machine" in r.json["error"]
+    # a reverse proxy on this machine forwards the world's requests from loopback
+    r = client.get(
+        "/api/summary",
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    assert r.status_code == 403
+    # with a trusted proxy, X-Forwarded-For rewrites the client address; not the peer's
+    proxied = create_app(settings.with_overrides(trusted_proxies=1), sink=FakeSink())
+    proxied.register_blueprint(local_api.bp)
+    r = proxied.test_client().get(
+        "/api/summary",
+        environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        headers={"X-Forwarded-For": "127.0.0.1"},
+    )
+    assert r.status_code == 403
