@@ -94,6 +94,7 @@ class Source:
 
 
 COLUMNS = ("key", "name", "created_at", "revoked_at", "origins")
+SEEDED = "JOURNEY_WRITE_KEYS"  # the creation time shown for a key that variable sets
 
 
 class KeyStore:
@@ -102,6 +103,7 @@ class KeyStore:
         self.seed = dict(seed or {})
         self._rows: object = None
         self._active_keys: dict[str, Source] = {}
+        self._revoked_keys: set[str] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -145,7 +147,16 @@ class KeyStore:
         return len(changed)
 
     def list(self) -> list[WriteKey]:
-        rows = sorted(self.records.all(), key=lambda r: (r["created_at"], r["key"]))
+        """Every key: stored ones, and those of JOURNEY_WRITE_KEYS (created "by
+        JOURNEY_WRITE_KEYS"; revoked like the others, which stores the revocation)."""
+        stored = self.records.all()
+        known = {r["key"] for r in stored}
+        seeded = [
+            {"key": k, "name": n, "created_at": SEEDED, "revoked_at": "", "origins": ""}
+            for k, n in self.seed.items()
+            if k not in known
+        ]
+        rows = sorted([*stored, *seeded], key=lambda r: (r["created_at"], r["key"]))
         return [
             WriteKey(
                 r["name"],
@@ -158,8 +169,16 @@ class KeyStore:
         ]
 
     def revoke(self, name_or_key: str) -> int:
+        """Revoke the active keys of a name (or one key), JOURNEY_WRITE_KEYS' included: their
+        revocation is stored, so it holds while the variable still names them."""
         now = datetime.now(UTC).isoformat(timespec="seconds")
         changed = [{**row, "revoked_at": now} for row in self._matching_active(name_or_key)]
+        known = {r["key"] for r in self.records.all()}
+        changed += [
+            {"key": k, "name": n, "created_at": SEEDED, "revoked_at": now, "origins": ""}
+            for k, n in self.seed.items()
+            if name_or_key in (k, n) and k not in known
+        ]
         if changed:
             self.records.put(changed)
         return len(changed)
@@ -173,14 +192,16 @@ class KeyStore:
                     for r in rows
                     if not r["revoked_at"]
                 }
+                self._revoked_keys = {r["key"] for r in rows if r["revoked_at"]}
                 self._rows = rows
             return self._active_keys
 
     def lookup(self, key: str) -> Source | None:
         """What an active key admits, or None for an unknown or revoked key."""
-        if key in self.seed:
+        active = self._active()
+        if key in self.seed and key not in self._revoked_keys:
             return Source(self.seed[key])
-        return self._active().get(key)
+        return active.get(key)
 
     def source_of(self, key: str) -> str | None:
         """The source name of an active key, or None."""
