@@ -1,6 +1,10 @@
 """Collector requests/s (one event a request) against a no-op Flask endpoint under the same
 gunicorn settings, and events/s with 50-event batches. wrk drives load from a second process on
-loopback. Each event has its own messageId (wrk's Lua counter), like real traffic."""
+loopback. Each event has its own messageId (wrk's Lua counter), like real traffic.
+
+Events carry one browser's user agent, which the collector's parser caches; a fourth figure
+gives each request a user agent never seen before (a new Chrome build number), the parser's
+worst case."""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ EVENT = {
     "properties": {"product_id": "sku-001", "price": 16.75},
     "context": {
         "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-        "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+        "(KHTML, like Gecko) Chrome/124.0.UAVER.0 Safari/537.36",
         "page": {
             "url": "https://shop.example/product/sku-001?utm_source=google&utm_medium=cpc",
             "path": "/product/sku-001",
@@ -36,12 +40,16 @@ LUA = """
 local counter = 0
 local template = %s
 local per = %d
+local distinct = %s
 request = function()
   counter = counter + 1
   local parts = {}
   for i = 1, per do
     local id = tostring(counter) .. "-" .. tostring(i) .. "-" .. tostring(math.random(1e9))
+    local build = "0"
+    if distinct then build = tostring(counter) .. tostring(i) .. tostring(math.random(1e6)) end
     parts[i] = template:gsub("VISITOR", "v" .. tostring(counter %% 5000)):gsub("MSGID", id)
+      :gsub("UAVER", build)
   end
   local body
   if per == 1 then body = parts[1] else body = '{"batch":[' .. table.concat(parts, ",") .. ']}' end
@@ -51,10 +59,17 @@ end
 """
 
 
-def wrk(url: str, per_request: int, connections: int = 16) -> float:
+def wrk(url: str, per_request: int, connections: int = 16, distinct_agents: bool = False) -> float:
     event = json.dumps({**EVENT, "messageId": "MSGID"})
     script = Path(tempfile.mkdtemp()) / "post.lua"
-    script.write_text(LUA % (json.dumps(event).replace("\\/", "/"), per_request))
+    script.write_text(
+        LUA
+        % (
+            json.dumps(event).replace("\\/", "/"),
+            per_request,
+            "true" if distinct_agents else "false",
+        )
+    )
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "-s", str(script), url],
         capture_output=True,
@@ -76,6 +91,7 @@ def main(rounds: int = 3, broker: str = "bundled") -> dict[str, float]:
         "collector_rps": [],
         "batch_events_per_s": [],
         "ratio": [],
+        "new_agent_rps": [],
     }
     cores: dict[str, list[float]] = {"single": [], "batch": []}
     with running(broker) as brokers:
@@ -105,6 +121,9 @@ def main(rounds: int = 3, broker: str = "bundled") -> dict[str, float]:
                 )
                 meter.stop()
                 cores["batch"].append(meter.cpu / meter.wall)
+                samples["new_agent_rps"].append(
+                    wrk(f"http://127.0.0.1:{port}/v1/track", 1, distinct_agents=True)
+                )
         finally:
             stop(app)
             stop(noop)
@@ -139,6 +158,12 @@ def main(rounds: int = 3, broker: str = "bundled") -> dict[str, float]:
         results["batch_events_per_s"],
         "events/s",
         f"{spread('batch_events_per_s')}; brokers {results['broker_cores_batch']:.2f} cores",
+    )
+    figure(
+        "collector, 1 event/request, a user agent never seen before each",
+        results["new_agent_rps"],
+        "req/s",
+        spread("new_agent_rps"),
     )
     return results
 

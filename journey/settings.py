@@ -53,8 +53,9 @@ JOURNEY_ALERT_ALLOW_PRIVATE      let alert webhooks target private, loopback and
 JOURNEY_ALERT_DELIVERY_ATTEMPTS  tries per notice and channel before it is recorded failed [4]
 JOURNEY_ALERT_RETRY_SECONDS      wait before the first retry, doubled each time [2]
 JOURNEY_SMTP_HOST                mail server for e-mail alerts; unset: e-mail notices fail [unset]
-JOURNEY_SMTP_PORT                its port [25]
-JOURNEY_SMTP_USER                log in as this user (with JOURNEY_SMTP_PASSWORD) [unset]
+JOURNEY_SMTP_PORT                its port; 465 speaks TLS from the start [25]
+JOURNEY_SMTP_USER                log in as this user (with JOURNEY_SMTP_PASSWORD), only
+                                 over TLS (STARTTLS or port 465) [unset]
 JOURNEY_SMTP_PASSWORD            the password [unset]
 JOURNEY_SMTP_FROM                sender address of alert e-mails [journey@localhost]
 JOURNEY_SMTP_STARTTLS            upgrade the connection with STARTTLS [false]

@@ -13,7 +13,7 @@ import pytest
 import urllib3.util.connection
 
 from alerts import webhook
-from alerts.channels import Channels, Notice
+from alerts.channels import Channels, Delivery, Notice
 from alerts.rules import Channel, RuleError, check_webhook
 from journey.devservices.certificates import issue
 from journey.settings import Settings
@@ -22,6 +22,16 @@ from tests.alerts.receivers import webhook_receiver
 pytestmark = pytest.mark.integration  # real receivers on loopback
 
 NOTICE = Notice("checkout", "all", "firing", datetime(2026, 12, 1, tzinfo=UTC), "fell", {})
+
+
+def deliver_to(tmp_path: Path, url: str) -> tuple[Delivery, list[dict[str, Any]]]:
+    """Deliver the notice, private targets refused, to ``url`` with PORT standing for a real
+    receiver's port on loopback; the delivery, and what the receiver got."""
+    with webhook_receiver() as hook:
+        port = hook.url.split(":")[2].split("/")[0]
+        target = url.replace("PORT", port)
+        [delivery] = channels(tmp_path, False).deliver(NOTICE, (Channel("webhook", target),))
+    return delivery, hook.received
 
 
 def channels(tmp_path: Path, allow_private: bool) -> Channels:
@@ -56,12 +66,8 @@ def test_definitions_refuse_the_walk_arounds(url: str, reason: str) -> None:
 
 def test_a_url_read_two_ways_is_never_posted(tmp_path: Path) -> None:
     """Stored before the definition check knew it: the delivery refuses it too."""
-    with webhook_receiver() as hook:
-        port = hook.url.split(":")[2].split("/")[0]
-        url = f"http://127.0.0.1:{port}\\example.com/hook"
-        [delivery] = channels(tmp_path, False).deliver(NOTICE, (Channel("webhook", url),))
-    assert not delivery.ok and "backslash" in delivery.error
-    assert hook.received == []
+    delivery, received = deliver_to(tmp_path, "http://127.0.0.1:PORT\\example.com/hook")
+    assert not delivery.ok and "backslash" in delivery.error and received == []
 
 
 def test_the_name_is_resolved_once_and_the_checked_address_is_posted_to(
@@ -111,12 +117,8 @@ def test_a_name_resolving_to_loopback_is_refused(
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", internal)
-    with webhook_receiver() as hook:
-        port = hook.url.split(":")[2].split("/")[0]
-        url = f"http://hooks.internal.example:{port}/hooks/journey"
-        [delivery] = channels(tmp_path, False).deliver(NOTICE, (Channel("webhook", url),))
-    assert not delivery.ok and "private or local" in delivery.error
-    assert hook.received == []
+    delivery, received = deliver_to(tmp_path, "http://hooks.internal.example:PORT/hooks/journey")
+    assert not delivery.ok and "private or local" in delivery.error and received == []
 
 
 @pytest.mark.parametrize("named", ["localhost", "other.example"])
