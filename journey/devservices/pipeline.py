@@ -188,6 +188,9 @@ class Traffic:
                     "anonymousId": visitor,
                     "messageId": f"{self.prefix}-{thread}-{n}-{i}",
                     "properties": {"revenue": 10} if name == STEPS[-1] else {},
+                    # named as an SDK names itself: posting through python-requests for
+                    # people, it is not a bot (collector.agent), and the reports count it
+                    "context": {"library": {"name": "journey-test-traffic", "version": "1"}},
                 }
             )
         return out
