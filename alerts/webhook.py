@@ -106,8 +106,6 @@ def resolve(target: Target, allow_private: bool) -> str:
     if given is not None:
         addresses = [given]
     else:
-        if target.host in ("localhost", "localhost.localdomain") and not allow_private:
-            raise TargetError(f"{target.host} is a loopback host")
         try:
             infos = socket.getaddrinfo(target.host, target.port, proto=socket.IPPROTO_TCP)
         except socket.gaierror as exc:
