@@ -25,6 +25,7 @@ library: server-side SDKs post through one on behalf of real people.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from typing import Any, NamedTuple
 
@@ -71,17 +72,8 @@ NOBODY = Agent("", "", "", "", "")
 
 
 def _version(*parts: str | None) -> str:
-    return ".".join(p for p in _leading(parts) if p)
-
-
-def _leading(parts: tuple[str | None, ...]) -> list[str | None]:
     """The version parts up to the first missing one (``10, None, 3`` is ``10``)."""
-    out: list[str | None] = []
-    for part in parts:
-        if not part:
-            break
-        out.append(part)
-    return out
+    return ".".join(p for p in itertools.takewhile(bool, parts) if p)
 
 
 @functools.lru_cache(maxsize=8192)

@@ -6,21 +6,29 @@ error naming the file, and the line where there is one (issue 28: a cell over th
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 Record = dict[str | None, str | None]  # csv.DictReader's: None keys extra cells, None values
 # missing ones
 
 
-def read(
-    path: Path, error: type[ValueError], strip: bool = False
-) -> tuple[list[str], Iterator[tuple[int, Record]]]:
-    """The header (names stripped with ``strip``) and the rows of ``path``; ``error`` is raised
-    with the reason for a file that cannot be read, there or while its rows are read."""
+class CsvFile(NamedTuple):
+    header: list[str]
+    rows: Iterator[tuple[int, Record]]  # (line, record)
+    sha256: str  # of the file's bytes, as read
+
+
+def read(path: Path, error: type[ValueError], strip: bool = False) -> CsvFile:
+    """The header (names stripped with ``strip``), the rows and the digest of ``path``, read
+    once; ``error`` is raised with the reason for a file that cannot be read, there or while
+    its rows are read."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except OSError as exc:
         raise error(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -46,7 +54,7 @@ def read(
         except csv.Error as exc:
             raise error(f"{path}: line {reader.line_num + 1}: {_reason(exc)}") from None
 
-    return header, rows()
+    return CsvFile(header, rows(), hashlib.sha256(raw).hexdigest())
 
 
 def _reason(exc: csv.Error) -> str:

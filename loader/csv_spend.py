@@ -51,7 +51,7 @@ def _currency(store: Store) -> str:
 
 def import_spend(store: Store, path: Path, at: datetime | None = None) -> SpendImport:
     """Import ``path``; rows that cannot load are reported, the rest are written."""
-    header, records = csv_file.read(path, SpendImportError, strip=True)
+    header, records, _ = csv_file.read(path, SpendImportError, strip=True)
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         raise SpendImportError(

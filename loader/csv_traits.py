@@ -16,7 +16,6 @@ website sent: the latest value wins, and segments, breakdowns and reports see it
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Sequence
@@ -66,7 +65,7 @@ def import_csv(
     """Import ``path``; rows that cannot load are reported, the rest are written."""
     if kind not in KINDS:
         raise CsvImportError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
-    header, records = csv_file.read(path, CsvImportError)
+    header, records, digest = csv_file.read(path, CsvImportError)
     if id_column not in header:
         raise CsvImportError(
             f"{path}: no column {id_column!r} (the id column); columns: {', '.join(header) or 'none'}"
@@ -76,7 +75,6 @@ def import_csv(
         raise CsvImportError(
             f"{path}: column {bad[0]!r} is not a trait name (letters, digits, _ and -)"
         )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
     at = at or datetime.now(UTC)
     request = RequestInfo(received_at=at, source=f"import:{path.name}"[:100], anonymize_ip=True)
     result = ImportResult()

@@ -132,35 +132,11 @@ def refresh(
             snapshot = Snapshot(store, group, refresh_id, at, number)
             number += 1
             try:
-                try:
-                    snapshot.build()
-                except StoreUnavailable:
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a definition ClickHouse cannot run
-                    # One bad definition never stops the others: each of the pass's
-                    # definitions gets a pass of its own, and the one that fails alone is
-                    # reported with ClickHouse's reason.
-                    if len(group) > 1:
-                        pending = [[s] for s in group] + pending
-                    elif group:
-                        report.errors[group[0].definition.name] = _reason(exc)
-                    else:
-                        raise
+                if not _built(snapshot, group, pending, report):
                     continue
                 if not with_base:
                     report.base, with_base = snapshot.write_base(), True
-                report.segments += snapshot.write_rules()
-                for s in group:
-                    kind = s.definition.kind
-                    try:
-                        if kind == "rfm":
-                            report.segments.append(snapshot.write_rfm(s))
-                        elif kind == "clusters":
-                            report.segments.append(snapshot.write_clusters(s))
-                        elif kind == "propensity":
-                            report.segments.append(snapshot.write_propensity(s))
-                    except ModelError as exc:
-                        report.errors[s.definition.name] = str(exc)
+                _write(snapshot, group, report)
             finally:
                 snapshot.drop()
     for r in report.segments:
@@ -185,6 +161,44 @@ def refresh(
     # The website's view (collector.personalize) follows every refresh.
     report.published = public.publish(store, refresh_id)
     return report
+
+
+def _built(
+    snapshot: Snapshot, group: list[Stored], pending: list[list[Stored]], report: RefreshReport
+) -> bool:
+    """Build a pass's snapshot; False when the server cannot run one of its definitions. One
+    bad definition never stops the others: each of the pass's definitions then gets a pass of
+    its own (put first in ``pending``), and one that fails alone is reported with the server's
+    reason."""
+    try:
+        snapshot.build()
+        return True
+    except StoreUnavailable:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a definition ClickHouse cannot run
+        if len(group) > 1:
+            pending[:0] = [[s] for s in group]
+        elif group:
+            report.errors[group[0].definition.name] = _reason(exc)
+        else:
+            raise
+        return False
+
+
+def _write(snapshot: Snapshot, group: list[Stored], report: RefreshReport) -> None:
+    """The pass's rule segments, then each RFM, cluster and propensity segment of it."""
+    report.segments += snapshot.write_rules()
+    for s in group:
+        kind = s.definition.kind
+        try:
+            if kind == "rfm":
+                report.segments.append(snapshot.write_rfm(s))
+            elif kind == "clusters":
+                report.segments.append(snapshot.write_clusters(s))
+            elif kind == "propensity":
+                report.segments.append(snapshot.write_propensity(s))
+        except ModelError as exc:
+            report.errors[s.definition.name] = str(exc)
 
 
 def _reason(exc: Exception) -> str:

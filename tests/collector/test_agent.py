@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 
 from collector.agent import Agent, describe, parse_agent
+from tests.helpers import BROWSER
 
-CHROME_WINDOWS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+CHROME_WINDOWS = BROWSER  # the user agent the tests' own clients post with
 SAFARI_IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
