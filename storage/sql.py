@@ -56,11 +56,10 @@ def literal(value: Any) -> str:
         return f"toDate('{value:%Y-%m-%d}')"
     if isinstance(value, (list, tuple)):
         inner = ", ".join(literal(v) for v in value)
-        return (
-            f"[{inner}]"
-            if isinstance(value, list)
-            else f"({inner}{',' if len(value) == 1 else ''})"
-        )
+        if isinstance(value, list):
+            return f"[{inner}]"
+        # one element: tuple(x), since old servers refuse Python's ('x',) and read ('x') as x
+        return f"tuple({inner})" if len(value) == 1 else f"({inner})"
     raise TypeError(f"cannot bind a {type(value).__name__} into SQL")
 
 
