@@ -10,8 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# What the events table holds (ClickHouse DateTime ends in February 2106). A client clock outside
+# it is refused with this reason; one inside it, however wrong, is corrected by sentAt.
+_LATEST = datetime(2105, 1, 1, tzinfo=UTC)
+RANGE = "1970-01-01 to 2104-12-31 UTC"
+# A corrected time before this is a broken clock (sentAt far ahead of the event): time received.
 _EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
-_LATEST = datetime(2105, 1, 1, tzinfo=UTC)  # ClickHouse DateTime ends in 2106
 # A corrected time further ahead than this is a broken clock or a forgery: use the time received.
 MAX_FUTURE = timedelta(hours=1)
 
@@ -34,8 +38,8 @@ def parse_instant(value: object, field: str) -> datetime:
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"{field} is not a valid ISO 8601 time: {str(value)[:40]!r}") from None
     parsed = parsed.astimezone(UTC)
-    if not _EARLIEST <= parsed < _LATEST:
-        raise ValueError(f"{field} {str(value)[:40]!r} is outside 1970-01-02 to 2105")
+    if not EPOCH <= parsed < _LATEST:
+        raise ValueError(f"{field} {str(value)[:40]!r} is outside the times stored, {RANGE}")
     return parsed
 
 
