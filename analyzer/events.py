@@ -28,10 +28,33 @@ def humans(include_bots: bool) -> str:
 PURCHASE = "type = 'track' AND event = %(purchase_event)s"
 
 
+def property_text(param: str) -> str:
+    """SQL: the event property at the path named by parameter ``param`` (``category``, or
+    ``products[0].price``; storage.paths): a string as it is, a number or boolean as its JSON
+    text, an object or array as JSON; '' when the event has none."""
+    return f"property_values[indexOf(property_keys, %({param})s)]"
+
+
+def has_property(param: str) -> str:
+    """SQL: whether the event has a property at the path named by parameter ``param``."""
+    return f"has(property_keys, %({param})s)"
+
+
+def trait_text(param: str) -> str:
+    """SQL: the trait at the path named by parameter ``param`` (``plan``, ``address.country``)
+    in the event's traits, as ``property_text`` gives a property."""
+    return f"trait_values[indexOf(trait_keys, %({param})s)]"
+
+
+def has_trait(param: str) -> str:
+    """SQL: whether the event's traits have the path named by parameter ``param``."""
+    return f"has(trait_keys, %({param})s)"
+
+
 def number_property(param: str) -> str:
     """SQL: the number in the event property named by parameter ``param`` (a JSON number or a
     number sent as text), 0 when it is missing or not a number."""
-    return f"toFloat64OrZero(replaceAll(visitParamExtractRaw(properties, %({param})s), '\"', ''))"
+    return f"toFloat64OrZero({property_text(param)})"
 
 
 def purchase_amount() -> str:

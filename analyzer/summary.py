@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from analyzer.events import NOT_BOT, deduplicated
+from analyzer.events import NOT_BOT, deduplicated, number_property
 from analyzer.identity import with_person
 from storage.sql import identifier
 from storage.store import Store
@@ -35,13 +35,24 @@ def summary(store: Store) -> Summary:
     db = store.database
     (stored,) = store.execute(f"SELECT count() FROM {identifier(db)}.events")[0]
     src = deduplicated(
-        db, ["type", "anonymous_id", "user_id", "timestamp", "event", "properties", "device_type"]
+        db,
+        [
+            "type",
+            "anonymous_id",
+            "user_id",
+            "timestamp",
+            "event",
+            "property_keys",
+            "property_values",
+            "device_type",
+        ],
     )
     by_type = dict(store.execute(f"SELECT type, count() FROM {src} GROUP BY type ORDER BY type"))
     row = store.execute(
         "SELECT count(), uniqExact(anonymous_id), uniqExactIf(user_id, user_id != ''), "
-        "sumIf(visitParamExtractFloat(properties, 'revenue'), event = 'Order Completed'), "
-        f"min(timestamp), max(timestamp), countIf(NOT ({NOT_BOT})) FROM {src}"
+        f"sumIf({number_property('revenue')}, event = 'Order Completed'), "
+        f"min(timestamp), max(timestamp), countIf(NOT ({NOT_BOT})) FROM {src}",
+        {"revenue": "revenue"},
     )[0]
     return Summary(
         int(stored),

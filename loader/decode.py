@@ -15,9 +15,10 @@ from typing import Any
 import orjson
 
 import schemas
+from storage.paths import paths
 
-# The events table's columns in insert order (storage/migrations/0001_create_events.py, and
-# geo_country from 0004).
+# The events table's columns in insert order (storage/migrations/0001_create_events.py,
+# geo_country from 0004, the property and trait paths from 0011).
 COLUMNS = (
     "event_id",
     "type",
@@ -60,11 +61,17 @@ COLUMNS = (
     "session_id",
     "source",
     "geo_country",
+    "property_keys",
+    "property_values",
+    "trait_keys",
+    "trait_values",
     "schema",
     "loaded_at",
 )
 _TEXT = [c for c in COLUMNS[15:40]]
 _EPOCH = "1970-01-01T00:00:00.000Z"
+# The collector accepts times up to 2105 (collector.clock); DateTime ends in February 2106.
+LATEST_MS = 4_260_211_200_000  # 2105-01-01
 
 
 class Invalid(ValueError):
@@ -138,9 +145,11 @@ def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
         received = _millis(event["received_at"]) // 1000
     except ValueError as exc:
         raise Invalid(f"bad time: {exc}") from None
-    if not 0 < ts_ms < 4_000_000_000_000:
+    if not 0 <= ts_ms < LATEST_MS:
         raise Invalid("timestamp outside the range ClickHouse DateTime holds")
     get = event.get
+    properties = get("properties") or {}
+    traits = get("traits") or {}
     return (
         event["event_id"],
         event["type"],
@@ -154,12 +163,13 @@ def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
         times[0],
         times[1],
         received,
-        # compact JSON on purpose: old servers' visitParamExtract* need "key":value, no spaces
-        orjson.dumps(get("properties") or {}).decode(),
-        orjson.dumps(get("traits") or {}).decode(),
+        orjson.dumps(properties).decode(),
+        orjson.dumps(traits).decode(),
         orjson.dumps(get("context") or {}).decode(),
         *(get(c, "") for c in _TEXT),
         _country(get("context")),
+        *paths(properties),
+        *paths(traits),
         event["schema"],
         0,
     )

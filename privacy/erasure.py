@@ -26,7 +26,8 @@ from typing import Any
 import orjson
 
 from analyzer import identity
-from storage.cluster import on_cluster, rows_of
+from storage import mutations
+from storage.cluster import rows_of
 from storage.sql import identifier
 from storage.store import Store
 
@@ -145,28 +146,12 @@ def count_rows_everywhere(store: Store, ids: list[str]) -> dict[str, int]:
 
 
 def _wait_for_mutations(store: Store, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    nodes = store.nodes()  # a mutation ON CLUSTER is done when every replica has done it
     try:
-        for node in nodes:
-            while True:
-                pending = node.execute(
-                    "SELECT count() FROM system.mutations WHERE database = %(db)s AND is_done = 0",
-                    {"db": store.database},
-                )[0][0]
-                if not pending:
-                    break
-                if time.monotonic() > deadline:
-                    raise ErasureError(
-                        f"ClickHouse still has {pending} unfinished deletions after "
-                        f"{timeout:.0f}s; the request is recorded as unfinished: run it again "
-                        "to finish and check it"
-                    )
-                time.sleep(0.2)
-    finally:
-        if store.cluster:
-            for node in nodes:
-                node.close()
+        mutations.wait(store, timeout)
+    except mutations.MutationTimeout as exc:
+        raise ErasureError(
+            f"{exc}; the request is recorded as unfinished: run it again to finish and check it"
+        ) from None
 
 
 def suppressed(store: Store) -> set[str]:
@@ -203,13 +188,9 @@ def erase(
         [(digest(i), erasure.request_id, requested_at) for i in ids],
     )
     before = count_rows(store, ids)
-    local = {table: rows_of(store, table) for table in PERSON_ROWS}  # where rows are kept
     for attempt in range(2):
         for table, where in PERSON_ROWS.items():
-            store.execute(
-                f"ALTER TABLE {local[table]}{on_cluster(store)} DELETE WHERE {where}",
-                {"ids": ids},
-            )
+            mutations.delete(store, table, where, {"ids": ids})
         _wait_for_mutations(store, MUTATION_TIMEOUT_S)
         if attempt == 0 and settle is not None:
             settle()

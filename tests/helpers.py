@@ -6,7 +6,7 @@ import base64
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ import schemas
 from journey.devservices.clickhouse_server import LocalClickHouse
 from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
+from storage.paths import paths
 from storage.server import ServerStore
 from storage.store import Store
 
@@ -119,3 +120,20 @@ def server_database(server: LocalClickHouse) -> Iterator[tuple[ServerStore, str]
     finally:
         store.execute(f"DROP DATABASE IF EXISTS {name}")
         store.close()
+
+
+def insert_events(store: Store, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows of the events table as the loader writes them: with ``properties`` or
+    ``traits`` (JSON text) among the columns, their paths too (storage.paths)."""
+    columns = list(columns)
+    extra: list[str] = []
+    for name, keys in (("properties", "property"), ("traits", "trait")):
+        if name in columns:
+            extra += [f"{keys}_keys", f"{keys}_values"]
+    if extra:
+        at = [columns.index(n) for n in ("properties", "traits") if n in columns]
+        rows = [
+            (*row, *(part for i in at for part in paths(orjson.loads(row[i] or "{}"))))
+            for row in rows
+        ]
+    store.insert("events", [*columns, *extra], rows)

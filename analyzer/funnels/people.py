@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from analyzer.events import BEHAVIOUR
+from analyzer.events import BEHAVIOUR, has_trait, property_text, trait_text
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
 from analyzer.hashed import key, texts
 from analyzer.segments.membership import check_refreshed, members_sql, only_members
@@ -38,7 +38,7 @@ def field_sql(name: str, params: dict[str, Any], key: str) -> str:
     if name in COLUMNS:
         return identifier(name)
     params[key] = name.split(".", 1)[1]
-    return f"visitParamExtractString(properties, %({key})s)"
+    return property_text(key)
 
 
 def filter_sql(f: Filter, name: str, params: dict[str, Any]) -> str:
@@ -138,10 +138,8 @@ class PersonFunnel:
         b = spec.breakdown
         if b is not None and self.breakdown_is_person:
             self.params["trait"] = b.field.split(".", 1)[1]
-            tl_fields["tv"] = (
-                "if(type = 'identify', visitParamExtractString(traits, %(trait)s), '')"
-            )
-            where += " OR (type = 'identify' AND visitParamHas(traits, %(trait)s))"
+            tl_fields["tv"] = f"if(type = 'identify', {trait_text('trait')}, '')"
+            where += f" OR (type = 'identify' AND {has_trait('trait')})"
             compact = True
         elif b is not None and not self.breakdown_is_segment:
             bv = field_sql(b.field, self.params, "breakdown_key")

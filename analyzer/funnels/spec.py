@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer.regex import problem
+from storage.paths import is_path
 
 # Event columns a step may filter on; anything else is a property: "properties.<key>".
 COLUMNS = (
@@ -30,7 +31,6 @@ COLUMNS = (
 OPS = ("eq", "neq", "in", "match")
 MODES = ("ordered", "strict", "any")
 ATTRIBUTIONS = ("first_touch", "last_touch", "step")
-_KEY = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MAX_WINDOW = timedelta(days=90)
 MAX_STEPS = 10
 MAX_EXCLUSIONS = 5
@@ -46,9 +46,9 @@ def check_field(name: str, where: str, person: bool = False) -> None:
     if name in COLUMNS:
         return
     for prefix in ("properties.", *(("person.",) if person else ())):
-        if name.startswith(prefix) and _KEY.match(name[len(prefix) :]):
+        if name.startswith(prefix) and is_path(name[len(prefix) :]):
             return
-    kinds = "properties.<key>" + (" or person.<trait>" if person else "")
+    kinds = "properties.<path>" + (" or person.<path>" if person else "")
     raise SpecError(f"{where}: {name!r} is not a column ({', '.join(COLUMNS)}) or {kinds}")
 
 
@@ -101,9 +101,9 @@ _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?$")
 
 
 def check_property(value: object, where: str) -> str:
-    """An event property or trait name: letters, digits, _ and -."""
-    if not isinstance(value, str) or not _KEY.match(value):
-        raise SpecError(f"{where}: a property name of letters, digits, _ and -")
+    """An event property or trait path (storage.paths): ``revenue``, ``products[0].price``."""
+    if not isinstance(value, str) or not is_path(value):
+        raise SpecError(f"{where}: a property path such as revenue or products[0].price")
     return value
 
 

@@ -58,6 +58,7 @@ from analyzer.documents import text as _text
 from analyzer.documents import whole as _int
 from analyzer.funnels.spec import Filter
 from analyzer.regex import problem
+from storage.paths import is_path
 
 DefinitionError = DocumentError  # a definition cannot be used; the message names the place
 
@@ -110,7 +111,6 @@ OPS = ("eq", "neq", "in", "not_in", "matches", "gt", "gte", "lt", "lte", "betwee
 NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between")
 SUBJECTS = ("trait", "group_trait", "attribute", "did", "did_not")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
-_TRAIT = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 MAX_DEPTH = 8
 MAX_DAYS = 3650
 
@@ -290,8 +290,8 @@ def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:
         if not numeric and op in NUMERIC_OPS:
             raise _fail(f"{where}.{op}", f"{name} is text")
     else:
-        if not isinstance(name, str) or not _TRAIT.match(name):
-            raise _fail(f"{where}.{subject}", "a trait name of letters, digits, _ and -")
+        if not is_path(name):
+            raise _fail(f"{where}.{subject}", "a trait path such as plan or address.country")
         numeric = False
     return Condition(
         subject=subject, name=name, op=op, value=_value(op, raw[op], f"{where}.{op}", numeric)
@@ -299,8 +299,8 @@ def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:
 
 
 def _property(value: Any, where: str) -> str:
-    if not isinstance(value, str) or not _TRAIT.match(value):
-        raise _fail(where, "a property name of letters, digits, _ and -")
+    if not is_path(value):
+        raise _fail(where, "a property path such as revenue or products[0].price")
     return value
 
 

@@ -39,22 +39,15 @@ READ = tuple(
             "group_id",
             "timestamp",
             "timestamp_ms",
-            "properties",
-            "traits",
+            "property_keys",
+            "property_values",
+            "trait_keys",
+            "trait_values",
             *FILTER_COLUMNS,
         ]
     )
 )
 COMPANY = ("argMax", "group_id, timestamp_ms", "type = 'group' AND group_id != ''")
-
-
-def _raw_to_text(raw: str) -> str:
-    """The text of a JSON value as visitParamExtractRaw gives it: strings unquoted."""
-    return (
-        f"if(startsWith({raw}, '\"'), "
-        f"visitParamExtractString(concat('{{\"v\":', {raw}, '}}'), 'v'), "
-        f"if({raw} = 'null', '', {raw}))"
-    )
 
 
 class Features:
@@ -124,12 +117,11 @@ class Features:
     def trait(self, name: str) -> str:
         """The latest identify value of trait ``name`` as text ('' if never set)."""
         key = self.bind(name)
-        raw = self.aggregate(
+        return self.aggregate(
             "argMax",
-            f"visitParamExtractRaw(traits, {key}), timestamp_ms",
-            f"type = 'identify' AND visitParamHas(traits, {key})",
+            f"trait_values[indexOf(trait_keys, {key})], timestamp_ms",
+            f"type = 'identify' AND has(trait_keys, {key})",
         )
-        return _raw_to_text(raw)
 
     def group_trait(self, name: str) -> str:
         """The latest value of ``name`` among the traits of the person's latest group."""
@@ -138,7 +130,7 @@ class Features:
         self.aggregate(*COMPANY)
         if name not in self._group:
             self._group[name] = f"g{len(self._group)}"
-        return _raw_to_text(self._group[name])
+        return self._group[name]
 
     def count(self, condition: str, days: int | None = None, beyond: bool = False) -> str:
         """Distinct events meeting ``condition`` (within the last ``days``)."""
@@ -260,8 +252,8 @@ class Features:
             for trait, column in self._group.items():
                 key = self.bind(trait)
                 parts.append(
-                    f"argMaxIf(visitParamExtractRaw(traits, {key}), timestamp_ms, "
-                    f"visitParamHas(traits, {key})) AS {column}"
+                    f"argMaxIf(trait_values[indexOf(trait_keys, {key})], timestamp_ms, "
+                    f"has(trait_keys, {key})) AS {column}"
                 )
             traits = ", ".join(parts)
             people = (

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzer.events import BEHAVIOUR, number_property, purchase_amount
+from analyzer.events import BEHAVIOUR, has_property, number_property, purchase_amount
 from analyzer.funnels import analyze
 from analyzer.funnels.spec import (
     Breakdown,
@@ -292,7 +292,7 @@ def person_sql(
         "csat_property": spec.csat_property,
     }
     answer = (
-        "type = 'track' AND event = %(csat_event)s AND visitParamHas(properties, %(csat_property)s)"
+        f"type = 'track' AND event = %(csat_event)s AND {has_property('csat_property')}"
         if spec.csat_event
         else "0"
     )

@@ -25,6 +25,7 @@ from storage.store import Store
 from tests.alerts.receivers import Mailbox, Webhook, smtp_server, webhook_receiver
 from tests.analyzer.segments.bases import COLUMNS
 from tests.conftest import open_store
+from tests.helpers import insert_events
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +126,7 @@ def loaded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
     migrations.apply(store)
     rows = traffic()
     for i in range(0, len(rows), 5000):
-        store.insert("events", [*COLUMNS, "loaded_at"], rows[i : i + 5000])
+        insert_events(store, [*COLUMNS, "loaded_at"], rows[i : i + 5000])
     segment_catalog.define(store, parse_segments(SEGMENTS))
     refresh(store, at=end_of(DAYS - 1))
     yield store

@@ -9,6 +9,7 @@ from typing import Any
 
 from storage import migrations
 from storage.store import Store
+from tests.helpers import insert_events
 
 COLUMNS = [
     "event_id",
@@ -103,7 +104,7 @@ def load(store: Store, events: list[dict[str, Any]], seed: int) -> list[dict[str
     rows += [r[:-1] + (2,) for r in rng.sample(rows, len(rows) * 15 // 100)]
     rng.shuffle(rows)
     for i in range(0, len(rows), 97):
-        store.insert("events", COLUMNS, rows[i : i + 97])
+        insert_events(store, COLUMNS, rows[i : i + 97])
     ties = dict(
         store.execute(
             f"SELECT DISTINCT event_id, cityHash64(event_id) FROM {store.database}.events"

@@ -20,6 +20,7 @@ from storage import migrations
 from storage.store import Store
 from tests.analyzer.segments.test_public import COLUMNS, DOC, _events
 from tests.conftest import FakeSink
+from tests.helpers import insert_events
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +46,7 @@ def test_answers_come_from_the_cache_scoped_by_write_key(
     client = _client(settings, cache)
     status, body = _ask(client, "blog-key", "a")
     assert status == 503 and "no segments published" in body["error"]  # type: ignore[index]
-    store.insert("events", COLUMNS, _events())
+    insert_events(store, COLUMNS, _events())
     catalog.define(store, parse_document(DOC))
     report = refresh(store)
     assert cache.refresh() and not cache.refresh()  # copied once; nothing new the second time

@@ -18,7 +18,7 @@ from storage.server import ServerStore
 from tests.alerts.receivers import webhook_receiver
 from tests.alerts.test_engine import end_of, traffic
 from tests.analyzer.segments.bases import COLUMNS
-from tests.helpers import server_database
+from tests.helpers import insert_events, server_database
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ alerts:
 def database(clickhouse_server: Any) -> Iterator[tuple[ServerStore, str]]:
     with server_database(clickhouse_server) as (store, url):
         migrations.apply(store)
-        store.insert("events", [*COLUMNS, "loaded_at"], traffic())
+        insert_events(store, [*COLUMNS, "loaded_at"], traffic())
         yield store, url
 
 

@@ -26,6 +26,7 @@ from storage.store import Store
 from tests.analyzer import reference
 from tests.analyzer.segments.bases import NOW, customers, load
 from tests.conftest import WITH_CLUSTER, drop_store, open_store
+from tests.helpers import insert_events
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +165,7 @@ def test_shared_device_and_alias_chain(store: Store) -> None:
         ("e6", "track", "View", "dev-1", "flatmate", "", t + 5),
         ("e7", "track", "View", "dev-9", "", "", t + 6),  # a bystander
     ]
-    store.insert("events", [*cols, "timestamp"], [(*r, r[-1] // 1000) for r in rows])
+    insert_events(store, [*cols, "timestamp"], [(*r, r[-1] // 1000) for r in rows])
     assert person_ids(store, "user_id", "old-name") == (
         "new-name",
         ["dev-1", "new-name", "old-name"],

@@ -15,6 +15,7 @@ from typing import Any
 
 from storage import migrations
 from storage.store import Store
+from tests.helpers import insert_events
 
 COLUMNS = [
     "event_id",
@@ -227,4 +228,4 @@ def load(store: Store, events: list[dict[str, Any]], seed: int) -> None:
     rows += [r[:-1] + (2,) for r in rng.sample(rows, len(rows) * 15 // 100)]
     rng.shuffle(rows)
     for i in range(0, len(rows), 500):
-        store.insert("events", [*COLUMNS, "loaded_at"], rows[i : i + 500])
+        insert_events(store, [*COLUMNS, "loaded_at"], rows[i : i + 500])

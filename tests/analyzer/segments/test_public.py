@@ -14,6 +14,7 @@ from analyzer.segments.refresh import refresh
 from storage import migrations
 from storage.store import Store
 from tests.analyzer.segments.bases import NOW_MS
+from tests.helpers import insert_events
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +53,7 @@ def _events() -> list[tuple[Any, ...]]:
 def test_public_segments_per_visitor_and_source(store: Store) -> None:
     migrations.apply(store)
     assert latest_version(store) == (0, 0)
-    store.insert("events", COLUMNS, _events())
+    insert_events(store, COLUMNS, _events())
     catalog.define(store, parse_document(DOC))
     report = refresh(store)
     version, count = latest_version(store)
@@ -71,7 +72,7 @@ def test_public_segments_per_visitor_and_source(store: Store) -> None:
 
 def test_a_segment_made_private_is_withdrawn_at_the_next_refresh(store: Store) -> None:
     migrations.apply(store)
-    store.insert("events", COLUMNS, _events())
+    insert_events(store, COLUMNS, _events())
     catalog.define(store, parse_document(DOC))
     refresh(store)
     private = {**DOC, "segments": [{**d, "public": False} for d in DOC["segments"]]}
