@@ -1,9 +1,15 @@
 """Step 3: insert a batch. The world being down (server unreachable, overloaded) is retried
 with backoff and never loses the batch; a row that can never load is isolated by bisecting and
-handed back to be dead-lettered."""
+handed back to be dead-lettered.
+
+A batch spanning many months (a history import) is inserted in parts of at most
+``MAX_PARTITIONS_PER_INSERT`` months each: ClickHouse refuses one insert that touches more
+than 100 partitions of a table (``max_partitions_per_insert_block``), and the events table has
+one partition a month. A live stream's batch lies in one month and goes in one insert."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -18,11 +24,17 @@ log = logging.getLogger(__name__)
 # ClickHouse error codes that mean "this data is wrong", not "the server has a problem".
 DATA_ERROR_CODES = {6, 26, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321}
 _CODE = re.compile(r"Code:\s*(\d+)")
+# Code 252 is also "too many parts" (merges behind: an outage, retried); this one is the data's.
+_TOO_MANY_PARTITIONS = "too many partitions for single insert block"
+MAX_PARTITIONS_PER_INSERT = 100
+_DAY = 86_400
 
 
 def is_data_error(exc: BaseException) -> bool:
     if isinstance(exc, (TypeError, ValueError, OverflowError, UnicodeError)):
         return True  # the client could not even encode the row
+    if _TOO_MANY_PARTITIONS in str(exc).lower():
+        return True  # bisected like any refusal of the data: the halves touch fewer months
     code = getattr(exc, "code", None)
     if code is None:
         match = _CODE.search(str(exc))
@@ -46,6 +58,12 @@ class Writer:
         self.wait = wait  # the loader keeps polling (partitions paused) while it waits
         self.max_backoff = max_backoff
         self.stopping = stopping  # while the world is down, a stop abandons the batch uncommitted
+        # the events table's rows are split by month (its partition) when a batch spans many
+        self.month_at = (
+            self.columns.index("timestamp")
+            if table == "events" and "timestamp" in self.columns
+            else None
+        )
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
         """Insert every loadable row; (index, reason) of the rows that can never load."""
@@ -53,7 +71,13 @@ class Writer:
             return []
         stamp = int(datetime.now(UTC).timestamp())
         stamped = [(*row[:-1], stamp) for row in rows]
-        return self._write(stamped, 0)
+        if self.month_at is None:
+            return self._write(stamped, 0)
+        refused: list[tuple[int, str]] = []
+        for indexes in by_months(stamped, self.month_at):
+            part = stamped if len(indexes) == len(stamped) else [stamped[i] for i in indexes]
+            refused += [(indexes[i], why) for i, why in self._write(part, 0)]
+        return sorted(refused)
 
     def _write(self, rows: list[tuple[Any, ...]], start: int) -> list[tuple[int, str]]:
         try:
@@ -88,3 +112,32 @@ class Writer:
             )
             self.wait(backoff)
             backoff = min(self.max_backoff, backoff * 2)
+
+
+@functools.lru_cache(maxsize=4096)
+def _month(day: int) -> int:
+    moment = datetime.fromtimestamp(day * _DAY, UTC)
+    return moment.year * 12 + moment.month
+
+
+def by_months(
+    rows: Sequence[tuple[Any, ...]], at: int, limit: int = MAX_PARTITIONS_PER_INSERT
+) -> list[list[int]]:
+    """The indexes of ``rows`` in groups touching at most ``limit`` months each (by the epoch
+    seconds in column ``at``); one group, in order, when they lie in few enough months."""
+    seconds = [int(row[at]) for row in rows]
+    if _month(min(seconds) // _DAY) == _month(max(seconds) // _DAY):
+        return [list(range(len(rows)))]  # a live stream's batch: one month
+    months = [_month(s // _DAY) for s in seconds]
+    if len(set(months)) <= limit:
+        return [list(range(len(rows)))]
+    order = sorted(range(len(rows)), key=months.__getitem__)
+    groups: list[list[int]] = [[]]
+    seen: set[int] = set()
+    for i in order:
+        if months[i] not in seen and len(seen) == limit:
+            groups.append([])
+            seen = set()
+        seen.add(months[i])
+        groups[-1].append(i)
+    return groups

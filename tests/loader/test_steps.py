@@ -234,3 +234,22 @@ def test_the_loader_waits_out_unreachable_brokers_instead_of_stopping() -> None:
     consumer.loader = loader
     loader.run()
     assert consumer.polls == 4
+
+
+def test_a_batch_spanning_many_months_is_split_by_month() -> None:
+    from datetime import UTC, datetime
+
+    from loader.write import by_months
+
+    def at(year: int, month: int) -> tuple[int]:
+        return (int(datetime(year, month, 15, tzinfo=UTC).timestamp()),)
+
+    live = [at(2026, 11)] * 5
+    assert by_months(live, 0) == [[0, 1, 2, 3, 4]]
+    history = [at(2010 + i // 12, 1 + i % 12) for i in reversed(range(250))]
+    groups = by_months(history, 0)
+    assert [len(g) for g in groups] == [100, 100, 50]
+    assert sorted(i for g in groups for i in g) == list(range(250))
+    for group in groups:  # each group a run of whole months, oldest first
+        assert len({history[i][0] for i in group}) == len(group)
+    assert history[groups[0][0]] == at(2010, 1)
