@@ -3,7 +3,8 @@ looks for what is due and does it. A job that fails is logged and tried again ne
 never stops the others or the process.
 
 Jobs: refresh the segments whose ``refresh`` schedule is due; evaluate the alert rules whose
-``every`` has passed (and notify). Each job answers with a
+``every`` has passed (and notify); apply the data retention policy at start and daily. Each
+job answers with a
 line to log when it did something, or None when nothing was due.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -91,3 +93,26 @@ def alert_checks(store: Store, settings: Settings) -> Job:
         )
 
     return Job("alerts", run)
+
+
+EXPIRY_EVERY_S = 86_400.0
+
+
+def data_expiry(store: Store, settings: Settings, every_s: float = EXPIRY_EVERY_S) -> Job:
+    """Delete the events older than JOURNEY_DATA_RETENTION_DAYS (privacy.expiry): at the first
+    tick, then once a day."""
+    from privacy.expiry import expire
+
+    last = [float("-inf")]
+
+    def run() -> str | None:
+        if settings.data_retention_days <= 0 or time.monotonic() - last[0] < every_s:
+            return None
+        done = expire(store, settings.data_retention_days)
+        last[0] = time.monotonic()
+        return (
+            f"deleted {done.rows_deleted:,} events before {done.horizon:%Y-%m-%d %H:%M} UTC "
+            f"({len(done.partitions_dropped)} months dropped)"
+        )
+
+    return Job("data retention", run)

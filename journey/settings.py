@@ -65,6 +65,8 @@ JOURNEY_API_PORT                 port of `journey api` [8090]
 JOURNEY_API_WORKERS              gunicorn workers of `journey api` (1 with the embedded store) [2]
 JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
                                  refresh is due), 0 = never [60]
+JOURNEY_DATA_RETENTION_DAYS      delete events older than this many days (privacy.expiry; `journey
+                                 up` daily, `journey expire` for cron), 0 = keep everything [0]
 JOURNEY_PERSONALIZATION_SECONDS  how often a collector looks for newly published public segments
                                  (GET /v1/segments answers from its copy) [10]
 
@@ -140,6 +142,7 @@ class Settings:
     consumer_group: str = "journey-loader"
     schedule_seconds: float = 60.0
     personalization_seconds: float = 10.0
+    data_retention_days: int = 0  # 0: keep every event
     alert_allow_private: bool = False
     alert_delivery_attempts: int = 4
     alert_retry_seconds: float = 2.0
@@ -416,6 +419,7 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "JOURNEY_API_PORT": ("api_port", lambda n, v: _number(n, v, int, 0)),
     "JOURNEY_API_WORKERS": ("api_workers", lambda n, v: _number(n, v, int, 1)),
     "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
+    "JOURNEY_DATA_RETENTION_DAYS": ("data_retention_days", lambda n, v: _number(n, v, int, 0)),
     "JOURNEY_PERSONALIZATION_SECONDS": (
         "personalization_seconds",
         lambda n, v: _number(n, v, float, 0.1),

@@ -22,7 +22,7 @@ from journey import local_api
 from journey.devservices import free_port
 from journey.devservices.broker import LocalBroker
 from journey.keys import open_keys
-from journey.scheduler import Scheduler, alert_checks, segment_refreshes
+from journey.scheduler import Scheduler, alert_checks, data_expiry, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from reports import api as reports_api
@@ -101,7 +101,11 @@ class Stack:
         ]
         if settings.schedule_seconds > 0:
             self.scheduler = Scheduler(
-                [segment_refreshes(self.store), alert_checks(self.store, settings)],
+                [
+                    segment_refreshes(self.store),
+                    alert_checks(self.store, settings),
+                    data_expiry(self.store, settings),
+                ],
                 settings.schedule_seconds,
             )
             jobs.append(("scheduler", self.scheduler.run))
