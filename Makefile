@@ -3,13 +3,18 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo up test unit lint typecheck migrate bench install install-services
+.PHONY: demo up test unit lint typecheck migrate bench install install-services constraints
 
-$(BIN)/journey: pyproject.toml
+$(BIN)/journey: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $@
+
+constraints:             ## re-pin constraints.txt from a fresh install of pyproject.toml's ranges
+	rm -rf .venv-pin && $(PY) -m venv .venv-pin && .venv-pin/bin/pip install -q -e '.[dev]'
+	{ sed -n '1,3p' constraints.txt; .venv-pin/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt && rm -rf .venv-pin
 
 install: $(BIN)/journey
 
