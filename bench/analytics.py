@@ -120,6 +120,41 @@ def timed(label: str, rounds: int, fn: object) -> tuple[float, object]:
     return median, result
 
 
+# Reading properties: revenue per source and viewers of a product, by the paths the loader writes
+# (storage.paths) and, side by side on the same rows, by visitParamExtract* on the JSON (what
+# analyses read before; it finds a key at any depth, so it is also wrong on nested data).
+PROPERTY_READS = {
+    "paths": (
+        "toFloat64OrZero(property_values[indexOf(property_keys, 'revenue')])",
+        "property_values[indexOf(property_keys, 'product_id')]",
+    ),
+    "visitParamExtract": (
+        "toFloat64OrZero(replaceAll(visitParamExtractRaw(properties, 'revenue'), '\"', ''))",
+        "visitParamExtractString(properties, 'product_id')",
+    ),
+}
+
+
+def properties(store: EmbeddedStore, rounds: int) -> None:
+    results = {}
+    for name, (revenue, product) in PROPERTY_READS.items():
+        sql = (
+            f"SELECT utm_source, sumIf({revenue}, event = 'Order Completed'), "
+            f"uniqExactIf(anonymous_id, event = 'Product Viewed' AND {product} = 'sku-007') "
+            "FROM journey.events GROUP BY utm_source ORDER BY utm_source"
+        )
+        _, results[name] = timed(
+            f"revenue by utm_source and viewers of a product, read by {name}",
+            rounds,
+            lambda sql=sql: store.execute(sql),
+        )
+    same = all(
+        a[0] == b[0] and abs(a[1] - b[1]) < 1e-6 * max(1.0, abs(a[1])) and a[2] == b[2]
+        for a, b in zip(results["paths"], results["visitParamExtract"], strict=True)  # type: ignore[call-overload]
+    )
+    print(f"  results equal on these flat properties: {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -149,6 +184,7 @@ def main() -> None:
         print(f"  {group.value:>12}: " + " > ".join(f"{s.people:,}" for s in group.steps))
     paths_s, (total, top) = timed("top 20 paths", args.rounds, lambda: top_paths(store, paths))  # type: ignore[misc]
     print(f"  {total:,} session paths; first: {' > '.join(top[0].steps)} ({top[0].count:,})")
+    properties(store, args.rounds)
     if not args.reference:
         return
     from tests.analyzer import reference
