@@ -5,7 +5,6 @@ with a format version, checked field by field so every error names its place, fo
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -13,11 +12,10 @@ from typing import Any, Protocol, TypeVar
 
 import yaml
 
+from analyzer import durations
 from analyzer.funnels.spec import Filter, SpecError, Step
 
 T = TypeVar("T")
-_DURATION = re.compile(r"^(\d+)([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class DocumentError(SpecError):
@@ -59,11 +57,11 @@ def text(value: Any, where: str, longest: int = 500) -> str:
 
 
 def duration(value: Any, where: str) -> timedelta:
-    """``30s``, ``15m``, ``6h``, ``1d`` or ``2w``."""
-    m = _DURATION.match(value.strip()) if isinstance(value, str) else None
-    if not m or int(m[1]) == 0:
-        raise fail(where, f"{value!r} is not a duration like 15m, 6h or 1d")
-    return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+    """``30s``, ``15m``, ``6h``, ``1d`` or ``2w`` (analyzer.durations)."""
+    try:
+        return durations.parse(value)
+    except ValueError as exc:
+        raise fail(where, str(exc)) from None
 
 
 def options(raw: Any, where: str, cls: type, fields: Mapping[str, Callable[..., Any]]) -> Any:

@@ -268,15 +268,13 @@ def report_journey(output: Path) -> None:
     click.echo(f"wrote {_write_journey_report(_report_store(), output)}")
 
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
 def _duration(text: str, option: str) -> timedelta:
-    if len(text) < 2 or text[-1] not in _UNITS or not text[:-1].isdigit():
-        raise click.BadParameter(
-            f"{text!r} is not a duration like 30m, 12h or 7d", param_hint=option
-        )
-    return timedelta(seconds=int(text[:-1]) * _UNITS[text[-1]])
+    from analyzer import durations
+
+    try:
+        return durations.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def _date(text: str, option: str) -> datetime:

@@ -13,12 +13,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from analyzer import durations
 from analyzer.funnels.spec import Breakdown, Exclusion, Filter, SpecError, Step
 
 _FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
 _OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
-_DURATION = re.compile(r"^(\d{1,6})([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 LONGEST = 2000  # characters in one value
 MOST = 50  # values of one parameter
 
@@ -105,10 +104,10 @@ class Params:
     def duration(self, name: str, default: str) -> timedelta:
         text = self.one(name, default)
         assert text is not None
-        m = _DURATION.match(text)
-        if not m or int(m[1]) == 0:
-            raise ParamError(name, f"{text!r} is not a duration like 30m, 12h or 7d")
-        return timedelta(seconds=int(m[1]) * _UNITS[m[2]])
+        try:
+            return durations.parse(text)
+        except ValueError as exc:
+            raise ParamError(name, str(exc)) from None
 
     def moment(self, name: str) -> datetime | None:
         text = self.one(name)

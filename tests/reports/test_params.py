@@ -23,7 +23,7 @@ def test_steps_with_filters() -> None:
     ("values", "read", "name", "words"),
     [
         ({"window": ["7x"]}, lambda p: p.duration("window", "7d"), "window", "not a duration"),
-        ({"window": ["0d"]}, lambda p: p.duration("window", "7d"), "window", "not a duration"),
+        ({"window": ["0d"]}, lambda p: p.duration("window", "7d"), "window", "at least 1s"),
         ({"top": ["ten"]}, lambda p: p.integer("top", 20, 1, 500), "top", "whole number"),
         ({"top": ["501"]}, lambda p: p.integer("top", 20, 1, 500), "top", "1 to 500"),
         ({"top": ["1", "2"]}, lambda p: p.integer("top", 20, 1, 500), "top", "more than once"),

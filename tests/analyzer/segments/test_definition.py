@@ -88,7 +88,7 @@ def _doc(segment: dict[str, Any]) -> dict[str, Any]:
         ({"rule": {"trait": "a", "eq": "x"}, "colour": 1}, "segments[0].colour: unknown key"),
         ({"rule": {"trait": "a"}}, "segments[0].rule: one operator with trait"),
         ({"rule": {"trait": "a", "eq": "x", "neq": "y"}}, "segments[0].rule: one operator"),
-        ({"rule": {"trait": "a b", "eq": "x"}}, "segments[0].rule.trait: a trait name"),
+        ({"rule": {"trait": "a[", "eq": "x"}}, "segments[0].rule.trait: a trait path"),
         ({"rule": {"trait": "a", "in": []}}, "segments[0].rule.in: in takes a list of 1 to 1000"),
         ({"rule": {"trait": "a", "between": [5, 1]}}, "low must not be above high"),
         ({"rule": {"trait": "a", "exists": "yes"}}, "exists takes true or false"),
@@ -149,7 +149,10 @@ def _doc(segment: dict[str, Any]) -> dict[str, Any]:
             "segments[0].propensity.threshold: a share between 0 and 1",
         ),
         ({"propensity": {"threshold": 0.5, "top_share": 0.1}}, "threshold or top_share, not both"),
-        ({"rfm": {"revenue_property": "a.b"}}, "segments[0].rfm.revenue_property: a property name"),
+        (
+            {"rfm": {"revenue_property": "a..b"}},
+            "segments[0].rfm.revenue_property: a property path",
+        ),
     ],
 )
 def test_mistakes_are_named_by_their_place(segment: dict[str, Any], message: str) -> None:
