@@ -10,10 +10,10 @@ H0 the current conversion equals the baseline's, H1 it is lower.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from alerts.rules import Condition
+from analyzer import statistics
 
 OUTCOMES = ("ok", "breach", "insufficient")
 
@@ -48,13 +48,9 @@ class Verdict:
 
 def lower_p_value(current: Counts, baseline: Counts) -> float:
     """One-sided p-value that the current rate is lower than the baseline's."""
-    n1, n0 = current.entered, baseline.entered
-    pooled = (current.converted + baseline.converted) / (n1 + n0)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n0))
-    if se == 0:
-        return 1.0 if current.rate >= baseline.rate else 0.0
-    z = (current.rate - baseline.rate) / se
-    return 0.5 * math.erfc(-z / math.sqrt(2))
+    return statistics.lower_than(
+        current.converted, current.entered, baseline.converted, baseline.entered
+    )
 
 
 def _pct(x: float) -> str:

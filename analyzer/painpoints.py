@@ -19,11 +19,11 @@ rate would lose. Stages with too few people are listed last, marked as not ranke
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from analyzer import statistics
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
@@ -120,14 +120,7 @@ def _breakdown(spec: PainPointSpec) -> Breakdown:
 
 def z_test(dropped_a: int, n_a: int, dropped_b: int, n_b: int) -> float | None:
     """Two-sided p-value of the two-proportion z-test (pooled); None without data."""
-    if not n_a or not n_b:
-        return None
-    pooled = (dropped_a + dropped_b) / (n_a + n_b)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
-    if se == 0:
-        return 1.0
-    z = (dropped_a / n_a - dropped_b / n_b) / se
-    return math.erfc(abs(z) / math.sqrt(2))
+    return statistics.two_proportion(dropped_a, n_a, dropped_b, n_b)
 
 
 def _counts(steps: list[StepResult]) -> list[int]:

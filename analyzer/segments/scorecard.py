@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from analyzer import statistics
 from analyzer.events import BEHAVIOUR, has_property, number_property, purchase_amount
 from analyzer.funnels import analyze
 from analyzer.funnels.spec import (
@@ -40,6 +41,7 @@ from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
 from analyzer.segments.membership import check_refreshed, members_sql, refreshed
 from analyzer.sessions import boundaries, check_timeout
+from analyzer.statistics import Estimate, mean, share
 from analyzer.timeline import timelines
 from storage.sql import identifier
 from storage.store import Store
@@ -48,7 +50,6 @@ ALL = "(all)"
 NONE = "(none)"
 DAY_MS = 86_400_000
 MIN_SAMPLE = 30
-Z95 = 1.959963984540054
 
 # The per-person sums a segment's figures are made of (see ``_SUMS``).
 SUMS = (
@@ -138,59 +139,31 @@ class ScorecardSpec:
         return self
 
 
-@dataclass(frozen=True)
-class Estimate:
-    """A figure, its standard error and the people (or answers) it rests on."""
-
-    value: float | None
-    se: float | None
-    n: int
-
-
-def _mean(total: float, squares: float, n: int) -> Estimate:
-    if not n:
-        return Estimate(None, None, 0)
-    mean = total / n
-    variance = max(0.0, squares / n - mean * mean) * n / (n - 1) if n > 1 else 0.0
-    return Estimate(mean, math.sqrt(variance / n) if n > 1 else None, n)
-
-
-def _share(hits: float, n: float) -> Estimate:
-    if not n:
-        return Estimate(None, None, 0)
-    p = hits / n
-    return Estimate(p, math.sqrt(p * (1 - p) / n), int(n))
-
-
 def _ratio(s: dict[str, float]) -> Estimate:
-    """Events per session: a ratio of two per-person sums, its error by the delta method."""
-    n, x, y = int(s["people"]), s["events"], s["sessions"]
-    if not n or not y:
-        return Estimate(None, None, n)
-    r = x / y
-    if n < 2:
-        return Estimate(r, None, n)
-    mx, my = x / n, y / n
-    vx = (s["events_sq"] - n * mx * mx) / (n - 1)
-    vy = (s["sessions_sq"] - n * my * my) / (n - 1)
-    cxy = (s["events_sessions"] - n * mx * my) / (n - 1)
-    var = max(0.0, (vx - 2 * r * cxy + r * r * vy) / (my * my * n))
-    return Estimate(r, math.sqrt(var), n)
+    """Events per session: a ratio of two per-person sums (delta method)."""
+    return statistics.ratio(
+        int(s["people"]),
+        s["events"],
+        s["sessions"],
+        s["events_sq"],
+        s["sessions_sq"],
+        s["events_sessions"],
+    )
 
 
 # metric -> how its estimate comes from a segment's sums
 METRICS: dict[str, Any] = {
-    "conversion": lambda s: _share(s["converted"], s["entered"]),
-    "sessions_per_person": lambda s: _mean(s["sessions"], s["sessions_sq"], int(s["people"])),
+    "conversion": lambda s: share(s["converted"], s["entered"]),
+    "sessions_per_person": lambda s: mean(s["sessions"], s["sessions_sq"], int(s["people"])),
     "events_per_session": _ratio,
-    "active_days_per_person": lambda s: _mean(
+    "active_days_per_person": lambda s: mean(
         s["active_days"], s["active_days_sq"], int(s["people"])
     ),
-    "retention": lambda s: _share(s["returned"], s["eligible"]),
-    "purchase_rate": lambda s: _share(s["buyers"], s["people"]),
-    "revenue_per_person": lambda s: _mean(s["revenue"], s["revenue_sq"], int(s["people"])),
-    "csat_mean": lambda s: _mean(s["score"], s["score_sq"], int(s["responses"])),
-    "csat_satisfied": lambda s: _share(s["satisfied"], s["responses"]),
+    "retention": lambda s: share(s["returned"], s["eligible"]),
+    "purchase_rate": lambda s: share(s["buyers"], s["people"]),
+    "revenue_per_person": lambda s: mean(s["revenue"], s["revenue_sq"], int(s["people"])),
+    "csat_mean": lambda s: mean(s["score"], s["score_sq"], int(s["responses"])),
+    "csat_satisfied": lambda s: share(s["satisfied"], s["responses"]),
 }
 
 
@@ -431,9 +404,9 @@ def change(segment: str, metric: str, a: Estimate, b: Estimate, min_sample: int)
     elif a.se is None or b.se is None:
         note = "no spread to test"
     else:
-        se = math.sqrt(a.se**2 + b.se**2)
-        low, high = diff - Z95 * se, diff + Z95 * se
-        p = 1.0 if se == 0 else math.erfc(abs(diff / se) / math.sqrt(2))
+        tested = statistics.difference(a, b)
+        assert tested is not None  # values and spreads are there
+        low, high, p = tested.low, tested.high, tested.p_value
     return Change(
         segment=segment,
         metric=metric,
