@@ -3,6 +3,8 @@ difference of two with its interval and p-value, and two-proportion z-tests.
 
 - Pain points: is a group's drop-off different from the others'? (two-sided ``two_proportion``)
 - Alerts: is the current conversion lower than the baseline's? (one-sided ``lower_than``)
+- Segment quality: is a segment distinct from everyone else? (effect sizes ``cohens_h`` for
+  conversion, ``cohens_d`` for means, with ``two_proportion``)
 - Segment scorecard: each metric as an ``Estimate`` (a share, a mean, or a ratio by the delta
   method) and two periods compared by ``difference``.
 
@@ -101,3 +103,17 @@ def lower_than(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     if z is None:
         return 1.0 if hits_a / n_a >= hits_b / n_b else 0.0
     return 0.5 * math.erfc(-z / math.sqrt(2))
+
+
+def cohens_h(p1: float, p2: float) -> float:
+    """Cohen's h: the effect size of two proportions (0.2 small, 0.5 medium, 0.8 large)."""
+    return 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2))
+
+
+def cohens_d(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int) -> float | None:
+    """Cohen's d: the difference of two means in pooled standard deviations (from each
+    group's mean, population variance and size); None when it cannot be told."""
+    if n1 < 2 or n2 < 2:
+        return None
+    pooled = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
+    return (m1 - m2) / math.sqrt(pooled) if pooled > 0 else None

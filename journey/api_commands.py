@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from journey.output import render
 from journey.settings import Settings
+from reports.output import render
 
 
 def register(

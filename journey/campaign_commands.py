@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from journey.output import rejected_rows
+from reports.output import rejected_rows
 
 
 def register(main: click.Group, open_store: Callable[[], Any]) -> None:

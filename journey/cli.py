@@ -14,8 +14,8 @@ from typing import Any
 
 import click
 
-from journey.output import duration_text
 from journey.settings import Settings, SettingsError, from_env
+from reports.output import duration_text
 
 
 def _settings() -> Settings:
@@ -349,7 +349,7 @@ def _local_api(settings: Settings, path: str) -> Any:
 
 def _summary_text(data: dict[str, Any]) -> str:
     """The summary report (analyzer.summary.report) as text tables."""
-    from journey.output import render
+    from reports.output import render
 
     lines = [
         f"events: {data['events']} ({data['rows_stored']} rows stored, "
@@ -453,7 +453,7 @@ def keys_origins(name_or_key: str, origins: tuple[str, ...]) -> None:
 @keys.command("list")
 def keys_list() -> None:
     """List write keys."""
-    from journey.output import render
+    from reports.output import render
 
     rows = [
         {

@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from journey.output import FORMAT, emit
 from journey.settings import Settings
+from reports.output import FORMAT, emit
 
 
 def register(

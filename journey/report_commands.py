@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from analyzer.funnels.spec import SpecError
-from journey.output import format_option, render
+from reports.output import format_option, render
 from reports.params import ParamError, Params
 
 FORMAT = format_option("table", "json", "csv", "html")

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from journey.output import FORMAT, emit, format_option, rejected_rows, render
+from reports.output import FORMAT, emit, format_option, rejected_rows, render
 
 
 @contextmanager

@@ -19,12 +19,12 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from analyzer.funnels.spec import SpecError
-from journey.output import render
 from journey.web import with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
 from reports.analyses import REPORTS, NotFound, Result, event_names, run
+from reports.output import render
 from reports.params import ParamError, Params
 from reports.tokens import TokenStore
 from storage.store import Store

@@ -20,8 +20,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from journey.output import duration_text
 from reports.analyses import Result
+from reports.output import duration_text
 
 MAX_TABLE_ROWS = 200
 COLORS = ("#3b6fd4", "#e4572e", "#29a36a", "#f2a541", "#8a5cd0", "#17a2b8", "#c44d8a", "#6c757d")

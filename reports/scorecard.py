@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from reports.analyses import Result, checked
+from reports.output import Plain, Share
 from reports.params import ParamError, Params
 from storage.store import Store
 
@@ -99,7 +100,7 @@ def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
     names = {**SCORECARD_NAMES, "date_from": "before_since", "date_to": "before_until"}
     checked(before.validate, names)
     found = compute(store, before, checked(after.validate, SCORECARD_NAMES), min_sample)
-    rows = [asdict(c) for c in found.changes]
+    rows = [_typed(asdict(c)) for c in found.changes]
     title = (
         f"Before and after: {before_since:%Y-%m-%d} to {before_until:%Y-%m-%d} "
         f"against {since:%Y-%m-%d} to {until:%Y-%m-%d}"
@@ -127,3 +128,20 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
     rows = [asdict(c) for c in report.campaigns]
     title = f"Campaign return, {since:%Y-%m-%d} to {until:%Y-%m-%d}"
     return Result("campaigns", title, report.as_dict(), rows)
+
+
+_FIGURES = ("before", "after", "difference", "ci_low", "ci_high")
+
+
+def _typed(row: dict[str, Any]) -> dict[str, Any]:
+    """A compared metric's figures as what they are: a proportion (shown as a percentage) or a
+    mean (two decimals), whatever the column is called; ``relative`` is a proportion."""
+    from analyzer.segments.scorecard import SHARE_METRICS
+
+    kind = Share if row["metric"] in SHARE_METRICS else Plain
+    for name in _FIGURES:
+        if isinstance(row[name], float):
+            row[name] = kind(row[name])
+    if isinstance(row["relative"], float):
+        row["relative"] = Share(row["relative"])
+    return row

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzer.painpoints import z_test
+from analyzer import statistics
 from analyzer.segments.catalog import stored
 from analyzer.segments.definition import DefinitionError
 from analyzer.segments.features import Features
@@ -135,17 +135,6 @@ def movement(store: Store, name: str, before: int, after: int) -> list[Movement]
     return [Movement(str(f), str(t), int(n)) for f, t, n in rows]
 
 
-def _cohens_h(p1: float, p2: float) -> float:
-    return 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p2))
-
-
-def _cohens_d(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int) -> float | None:
-    if n1 < 2 or n2 < 2:
-        return None
-    pooled = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
-    return (m1 - m2) / math.sqrt(pooled) if pooled > 0 else None
-
-
 def _round(value: float | None, digits: int = 4) -> float | None:
     return None if value is None else round(value, digits)
 
@@ -241,10 +230,10 @@ def quality(inside: Stats, everyone: Stats, stable: Criterion) -> list[Criterion
     converted_in, converted_out = int(inside[3]), int(outside[3])
     conv_in = converted_in / n_in if n_in else 0.0
     conv_out = converted_out / n_out if n_out else 0.0
-    z = z_test(n_in - converted_in, n_in, n_out - converted_out, n_out) if n_in and n_out else None
-    h = _cohens_h(conv_in, conv_out) if n_in and n_out else None
-    d_events = _cohens_d(*events_in, n_in, *events_out, n_out)
-    d_revenue = _cohens_d(*revenue_in, n_in, *revenue_out, n_out)
+    p_value = statistics.two_proportion(converted_in, n_in, converted_out, n_out)
+    h = statistics.cohens_h(conv_in, conv_out) if n_in and n_out else None
+    d_events = statistics.cohens_d(*events_in, n_in, *events_out, n_out)
+    d_revenue = statistics.cohens_d(*revenue_in, n_in, *revenue_out, n_out)
     effects = [abs(e) for e in (h, d_events, d_revenue) if e is not None]
     crit.append(
         Criterion(
@@ -254,7 +243,7 @@ def quality(inside: Stats, everyone: Stats, stable: Criterion) -> list[Criterion
                 "conversion": _round(conv_in),
                 "conversion_others": _round(conv_out),
                 "cohens_h": _round(h),
-                "z": _round(z),
+                "p_value": _round(p_value, 6),  # of the difference in conversion
                 "events_per_person": _round(events_in[0], 2),
                 "events_per_person_others": _round(events_out[0], 2),
                 "cohens_d_events": _round(d_events),

@@ -151,6 +151,9 @@ def _ratio(s: dict[str, float]) -> Estimate:
     )
 
 
+# The metrics that are proportions (the others are means and ratios).
+SHARE_METRICS = ("conversion", "retention", "purchase_rate", "csat_satisfied")
+
 # metric -> how its estimate comes from a segment's sums
 METRICS: dict[str, Any] = {
     "conversion": lambda s: share(s["converted"], s["entered"]),

@@ -40,7 +40,7 @@ def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
         return out.getvalue()
     if fmt != "table":
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]
+    cells = [[cell(row.get(c, ""), c) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)),
@@ -71,14 +71,42 @@ def spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.1%}" if 0 <= value <= 1 else f"{value:,.2f}"
-    return str(value)
+class Share(float):
+    """A proportion: a table shows it as a percentage (JSON and CSV as the number)."""
+
+
+class Plain(float):
+    """A number that is not a proportion, whatever its column is called: two decimals."""
+
+
+# Columns whose numbers are proportions, and columns holding p-values, by name.
+_SHARE_COLUMN = re.compile(
+    r"(^|_)(conversion|rate|share|retention|relative)(_|$)|from start|from previous|%"
+)
+_P_COLUMN = re.compile(r"^(p|p_value|p-value)$")
+
+
+def cell(value: Any, column: str = "") -> str:
+    """A table cell by what the value is: a proportion as a percentage (``Share``, or a number
+    in a column named like one: conversion, rate, share...), a p-value as a decimal (0.031, or
+    < 0.001), any other number with two decimals (0.80); text as it is."""
+    if isinstance(value, bool) or not isinstance(value, float):
+        return str(value)
+    if value != value:
+        return ""
+    if _P_COLUMN.match(column) and not isinstance(value, (Share, Plain)):
+        return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    if isinstance(value, Share) or (_SHARE_COLUMN.search(column) and not isinstance(value, Plain)):
+        return f"{value:.1%}"
+    return f"{value:,.2f}"
+
+
+_NUMBER_CELL = re.compile(r"^[<>]?\s?[-+]?[\d,]*\.?\d+(e[-+]?\d+)?%?[a-z]?$")
 
 
 def _numeric(text: str) -> bool:
-    return text.replace(",", "").replace(".", "").replace("%", "").isdigit()
+    """Numbers (negative ones, percentages, durations like 2.4m) align right."""
+    return bool(_NUMBER_CELL.match(text))
 
 
 def emit(result: Any, rows: Sequence[dict[str, Any]], fmt: str) -> None:
