@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from journey.devservices.broker import LocalBroker
-from journey.devservices.kafka_cluster import LocalKafkaCluster
+from devservices.kafka_cluster import LocalKafkaCluster
+from journey.broker import LocalBroker
 
 KINDS = ("bundled", "kafka")
 TICKS = os.sysconf("SC_CLK_TCK")

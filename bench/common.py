@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from journey.devservices import free_port, wait_for_port
+from journey.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from bench.common import ROOT, figure
 from bench.loader_throughput import PER_REQUEST, messages, send
-from journey.devservices.broker import LocalBroker
-from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_cluster import LocalClickHouseCluster
+from devservices.clickhouse_server import LocalClickHouse
+from journey.broker import LocalBroker
 from journey.kafka import ensure_topics
 from journey.settings import Settings, parse_clickhouse_url
 from storage import migrations

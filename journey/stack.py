@@ -19,9 +19,9 @@ from collector.app import create_app
 from collector.personalize import PublicSegments
 from collector.sink import EventSink
 from journey import local_api
-from journey.devservices import free_port
-from journey.devservices.broker import LocalBroker
+from journey.broker import LocalBroker
 from journey.keys import open_keys
+from journey.processes import free_port
 from journey.scheduler import Scheduler, alert_checks, data_expiry, segment_refreshes
 from journey.settings import Settings
 from loader.consumer import Loader, prepare

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from collector.spool import Record
-from journey.devservices.broker import LocalBroker
-from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.devservices.kafka_cluster import LocalKafkaCluster
+from devservices.clickhouse_cluster import LocalClickHouseCluster
+from devservices.clickhouse_server import LocalClickHouse
+from devservices.kafka_cluster import LocalKafkaCluster
+from journey.broker import LocalBroker
 from journey.settings import Settings, parse_clickhouse_url
 from storage.cluster import on_cluster
 from storage.embedded import EmbeddedStore

@@ -15,7 +15,7 @@ import urllib3.util.connection
 from alerts import webhook
 from alerts.channels import Channels, Delivery, Notice
 from alerts.rules import Channel, RuleError, check_webhook
-from journey.devservices.certificates import issue
+from devservices.certificates import issue
 from journey.settings import Settings
 from tests.alerts.receivers import webhook_receiver
 

@@ -18,8 +18,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
 from collector.sink import EventSink
-from journey.devservices import free_port
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_server import LocalClickHouse
+from journey.processes import free_port
 from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
 from storage.server import ServerStore

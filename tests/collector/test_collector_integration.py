@@ -12,7 +12,7 @@ import pytest
 
 from collector.app import create_app
 from collector.sink import EventSink
-from journey.devservices.broker import LocalBroker
+from journey.broker import LocalBroker
 from journey.settings import Settings
 from storage.store import Store
 from tests.helpers import (

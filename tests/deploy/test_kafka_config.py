@@ -18,7 +18,7 @@ import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from journey.devservices.kafka_cluster import LocalKafkaCluster, cluster_id
+from devservices.kafka_cluster import LocalKafkaCluster, cluster_id
 from journey.kafka import ensure_topics, producer_config
 from journey.settings import from_env
 

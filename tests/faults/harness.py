@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from analyzer.summary import summary
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.devservices.kafka_cluster import LocalKafkaCluster
-from journey.devservices.pipeline import STEPS, Pipeline, Traffic
+from devservices.clickhouse_server import LocalClickHouse
+from devservices.kafka_cluster import LocalKafkaCluster
+from devservices.pipeline import STEPS, Pipeline, Traffic
 from journey.settings import parse_clickhouse_url
 from reports import analyses
 from reports.params import Params

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.devservices.kafka_cluster import LocalKafkaCluster
-from journey.devservices.pipeline import Traffic
+from devservices.clickhouse_server import LocalClickHouse
+from devservices.kafka_cluster import LocalKafkaCluster
+from devservices.pipeline import Traffic
 from tests.faults.harness import (
     KEY,
     assert_exactly_once,

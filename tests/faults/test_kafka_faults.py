@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.devservices.kafka_cluster import SASL_PASSWORD, SASL_USER, LocalKafkaCluster
+from devservices.clickhouse_server import LocalClickHouse
+from devservices.kafka_cluster import SASL_PASSWORD, SASL_USER, LocalKafkaCluster
 from tests.faults.harness import (
     assert_exactly_once,
     first_events_loaded,

@@ -14,7 +14,7 @@ import requests
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import due
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_server import LocalClickHouse
 from journey.scheduler import Job, Scheduler, segment_refreshes
 from journey.settings import Settings, parse_clickhouse_url
 from journey.stack import Stack

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from journey.devservices import free_port, wait_for_port
-from journey.devservices.clickhouse_server import LocalClickHouse
-from journey.devservices.kafka_cluster import LocalKafkaCluster
+from devservices.clickhouse_server import LocalClickHouse
+from devservices.kafka_cluster import LocalKafkaCluster
 from journey.keys import REFRESH_SECONDS as KEYS_BOUND
+from journey.processes import free_port, wait_for_port
 from reports.tokens import REFRESH_SECONDS as TOKENS_BOUND
 from tests.helpers import post, server_database, wait_for
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
+from devservices.clickhouse_cluster import LocalClickHouseCluster
 from journey.settings import Settings, parse_clickhouse_url
 from storage import migrations
 from storage.server import ServerStore

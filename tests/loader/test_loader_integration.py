@@ -9,7 +9,7 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 import schemas
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_server import LocalClickHouse
 from journey.kafka import ensure_topics
 from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.summary import summary
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_server import LocalClickHouse
 from journey.kafka import ensure_topics
 from journey.settings import Settings
 from storage import migrations

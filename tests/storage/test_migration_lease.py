@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from journey.devservices.clickhouse_cluster import LocalClickHouseCluster
-from journey.devservices.clickhouse_server import LocalClickHouse
+from devservices.clickhouse_cluster import LocalClickHouseCluster
+from devservices.clickhouse_server import LocalClickHouse
 from journey.settings import parse_clickhouse_url
 from storage import migrations
 from storage.cluster import on_cluster

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from journey.devservices import free_port, terminate, wait_for_port
-from journey.devservices.certificates import issue
+from devservices.certificates import issue
+from journey.processes import free_port, terminate, wait_for_port
 
 SASL_USER = "journey"
 SASL_PASSWORD = "journey-dev-secret"  # a throwaway credential of a throwaway test cluster
@@ -410,7 +410,7 @@ logger.request.level = WARN
 
 
 def main() -> None:
-    """`python -m journey.devservices.kafka_cluster`: the tests' cluster by hand, until Ctrl-C."""
+    """`python -m devservices.kafka_cluster`: the tests' cluster by hand, until Ctrl-C."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -1,4 +1,5 @@
-"""Real services started on loopback for the local stack, the tests and the benchmarks."""
+"""Processes on loopback: a free port for a service about to start, waiting for it to open,
+and stopping it. Used by the bundled broker (journey.broker) and the dev services."""
 
 from __future__ import annotations
 
