@@ -12,13 +12,13 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
+from collector.keys import origin_allowed
 from collector.pack import pack
 from collector.personalize import segments
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message, without_nulls
 from collector.writekey import Refused, admit
-from journey.keys import origin_allowed
 from journey.settings import Settings
 from schemas import DEAD_LETTER
 

@@ -8,10 +8,10 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from collector.keys import KeyStore, open_keys
 from collector.personalize import PublicSegments
 from collector.ratelimit import RateLimiter
 from collector.spool import Record
-from journey.keys import KeyStore, open_keys
 from journey.settings import Settings, from_env
 from journey.web import with_headers_of
 

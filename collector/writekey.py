@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from journey.keys import Source, origin_allowed
+from collector.keys import Source, origin_allowed
 
 
 class Refused(Exception):

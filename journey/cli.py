@@ -401,7 +401,7 @@ def keys() -> None:
 
 
 def _key_store() -> Any:
-    from journey.keys import open_keys
+    from collector.keys import open_keys
 
     settings = _settings()
     return open_keys(settings, _shared_store(settings))

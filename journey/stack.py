@@ -16,11 +16,11 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from collector.app import create_app
+from collector.keys import open_keys
 from collector.personalize import PublicSegments
 from collector.sink import EventSink
 from journey import local_api
 from journey.broker import LocalBroker
-from journey.keys import open_keys
 from journey.processes import free_port
 from journey.scheduler import Scheduler, alert_checks, data_expiry, segment_refreshes
 from journey.settings import Settings

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from collector.app import create_app
-from journey.keys import KeyStore
+from collector.keys import KeyStore
 from journey.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
 from tests.helpers import unpack

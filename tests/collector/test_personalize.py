@@ -13,8 +13,8 @@ from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
 from collector.app import create_app
+from collector.keys import KeyStore
 from collector.personalize import PublicSegments
-from journey.keys import KeyStore
 from journey.settings import Settings
 from storage import migrations
 from storage.store import Store

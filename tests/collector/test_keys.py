@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from journey.keys import SEEDED, KeyStore
+from collector.keys import SEEDED, KeyStore
 
 
 def test_seeded_keys_are_listed_and_revocable(tmp_path: Path) -> None:
