@@ -26,7 +26,7 @@ import requests
 
 from alerts import webhook
 from alerts.rules import Channel
-from journey.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger("journey.alerts")
 TIMEOUT_S = 10.0

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from journey.processes import free_port, wait_for_port
+from core.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

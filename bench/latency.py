@@ -17,9 +17,9 @@ import requests
 
 from bench.brokers import CpuMeter, running
 from bench.common import data_dir, env_for, figure, stop
+from core.processes import free_port, wait_for_port
+from core.settings import parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from journey.processes import free_port, wait_for_port
-from journey.settings import parse_clickhouse_url
 from storage import migrations
 from storage.server import ServerStore
 

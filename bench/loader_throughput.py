@@ -16,9 +16,9 @@ from bench.brokers import CpuMeter, running
 from bench.common import figure
 from collector.enrich import RequestInfo, build_event
 from collector.pack import pack
+from core.kafka import consumer_config, ensure_topics
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from journey.kafka import consumer_config, ensure_topics
-from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
 from storage.embedded import EmbeddedStore
 from storage.server import ServerStore

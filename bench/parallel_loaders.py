@@ -28,11 +28,11 @@ from pathlib import Path
 
 from bench.common import ROOT, figure
 from bench.loader_throughput import PER_REQUEST, messages, send
+from core.kafka import ensure_topics
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_cluster import LocalClickHouseCluster
 from devservices.clickhouse_server import LocalClickHouse
 from journey.broker import LocalBroker
-from journey.kafka import ensure_topics
-from journey.settings import Settings, parse_clickhouse_url
 from storage import migrations
 from storage.cluster import on_cluster
 from storage.server import ServerStore

@@ -28,7 +28,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from collector.app import create_app
 from collector.personalize import PublicSegments
-from journey.settings import Settings
+from core.settings import Settings
 from storage import migrations
 from storage.embedded import EmbeddedStore
 

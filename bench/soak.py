@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.settings import parse_clickhouse_url  # noqa: E402
 from devservices.clickhouse_server import LocalClickHouse  # noqa: E402
 from devservices.pipeline import Pipeline, Traffic, rss_bytes  # noqa: E402
 from journey.broker import LocalBroker  # noqa: E402
-from journey.settings import parse_clickhouse_url  # noqa: E402
 from storage.server import ServerStore  # noqa: E402
 
 KEY = "soak-key"

@@ -19,7 +19,7 @@ from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message, without_nulls
 from collector.writekey import Refused, admit
-from journey.settings import Settings
+from core.settings import Settings
 from schemas import DEAD_LETTER
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1")

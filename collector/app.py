@@ -12,8 +12,8 @@ from collector.keys import KeyStore, open_keys
 from collector.personalize import PublicSegments
 from collector.ratelimit import RateLimiter
 from collector.spool import Record
-from journey.settings import Settings, from_env
-from journey.web import with_headers_of
+from core.settings import Settings, from_env
+from core.web import with_headers_of
 
 
 class Sink(Protocol):

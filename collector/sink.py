@@ -16,8 +16,8 @@ from typing import Any
 from kafka import KafkaProducer
 
 from collector.spool import Record, Spool, SpoolFull
-from journey.kafka import KafkaAuthError, ensure_topics, producer_config
-from journey.settings import Settings
+from core.kafka import KafkaAuthError, ensure_topics, producer_config
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from core.processes import free_port, terminate, wait_for_port
 from devservices.clickhouse_server import LocalClickHouse
-from journey.processes import free_port, terminate, wait_for_port
 
 ZOOKEEPER_JARS = (
     "/etc/zookeeper/conf",

@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from journey.processes import free_port, terminate, wait_for_port
+from core.processes import free_port, terminate, wait_for_port
 
 CONFIG = """<?xml version="1.0"?>
 <yandex>

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.processes import free_port, terminate, wait_for_port
 from devservices.certificates import issue
-from journey.processes import free_port, terminate, wait_for_port
 
 SASL_USER = "journey"
 SASL_PASSWORD = "journey-dev-secret"  # a throwaway credential of a throwaway test cluster

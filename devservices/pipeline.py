@@ -26,7 +26,7 @@ from pathlib import Path
 import orjson
 import requests
 
-from journey.processes import free_port, wait_for_port
+from core.processes import free_port, wait_for_port
 
 STEPS = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from journey.settings import Settings
+from core.settings import Settings
 from reports.output import FORMAT, emit
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from journey.processes import free_port, terminate, wait_for_port
+from core.processes import free_port, terminate, wait_for_port
 
 
 def binary() -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from journey.settings import Settings, SettingsError, from_env
+from core.settings import Settings, SettingsError, from_env
 from reports.output import duration_text
 
 
@@ -134,7 +134,7 @@ def collect() -> None:
 def _check_kafka(settings: Settings) -> None:
     """Stop start-up on what waiting cannot mend (refused credentials, a missing topic that
     Journey may not create); brokers that are down are no reason: the collector spools."""
-    from journey.kafka import ensure_topics
+    from core.kafka import ensure_topics
 
     try:
         ensure_topics(settings)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from journey.settings import Settings
+from core.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger(__name__)

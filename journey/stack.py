@@ -19,11 +19,11 @@ from collector.app import create_app
 from collector.keys import open_keys
 from collector.personalize import PublicSegments
 from collector.sink import EventSink
+from core.processes import free_port
+from core.settings import Settings
 from journey import local_api
 from journey.broker import LocalBroker
-from journey.processes import free_port
 from journey.scheduler import Scheduler, alert_checks, data_expiry, segment_refreshes
-from journey.settings import Settings
 from loader.consumer import Loader, prepare
 from reports import api as reports_api
 from reports.tokens import open_tokens

@@ -20,8 +20,8 @@ from kafka import (
 )
 from kafka.errors import KafkaError
 
-from journey.kafka import connection_config, consumer_config, ensure_topics, producer_config
-from journey.settings import Settings
+from core.kafka import connection_config, consumer_config, ensure_topics, producer_config
+from core.settings import Settings
 from loader.batch import Batch
 from loader.commit import Committer
 from loader.dead_letter import DeadLetters

@@ -19,7 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from analyzer.funnels.spec import SpecError
-from journey.web import with_headers_of
+from core.web import with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports

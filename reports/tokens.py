@@ -27,7 +27,7 @@ from storage.records import (
 )
 
 if TYPE_CHECKING:
-    from journey.settings import Settings
+    from core.settings import Settings
     from storage.store import Store
 
 PREFIX = "jt_"

@@ -11,7 +11,7 @@ import pandas as pd
 from clickhouse_driver import Client
 from clickhouse_driver import errors as ch_errors
 
-from journey.settings import ClickHouseURL
+from core.settings import ClickHouseURL
 from storage.sql import bind, identifier
 from storage.store import Store, StoreUnavailable
 

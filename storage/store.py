@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from journey.settings import Settings
+from core.settings import Settings
 
 
 class StoreUnavailable(RuntimeError):

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from collector.spool import Record
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_cluster import LocalClickHouseCluster
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
 from journey.broker import LocalBroker
-from journey.settings import Settings, parse_clickhouse_url
 from storage.cluster import on_cluster
 from storage.embedded import EmbeddedStore
 from storage.server import ServerStore

@@ -17,8 +17,8 @@ from kafka import KafkaConsumer, TopicPartition
 from werkzeug.serving import make_server
 
 import schemas
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
 from storage.paths import paths
 from storage.server import ServerStore

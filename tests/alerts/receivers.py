@@ -17,7 +17,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from journey.processes import free_port
+from core.processes import free_port
 
 
 @dataclass

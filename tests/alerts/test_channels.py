@@ -12,7 +12,7 @@ import pytest
 
 from alerts.channels import Channels, Notice, one_line, slack_plain
 from alerts.rules import Channel
-from journey.settings import Settings
+from core.settings import Settings
 from tests.alerts.receivers import smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.integration  # real receivers on loopback

@@ -19,7 +19,7 @@ from alerts.rules import parse_document
 from analyzer.segments import catalog as segment_catalog
 from analyzer.segments.definition import parse_document as parse_segments
 from analyzer.segments.refresh import refresh
-from journey.settings import Settings
+from core.settings import Settings
 from storage import migrations
 from storage.store import Store
 from tests.alerts.receivers import Mailbox, Webhook, smtp_server, webhook_receiver

@@ -15,8 +15,8 @@ import urllib3.util.connection
 from alerts import webhook
 from alerts.channels import Channels, Delivery, Notice
 from alerts.rules import Channel, RuleError, check_webhook
+from core.settings import Settings
 from devservices.certificates import issue
-from journey.settings import Settings
 from tests.alerts.receivers import webhook_receiver
 
 pytestmark = pytest.mark.integration  # real receivers on loopback

@@ -18,9 +18,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from collector.app import create_app
 from collector.sink import EventSink
+from core.processes import free_port
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from journey.processes import free_port
-from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader, prepare
 from storage.server import ServerStore
 from tests.helpers import wait_for

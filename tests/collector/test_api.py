@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 
 from collector.app import create_app
 from collector.keys import KeyStore
-from journey.settings import Settings
+from core.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
 from tests.helpers import unpack
 

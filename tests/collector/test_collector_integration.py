@@ -12,8 +12,8 @@ import pytest
 
 from collector.app import create_app
 from collector.sink import EventSink
+from core.settings import Settings
 from journey.broker import LocalBroker
-from journey.settings import Settings
 from storage.store import Store
 from tests.helpers import (
     count_events,

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collector.app import create_app
-from journey.settings import Settings
+from core.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
 
 AUTH = {

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from collector.app import create_app
-from journey.settings import Settings
+from core.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
 
 APP = create_app(

@@ -15,7 +15,7 @@ from analyzer.segments.refresh import refresh
 from collector.app import create_app
 from collector.keys import KeyStore
 from collector.personalize import PublicSegments
-from journey.settings import Settings
+from core.settings import Settings
 from storage import migrations
 from storage.store import Store
 from tests.analyzer.segments.test_public import COLUMNS, DOC, _events

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from collector.app import create_app
 from collector.snippet import SCRIPT
-from journey.settings import Settings
+from core.settings import Settings
 from tests.conftest import FakeSink
 
 SOURCE = Path(__file__).resolve().parents[2] / "snippet" / "journey.js"

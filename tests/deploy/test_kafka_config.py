@@ -18,9 +18,9 @@ import yaml
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
+from core.kafka import ensure_topics, producer_config
+from core.settings import from_env
 from devservices.kafka_cluster import LocalKafkaCluster, cluster_id
-from journey.kafka import ensure_topics, producer_config
-from journey.settings import from_env
 
 pytestmark = pytest.mark.integration
 

@@ -16,8 +16,8 @@ import click
 import pytest
 import yaml
 
+from core.settings import _FIELDS
 from journey.cli import main
-from journey.settings import _FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

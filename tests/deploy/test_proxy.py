@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from core.processes import free_port, wait_for_port
 from devservices.kafka_cluster import LocalKafkaCluster
 from devservices.pipeline import Pipeline
-from journey.processes import free_port, wait_for_port
 from tests.helpers import BROWSER
 
 pytestmark = pytest.mark.integration

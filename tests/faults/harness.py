@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from analyzer.summary import summary
+from core.settings import parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
 from devservices.pipeline import STEPS, Pipeline, Traffic
-from journey.settings import parse_clickhouse_url
 from reports import analyses
 from reports.params import Params
 from storage.server import ServerStore

@@ -10,8 +10,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from core.settings import Settings
 from journey.cli import main
-from journey.settings import Settings
 from tests.helpers import post, wait_for
 
 

@@ -14,9 +14,9 @@ import requests
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import due
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
 from journey.scheduler import Job, Scheduler, segment_refreshes
-from journey.settings import Settings, parse_clickhouse_url
 from journey.stack import Stack
 from storage import migrations
 from storage.server import ServerStore

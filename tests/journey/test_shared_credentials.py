@@ -16,9 +16,9 @@ import pytest
 import requests
 
 from collector.keys import REFRESH_SECONDS as KEYS_BOUND
+from core.processes import free_port, wait_for_port
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
-from journey.processes import free_port, wait_for_port
 from reports.tokens import REFRESH_SECONDS as TOKENS_BOUND
 from tests.helpers import post, server_database, wait_for
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_cluster import LocalClickHouseCluster
-from journey.settings import Settings, parse_clickhouse_url
 from storage import migrations
 from storage.server import ServerStore
 from storage.store import Store

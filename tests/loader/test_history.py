@@ -17,7 +17,7 @@ import pytest
 
 from collector.app import create_app
 from collector.sink import EventSink
-from journey.settings import Settings
+from core.settings import Settings
 from storage.store import Store
 from tests.helpers import count_events, load_until_idle, post, read_topic, serve
 

@@ -9,9 +9,9 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 import schemas
+from core.kafka import ensure_topics
+from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from journey.kafka import ensure_topics
-from journey.settings import Settings, parse_clickhouse_url
 from loader.consumer import Loader
 from storage import migrations
 from storage.server import ServerStore
@@ -201,7 +201,7 @@ def test_a_loader_assigned_nothing_while_partitions_go_unread_joins_again(
     from kafka.coordinator.assignors.abstract import ConsumerProtocolAssignment
     from kafka.coordinator.assignors.range import RangePartitionAssignor
 
-    from journey.kafka import consumer_config
+    from core.kafka import consumer_config
 
     class NothingFirst(RangePartitionAssignor):
         calls = 0

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from analyzer.summary import summary
+from core.kafka import ensure_topics
+from core.settings import Settings
 from devservices.clickhouse_server import LocalClickHouse
-from journey.kafka import ensure_topics
-from journey.settings import Settings
 from storage import migrations
 from storage.server import ServerStore
 from tests.helpers import count_events, server_database, wait_for

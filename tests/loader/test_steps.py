@@ -156,7 +156,7 @@ def test_commit_is_offset_plus_one_and_only_for_owned_partitions() -> None:
 
 def test_flush_writes_then_dead_letters_then_commits() -> None:
     """The order that makes at-least-once safe: nothing is committed before it is stored."""
-    from journey.settings import Settings
+    from core.settings import Settings
     from loader.consumer import Loader
     from loader.decode import COLUMNS, decode
 
@@ -222,7 +222,7 @@ class FlakyConsumer:
 
 
 def test_the_loader_waits_out_unreachable_brokers_instead_of_stopping() -> None:
-    from journey.settings import Settings
+    from core.settings import Settings
     from loader.consumer import Loader
 
     class Producer:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 
+from core.settings import Settings
 from journey.scheduler import data_expiry
-from journey.settings import Settings
 from privacy.expiry import expire, has_ttl
 from storage import migrations
 from storage.cluster import rows_of

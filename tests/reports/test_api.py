@@ -245,7 +245,7 @@ def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> Non
     from analyzer.segments import catalog
     from analyzer.segments.definition import parse_document
     from analyzer.segments.refresh import refresh
-    from journey.settings import Settings
+    from core.settings import Settings
 
     doc = {"version": 1, "segments": [{"name": "gold", "rule": {"trait": "tier", "eq": "gold"}}]}
     catalog.define(api.store, parse_document(doc))

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from core.settings import parse_clickhouse_url
 from devservices.clickhouse_cluster import LocalClickHouseCluster
 from devservices.clickhouse_server import LocalClickHouse
-from journey.settings import parse_clickhouse_url
 from storage import migrations
 from storage.cluster import on_cluster
 from storage.migrations import Migration, Migrator

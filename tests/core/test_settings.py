@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from journey.settings import SettingsError, from_env
+from core.settings import SettingsError, from_env
 
 
 def test_defaults_are_the_embedded_local_setup() -> None:

@@ -12,7 +12,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import SaslAuthenticationFailedError, TopicAlreadyExistsError
 
-from journey.settings import Settings, SettingsError
+from core.settings import Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
