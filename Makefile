@@ -34,7 +34,7 @@ unit: install
 	$(BIN)/pytest -m "not integration"
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy

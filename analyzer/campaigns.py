@@ -24,7 +24,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, purchase_amount
 from analyzer.funnels.spec import SpecError, check_property, check_range, check_segments
-from analyzer.segments.membership import check_refreshed, members_sql
+from analyzer.membership import check_refreshed, members_sql
 from analyzer.timeline import timelines
 from storage.sql import identifier
 from storage.store import Store

@@ -23,8 +23,8 @@ from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel, check_segments
 from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segment
 from analyzer.hashed import key, texts
+from analyzer.membership import check_refreshed, restrict
 from analyzer.regex import problem
-from analyzer.segments.membership import check_refreshed, restrict
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.store import Store

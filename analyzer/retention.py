@@ -19,7 +19,7 @@ from typing import Any
 
 from analyzer.funnels.people import step_sql
 from analyzer.funnels.spec import SpecError, Step, check_range, check_segment
-from analyzer.segments.membership import check_refreshed, restrict
+from analyzer.membership import check_refreshed, restrict
 from analyzer.timeline import timelines
 from storage.store import Store
 

@@ -82,6 +82,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from core.identifiers import identifier
+
 
 class SettingsError(ValueError):
     """A JOURNEY_* variable has a value Journey cannot use; the message names it."""
@@ -320,8 +322,6 @@ def _compression(name: str, raw: str) -> str:
 
 
 def _cluster(name: str, raw: str) -> str | None:
-    from storage.sql import identifier  # here: storage imports this module
-
     raw = raw.strip()
     if not raw:
         return None

@@ -10,30 +10,19 @@ OpenAPI description); ``rows`` are its main table, for CSV and the terminal.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from analyzer.funnels.spec import FunnelSpec, SpecError
+from analyzer.funnels.spec import FunnelSpec
 from reports.params import ParamError, Params
+from reports.result import Result, checked
 from storage.store import Store
-
-T = TypeVar("T")
 
 
 class NotFound(LookupError):
     """What a request names does not exist: a segment, an alert rule, a saved report."""
-
-
-@dataclass
-class Result:
-    kind: str  # funnel, funnel_trend, funnel_dropped, paths, painpoints, retention, lifecycle
-    title: str
-    data: Any  # JSON-ready
-    rows: list[dict[str, Any]]
-    params: dict[str, list[str]] = field(default_factory=dict)
 
 
 FUNNEL_NAMES = {
@@ -46,23 +35,6 @@ FUNNEL_NAMES = {
     "mode": "mode",
     "breakdown": "breakdown",
 }
-
-
-def checked(validate: Callable[[], T], names: dict[str, str]) -> T:
-    """Run a spec's ``validate``; its errors name the spec's fields, which become the
-    parameters they came from (``steps[1]: ...`` is about ``step``)."""
-    try:
-        return validate()
-    except ParamError:
-        raise
-    except SpecError as exc:
-        field, sep, message = str(exc).partition(":")
-        base = re.split(r"[.\[]", field, maxsplit=1)[0]
-        if sep and base in names:
-            raise ParamError(
-                names[base], f"{field}:{message}" if field != base else message.strip()
-            ) from None
-        raise
 
 
 def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:

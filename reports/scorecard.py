@@ -10,9 +10,9 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-from reports.analyses import Result, checked
 from reports.output import Plain, Share
 from reports.params import ParamError, Params
+from reports.result import Result, checked
 from storage.store import Store
 
 SCORECARD_NAMES = {

@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+from core.identifiers import identifier
+
+__all__ = ["bind", "identifier", "literal"]
+
 _ESCAPES = {
     "\\": "\\\\",
     "'": "\\'",
@@ -25,13 +28,6 @@ _ESCAPES = {
     "\a": "\\a",
     "\v": "\\v",
 }
-
-
-def identifier(name: str) -> str:
-    """A database, table or column name, refused unless it is a plain identifier."""
-    if not _IDENTIFIER.match(name):
-        raise ValueError(f"not a plain SQL identifier: {name!r}")
-    return name
 
 
 def literal(value: Any) -> str:

@@ -7,8 +7,6 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from core.settings import Settings
-
 
 class StoreUnavailable(RuntimeError):
     """The store cannot be reached right now: retry later, lose nothing."""
@@ -42,15 +40,3 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def connect(settings: Settings, database: str | None = None) -> Store:
-    """The configured store: the server of JOURNEY_CLICKHOUSE_URL, else embedded chDB."""
-    db = database or settings.database
-    if settings.clickhouse is not None:
-        from storage.server import ServerStore
-
-        return ServerStore(settings.clickhouse, database=db, cluster=settings.clickhouse_cluster)
-    from storage.embedded import EmbeddedStore
-
-    return EmbeddedStore.open(settings.chdb_path, database=db)

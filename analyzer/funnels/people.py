@@ -25,7 +25,7 @@ from typing import Any
 from analyzer.events import BEHAVIOUR, has_trait, property_text, trait_text
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
 from analyzer.hashed import key, texts
-from analyzer.segments.membership import check_refreshed, members_sql, only_members
+from analyzer.membership import check_refreshed, members_sql, only_members
 from analyzer.timeline import timelines
 from storage.sql import identifier
 from storage.store import Store

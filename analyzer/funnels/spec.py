@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from analyzer.errors import SpecError
 from analyzer.regex import problem
 from storage.paths import is_path
 
@@ -34,10 +35,6 @@ ATTRIBUTIONS = ("first_touch", "last_touch", "step")
 MAX_WINDOW = timedelta(days=90)
 MAX_STEPS = 10
 MAX_EXCLUSIONS = 5
-
-
-class SpecError(ValueError):
-    """The analysis cannot be computed as asked; the message names the field."""
 
 
 def check_field(name: str, where: str, person: bool = False) -> None:

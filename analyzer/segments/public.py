@@ -16,8 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.identity import KEY, stitched
+from analyzer.membership import members_sql, refreshed
 from analyzer.segments.catalog import stored
-from analyzer.segments.membership import members_sql, refreshed
 from storage.cluster import on_cluster, rows_of
 from storage.sql import identifier
 from storage.store import Store

@@ -37,9 +37,9 @@ from analyzer.funnels.spec import (
     check_range,
     check_segments,
 )
+from analyzer.membership import check_refreshed, members_sql, refreshed
 from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
-from analyzer.segments.membership import check_refreshed, members_sql, refreshed
 from analyzer.sessions import boundaries, check_timeout
 from analyzer.statistics import Estimate, mean, share
 from analyzer.timeline import timelines

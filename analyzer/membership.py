@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from analyzer.funnels.spec import SpecError
+from analyzer.errors import SpecError
 from storage.sql import identifier
 from storage.store import Store
 
