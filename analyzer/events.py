@@ -31,24 +31,24 @@ PURCHASE = "type = 'track' AND event = %(purchase_event)s"
 def property_text(param: str) -> str:
     """SQL: the event property at the path named by parameter ``param`` (``category``, or
     ``products[0].price``; storage.paths): a string as it is, a number or boolean as its JSON
-    text, an object or array as JSON; '' when the event has none."""
-    return f"property_values[indexOf(property_keys, %({param})s)]"
+    text; '' when the event has none."""
+    return f"visitParamExtractString(property_paths, %({param})s)"
 
 
 def has_property(param: str) -> str:
     """SQL: whether the event has a property at the path named by parameter ``param``."""
-    return f"has(property_keys, %({param})s)"
+    return f"visitParamHas(property_paths, %({param})s)"
 
 
 def trait_text(param: str) -> str:
     """SQL: the trait at the path named by parameter ``param`` (``plan``, ``address.country``)
     in the event's traits, as ``property_text`` gives a property."""
-    return f"trait_values[indexOf(trait_keys, %({param})s)]"
+    return f"visitParamExtractString(trait_paths, %({param})s)"
 
 
 def has_trait(param: str) -> str:
     """SQL: whether the event's traits have the path named by parameter ``param``."""
-    return f"has(trait_keys, %({param})s)"
+    return f"visitParamHas(trait_paths, %({param})s)"
 
 
 def number_property(param: str) -> str:

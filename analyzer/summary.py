@@ -42,8 +42,7 @@ def summary(store: Store) -> Summary:
             "user_id",
             "timestamp",
             "event",
-            "property_keys",
-            "property_values",
+            "property_paths",
             "device_type",
         ],
     )

@@ -36,7 +36,7 @@ SASL_PASSWORD = "journey-dev-secret"  # a throwaway credential of a throwaway te
 
 def libs() -> Path:
     """Where the Kafka jars are; a clear error if they were never fetched."""
-    folder = Path(os.environ.get("KAFKA_LIBS") or Path(__file__).parents[2] / ".kafka" / "libs")
+    folder = Path(os.environ.get("KAFKA_LIBS") or Path(__file__).parents[1] / ".kafka" / "libs")
     if not any(folder.glob("kafka_2.13-*.jar")):
         raise RuntimeError(
             f"Apache Kafka's jars are not in {folder}: run scripts/install-kafka (Java 17 and "

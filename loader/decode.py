@@ -61,10 +61,8 @@ COLUMNS = (
     "session_id",
     "source",
     "geo_country",
-    "property_keys",
-    "property_values",
-    "trait_keys",
-    "trait_values",
+    "property_paths",
+    "trait_paths",
     "schema",
     "loaded_at",
 )
@@ -168,8 +166,8 @@ def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
         orjson.dumps(get("context") or {}).decode(),
         *(get(c, "") for c in _TEXT),
         _country(get("context")),
-        *paths(properties),
-        *paths(traits),
+        paths(properties),
+        paths(traits),
         event["schema"],
         0,
     )

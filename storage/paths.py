@@ -1,20 +1,25 @@
-"""Properties and traits as paths and values: what analyses read instead of parsing JSON.
+"""Properties and traits as paths: what analyses read instead of the JSON as sent.
 
-An event's ``properties`` (and ``traits``) are written twice: as the JSON sent, and as two
-parallel arrays, ``property_keys`` and ``property_values``, that analyses look a key up in
-(``property_values[indexOf(property_keys, key)]``: correct and fast on every ClickHouse from
-18.16 on, which has no ``JSONExtract``). The arrays hold, in this order:
+An event's ``properties`` (and ``traits``) are written twice: as the JSON sent, and flattened
+into ``property_paths`` (``trait_paths``): one JSON object with no nesting, from each path to its
+value as text. Analyses read a path with ``visitParamExtractString(property_paths, path)``:
+exact, since nothing is nested (``visitParamExtract*`` on the JSON as sent takes the first key of
+that name at any depth: a product's ``category`` for the order's), and as fast as reading the
+JSON itself, on every ClickHouse from 18.16 on (which has no ``JSONExtract``).
 
-1. every **top-level key** with its value: a string as it is, a number or a boolean as its JSON
-   text (``19.99``, ``true``), null as an empty string, an object or an array as compact JSON;
-2. then every **nested leaf** by its path, keys joined by ``.`` and array positions in
-   brackets from 0: ``products[0].price``, ``address.country``, ``company.name``.
+The object holds, in this order:
+
+1. every **top-level** key with a value that is not an object or array: a string as it is, a
+   number or boolean as its JSON text (``"19.99"``, ``"true"``), null as ``""``;
+2. then every **nested leaf** by its path, keys joined by ``.`` and array positions in brackets
+   from 0: ``products[0].price``, ``address.country``, ``company.name``.
 
 So ``properties.category`` means the top-level ``category`` as the Segment spec does, never a
-``category`` inside ``products``; and ``properties.products[0].category`` reaches the nested
-one. A top-level key comes first, so it wins over a nested path spelled the same way (a key
-``"a.b"`` over ``{"a": {"b": ...}}``). Nested leaves beyond ``MAX_PATHS`` per event (or deeper
-than ``MAX_DEPTH``) are not listed; the JSON keeps them.
+``category`` inside ``products``; and ``properties.products[0].category`` reaches the nested one.
+An object or array is reached by its leaves, not as JSON text. A top-level key comes first, so it
+wins over a nested path spelled the same way (a key ``"a.b"`` over ``{"a": {"b": ...}}``).
+Nested leaves beyond ``MAX_PATHS`` per event (or deeper than ``MAX_DEPTH``) are not listed, nor
+keys holding ``"`` or ``\\``, which a path cannot name; the JSON as sent keeps them all.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ import orjson
 MAX_PATHS = 1000
 MAX_DEPTH = 16
 # What an analysis may name: a key, then ``.key`` or ``[index]`` steps; a key is anything but
-# ".", "[", "]" and control characters (letters, digits, spaces, "-", "_", "$"...).
-_KEY = r"[^.\[\]\x00-\x1f]+"
+# ".", "[", "]", '"', "\" and control characters (letters, digits, spaces, "-", "_", "$"...).
+_KEY = r'[^.\[\]"\\\x00-\x1f]+'
 NOTATION = re.compile(rf"^{_KEY}(?:\.{_KEY}|\[\d{{1,6}}\])*$")
 MAX_NOTATION = 200
+_UNNAMEABLE = re.compile(r'["\\\x00-\x1f]')
+EMPTY = "{}"
 
 
 def is_path(name: object) -> bool:
@@ -39,7 +46,7 @@ def is_path(name: object) -> bool:
 
 
 def text(value: Any) -> str:
-    """A JSON value as the text an analysis compares: strings unquoted, null empty."""
+    """A JSON scalar as the text an analysis compares: strings unquoted, null empty."""
     if isinstance(value, str):
         return value
     if value is None:
@@ -47,46 +54,46 @@ def text(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def paths(document: Any) -> tuple[list[str], list[str]]:
-    """The keys and values of an event's properties or traits (an object; anything else has
-    none), top-level keys first and then nested leaves by path."""
+def paths(document: Any) -> str:
+    """The flattened object of an event's properties or traits (an object; anything else has
+    no paths): compact JSON, top-level values first, then nested leaves by path."""
     if not isinstance(document, dict) or not document:
-        return [], []
-    keys: list[str] = []
-    values: list[str] = []
-    nested: list[tuple[str, Any]] = []
+        return EMPTY
+    flat: dict[str, str] = {}
+    nested = []
     for key, value in document.items():
-        keys.append(key)
-        values.append(text(value))
-        if isinstance(value, (dict, list)) and value:
-            nested.append((key, value))
+        if isinstance(value, (dict, list)):
+            if value:
+                nested.append((key, value))
+        elif not _UNNAMEABLE.search(key):
+            flat[key] = text(value)
     budget = MAX_PATHS
     for key, value in nested:
-        budget = _leaves(key, value, keys, values, budget, 1)
-        if budget <= 0:
-            break
-    return keys, values
+        if budget <= 0 or _UNNAMEABLE.search(key):
+            continue
+        budget = _leaves(key, value, flat, budget, 1)
+    return orjson.dumps(flat).decode()
 
 
-def _leaves(
-    path: str, value: Any, keys: list[str], values: list[str], budget: int, depth: int
-) -> int:
-    """Append the leaves under ``path``; the budget of paths left."""
+def _leaves(path: str, value: Any, flat: dict[str, str], budget: int, depth: int) -> int:
+    """Add the leaves under ``path``; the budget of paths left."""
     if depth > MAX_DEPTH:
         return budget
     items = (
-        ((f"{path}.{k}", v) for k, v in value.items())
+        ((f"{path}.{k}", v, k) for k, v in value.items())
         if isinstance(value, dict)
-        else ((f"{path}[{i}]", v) for i, v in enumerate(value))
+        else ((f"{path}[{i}]", v, "") for i, v in enumerate(value))
     )
-    for child, v in items:
+    for child, v, key in items:
         if budget <= 0:
             return 0
+        if _UNNAMEABLE.search(key):
+            continue
         if isinstance(v, (dict, list)):
             if v:
-                budget = _leaves(child, v, keys, values, budget, depth + 1)
+                budget = _leaves(child, v, flat, budget, depth + 1)
             continue
-        keys.append(child)
-        values.append(text(v))
-        budget -= 1
+        if child not in flat:  # a top-level key spelled like this path wins
+            flat[child] = text(v)
+            budget -= 1
     return budget

@@ -126,14 +126,8 @@ def insert_events(store: Store, columns: Sequence[str], rows: Sequence[Sequence[
     """Insert rows of the events table as the loader writes them: with ``properties`` or
     ``traits`` (JSON text) among the columns, their paths too (storage.paths)."""
     columns = list(columns)
-    extra: list[str] = []
-    for name, keys in (("properties", "property"), ("traits", "trait")):
-        if name in columns:
-            extra += [f"{keys}_keys", f"{keys}_values"]
-    if extra:
-        at = [columns.index(n) for n in ("properties", "traits") if n in columns]
-        rows = [
-            (*row, *(part for i in at for part in paths(orjson.loads(row[i] or "{}"))))
-            for row in rows
-        ]
-    store.insert("events", [*columns, *extra], rows)
+    documents = {"properties": "property_paths", "traits": "trait_paths"}
+    at = [columns.index(n) for n in documents if n in columns]
+    if at:
+        rows = [(*row, *(paths(orjson.loads(row[i] or "{}")) for i in at)) for row in rows]
+    store.insert("events", [*columns, *(documents[columns[i]] for i in at)], rows)

@@ -39,10 +39,8 @@ READ = tuple(
             "group_id",
             "timestamp",
             "timestamp_ms",
-            "property_keys",
-            "property_values",
-            "trait_keys",
-            "trait_values",
+            "property_paths",
+            "trait_paths",
             *FILTER_COLUMNS,
         ]
     )
@@ -119,8 +117,8 @@ class Features:
         key = self.bind(name)
         return self.aggregate(
             "argMax",
-            f"trait_values[indexOf(trait_keys, {key})], timestamp_ms",
-            f"type = 'identify' AND has(trait_keys, {key})",
+            f"visitParamExtractString(trait_paths, {key}), timestamp_ms",
+            f"type = 'identify' AND visitParamHas(trait_paths, {key})",
         )
 
     def group_trait(self, name: str) -> str:
@@ -252,8 +250,8 @@ class Features:
             for trait, column in self._group.items():
                 key = self.bind(trait)
                 parts.append(
-                    f"argMaxIf(trait_values[indexOf(trait_keys, {key})], timestamp_ms, "
-                    f"has(trait_keys, {key})) AS {column}"
+                    f"argMaxIf(visitParamExtractString(trait_paths, {key}), timestamp_ms, "
+                    f"visitParamHas(trait_paths, {key})) AS {column}"
                 )
             traits = ", ".join(parts)
             people = (

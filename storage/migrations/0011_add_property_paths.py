@@ -1,8 +1,8 @@
-"""Add property and trait paths to events: parallel arrays of keys and values (storage.paths).
+"""Add property and trait paths to events: each flattened into one object of path to text.
 
 Analyses read ``properties.<path>`` and traits from them instead of ``visitParamExtract*``,
 which takes the first key of that name at any depth (a product's ``category`` for the order's).
-Events loaded before this migration are written again with their arrays (same event, a newer
+Events loaded before this migration are written again with their paths (same event, a newer
 ``loaded_at``, which ReplacingMergeTree keeps) and the old copies deleted, one month at a time.
 """
 
@@ -14,11 +14,11 @@ import orjson
 
 from storage import mutations
 from storage.migrations.runner import Migrator
-from storage.paths import paths
+from storage.paths import EMPTY, paths
 
-ARRAYS = ("property_keys", "property_values", "trait_keys", "trait_values")
-# Rows written before the arrays existed: a non-empty object always has a top-level key.
-UNLISTED = "(properties != '{}' AND empty(property_keys)) OR (traits != '{}' AND empty(trait_keys))"
+ARRAYS = ("property_paths", "trait_paths")
+# Rows written before the paths existed (the loader writes '{}' for none).
+UNLISTED = "(properties != '{}' AND property_paths = '') OR (traits != '{}' AND trait_paths = '')"
 TIMES = ("timestamp", "original_timestamp", "sent_at", "received_at")
 MUTATION_TIMEOUT_S = 3600.0
 ROWS_PER_PASS = 200_000
@@ -27,7 +27,7 @@ ROWS_PER_PASS = 200_000
 def forwards(m: Migrator) -> None:
     after = "geo_country"  # the loader's insert order (loader.decode.COLUMNS)
     for column in ARRAYS:
-        m.add_column("events", column, "Array(String)", after=after)
+        m.add_column("events", column, "String", after=after)
         after = column
     backfill(m)
 
@@ -66,7 +66,7 @@ def backfill(m: Migrator) -> int:
             store.insert(
                 "events",
                 [*copied, *ARRAYS, "loaded_at"],
-                [(*row, *_paths(row[at_p]), *_paths(row[at_t]), stamp) for row in rows],
+                [(*row, _paths(row[at_p]), _paths(row[at_t]), stamp) for row in rows],
             )
             written += len(rows)
     if written:
@@ -75,8 +75,8 @@ def backfill(m: Migrator) -> int:
     return written
 
 
-def _paths(document: str) -> tuple[list[str], list[str]]:
+def _paths(document: str) -> str:
     try:
         return paths(orjson.loads(document))
     except orjson.JSONDecodeError:
-        return [], []
+        return EMPTY

@@ -39,18 +39,18 @@ def test_events_loaded_before_the_paths_get_them(store: Store) -> None:
     got = {
         r[0]: r[1:]
         for r in store.execute(
-            f"SELECT event_id, property_values[indexOf(property_keys, 'revenue')], "
-            f"trait_values[indexOf(trait_keys, 'country')], "
-            f"trait_values[indexOf(trait_keys, 'company.country')], "
-            f"property_values[indexOf(property_keys, 'category')], length(property_keys) "
+            f"SELECT event_id, visitParamExtractString(property_paths, 'revenue'), "
+            f"visitParamExtractString(trait_paths, 'country'), "
+            f"visitParamExtractString(trait_paths, 'company.country'), "
+            f"visitParamExtractString(property_paths, 'category'), property_paths "
             f"FROM {db}.events"
         )
     }
     assert got == {
-        "e0": ("25", "", "", "", 3),
-        "e1": ("", "FR", "DE", "", 0),
-        "e2": ("", "", "", "", 0),
-        "e3": ("", "", "", "Store", 1),
+        "e0": ("25", "", "", "", '{"revenue":"25","products[0].revenue":"999"}'),
+        "e1": ("", "FR", "DE", "", "{}"),
+        "e2": ("", "", "", "", ""),  # nothing to flatten: left as it was
+        "e3": ("", "", "", "Store", '{"category":"Store"}'),
     }
     # one row per event: the old copies (and the replay) are gone
     assert store.execute(f"SELECT count() FROM {db}.events")[0][0] == 4
