@@ -61,12 +61,17 @@ def paths(document: Any) -> str:
         return EMPTY
     flat: dict[str, str] = {}
     nested = []
-    for key, value in document.items():
-        if isinstance(value, (dict, list)):
+    for key, value in document.items():  # per event on the loader's path: kept lean
+        kind = type(value)
+        if kind is str:
+            flat[key] = value
+        elif kind is dict or kind is list:
             if value:
                 nested.append((key, value))
-        elif not _UNNAMEABLE.search(key):
-            flat[key] = text(value)
+        else:
+            flat[key] = "" if value is None else orjson.dumps(value).decode()
+    if _UNNAMEABLE.search("".join(flat)):  # one look at every key; rarely true
+        flat = {k: v for k, v in flat.items() if not _UNNAMEABLE.search(k)}
     budget = MAX_PATHS
     for key, value in nested:
         if budget <= 0 or _UNNAMEABLE.search(key):
