@@ -6,7 +6,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import collector_http, latency, loader_throughput, parallel_loaders  # noqa: E402
+from bench import (  # noqa: E402
+    collector_http,
+    history_import,
+    latency,
+    loader_throughput,
+    parallel_loaders,
+)
 
 if __name__ == "__main__":
     print(
@@ -14,6 +20,7 @@ if __name__ == "__main__":
     )
     collector_http.main()
     loader_throughput.main()
+    history_import.main()
     latency.main()
     sys.argv = sys.argv[:1]  # parallel_loaders reads its own options
     parallel_loaders.main()
