@@ -135,12 +135,11 @@ def register(
         """Stay up and evaluate each rule every its `every`, until Ctrl-C or SIGTERM."""
         from journey.scheduler import Scheduler, alert_checks
 
+        every = duration(tick, "--tick").total_seconds()  # refused before anything opens
         store = open_store()
         if file is not None:
             define_file(store, file)
-        scheduler = Scheduler(
-            [alert_checks(store, settings())], duration(tick, "--tick").total_seconds()
-        )
+        scheduler = Scheduler([alert_checks(store, settings())], every)
         stop = threading.Event()
 
         def _stop(*_: Any) -> None:
@@ -167,13 +166,13 @@ def register(
         from alerts import catalog
         from alerts.engine import backtest
 
+        start = moment(since, "--since")  # the options refused before anything opens
+        end = moment(until, "--until") if until else datetime.now(UTC)
+        step = duration(every, "--every") if every else None
         store = open_store()
         s = catalog.stored(store).get(name)
         if s is None:
             raise click.ClickException(f"no alert rule {name!r} is defined")
-        start = moment(since, "--since")
-        end = moment(until, "--until") if until else datetime.now(UTC)
-        step = duration(every, "--every") if every else None
         with _errors():
             replayed = backtest(store, s.rule, start, end, step)
         rows = [

@@ -121,11 +121,11 @@ def register(
         from analyzer.segments import refresh as refreshing
         from analyzer.segments.definition import load
 
+        pause = duration(every, "--every") if every else None  # refused before anything opens
         store = open_store()
         if file is not None:
             with _errors():
                 catalog.define(store, load(file))
-        pause = duration(every, "--every") if every else None
         while True:
             chosen = refreshing.due(store) if (due or pause) else list(names)
             if names and (due or pause):

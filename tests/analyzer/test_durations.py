@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -40,9 +41,22 @@ def test_what_is_not_a_duration_is_refused_by_each_with_its_field(text: str, why
         assert refused.value.name == "window"
 
 
-def test_the_cli_refuses_0d_naming_the_option() -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["segments", "refresh", "--every", "0d"],
+        ["alerts", "run", "--tick", "0d"],
+        ["alerts", "backtest", "r", "--since", "2024-05-01", "--every", "0d"],
+    ],
+)
+def test_the_cli_refuses_0d_naming_the_option(
+    args: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Before any store is opened: the embedded one would appear under JOURNEY_DATA_DIR."""
     from journey import cli
 
-    result = CliRunner().invoke(cli.main, ["segments", "refresh", "--every", "0d"])
-    assert result.exit_code == 2
-    assert "--every" in result.output and "at least 1s" in result.output
+    monkeypatch.setenv("JOURNEY_DATA_DIR", str(tmp_path / "data"))
+    result = CliRunner().invoke(cli.main, args)
+    assert result.exit_code == 2, result.output
+    assert args[-2] in result.output and "at least 1s" in result.output
+    assert not (tmp_path / "data").exists()
