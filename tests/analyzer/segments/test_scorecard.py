@@ -242,7 +242,7 @@ def test_a_change_is_only_called_on_enough_people() -> None:
         ({"segments": ("Bad Name",)}, "segments[0]"),
         ({"retention_days": 0}, "retention_days"),
         ({"csat_event": "X", "csat_trait": "y"}, "csat_trait"),
-        ({"revenue_property": "a b"}, "revenue_property"),
+        ({"revenue_property": "a..b"}, "revenue_property"),
         ({"steps": (Step("only one"),)}, "steps"),
     ],
 )
