@@ -170,12 +170,13 @@ def up() -> None:
         click.echo("write keys: `journey keys list`; analyst tokens: `journey tokens list`")
         click.echo("Ctrl-C to stop")
         stop = threading.Event()
+        # Ctrl-C and SIGTERM both stop it, even when started with SIGINT ignored (a shell's
+        # background job), where Python raises no KeyboardInterrupt
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
         try:
             while not stop.wait(1.0):
                 pass
-        except KeyboardInterrupt:
-            pass
         finally:
             marker.unlink(missing_ok=True)
             click.echo("stopping")

@@ -4,8 +4,8 @@ clocks neither stop the stream nor land outside what the table holds.
 Through the whole pipeline: the collector's ``/v1/import`` (Segment's endpoint for history),
 Apache Kafka, the loader, and ClickHouse. Current ClickHouse (chDB) refuses one insert touching
 more than 100 partitions (months), the 18.16 server does not; the loader splits for both. The
-ten years run on those two; on the cluster (replicated 18.16 tables, where 120 months in one
-database make its drop hold the cluster's DDL queue for minutes) the clocks test runs.
+ten years run on those two; on the cluster (replicated 18.16 tables, where a run with them was
+followed by another cluster test failing in its ON CLUSTER setup) the clocks test runs.
 """
 
 from __future__ import annotations
