@@ -16,7 +16,7 @@ from storage import mutations
 from storage.migrations.runner import Migrator
 from storage.paths import EMPTY, paths
 
-ARRAYS = ("property_paths", "trait_paths")
+PATHS = ("property_paths", "trait_paths")
 # Rows written before the paths existed (the loader writes '{}' for none).
 UNLISTED = "(properties != '{}' AND property_paths = '') OR (traits != '{}' AND trait_paths = '')"
 TIMES = ("timestamp", "original_timestamp", "sent_at", "received_at")
@@ -26,14 +26,14 @@ ROWS_PER_PASS = 200_000
 
 def forwards(m: Migrator) -> None:
     after = "geo_country"  # the loader's insert order (loader.decode.COLUMNS)
-    for column in ARRAYS:
+    for column in PATHS:
         m.add_column("events", column, "String", after=after)
         after = column
     backfill(m)
 
 
 def backfill(m: Migrator) -> int:
-    """Write the events loaded without arrays again with them; how many were written."""
+    """Write the events loaded without paths again with them; how many were written."""
     store = m.store
     names = [
         str(r[0])
@@ -43,7 +43,7 @@ def backfill(m: Migrator) -> int:
             {"db": store.database, "t": "events"},
         )
     ]
-    copied = [n for n in names if n not in (*ARRAYS, "loaded_at")]
+    copied = [n for n in names if n not in (*PATHS, "loaded_at")]
     select = ", ".join(f"toUInt32({c})" if c in TIMES else c for c in copied)
     months = store.execute(
         f"SELECT toYYYYMM(timestamp) AS month, count() FROM {m.db}.events WHERE {UNLISTED} "
@@ -65,7 +65,7 @@ def backfill(m: Migrator) -> int:
                 continue
             store.insert(
                 "events",
-                [*copied, *ARRAYS, "loaded_at"],
+                [*copied, *PATHS, "loaded_at"],
                 [(*row, _paths(row[at_p]), _paths(row[at_t]), stamp) for row in rows],
             )
             written += len(rows)
