@@ -10,7 +10,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
-from kafka.errors import SaslAuthenticationFailedError, TopicAlreadyExistsError
+from kafka.errors import AuthorizationError, SaslAuthenticationFailedError, TopicAlreadyExistsError
 
 from core.settings import Settings, SettingsError
 
@@ -100,8 +100,22 @@ class _AuthFailures(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args if isinstance(record.args, tuple) else ()
         for arg in args:
-            if isinstance(arg, SaslAuthenticationFailedError):
+            if isinstance(arg, _REFUSALS):
                 self.failure = arg
+
+
+_REFUSALS = (SaslAuthenticationFailedError, AuthorizationError)
+
+
+def _refusal_in(exc: BaseException | None) -> BaseException | None:
+    """The refused login behind an exception, if any (kafka-python raises a cached refusal itself
+    on a later connection attempt, or wraps it)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, _REFUSALS):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 @contextlib.contextmanager
@@ -113,11 +127,12 @@ def explaining_auth_failures(settings: Settings) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if watcher.failure is not None:
+        failure = watcher.failure or _refusal_in(exc)
+        if failure is not None:
             raise KafkaAuthError(
                 "Kafka refused the credentials of JOURNEY_KAFKA_SASL_USERNAME="
                 f"{settings.kafka_sasl_username!r} (JOURNEY_KAFKA_SASL_MECHANISM="
-                f"{settings.kafka_sasl_mechanism}): {watcher.failure}"
+                f"{settings.kafka_sasl_mechanism}): {failure}"
             ) from exc
         raise
     finally:
@@ -128,15 +143,7 @@ def ensure_topics(settings: Settings) -> None:
     """Create the events and dead-letter topics if they are missing (with the configured
     replication factor, or the brokers' default); where Journey may not create topics, check
     that they exist."""
-    with explaining_auth_failures(settings):
-        admin = KafkaAdminClient(
-            **connection_config(settings),
-            client_id="journey-admin",
-            request_timeout_ms=5000,
-            # long enough for a TLS handshake and a SASL exchange with a busy broker, so that a
-            # refused login is seen (and named) rather than taken for an unreachable cluster
-            bootstrap_timeout_ms=10_000,
-        )
+    admin = _admin(settings)
     try:
         missing = _missing_topics(admin, settings)
         # A topic made a moment ago (by an operator, or Strimzi's) may not have reached the
@@ -159,6 +166,33 @@ def ensure_topics(settings: Settings) -> None:
             _wait_for_leaders(admin, [topic.name for topic in wanted])
     finally:
         admin.close()
+
+
+def _admin(settings: Settings) -> KafkaAdminClient:
+    """An admin client, or KafkaAuthError when the brokers refuse the credentials. With SASL, a
+    bootstrap that timed out without a verdict is tried once more: a cold broker on a busy machine
+    can take the whole timeout over its first TLS handshake and SCRAM exchange, and a refused
+    login taken for an unreachable cluster would leave a collector spooling forever instead of
+    stopping with the reason."""
+    attempts = 2 if settings.kafka_sasl_mechanism else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            with explaining_auth_failures(settings):
+                return KafkaAdminClient(
+                    **connection_config(settings),
+                    client_id="journey-admin",
+                    request_timeout_ms=5000,
+                    # long enough for a TLS handshake and a SASL exchange with a busy broker, so
+                    # that a refused login is seen (and named), not taken for an unreachable one
+                    bootstrap_timeout_ms=10_000,
+                )
+        except KafkaAuthError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - unexplained: once more, then the caller's
+            if attempt == attempts:
+                raise
+            log.warning("Kafka bootstrap failed (%s); trying once more", exc)
+    raise AssertionError("unreachable")
 
 
 def _missing_topics(admin: KafkaAdminClient, settings: Settings) -> list[str]:

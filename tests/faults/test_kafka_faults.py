@@ -172,13 +172,16 @@ def test_a_wrong_kafka_password_stops_start_up_with_a_clear_message(
         "JOURNEY_DATA_DIR": str(tmp_path),
         "JOURNEY_CLICKHOUSE_URL": "clickhouse://127.0.0.1:1/unused",
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "journey.cli", command],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "journey.cli", command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except subprocess.TimeoutExpired as hung:  # say what it was doing, not only that it waited
+        raise AssertionError(f"`journey {command}` kept running: {hung.stderr!r}") from None
     assert done.returncode != 0
     message = done.stderr.strip().splitlines()[-1]
     assert "Kafka refused the credentials of JOURNEY_KAFKA_SASL_USERNAME='journey'" in message
