@@ -77,6 +77,8 @@ def kafka_cluster(tmp_path: Path) -> Iterator[LocalKafkaCluster]:
     """A cluster of the test's own, to kill, freeze and restart."""
     with LocalKafkaCluster(root=tmp_path / "kafka") as running:
         yield running
+        for node in running.nodes:  # its disk is thrown away: no controlled shutdown to wait for
+            running.kill_node(node.node_id)
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +139,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store" in metafunc.fixturenames:
         suite = metafunc.definition.path.relative_to(Path(__file__).parent).parts[0]
         engines = WITH_CLUSTER if suite in CLUSTER_SUITES else ENGINES
+        marked = metafunc.definition.get_closest_marker("engines")
+        if marked is not None:
+            engines = list(marked.args)
         metafunc.parametrize("store", engines, indirect=True)
 
 

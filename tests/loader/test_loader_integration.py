@@ -133,6 +133,7 @@ def test_clickhouse_down_means_retry_commit_nothing_lose_nothing(
         assert count_events(store)[1] == 200
 
 
+@pytest.mark.engines("server", "embedded")  # Kafka's group; writes to the cluster above
 def test_two_loaders_in_one_group_share_the_partitions(
     kafka_settings: Settings, store: Store
 ) -> None:
@@ -157,6 +158,7 @@ def test_two_loaders_in_one_group_share_the_partitions(
     assert sum(lo.stats.messages for lo in loaders) >= 2000
 
 
+@pytest.mark.engines("server", "embedded")  # nothing is written
 def test_a_run_of_unloadable_messages_stops_the_loader(
     kafka_settings: Settings, store: Store
 ) -> None:
@@ -191,6 +193,7 @@ def test_erased_people_are_not_loaded_again(kafka_settings: Settings, store: Sto
     assert count_events(store) == (5, 5)
 
 
+@pytest.mark.engines("server", "embedded")  # Kafka's group; writes to the cluster above
 def test_a_loader_assigned_nothing_while_partitions_go_unread_joins_again(
     kafka_settings: Settings, store: Store
 ) -> None:

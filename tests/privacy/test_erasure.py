@@ -176,6 +176,7 @@ def test_shared_device_and_alias_chain(store: Store) -> None:
     assert [r[0] for r in left] == ["e5", "e6", "e7"]  # the flatmate's events stay theirs
 
 
+@pytest.mark.engines("server", "embedded")  # refused before anything is read or written
 @pytest.mark.parametrize("value", ["", "   ", "x" * 1001, "a\0b"])
 def test_bad_ids_are_refused_naming_the_option(store: Store, value: str) -> None:
     migrations.apply(store)

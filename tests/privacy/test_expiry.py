@@ -65,6 +65,7 @@ def test_events_older_than_the_policy_are_deleted(store: Store) -> None:
     assert _ttl(store) == ""
 
 
+@pytest.mark.engines("server", "embedded")  # the scheduling; deletion on the cluster above
 def test_journey_up_applies_the_policy_daily(store: Store) -> None:
     now = datetime.now(UTC)
     _load(store, now)
@@ -76,6 +77,7 @@ def test_journey_up_applies_the_policy_daily(store: Store) -> None:
     assert data_expiry(store, Settings()).run() is None  # 0: keep everything
 
 
+@pytest.mark.engines("server", "embedded")  # the command; deletion on the cluster above
 def test_the_cli_command_for_cron(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     from journey import cli
 
