@@ -89,6 +89,9 @@ def consumer_config(settings: Settings) -> dict[str, Any]:
     return config
 
 
+_REFUSALS = (SaslAuthenticationFailedError, AuthorizationError)
+
+
 class _AuthFailures(logging.Handler):
     """kafka-python retries a refused login until its bootstrap times out and then reports only
     the time-out; the refusal itself reaches its log. This keeps it for a clear message."""
@@ -102,9 +105,6 @@ class _AuthFailures(logging.Handler):
         for arg in args:
             if isinstance(arg, _REFUSALS):
                 self.failure = arg
-
-
-_REFUSALS = (SaslAuthenticationFailedError, AuthorizationError)
 
 
 def _refusal_in(exc: BaseException | None) -> BaseException | None:
@@ -174,25 +174,27 @@ def _admin(settings: Settings) -> KafkaAdminClient:
     can take the whole timeout over its first TLS handshake and SCRAM exchange, and a refused
     login taken for an unreachable cluster would leave a collector spooling forever instead of
     stopping with the reason."""
-    attempts = 2 if settings.kafka_sasl_mechanism else 1
-    for attempt in range(1, attempts + 1):
-        try:
-            with explaining_auth_failures(settings):
-                return KafkaAdminClient(
-                    **connection_config(settings),
-                    client_id="journey-admin",
-                    request_timeout_ms=5000,
-                    # long enough for a TLS handshake and a SASL exchange with a busy broker, so
-                    # that a refused login is seen (and named), not taken for an unreachable one
-                    bootstrap_timeout_ms=10_000,
-                )
-        except KafkaAuthError:
+    try:
+        return _admin_once(settings)
+    except KafkaAuthError:
+        raise
+    except Exception as exc:
+        if not settings.kafka_sasl_mechanism:
             raise
-        except Exception as exc:  # noqa: BLE001 - unexplained: once more, then the caller's
-            if attempt == attempts:
-                raise
-            log.warning("Kafka bootstrap failed (%s); trying once more", exc)
-    raise AssertionError("unreachable")
+        log.warning("Kafka bootstrap failed (%s); trying once more", exc)
+        return _admin_once(settings)
+
+
+def _admin_once(settings: Settings) -> KafkaAdminClient:
+    with explaining_auth_failures(settings):
+        return KafkaAdminClient(
+            **connection_config(settings),
+            client_id="journey-admin",
+            request_timeout_ms=5000,
+            # long enough for a TLS handshake and a SASL exchange with a busy broker, so that a
+            # refused login is seen (and named) rather than taken for an unreachable cluster
+            bootstrap_timeout_ms=10_000,
+        )
 
 
 def _missing_topics(admin: KafkaAdminClient, settings: Settings) -> list[str]:
