@@ -1,83 +1,16 @@
 """The one settings source: every knob is a ``JOURNEY_*`` environment variable.
 
-Variables (defaults in brackets):
-
-JOURNEY_DATA_DIR                 where local state lives: embedded store, spool, keys [./.journey]
-JOURNEY_KAFKA_BOOTSTRAP_SERVERS  comma-separated host:port list; unset: `journey up` starts the
-                                 bundled Kafka-protocol broker on 127.0.0.1 [unset]
-JOURNEY_KAFKA_FAST_GROUP_JOIN    short consumer session/poll timeouts, for tests and the local
-                                 stack (a group join takes ~3 s instead of ~23 s) [false]
-JOURNEY_EVENTS_TOPIC             topic of accepted events [journey.events]
-JOURNEY_DEAD_LETTER_TOPIC        topic of events that can never load, with the reason
-                                 [journey.events.dead-letter]
-JOURNEY_TOPIC_PARTITIONS         partitions when Journey creates the topics [4]
-JOURNEY_KAFKA_REPLICATION_FACTOR replicas of each partition when Journey creates the topics; 0 =
-                                 the brokers' default.replication.factor [0]
-JOURNEY_KAFKA_CREATE_TOPICS      create missing topics at start-up; false where a platform team
-                                 owns them (start-up then stops if one is missing) [true]
-JOURNEY_KAFKA_SECURITY_PROTOCOL  PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL [PLAINTEXT]
-JOURNEY_KAFKA_SASL_MECHANISM     PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (with SASL_*) [unset]
-JOURNEY_KAFKA_SASL_USERNAME      SASL user (with SASL_*) [unset]
-JOURNEY_KAFKA_SASL_PASSWORD      SASL password (with SASL_*) [unset]
-JOURNEY_KAFKA_SSL_CAFILE         PEM file of the CA that signed the brokers' certificates (with
-                                 SSL or SASL_SSL); unset: the system's trusted CAs [unset]
-JOURNEY_KAFKA_COMPRESSION        producer compression: none, gzip, lz4, zstd or snappy [none]
-JOURNEY_CLICKHOUSE_URL           clickhouse://user:password@host:port/database; unset: embedded
-                                 chDB under JOURNEY_DATA_DIR/chdb, database "journey" [unset]
-JOURNEY_CLICKHOUSE_CLUSTER       name of a cluster in the servers' <remote_servers>: migrations
-                                 create replicated tables on every node, events and per-person
-                                 tables sharded by visitor behind Distributed tables; unset: one
-                                 node [unset]
-JOURNEY_COLLECTOR_HOST           address the collector binds [127.0.0.1]
-JOURNEY_COLLECTOR_PORT           port of the collector [8080]
-JOURNEY_COLLECTOR_WORKERS        gunicorn worker processes for `journey collect` [2]
-JOURNEY_COLLECTOR_THREADS        threads per worker [8]
-JOURNEY_WRITE_KEYS               seed write keys, "name:key,name2:key2" [unset]
-JOURNEY_MAX_EVENT_BYTES          largest accepted event, bytes [32768]
-JOURNEY_MAX_BATCH_BYTES          largest accepted request body, after gunzip [512000]
-JOURNEY_RATE_LIMIT_EVENTS_PER_KEY    events/s allowed per write key, 0 = no limit [0]
-JOURNEY_RATE_LIMIT_REQUESTS_PER_IP   requests/s allowed per client IP, 0 = no limit [0]
-JOURNEY_CORS_ORIGINS             origins allowed to post from browsers, "*" for any [*]
-JOURNEY_ANONYMIZE_IP             zero the host part of client IPs before storing [true]
-JOURNEY_GEOLOCATE                country of the client IP into context.location.country, from
-                                 the offline database geoip2fast ships [true]
-JOURNEY_TRUSTED_PROXIES          how many X-Forwarded-For hops to trust [0]
-JOURNEY_KAFKA_ACK_TIMEOUT_S      how long a request waits for Kafka before spooling [5]
-JOURNEY_SPOOL_MAX_BYTES          disk the collector's spool may use before answering 503 [268435456]
-JOURNEY_LOADER_BATCH_ROWS        rows per ClickHouse insert [20000]
-JOURNEY_LOADER_BATCH_SECONDS     longest a row waits before its batch is written [1.0]
-JOURNEY_LOADER_MAX_INVALID_RUN   consecutive dead-lettered messages that stop the loader [1000]
-JOURNEY_CONSUMER_GROUP           loader consumer group [journey-loader]
-JOURNEY_ALERT_ALLOW_PRIVATE      let alert webhooks target private, loopback and link-local
-                                 addresses (an internal receiver) [false]
-JOURNEY_ALERT_DELIVERY_ATTEMPTS  tries per notice and channel before it is recorded failed [4]
-JOURNEY_ALERT_RETRY_SECONDS      wait before the first retry, doubled each time [2]
-JOURNEY_SMTP_HOST                mail server for e-mail alerts; unset: e-mail notices fail [unset]
-JOURNEY_SMTP_PORT                its port; 465 speaks TLS from the start [25]
-JOURNEY_SMTP_USER                log in as this user (with JOURNEY_SMTP_PASSWORD), only
-                                 over TLS (STARTTLS or port 465) [unset]
-JOURNEY_SMTP_PASSWORD            the password [unset]
-JOURNEY_SMTP_FROM                sender address of alert e-mails [journey@localhost]
-JOURNEY_SMTP_STARTTLS            upgrade the connection with STARTTLS [false]
-JOURNEY_API_HOST                 address `journey api` binds (the analysts' API and dashboard;
-                                 `journey up` serves them on the collector's port) [127.0.0.1]
-JOURNEY_API_PORT                 port of `journey api` [8090]
-JOURNEY_API_WORKERS              gunicorn workers of `journey api` (1 with the embedded store) [2]
-JOURNEY_SCHEDULE_SECONDS         how often `journey up` looks for scheduled work (segments whose
-                                 refresh is due), 0 = never [60]
-JOURNEY_DATA_RETENTION_DAYS      delete events older than this many days (privacy.expiry; `journey
-                                 up` daily, `journey expire` for cron), 0 = keep everything [0]
-JOURNEY_PERSONALIZATION_SECONDS  how often a collector looks for newly published public segments
-                                 (GET /v1/segments answers from its copy) [10]
-
-Invalid values stop start-up with a message naming the variable.
+Each setting is described once, where it is declared (``Settings``' fields: the variable, its
+parser and its meaning); ``from_env`` reads them, and ``python -m core.settings`` prints the
+README's table of them (a test holds the README to it). Invalid values stop start-up with a
+message naming the variable.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import Field, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -102,74 +35,9 @@ class ClickHouseURL:
         return f"ClickHouseURL({self.user}@{self.host}:{self.port}/{self.database})"
 
 
-@dataclass(frozen=True)
-class Settings:
-    data_dir: Path = Path(".journey")
-    kafka_bootstrap_servers: tuple[str, ...] = ()
-    kafka_fast_group_join: bool = False
-    events_topic: str = "journey.events"
-    dead_letter_topic: str = "journey.events.dead-letter"
-    topic_partitions: int = 4
-    kafka_replication_factor: int = 0  # 0: the brokers' default.replication.factor
-    kafka_create_topics: bool = True
-    kafka_security_protocol: str = "PLAINTEXT"
-    kafka_sasl_mechanism: str = ""
-    kafka_sasl_username: str = ""
-    kafka_sasl_password: str = field(default="", repr=False)
-    kafka_ssl_cafile: Path | None = None
-    kafka_compression: str = "none"
-    clickhouse: ClickHouseURL | None = None
-    clickhouse_cluster: str | None = None
-    collector_host: str = "127.0.0.1"
-    collector_port: int = 8080
-    api_host: str = "127.0.0.1"
-    api_port: int = 8090
-    api_workers: int = 2
-    collector_workers: int = 2
-    collector_threads: int = 8
-    write_keys: Mapping[str, str] = field(default_factory=dict)  # key -> source name
-    max_event_bytes: int = 32 * 1024
-    max_batch_bytes: int = 500 * 1024
-    rate_limit_events_per_key: float = 0.0
-    rate_limit_requests_per_ip: float = 0.0
-    cors_origins: tuple[str, ...] = ("*",)
-    anonymize_ip: bool = True
-    geolocate: bool = True
-    trusted_proxies: int = 0
-    kafka_ack_timeout_s: float = 5.0
-    spool_max_bytes: int = 256 * 1024 * 1024
-    loader_batch_rows: int = 20_000
-    loader_batch_seconds: float = 1.0
-    loader_max_invalid_run: int = 1000
-    consumer_group: str = "journey-loader"
-    schedule_seconds: float = 60.0
-    personalization_seconds: float = 10.0
-    data_retention_days: int = 0  # 0: keep every event
-    alert_allow_private: bool = False
-    alert_delivery_attempts: int = 4
-    alert_retry_seconds: float = 2.0
-    smtp_host: str = ""
-    smtp_port: int = 25
-    smtp_user: str = ""
-    smtp_password: str = field(default="", repr=False)
-    smtp_from: str = "journey@localhost"
-    smtp_starttls: bool = False
-
-    @property
-    def embedded(self) -> bool:
-        """True when no ClickHouse server is configured and chDB is the store."""
-        return self.clickhouse is None
-
-    @property
-    def chdb_path(self) -> Path:
-        return self.data_dir / "chdb"
-
-    @property
-    def database(self) -> str:
-        return self.clickhouse.database if self.clickhouse else "journey"
-
-    def with_overrides(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+COMPRESSIONS = ("none", "gzip", "lz4", "zstd", "snappy")
 
 
 def _bool(name: str, raw: str) -> bool:
@@ -255,11 +123,6 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
-SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
-COMPRESSIONS = ("none", "gzip", "lz4", "zstd", "snappy")
-
-
 def _check_kafka_security(settings: Settings) -> None:
     """SASL needs a mechanism, a user and a password; a CA file must be a readable file."""
     if settings.kafka_security_protocol.startswith("SASL_"):
@@ -340,88 +203,256 @@ def _servers(name: str, raw: str) -> tuple[str, ...]:
     return servers
 
 
-_FIELDS: dict[str, tuple[str, Any]] = {
-    "JOURNEY_DATA_DIR": ("data_dir", lambda n, v: Path(v)),
-    "JOURNEY_KAFKA_BOOTSTRAP_SERVERS": ("kafka_bootstrap_servers", _servers),
-    "JOURNEY_KAFKA_FAST_GROUP_JOIN": ("kafka_fast_group_join", _bool),
-    "JOURNEY_EVENTS_TOPIC": ("events_topic", _topic),
-    "JOURNEY_DEAD_LETTER_TOPIC": ("dead_letter_topic", _topic),
-    "JOURNEY_TOPIC_PARTITIONS": ("topic_partitions", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_KAFKA_REPLICATION_FACTOR": (
-        "kafka_replication_factor",
-        lambda n, v: _number(n, v, int, 0),
-    ),
-    "JOURNEY_KAFKA_CREATE_TOPICS": ("kafka_create_topics", _bool),
-    "JOURNEY_KAFKA_SECURITY_PROTOCOL": ("kafka_security_protocol", _choice(SECURITY_PROTOCOLS)),
-    "JOURNEY_KAFKA_SASL_MECHANISM": (
-        "kafka_sasl_mechanism",
+def _int(minimum: int) -> Any:
+    return lambda n, v: _number(n, v, int, minimum)
+
+
+def _float(minimum: float) -> Any:
+    return lambda n, v: _number(n, v, float, minimum)
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _stripped_or(default: str) -> Any:
+    return lambda n, v: v.strip() or default
+
+
+def setting(default: Any, parse: Any, help: str, env: str = "", **more: Any) -> Any:
+    """A field of Settings: its default, how its variable's text is read and what it means
+    (``env`` when the variable is not ``JOURNEY_`` + the field's name in capitals)."""
+    if isinstance(default, dict):
+        more["default_factory"] = dict
+    else:
+        more["default"] = default
+    return field(metadata={"parse": parse, "help": help, "env": env}, **more)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = setting(
+        Path(".journey"),
+        lambda n, v: Path(v),
+        "local state: embedded store (`chdb/`), spool, the demo's HTML report; write keys and "
+        "analyst tokens (hashed) with the embedded store, or, with a ClickHouse server (where "
+        "they are kept for every process), the last copy read, used while ClickHouse is "
+        "unreachable",
+    )
+    kafka_bootstrap_servers: tuple[str, ...] = setting(
+        (), _servers, "`host:port,...`; unset: `journey up`/`demo` start the bundled broker"
+    )
+    kafka_fast_group_join: bool = setting(
+        False,
+        _bool,
+        "short consumer timeouts (group join ~3 s instead of ~23 s); for tests and the local stack",
+    )
+    events_topic: str = setting("journey.events", _topic, "topic of accepted events")
+    dead_letter_topic: str = setting(
+        "journey.events.dead-letter", _topic, "events that can never load, with the reason"
+    )
+    topic_partitions: int = setting(4, _int(1), "partitions when Journey creates the topics")
+    kafka_replication_factor: int = setting(
+        0,
+        _int(0),
+        "replicas per partition when Journey creates the topics; `0`: the brokers' "
+        "`default.replication.factor` (keep it at least `min.insync.replicas` + 1, or one lost "
+        "broker refuses every write)",
+    )
+    kafka_create_topics: bool = setting(
+        True,
+        _bool,
+        "create missing topics at start-up; `false` where a platform team (or Strimzi's topic "
+        "operator) owns them: start-up then stops, naming the topic, if one is missing",
+    )
+    kafka_security_protocol: str = setting(
+        "PLAINTEXT",
+        _choice(SECURITY_PROTOCOLS),
+        "`PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL` (managed Kafka: MSK, Confluent "
+        "Cloud, Aiven)",
+    )
+    kafka_sasl_mechanism: str = setting(
+        "",
         lambda n, v: _choice(SASL_MECHANISMS)(n, v) if v.strip() else "",
-    ),
-    "JOURNEY_KAFKA_SASL_USERNAME": ("kafka_sasl_username", lambda n, v: v),
-    "JOURNEY_KAFKA_SASL_PASSWORD": ("kafka_sasl_password", lambda n, v: v),
-    "JOURNEY_KAFKA_SSL_CAFILE": (
-        "kafka_ssl_cafile",
+        "`PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512` (needed with `SASL_*`)",
+    )
+    kafka_sasl_username: str = setting(
+        "",
+        _text,
+        "the SASL user (needed with `SASL_*`); refused credentials stop `journey collect` and "
+        "`journey load` with a message naming the user, never the password",
+    )
+    kafka_sasl_password: str = setting("", _text, "the SASL password", repr=False)
+    kafka_ssl_cafile: Path | None = setting(
+        None,
         lambda n, v: Path(v) if v.strip() else None,
-    ),
-    "JOURNEY_KAFKA_COMPRESSION": ("kafka_compression", _compression),
-    "JOURNEY_CLICKHOUSE_URL": (
-        "clickhouse",
+        "PEM file of the CA that signed the brokers' certificates (with `SSL`/`SASL_SSL`); "
+        "unset: the system's trusted CAs. Host names are always verified",
+    )
+    kafka_compression: str = setting(
+        "none",
+        _compression,
+        "producer compression: `none`, `gzip`, `lz4`, `zstd` or `snappy` (their libraries are "
+        "dependencies)",
+    )
+    clickhouse: ClickHouseURL | None = setting(
+        None,
         lambda n, v: parse_clickhouse_url(v, n) if v.strip() else None,
-    ),
-    "JOURNEY_CLICKHOUSE_CLUSTER": ("clickhouse_cluster", _cluster),
-    "JOURNEY_COLLECTOR_HOST": ("collector_host", lambda n, v: v),
-    "JOURNEY_COLLECTOR_PORT": ("collector_port", lambda n, v: _number(n, v, int, 0)),
-    "JOURNEY_COLLECTOR_WORKERS": ("collector_workers", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_COLLECTOR_THREADS": ("collector_threads", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_WRITE_KEYS": ("write_keys", lambda n, v: _write_keys(v)),
-    "JOURNEY_MAX_EVENT_BYTES": ("max_event_bytes", lambda n, v: _number(n, v, int, 256)),
-    "JOURNEY_MAX_BATCH_BYTES": ("max_batch_bytes", lambda n, v: _number(n, v, int, 256)),
-    "JOURNEY_RATE_LIMIT_EVENTS_PER_KEY": (
-        "rate_limit_events_per_key",
-        lambda n, v: _number(n, v, float, 0),
-    ),
-    "JOURNEY_RATE_LIMIT_REQUESTS_PER_IP": (
-        "rate_limit_requests_per_ip",
-        lambda n, v: _number(n, v, float, 0),
-    ),
-    "JOURNEY_CORS_ORIGINS": (
-        "cors_origins",
+        "`clickhouse://user:password@host:port/database` (`clickhouses://` for TLS); unset: "
+        "embedded chDB",
+        env="JOURNEY_CLICKHOUSE_URL",
+    )
+    clickhouse_cluster: str | None = setting(
+        None,
+        _cluster,
+        "name of a cluster in the servers' `<remote_servers>`: migrations create replicated "
+        "tables on every node, the events and per-person tables sharded by visitor behind "
+        "Distributed tables (see [Scaling out](#scaling-out)); unset: one node",
+    )
+    collector_host: str = setting("127.0.0.1", _text, "address the collector binds")
+    collector_port: int = setting(8080, _int(0), "port of the collector")
+    collector_workers: int = setting(2, _int(1), "gunicorn workers of `journey collect`")
+    collector_threads: int = setting(8, _int(1), "threads per collector worker (gthread)")
+    api_host: str = setting(
+        "127.0.0.1",
+        _text,
+        "address `journey api` binds (the analysts' API and dashboard; `journey up` serves them "
+        "on the collector's port)",
+    )
+    api_port: int = setting(8090, _int(0), "port of `journey api`")
+    api_workers: int = setting(
+        2, _int(1), "gunicorn workers of `journey api` (1 with the embedded store)"
+    )
+    write_keys: Mapping[str, str] = setting(  # key -> source name
+        {}, lambda n, v: _write_keys(v), "seed write keys, `name:key,name2:key2`"
+    )
+    max_event_bytes: int = setting(32 * 1024, _int(256), "largest event, bytes")
+    max_batch_bytes: int = setting(500 * 1024, _int(256), "largest request body, after gunzip")
+    rate_limit_events_per_key: float = setting(
+        0.0, _float(0), "events/s per write key (0: no limit)"
+    )
+    rate_limit_requests_per_ip: float = setting(
+        0.0, _float(0), "requests/s per client IP (0: no limit)"
+    )
+    cors_origins: tuple[str, ...] = setting(
+        ("*",),
         lambda n, v: tuple(o.strip() for o in v.split(",") if o.strip()),
-    ),
-    "JOURNEY_ANONYMIZE_IP": ("anonymize_ip", _bool),
-    "JOURNEY_GEOLOCATE": ("geolocate", _bool),
-    "JOURNEY_TRUSTED_PROXIES": ("trusted_proxies", lambda n, v: _number(n, v, int, 0)),
-    "JOURNEY_KAFKA_ACK_TIMEOUT_S": ("kafka_ack_timeout_s", lambda n, v: _number(n, v, float, 0.1)),
-    "JOURNEY_SPOOL_MAX_BYTES": ("spool_max_bytes", lambda n, v: _number(n, v, int, 0)),
-    "JOURNEY_LOADER_BATCH_ROWS": ("loader_batch_rows", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_LOADER_BATCH_SECONDS": (
-        "loader_batch_seconds",
-        lambda n, v: _number(n, v, float, 0.01),
-    ),
-    "JOURNEY_LOADER_MAX_INVALID_RUN": (
-        "loader_max_invalid_run",
-        lambda n, v: _number(n, v, int, 1),
-    ),
-    "JOURNEY_CONSUMER_GROUP": ("consumer_group", lambda n, v: v or "journey-loader"),
-    "JOURNEY_ALERT_ALLOW_PRIVATE": ("alert_allow_private", _bool),
-    "JOURNEY_ALERT_DELIVERY_ATTEMPTS": (
-        "alert_delivery_attempts",
-        lambda n, v: _number(n, v, int, 1),
-    ),
-    "JOURNEY_ALERT_RETRY_SECONDS": ("alert_retry_seconds", lambda n, v: _number(n, v, float, 0)),
-    "JOURNEY_SMTP_HOST": ("smtp_host", lambda n, v: v.strip()),
-    "JOURNEY_SMTP_PORT": ("smtp_port", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_SMTP_USER": ("smtp_user", lambda n, v: v),
-    "JOURNEY_SMTP_PASSWORD": ("smtp_password", lambda n, v: v),
-    "JOURNEY_SMTP_FROM": ("smtp_from", lambda n, v: v.strip() or "journey@localhost"),
-    "JOURNEY_SMTP_STARTTLS": ("smtp_starttls", _bool),
-    "JOURNEY_API_HOST": ("api_host", lambda n, v: v),
-    "JOURNEY_API_PORT": ("api_port", lambda n, v: _number(n, v, int, 0)),
-    "JOURNEY_API_WORKERS": ("api_workers", lambda n, v: _number(n, v, int, 1)),
-    "JOURNEY_SCHEDULE_SECONDS": ("schedule_seconds", lambda n, v: _number(n, v, float, 0)),
-    "JOURNEY_DATA_RETENTION_DAYS": ("data_retention_days", lambda n, v: _number(n, v, int, 0)),
-    "JOURNEY_PERSONALIZATION_SECONDS": (
-        "personalization_seconds",
-        lambda n, v: _number(n, v, float, 0.1),
-    ),
+        "origins allowed to post from browsers, `*` for any",
+    )
+    anonymize_ip: bool = setting(True, _bool, "zero the host part of client IPs before storing")
+    geolocate: bool = setting(
+        True,
+        _bool,
+        "country of the client IP into `context.location.country`, from the offline database "
+        "geoip2fast ships",
+    )
+    trusted_proxies: int = setting(0, _int(0), "X-Forwarded-For hops to trust for the client IP")
+    kafka_ack_timeout_s: float = setting(
+        5.0, _float(0.1), "how long a request waits for Kafka before spooling, seconds"
+    )
+    spool_max_bytes: int = setting(
+        256 * 1024 * 1024, _int(0), "disk the spool may use before the collector answers 503"
+    )
+    loader_batch_rows: int = setting(20_000, _int(1), "rows per ClickHouse insert")
+    loader_batch_seconds: float = setting(
+        1.0, _float(0.01), "longest a row waits for its batch, seconds"
+    )
+    loader_max_invalid_run: int = setting(
+        1000, _int(1), "consecutive dead letters that stop the loader"
+    )
+    consumer_group: str = setting(
+        "journey-loader", _stripped_or("journey-loader"), "the loaders' consumer group"
+    )
+    schedule_seconds: float = setting(
+        60.0,
+        _float(0),
+        "how often `journey up` looks for due work (segments whose `refresh` schedule has come, "
+        "alert rules whose `every` has passed); 0: never",
+    )
+    personalization_seconds: float = setting(
+        10.0,
+        _float(0.1),
+        "how often a collector looks for a newer publication of public segments (what "
+        "`GET /v1/segments` answers from); see [Personalization](#personalization)",
+    )
+    data_retention_days: int = setting(
+        0,
+        _int(0),
+        "delete events older than this many days (`journey up` daily, `journey expire` for "
+        "cron); 0: keep every event. See [the events table](#the-events-table)",
+    )
+    alert_allow_private: bool = setting(
+        False,
+        _bool,
+        "let alert webhooks reach private, loopback and link-local addresses (an internal "
+        "receiver)",
+    )
+    alert_delivery_attempts: int = setting(4, _int(1), "tries per notice and channel")
+    alert_retry_seconds: float = setting(
+        2.0, _float(0), "first wait between tries, doubled each time"
+    )
+    smtp_host: str = setting(
+        "", lambda n, v: v.strip(), "mail server for e-mail alerts; unset: e-mail notices fail"
+    )
+    smtp_port: int = setting(25, _int(1), "its port; 465 speaks TLS from the start")
+    smtp_user: str = setting(
+        "", _text, "log in as this user (with the password), only over TLS (STARTTLS or 465)"
+    )
+    smtp_password: str = setting("", _text, "the mail server's password", repr=False)
+    smtp_from: str = setting(
+        "journey@localhost", _stripped_or("journey@localhost"), "sender of alert e-mails"
+    )
+    smtp_starttls: bool = setting(False, _bool, "upgrade the connection with STARTTLS")
+
+    @property
+    def embedded(self) -> bool:
+        """True when no ClickHouse server is configured and chDB is the store."""
+        return self.clickhouse is None
+
+    @property
+    def chdb_path(self) -> Path:
+        return self.data_dir / "chdb"
+
+    @property
+    def database(self) -> str:
+        return self.clickhouse.database if self.clickhouse else "journey"
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def variable(item: Field[Any]) -> str:
+    """The environment variable of a field of Settings."""
+    return str(item.metadata["env"] or "JOURNEY_" + item.name.upper())
+
+
+_FIELDS: dict[str, tuple[str, Any]] = {
+    variable(f): (f.name, f.metadata["parse"]) for f in fields(Settings)
 }
+
+
+def shown(value: Any) -> str:
+    """A default as the README writes it."""
+    if value is None or value == "" or value == () or value == {}:
+        return "unset"
+    if isinstance(value, bool):
+        return "`true`" if value else "`false`"
+    if isinstance(value, tuple):
+        return "`" + ",".join(value) + "`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{value:g}`"
+    return f"`{value}`"
+
+
+def table() -> str:
+    """Every setting as the README's Markdown table."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for item in fields(Settings):
+        factory: Any = item.default_factory
+        default = factory() if callable(factory) else item.default
+        lines.append(f"| `{variable(item)}` | {shown(default)} | {item.metadata['help']} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(table())
