@@ -1,4 +1,4 @@
-"""Step 5, last: commit ``offset + 1`` for each partition, only after the rows are written and the
+"""Step 6, last: commit ``offset + 1`` for each partition, only after the rows are written and the
 dead letters acknowledged."""
 
 from __future__ import annotations
@@ -10,12 +10,20 @@ from kafka import TopicPartition
 from kafka.errors import CommitFailedError, KafkaError
 from kafka.structs import OffsetAndMetadata
 
+from loader.steps import Outgoing
+
 log = logging.getLogger(__name__)
 
 
 class Committer:
+    name = "commit"
+
     def __init__(self, consumer: Any) -> None:
         self.consumer = consumer
+
+    def __call__(self, outgoing: Outgoing) -> None:
+        # the offsets may have shrunk if a rebalance took partitions while the batch was written
+        outgoing.committed = self.commit(outgoing.offsets)
 
     def commit(self, offsets: dict[TopicPartition, int]) -> bool:
         """True if committed. A failure is logged, not raised: the rows are written, and the

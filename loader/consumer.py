@@ -1,4 +1,5 @@
-"""The loader: a Kafka consumer group that runs decode → batch → write → dead-letter → commit."""
+"""The loader: a Kafka consumer group that runs decode → batch → suppress → write → dead-letter →
+commit (loader.steps says what the steps share)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from kafka import (
     ConsumerRebalanceListener,
     KafkaAdminClient,
@@ -26,6 +26,8 @@ from loader.batch import Batch
 from loader.commit import Committer
 from loader.dead_letter import DeadLetters
 from loader.decode import COLUMNS, Invalid, decode
+from loader.steps import Outgoing, Step
+from loader.suppress import Suppress
 from loader.write import Writer
 from privacy.suppression import Suppression
 from storage import migrations
@@ -68,11 +70,18 @@ class Loader:
             stopping=lambda: self._stopping.is_set(),
         )
         self.dead_letters = DeadLetters(
-            self.producer, settings.dead_letter_topic, settings.loader_max_invalid_run
+            self.producer,
+            settings.dead_letter_topic,
+            settings.loader_max_invalid_run,
+            COLUMNS,
+            settings.events_topic,
         )
         self.committer = Committer(self.consumer)
-        self.suppression = Suppression(
-            store, COLUMNS.index("anonymous_id"), COLUMNS.index("user_id")
+        self.suppress = Suppress(
+            Suppression(store, COLUMNS.index("anonymous_id"), COLUMNS.index("user_id")),
+            wait=self._wait_polling,
+            stopping=lambda: self._stopping.is_set(),
+            max_backoff=self.writer.max_backoff,
         )
         self.batch = Batch()
         self.stats = Stats()
@@ -135,45 +144,24 @@ class Loader:
                     self.dead_letters.valid()
                 self.batch.add(decoded.rows, tp, message.offset)
 
+    def steps(self) -> list[Step]:
+        """What a ready batch passes through, in order (loader.steps)."""
+        return [self.suppress, self.writer, self.dead_letters, self.committer]
+
     def flush(self) -> None:
-        """Write the batch, dead-letter its poison rows, then commit its offsets."""
+        """Pass the batch through the steps: suppress, write, dead-letter, commit."""
         batch, self.batch = self.batch, Batch()
+        outgoing = Outgoing(batch.rows, batch.offsets)
         try:
-            rows = self._unsuppressed(batch.rows)
-            poison = self.writer.write(rows)
+            for step in self.steps():
+                step(outgoing)
         finally:
             self.consumer.resume(*self.consumer.paused())
-        for index, reason in poison:  # the row as ClickHouse was asked to take it
-            row = orjson.dumps(dict(zip(COLUMNS, rows[index], strict=True)))
-            self.dead_letters.send(row, reason, self.settings.events_topic, -1, -1)
-        self.dead_letters.flush()
-        self.stats.suppressed += len(batch.rows) - len(rows)
-        self.stats.rows_written += len(rows) - len(poison)
+        self.stats.suppressed += outgoing.suppressed
+        self.stats.rows_written += len(outgoing.rows) - len(outgoing.poison)
         self.stats.dead_lettered = self.dead_letters.sent
         self.stats.batches += 1
-        # batch.offsets may have shrunk if a rebalance took partitions while we wrote
-        self.stats.commits += int(self.committer.commit(batch.offsets))
-
-    def _unsuppressed(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """The rows of people not erased. Until the erased ids were read once, nothing is
-        written (the store is down then anyway); later, a failed refresh keeps the last list."""
-        if not rows:
-            return rows
-        backoff = 0.5
-        while self.suppression.stale():
-            try:
-                self.suppression.refresh()
-            except Exception as exc:  # noqa: BLE001 - the store's trouble: retry, lose nothing
-                if self.suppression.loaded_at is not None:
-                    break
-                if self._stopping.is_set():
-                    raise StoreUnavailable(
-                        f"stopping before the erased ids could be read: {exc}"
-                    ) from exc
-                log.warning("reading the erased ids failed (%s); retrying in %.1fs", exc, backoff)
-                self._wait_polling(backoff)
-                backoff = min(self.writer.max_backoff, backoff * 2)
-        return self.suppression.keep(rows)
+        self.stats.commits += int(outgoing.committed)
 
     def run(self, max_idle_seconds: float | None = None) -> Stats:
         """Consume until stop() (or until idle that long, for tests and tools)."""

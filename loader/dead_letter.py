@@ -1,15 +1,17 @@
-"""Step 4: messages that can never load go to the dead-letter topic with the reason; a run of
+"""Step 5: messages that can never load go to the dead-letter topic with the reason; a run of
 them longer than the bound stops the loader (a bad deploy upstream must not be silently
 dead-lettered wholesale)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from loader.steps import Outgoing
 from schemas import DEAD_LETTER
 
 
@@ -39,10 +41,25 @@ def letter(raw: bytes | None, reason: str, topic: str, partition: int, offset: i
 
 
 class DeadLetters:
-    """Sends dead letters through ``producer`` (a KafkaProducer) and guards the invalid run."""
+    """Sends dead letters through ``producer`` (a KafkaProducer) and guards the invalid run.
 
-    def __init__(self, producer: Any, topic: str, max_run: int) -> None:
+    As step 5 it sends the rows the writer found poison (each as the row ClickHouse was asked
+    to take, by ``columns``, from ``source_topic``) and waits until every letter is acknowledged.
+    """
+
+    name = "dead-letter"
+
+    def __init__(
+        self,
+        producer: Any,
+        topic: str,
+        max_run: int,
+        columns: Sequence[str] = (),
+        source_topic: str = "",
+    ) -> None:
         self.producer = producer
+        self.columns = tuple(columns)
+        self.source_topic = source_topic
         self.topic = topic
         self.max_run = max_run
         self.run = 0
@@ -60,6 +77,12 @@ class DeadLetters:
                 f"{self.run} messages in a row could not load (last: {reason}); stopping so they "
                 f"are not all dead-lettered. Fix the cause, or raise JOURNEY_LOADER_MAX_INVALID_RUN."
             )
+
+    def __call__(self, outgoing: Outgoing) -> None:
+        for index, reason in outgoing.poison:
+            row = orjson.dumps(dict(zip(self.columns, outgoing.rows[index], strict=True)))
+            self.send(row, reason, self.source_topic, -1, -1)
+        self.flush()
 
     def valid(self) -> None:
         self.run = 0

@@ -1,4 +1,4 @@
-"""Step 3: insert a batch. The world being down (server unreachable, overloaded) is retried
+"""Step 4: insert a batch. The world being down (server unreachable, overloaded) is retried
 with backoff and never loses the batch; a row that can never load is isolated by bisecting and
 handed back to be dead-lettered.
 
@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from loader.steps import Outgoing
 from storage.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ def is_data_error(exc: BaseException) -> bool:
 
 
 class Writer:
+    """Step 4 (module docstring); as a step it notes the poison rows for the dead letters."""
+
+    name = "write"
+
     def __init__(
         self,
         store: Store,
@@ -64,6 +69,9 @@ class Writer:
             if table == "events" and "timestamp" in self.columns
             else None
         )
+
+    def __call__(self, outgoing: Outgoing) -> None:
+        outgoing.poison = self.write(outgoing.rows)
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
         """Insert every loadable row; (index, reason) of the rows that can never load."""

@@ -191,6 +191,21 @@ def test_flush_writes_then_dead_letters_then_commits() -> None:
     assert orjson.loads(letter_sent["payload"])["event_id"] == "bad"  # the refused row, by column
     assert set(orjson.loads(letter_sent["payload"])) == set(COLUMNS)
     assert loader.stats.rows_written == 2
+    assert [step.name for step in loader.steps()] == ["suppress", "write", "dead-letter", "commit"]
+
+
+def test_the_suppress_step_leaves_out_the_erased_and_says_how_many() -> None:
+    from loader.steps import Outgoing
+    from loader.suppress import Suppress
+    from privacy.erasure import digest
+    from privacy.suppression import Suppression
+
+    suppression = Suppression(FakeStore(), 0, 1)  # type: ignore[arg-type]
+    suppression.refresh()
+    suppression.digests = {digest("erased")}
+    outgoing = Outgoing([("erased", ""), ("kept", ""), ("x", "erased")], {TP: 2})
+    Suppress(suppression, wait=lambda s: None, stopping=lambda: False)(outgoing)
+    assert outgoing.rows == [("kept", "")] and outgoing.suppressed == 2
 
 
 class FlakyConsumer:
