@@ -39,9 +39,8 @@ FUNNEL_NAMES = {
 
 def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:
     since, until = p.period(today)
-    window = p.duration("window", "7d")
-    mode = p.choice("mode", ("ordered", "strict", "any"), "ordered")
-    assert mode is not None
+    window = p.duration("window")
+    mode = p.choice("mode")
     spec = FunnelSpec(
         steps=p.steps(),
         window=window,
@@ -66,15 +65,14 @@ def funnel(store: Store, p: Params, today: datetime | None = None) -> Result:
     from analyzer.funnels import analyze, dropped
     from analyzer.funnels import trend as funnel_trend
 
-    trend = p.choice("trend", ("day", "week"), None)
-    dropped_at = p.integer("dropped_at", None, 1, 9)
-    limit = p.integer("limit", 1000, 1, 100_000)
-    offset = p.integer("offset", 0, 0, 10_000_000)
+    trend = p.optional_choice("trend")
+    dropped_at = p.optional_integer("dropped_at")
+    limit = p.integer("limit")
+    offset = p.integer("offset")
     spec = _funnel_spec(p, today)
     p.done()
     title = f"Funnel: {_title(spec.steps)}"
     if dropped_at is not None:
-        assert limit is not None and offset is not None
         people = [asdict(x) for x in dropped(store, spec, dropped_at, limit, offset)]
         return Result("funnel_dropped", f"{title}, dropped after step {dropped_at}", people, people)
     if trend:
@@ -101,28 +99,27 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         if not sep or not pattern:
             raise ParamError("clean", f"{rule!r} is not REGEX=ALIAS")
         rules.append((pattern, alias))
-    dropped_at = p.integer("dropped_at", None, 1, 9)
+    dropped_at = p.optional_integer("dropped_at")
     segment = p.one("in_segment")
     funnel_spec = None
     if dropped_at is not None:
         funnel_spec = _funnel_spec(p, today, breakdown=False)
     else:
-        if p.many("step"):
+        if p.steps():
             raise ParamError("step", "give steps with dropped_at (paths after a drop-off)")
-        p.duration("window", "7d")  # the funnel's window; checked, unused without dropped_at
+        p.duration("window")  # the funnel's window; checked, unused without dropped_at
     since, until = p.period(today)
-    kind = p.choice("kind", ("page", "event", "all"), "all")
-    assert kind is not None
+    kind = p.choice("kind")
     spec = PathSpec(
         date_from=since,
         date_to=until,
         kind=kind,
         start=p.one("start"),
         end=p.one("end"),
-        max_length=p.integer("max_length", 5, 2, 20) or 5,
+        max_length=p.integer("max_length"),
         cleaning=tuple(rules),
-        session_timeout=p.integer("session_timeout", 30, 1, 1440) or 30,
-        top=p.integer("top", 20, 1, 500) or 20,
+        session_timeout=p.integer("session_timeout"),
+        top=p.integer("top"),
         funnel=funnel_spec,
         dropped_at=dropped_at,
         segment=segment if funnel_spec is None else None,
@@ -145,14 +142,12 @@ def painpoints(store: Store, p: Params, today: datetime | None = None) -> Result
     from analyzer.painpoints import PainPointSpec
     from analyzer.painpoints import painpoints as find
 
-    segment = p.required("segment")
+    segment = p.one("segment") or ""
     name, sep, value = segment.partition("=")
     if not sep or not name.strip():
         raise ParamError("segment", f"{segment!r} is not FIELD=VALUE (or segment=NAME)")
-    min_sample = p.integer("min_sample", 30, 1, 1_000_000)
-    assert min_sample is not None
-    error_pattern = p.one("error_pattern", r"(?i)error|fail|exception")
-    assert error_pattern is not None
+    min_sample = p.integer("min_sample")
+    error_pattern = p.one("error_pattern") or ""
     spec = PainPointSpec(
         _funnel_spec(p, today, breakdown=False),
         name.strip(),
@@ -194,9 +189,9 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
         returning,
         since,
         until,
-        period=p.choice("period", ("day", "week", "month"), "week") or "week",
-        periods=p.integer("periods", 8, 1, 120) or 8,
-        mode=p.choice("mode", ("first_time", "recurring"), "first_time") or "first_time",
+        period=p.choice("period"),
+        periods=p.integer("periods"),
+        mode=p.choice("mode"),
         segment=p.one("in_segment"),
         include_bots=p.flag("include_bots"),
     )
@@ -221,7 +216,7 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     from analyzer.retention import lifecycle as compute
 
     event = p.step("event")
-    period = p.choice("period", ("day", "week", "month"), "week") or "week"
+    period = p.choice("period")
     since, until = p.period(today)
     bots = p.flag("include_bots")
     p.done()
@@ -270,7 +265,7 @@ def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Re
     if kind not in REPORTS:
         raise ParamError("report", f"{kind!r} is not one of {', '.join(REPORTS)}")
     given = p.as_dict()
-    result = REPORTS[kind](store, p, today)
+    result = REPORTS[kind](store, p.declare(kind), today)
     result.params = given
     return result
 
@@ -280,8 +275,9 @@ def event_names(store: Store, p: Params, today: datetime | None = None) -> Resul
     from analyzer.events import BEHAVIOUR, humans
     from storage.sql import identifier
 
+    p.declare("events")
     since, until = p.period(today)
-    limit = p.integer("limit", 200, 1, 5000) or 200
+    limit = p.integer("limit")
     bots = humans(p.flag("include_bots"))
     p.done()
     rows = store.execute(

@@ -136,13 +136,14 @@ def _unexpected(exc: Exception) -> Response:
     return _error(500, "internal error while computing the report; see the server's log")
 
 
-def _query() -> tuple[Params, str]:
-    """The request's parameters, less ``format``."""
+def _query(kind: str) -> tuple[Params, str]:
+    """The request's parameters, less ``format``, as report or endpoint ``kind`` declares
+    them (reports.parameters)."""
     values = {k: request.args.getlist(k) for k in request.args}
     fmt = values.pop("format", ["json"])
     if len(fmt) != 1 or fmt[0] not in FORMATS:
         raise ParamError("format", f"one of {', '.join(FORMATS)}")
-    return Params(values), fmt[0]
+    return Params(values).declare(kind), fmt[0]
 
 
 def _answer(result: Result, fmt: str) -> Response:
@@ -173,26 +174,26 @@ def openapi() -> Response:
 def report(kind: str) -> Response:
     if kind not in REPORTS:
         raise NotFound(f"no report {kind!r}; reports: {', '.join(REPORTS)}")
-    params, fmt = _query()
+    params, fmt = _query(kind)
     return _answer(run(_store(), kind, params), fmt)
 
 
 @bp.get("/api/v1/events")
 def events() -> Response:
-    params, fmt = _query()
+    params, fmt = _query("events")
     return _answer(event_names(_store(), params), fmt)
 
 
 @bp.get("/api/v1/segments")
 def segments() -> Response:
-    params, fmt = _query()
+    params, fmt = _query("segments")
     params.done()
     return _answer(segment_reports.listing(_store()), fmt)
 
 
 @bp.get("/api/v1/segments/<name>")
 def segment(name: str) -> Response:
-    params, fmt = _query()
+    params, fmt = _query("segment")
     quality = not params.flag("no_quality")
     params.done()
     return _answer(segment_reports.segment(_store(), name, with_quality=quality), fmt)
@@ -200,15 +201,15 @@ def segment(name: str) -> Response:
 
 @bp.get("/api/v1/alerts")
 def alerts() -> Response:
-    params, fmt = _query()
+    params, fmt = _query("alerts")
     params.done()
     return _answer(alert_reports.listing(_store()), fmt)
 
 
 @bp.get("/api/v1/alerts/<name>/history")
 def alert_history(name: str) -> Response:
-    params, fmt = _query()
-    limit = params.integer("limit", 100, 1, 10_000) or 100
+    params, fmt = _query("alert_history")
+    limit = params.integer("limit")
     changes = params.flag("changes")
     params.done()
     return _answer(alert_reports.history(_store(), name, limit, changes), fmt)
@@ -216,8 +217,8 @@ def alert_history(name: str) -> Response:
 
 @bp.get("/api/v1/alerts/<name>/deliveries")
 def alert_deliveries(name: str) -> Response:
-    params, fmt = _query()
-    limit = params.integer("limit", 100, 1, 10_000) or 100
+    params, fmt = _query("alert_deliveries")
+    limit = params.integer("limit")
     params.done()
     return _answer(alert_reports.deliveries(_store(), name, limit), fmt)
 
@@ -264,7 +265,7 @@ def saved_run(name: str) -> Response:
     found = saved.get(_store(), name)
     if found is None:
         raise NotFound(f"no saved report {name!r}")
-    params, fmt = _query()
+    params, fmt = _query("saved_run")
     params.done()
     result = run(_store(), found.kind, Params(found.params))
     result.title = f"{found.name}: {result.title}"

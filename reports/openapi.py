@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from reports.analyses import REPORTS
+from reports.parameters import Param, declared, schema
 
 VERSION = "1.0.0"
 
@@ -40,113 +41,32 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
-def _param(name: str, description: str, many: bool = False, **schema: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"type": "string", **schema}
+def _parameter(param: Param) -> dict[str, Any]:
+    """The OpenAPI query parameter of a declared report parameter (reports.parameters)."""
+    body = schema(param)
     return {
-        "name": name,
+        "name": param.name,
         "in": "query",
-        "description": description,
-        "required": False,
-        "schema": _array(body) if many else body,
-        **({"style": "form", "explode": True} if many else {}),
+        "description": param.help,
+        "required": param.required,
+        "schema": _array(body) if param.many else body,
+        **({"style": "form", "explode": True} if param.many else {}),
     }
 
 
-STEP = "a step: NAME or NAME|FIELD OP VALUE|... (OP: =, !=, ~ regular expression, ' in ' A,B)"
-COMMON = [
-    _param("since", "first day, ISO date (default: 30 days ago)"),
-    _param("until", "the day after the last, ISO date (default: tomorrow)"),
-    _param(
-        "format",
-        "json (default), csv (the main rows), html (a page with charts), "
-        "figures (json with the charts as Plotly JSON)",
-        enum=["json", "csv", "html", "figures"],
-    ),
-]
-BOTS = _param(
-    "include_bots",
-    "true to count bots too (crawlers, headless browsers, scripts); left out by default",
-    enum=["true", "false", "1", "0"],
-)
-FUNNEL = [
-    _param("step", f"the funnel's steps in order, 2 to 10; {STEP}", many=True),
-    _param("window", "conversion window: 30m, 12h, 7d (default 7d)"),
-    _param("mode", "ordered (default), strict or any", enum=["ordered", "strict", "any"]),
-    _param("exclude", "an exclusion step, STEP or STEP@A-B (between steps A and B)", many=True),
-    _param("in_segment", "only the members of this segment (NAME or NAME/GROUP)"),
-]
-PARAMS: dict[str, list[dict[str, Any]]] = {
-    "funnel": FUNNEL
-    + [
-        _param("breakdown", "a column, properties.KEY, person.TRAIT or segment:NAME[,NAME]"),
-        _param("attribution", "first_touch (default), last_touch or step:N"),
-        _param("trend", "conversion by the day or week people entered", enum=["day", "week"]),
-        _param(
-            "dropped_at", "list the people who reached step N and not the next", pattern=r"^\d+$"
-        ),
-        _param("limit", "with dropped_at: people per page (default 1000)", pattern=r"^\d+$"),
-        _param("offset", "with dropped_at: people to skip", pattern=r"^\d+$"),
-    ],
-    "paths": [
-        _param("kind", "page, event or all (default)", enum=["page", "event", "all"]),
-        _param("start", "paths from this page or event"),
-        _param("end", "paths to this page or event"),
-        _param("max_length", "steps per path, 2 to 20 (default 5)", pattern=r"^\d+$"),
-        _param("clean", "a cleaning rule REGEX=ALIAS, e.g. /product/\\d+=/product/:id", many=True),
-        _param("top", "paths to list, 1 to 500 (default 20)", pattern=r"^\d+$"),
-        _param("session_timeout", "minutes of inactivity that end a session (default 30)"),
-        _param("dropped_at", "paths after dropping off step N of the funnel in step"),
-        _param("step", f"with dropped_at: the funnel's steps; {STEP}", many=True),
-        _param("window", "with dropped_at: the funnel's window (default 7d)"),
-        _param("mode", "with dropped_at: the funnel's order", enum=["ordered", "strict", "any"]),
-        _param("exclude", "with dropped_at: the funnel's exclusions", many=True),
-        _param("in_segment", "only the members of this segment"),
-    ],
-    "painpoints": FUNNEL
-    + [
-        _param("segment", "FIELD=VALUE (e.g. utm_source=facebook) or segment=NAME"),
-        _param("min_sample", "people a comparison needs (default 30)", pattern=r"^\d+$"),
-        _param("error_pattern", "regular expression of error events"),
-    ],
-    "retention": [
-        _param("start_event", f"the cohort's event; {STEP}"),
-        _param("return_event", f"the returning event; {STEP}"),
-        _param("period", "day, week (default) or month", enum=["day", "week", "month"]),
-        _param("periods", "periods after the cohort's own, 1 to 120 (default 8)"),
-        _param("mode", "first_time (default) or recurring", enum=["first_time", "recurring"]),
-        _param("in_segment", "only the members of this segment"),
-    ],
-    "lifecycle": [
-        _param("event", f"the activity; {STEP}"),
-        _param("period", "day, week (default) or month", enum=["day", "week", "month"]),
-    ],
+def parameters(kind: str) -> list[dict[str, Any]]:
+    """Report (or endpoint) ``kind``'s query parameters, from its one declaration."""
+    return [_parameter(p) for p in declared(kind).values()]
+
+
+FORMAT = {
+    "name": "format",
+    "in": "query",
+    "description": "json (default), csv (the main rows), html (a page with charts), "
+    "figures (json with the charts as Plotly JSON)",
+    "required": False,
+    "schema": {"type": "string", "enum": ["json", "csv", "html", "figures"], "default": "json"},
 }
-SCORECARD = [
-    _param("segment", "a segment (NAME or NAME/GROUP); default every refreshed one", many=True),
-    _param("step", f"the funnel whose conversion is scored (optional); {STEP}", many=True),
-    _param("window", "the funnel's conversion window (default 7d)"),
-    _param("mode", "the funnel's order", enum=["ordered", "strict", "any"]),
-    _param("purchase_event", "the purchase event (default Order Completed)"),
-    _param("revenue_property", "its revenue property (default revenue)"),
-    _param("retention_days", "days after the first active day a return counts (default 7)"),
-    _param("session_timeout", "minutes of inactivity that end a session (default 30)"),
-    _param("csat_event", "the survey answer event whose property is the score"),
-    _param("csat_property", "the score's property (default score)"),
-    _param("csat_trait", "or: the trait holding each person's latest score"),
-    _param("satisfied_at", "a score at or above this is satisfied (default 4)"),
-]
-PARAMS["scorecard"] = SCORECARD
-PARAMS["compare"] = SCORECARD + [
-    _param("before_since", "first day of the earlier period, ISO date (required)"),
-    _param("before_until", "the day after the earlier period, ISO date (required)"),
-    _param("min_sample", "people (or answers) a change needs in each period (default 30)"),
-]
-PARAMS["campaigns"] = [
-    _param("segment", "a segment (NAME or NAME/GROUP) to split by", many=True),
-    _param("purchase_event", "the purchase event (default Order Completed)"),
-    _param("revenue_property", "its revenue property (default revenue)"),
-    _param("lookback_days", "days before a purchase a touch counts, 1 to 365 (default 30)"),
-]
 
 STEP_RESULT = _obj(
     {
@@ -538,41 +458,42 @@ SUMMARIES = {
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"/api/v1/reports/{kind}": _get(
-            SUMMARIES[kind], [*PARAMS[kind], BOTS, *COMMON], _responses(REPORT_RESULTS[kind])
+            SUMMARIES[kind], [*parameters(kind), FORMAT], _responses(REPORT_RESULTS[kind])
         )
         for kind in REPORTS
     }
     paths["/api/v1/events"] = _get(
         "Events seen in the period, most frequent first",
-        [*COMMON, BOTS, _param("limit", "events to list (default 200)")],
+        [*parameters("events"), FORMAT],
         _responses({"events": "Events"}),
     )
     paths["/api/v1/segments"] = _get(
         "Defined segments with their latest refresh",
-        COMMON[2:],
+        [*parameters("segments"), FORMAT],
         _responses({"segments": "Segments"}),
     )
     paths["/api/v1/segments/{name}"] = _get(
         "One segment: sizes over time, movement, quality, RFM value",
-        [NAME, *COMMON[2:], _param("no_quality", "true to skip the quality checks")],
+        [NAME, *parameters("segment"), FORMAT],
         _responses({"segment": "Segment"}),
     )
     paths["/api/v1/alerts"] = _get(
-        "Alert rules and their firing scopes", COMMON[2:], _responses({"alerts": "Alerts"})
+        "Alert rules and their firing scopes",
+        [*parameters("alerts"), FORMAT],
+        _responses({"alerts": "Alerts"}),
     )
     paths["/api/v1/alerts/{name}/history"] = _get(
         "A rule's evaluations, newest first",
         [
             NAME,
-            *COMMON[2:],
-            _param("limit", "rows (default 100)"),
-            _param("changes", "true for state changes and notices only"),
+            *parameters("alert_history"),
+            FORMAT,
         ],
         _responses({"alert_history": "AlertHistory"}),
     )
     paths["/api/v1/alerts/{name}/deliveries"] = _get(
         "Deliveries of a rule's notices, newest first",
-        [NAME, *COMMON[2:], _param("limit", "rows (default 100)")],
+        [NAME, *parameters("alert_deliveries"), FORMAT],
         _responses({"alert_deliveries": "AlertDeliveries"}),
     )
     saved_one = {"content": {"application/json": {"schema": _ref("Saved")}}}
@@ -616,7 +537,7 @@ def document() -> dict[str, Any]:
     }
     every_report = {k: v for kinds in REPORT_RESULTS.values() for k, v in kinds.items()}
     paths["/api/v1/saved/{name}/run"] = _get(
-        "Run a saved report", [NAME, *COMMON[2:]], _responses(every_report)
+        "Run a saved report", [NAME, *parameters("saved_run"), FORMAT], _responses(every_report)
     )
     return {
         "openapi": "3.1.0",

@@ -8,13 +8,15 @@ CLI shows it as ``--window``, the API answers 400 with the name.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer import durations
 from analyzer.funnels.spec import Breakdown, Exclusion, Filter, SpecError, Step
+from reports.parameters import Param, declared
 
 _FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
 _OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
@@ -46,6 +48,7 @@ class Params:
                     raise ParamError(name, f"a value of up to {LONGEST} characters")
             self.values[name] = listed
         self.read: set[str] = set()
+        self.declared: dict[str, Param] = {}
 
     @classmethod
     def of(cls, **given: Any) -> Params:
@@ -63,54 +66,105 @@ class Params:
     def as_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.values.items()}
 
-    def many(self, name: str, required: bool = False) -> list[str]:
+    def declare(self, kind: str) -> Params:
+        """Read as report ``kind``'s parameters (reports.parameters); returns itself."""
+        self.declared = declared(kind)
+        return self
+
+    def _param(self, name: str, *kinds: str) -> Param:
+        """The declaration of ``name``; a reader asking for anything else is a bug in it."""
+        found = self.declared.get(name)
+        if found is None or (kinds and found.kind not in kinds):
+            raise LookupError(f"{name!r} is not a declared {'/'.join(kinds)} parameter")
         self.read.add(name)
-        found = [v for v in self.values.get(name, []) if v.strip()]
-        if required and not found:
-            raise ParamError(name, "required")
         return found
 
-    def one(self, name: str, default: str | None = None, required: bool = False) -> str | None:
-        found = self.many(name, required)
-        if len(found) > 1:
-            raise ParamError(name, "given more than once")
-        return found[0].strip() if found else default
+    def _given(self, param: Param) -> list[str]:
+        found = [v for v in self.values.get(param.name, []) if v.strip()]
+        if param.required and not found:
+            raise ParamError(param.name, f"required: {param.help}")
+        if not param.many and len(found) > 1:
+            raise ParamError(param.name, "given more than once")
+        return [v.strip() for v in found] if not param.many else found
 
-    def required(self, name: str) -> str:
-        value = self.one(name, required=True)
-        assert value is not None
+    def many(self, name: str) -> list[str]:
+        return self._given(self._param(name, "text"))
+
+    def one(self, name: str) -> str | None:
+        param = self._param(name, "text")
+        found = self._given(param)
+        return found[0] if found else None if param.default is None else str(param.default)
+
+    def _text(self, param: Param) -> str | None:
+        found = self._given(param)
+        return found[0] if found else None
+
+    def integer(self, name: str) -> int:
+        """The whole number given, or the declared default."""
+        value = self.optional_integer(name)
+        if value is None:
+            raise LookupError(f"{name!r} is declared without a default")
         return value
 
-    def integer(self, name: str, default: int | None, low: int, high: int) -> int | None:
-        text = self.one(name)
+    def optional_integer(self, name: str) -> int | None:
+        """The whole number given, or the declared default (None if it has none)."""
+        param = self._param(name, "integer")
+        text = self._text(param)
         if text is None:
-            return default
+            return None if param.default is None else int(param.default)
+        low, high = int(param.low or 0), int(param.high or 0)
         if not re.fullmatch(r"-?\d{1,12}", text) or not low <= int(text) <= high:
             raise ParamError(name, f"{text!r} is not a whole number from {low} to {high}")
         return int(text)
 
-    def choice(self, name: str, options: Iterable[str], default: str | None) -> str | None:
-        text = self.one(name)
+    def number(self, name: str) -> float:
+        param = self._param(name, "number")
+        text = self._text(param)
         if text is None:
-            return default
-        allowed = list(options)
-        if text not in allowed:
-            raise ParamError(name, f"{text!r} is not one of {', '.join(allowed)}")
+            return float(param.default or 0)
+        low, high = float(param.low or 0), float(param.high or 0)
+        try:
+            value = float(text)
+        except ValueError:
+            raise ParamError(name, f"{text!r} is not a number") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise ParamError(name, f"{text!r} is not a number from {low:g} to {high:g}")
+        return value
+
+    def choice(self, name: str) -> str:
+        """One of the declared choices, or the declared default."""
+        value = self.optional_choice(name)
+        if value is None:
+            raise LookupError(f"{name!r} is declared without a default")
+        return value
+
+    def optional_choice(self, name: str) -> str | None:
+        param = self._param(name, "choice")
+        text = self._text(param)
+        if text is None:
+            return None if param.default is None else str(param.default)
+        if text not in param.choices:
+            raise ParamError(name, f"{text!r} is not one of {', '.join(param.choices)}")
         return text
 
     def flag(self, name: str) -> bool:
-        return self.choice(name, ("true", "false", "1", "0"), "false") in ("true", "1")
+        text = self._text(self._param(name, "flag"))
+        if text is None:
+            return False
+        if text not in ("true", "false", "1", "0"):
+            raise ParamError(name, f"{text!r} is not one of true, false, 1, 0")
+        return text in ("true", "1")
 
-    def duration(self, name: str, default: str) -> timedelta:
-        text = self.one(name, default)
-        assert text is not None
+    def duration(self, name: str) -> timedelta:
+        param = self._param(name, "duration")
+        text = self._text(param) or str(param.default)
         try:
             return durations.parse(text)
         except ValueError as exc:
             raise ParamError(name, str(exc)) from None
 
     def moment(self, name: str) -> datetime | None:
-        text = self.one(name)
+        text = self._text(self._param(name, "date"))
         if text is None:
             return None
         try:
@@ -131,19 +185,19 @@ class Params:
         return since, until
 
     def step(self, name: str) -> Step:
-        """One required step (``NAME[|filters]``)."""
-        return parse_step(self.required(name), name)
+        """One step (``NAME[|filters]``), required by its declaration."""
+        (text,) = self._given(self._param(name, "step"))
+        return parse_step(text, name)
 
-    def steps(self, name: str = "step", required: bool = True) -> tuple[Step, ...]:
-        return tuple(parse_step(t, name) for t in self.many(name, required))
+    def steps(self, name: str = "step") -> tuple[Step, ...]:
+        return tuple(parse_step(t, name) for t in self._given(self._param(name, "step")))
 
     def exclusions(self, name: str = "exclude") -> tuple[Exclusion, ...]:
-        return tuple(_exclusion(t, name) for t in self.many(name))
+        return tuple(_exclusion(t, name) for t in self._given(self._param(name, "exclusion")))
 
     def breakdown(self) -> Breakdown | None:
         field = self.one("breakdown")
-        attribution = self.one("attribution", "first_touch")
-        assert attribution is not None
+        attribution = self.one("attribution") or "first_touch"
         if not field:
             return None
         if field.startswith("segment:"):
@@ -157,11 +211,13 @@ class Params:
         return Breakdown(field, attribution)
 
     def done(self) -> None:
-        """Refuse parameters nobody read: a misspelt name must not be silently ignored."""
-        unknown = sorted(set(self.values) - self.read)
-        if unknown:
-            known = ", ".join(sorted(self.read))
-            raise ParamError(unknown[0], f"unknown parameter; this report takes {known}")
+        """Refuse parameters nobody read: a misspelt name must not be silently ignored, nor
+        one this report takes only beside another (paths' ``mode`` without ``dropped_at``)."""
+        for name in sorted(set(self.values) - self.read):
+            if name in self.declared:
+                raise ParamError(name, "not used by this report with the parameters given")
+            known = ", ".join(sorted(self.declared))
+            raise ParamError(name, f"unknown parameter; this report takes {known}")
 
 
 def parse_step(text: str, name: str = "step") -> Step:

@@ -5,13 +5,12 @@ journey reports, so the CLI, the API, saved reports and HTML all have them."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
 from reports.output import Plain, Share
-from reports.params import ParamError, Params
+from reports.params import Params
 from reports.result import Result, checked
 from storage.store import Store
 
@@ -33,38 +32,24 @@ SCORECARD_NAMES = {
 }
 
 
-def _number(p: Params, name: str, default: float) -> float:
-    text = p.one(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ParamError(name, f"{text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ParamError(name, f"{text!r} is not a number")
-    return value
-
-
 def _spec(p: Params, since: datetime, until: datetime) -> Any:
     from analyzer.segments.scorecard import ScorecardSpec
 
-    mode = p.choice("mode", ("ordered", "strict", "any"), "ordered") or "ordered"
     return ScorecardSpec(
         date_from=since,
         date_to=until,
         segments=tuple(p.many("segment")),
-        steps=p.steps(required=False),
-        window=p.duration("window", "7d"),
-        mode=mode,
-        purchase_event=p.one("purchase_event", "Order Completed") or "Order Completed",
-        revenue_property=p.one("revenue_property", "revenue") or "revenue",
-        retention_days=p.integer("retention_days", 7, 1, 90) or 7,
-        session_timeout_minutes=p.integer("session_timeout", 30, 1, 1440) or 30,
+        steps=p.steps(),
+        window=p.duration("window"),
+        mode=p.choice("mode"),
+        purchase_event=p.one("purchase_event") or "",
+        revenue_property=p.one("revenue_property") or "",
+        retention_days=p.integer("retention_days"),
+        session_timeout_minutes=p.integer("session_timeout"),
         csat_event=p.one("csat_event"),
-        csat_property=p.one("csat_property", "score") or "score",
+        csat_property=p.one("csat_property") or "",
         csat_trait=p.one("csat_trait"),
-        satisfied_at=_number(p, "satisfied_at", 4.0),
+        satisfied_at=p.number("satisfied_at"),
         include_bots=p.flag("include_bots"),
     )
 
@@ -89,11 +74,8 @@ def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
 
     since, until = p.period(today)
     before_since, before_until = p.moment("before_since"), p.moment("before_until")
-    if before_since is None:
-        raise ParamError("before_since", "required: the first day of the earlier period")
-    if before_until is None:
-        raise ParamError("before_until", "required: the day after the earlier period")
-    min_sample = p.integer("min_sample", 30, 1, 1_000_000) or 30
+    assert before_since is not None and before_until is not None  # declared required
+    min_sample = p.integer("min_sample")
     after = _spec(p, since, until)
     p.done()
     before = replace(after, date_from=before_since, date_to=before_until)
@@ -117,9 +99,9 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
         date_from=since,
         date_to=until,
         segments=tuple(p.many("segment")),
-        purchase_event=p.one("purchase_event", "Order Completed") or "Order Completed",
-        revenue_property=p.one("revenue_property", "revenue") or "revenue",
-        lookback_days=p.integer("lookback_days", 30, 1, 365) or 30,
+        purchase_event=p.one("purchase_event") or "",
+        revenue_property=p.one("revenue_property") or "",
+        lookback_days=p.integer("lookback_days"),
         include_bots=p.flag("include_bots"),
     )
     p.done()

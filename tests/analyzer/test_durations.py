@@ -21,7 +21,7 @@ from reports.params import ParamError, Params
 def test_durations_read_the_same_everywhere(text: str, expected: timedelta) -> None:
     assert durations.parse(text) == expected
     assert duration(text, "refresh") == expected
-    assert Params({"window": [text]}).duration("window", "7d") == expected
+    assert Params({"window": [text]}).declare("funnel").duration("window") == expected
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_what_is_not_a_duration_is_refused_by_each_with_its_field(text: str, why
         duration(text, "refresh")
     if text:  # an empty API parameter is one not given
         with pytest.raises(ParamError, match=why) as refused:
-            Params({"window": [text]}).duration("window", "7d")
+            Params({"window": [text]}).declare("funnel").duration("window")
         assert refused.value.name == "window"
 
 

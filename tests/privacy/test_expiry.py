@@ -80,10 +80,11 @@ def test_journey_up_applies_the_policy_daily(store: Store) -> None:
 @pytest.mark.engines("server", "embedded")  # the command; deletion on the cluster above
 def test_the_cli_command_for_cron(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     from journey import cli
+    from journey.cli import expire as command
 
     now = datetime.now(UTC)
     _load(store, now)
-    monkeypatch.setattr(cli, "_store", lambda settings: store)
+    monkeypatch.setattr(command, "store", lambda config: store)
     result = CliRunner().invoke(cli.main, ["expire", "--days", "200", "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"rows_deleted": 1' in result.output

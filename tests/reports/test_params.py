@@ -22,12 +22,12 @@ def test_steps_with_filters() -> None:
 @pytest.mark.parametrize(
     ("values", "read", "name", "words"),
     [
-        ({"window": ["7x"]}, lambda p: p.duration("window", "7d"), "window", "not a duration"),
-        ({"window": ["0d"]}, lambda p: p.duration("window", "7d"), "window", "at least 1s"),
-        ({"top": ["ten"]}, lambda p: p.integer("top", 20, 1, 500), "top", "whole number"),
-        ({"top": ["501"]}, lambda p: p.integer("top", 20, 1, 500), "top", "1 to 500"),
-        ({"top": ["1", "2"]}, lambda p: p.integer("top", 20, 1, 500), "top", "more than once"),
-        ({"mode": ["up"]}, lambda p: p.choice("mode", ("a", "b"), "a"), "mode", "not one of a, b"),
+        ({"window": ["7x"]}, lambda p: p.duration("window"), "window", "not a duration"),
+        ({"window": ["0d"]}, lambda p: p.duration("window"), "window", "at least 1s"),
+        ({"top": ["ten"]}, lambda p: p.integer("top"), "top", "whole number"),
+        ({"top": ["501"]}, lambda p: p.integer("top"), "top", "1 to 500"),
+        ({"top": ["1", "2"]}, lambda p: p.integer("top"), "top", "more than once"),
+        ({"mode": ["up"]}, lambda p: p.choice("mode"), "mode", "not one of ordered, strict, any"),
         ({"since": ["soon"]}, lambda p: p.period(), "since", "not a date"),
         ({"step": []}, lambda p: p.steps(), "step", "required"),
         ({"step": ["|a=b"]}, lambda p: p.steps(), "step", "names no event"),
@@ -42,7 +42,7 @@ def test_steps_with_filters() -> None:
 )
 def test_errors_name_the_parameter(values: dict, read: object, name: str, words: str) -> None:
     with pytest.raises(ParamError) as caught:
-        read(Params(values))  # type: ignore[operator]
+        read(Params(values).declare("paths" if "top" in values else "funnel"))  # type: ignore[operator]
     assert caught.value.name == name and words in str(caught.value)
 
 
@@ -56,17 +56,28 @@ def test_values_are_bounded_before_anything_reads_them() -> None:
 
 
 def test_unread_parameters_are_refused_by_name() -> None:
-    p = Params({"step": ["A", "B"], "widow": ["7d"]})
+    p = Params({"step": ["A", "B"], "widow": ["7d"]}).declare("lifecycle")
+    with pytest.raises(LookupError):
+        p.steps()  # lifecycle declares no step: a reader asking for one is a bug in it
+    p = Params({"step": ["A", "B"], "widow": ["7d"]}).declare("funnel")
     p.steps()
-    p.duration("window", "7d")
+    p.duration("window")
     with pytest.raises(ParamError) as caught:
         p.done()
-    assert caught.value.name == "widow" and "step, window" in str(caught.value)
+    assert caught.value.name == "widow" and "step, trend, until, window" in str(caught.value)
+
+
+def test_a_parameter_declared_but_not_used_with_the_others_is_refused() -> None:
+    p = Params({"mode": ["strict"]}).declare("paths")
+    p.optional_integer("dropped_at")
+    with pytest.raises(ParamError) as caught:
+        p.done()
+    assert caught.value.name == "mode" and "not used" in str(caught.value)
 
 
 def test_the_default_period_is_the_last_30_days_through_today() -> None:
     today = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
-    since, until = Params({}).period(today)
+    since, until = Params({}).declare("funnel").period(today)
     assert since == datetime(2026, 2, 8, tzinfo=UTC)
     assert until - since == timedelta(days=31)
 

@@ -223,3 +223,15 @@ def test_reports_take_segments(database: tuple[ServerStore, str], tmp_path: Path
     assert json.loads(pains.output)["segment"] == "young"
     missing = report("funnel", *steps, "--in-segment", "nobody")
     assert missing.exit_code == 1 and "'nobody' has no refreshed membership" in missing.output
+
+
+def test_the_schema_of_segment_and_alert_documents_is_printed_for_editors() -> None:
+    import json
+
+    import schemas
+    from journey.cli import main
+
+    for group, name in (("segments", schemas.SEGMENT_DOCUMENT), ("alerts", schemas.ALERT_DOCUMENT)):
+        result = CliRunner().invoke(main, [group, "schema"])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == schemas.load(name)

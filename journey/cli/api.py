@@ -1,0 +1,35 @@
+"""`journey api`: the analysts' API and dashboard on their own, under gunicorn (for deployments
+with a ClickHouse server; `journey up` serves them beside the collector)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from journey.cli.common import report_store, settings
+from reports.api import create_app
+from reports.tokens import open_tokens
+
+
+@click.command()
+def api() -> None:
+    """Serve the analysts' API (/api/v1) and dashboard (/dashboard) under gunicorn."""
+    config = settings()
+    report_store().close()  # fails now, in one line, if the store cannot be used
+
+    class Api(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{config.api_host}:{config.api_port}")
+            # chDB belongs to one process: the embedded store is served by one worker
+            self.cfg.set("workers", 1 if config.embedded else config.api_workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 300)  # reports over billions of events take a while
+
+        def load(self) -> Any:
+            store = report_store()
+            return create_app(store, open_tokens(config, None if config.embedded else store))
+
+    Api().run()

@@ -1,0 +1,98 @@
+"""What the command modules share: the settings, the store a command works on, and option
+values read the way the rest of Journey reads them (errors naming the option)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.error import URLError
+from urllib.request import urlopen
+
+import click
+
+from analyzer import durations
+from core.settings import Settings, SettingsError, from_env
+from storage import connect, migrations
+from storage.store import Store
+
+
+def settings() -> Settings:
+    """The settings from ``JOURNEY_*``; a bad one is a one-line error naming it."""
+    try:
+        return from_env()
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid setting: {exc}") from None
+
+
+def store(config: Settings) -> Store:
+    """The configured store, as it is (not migrated)."""
+    try:
+        return connect(config)
+    except RuntimeError as exc:
+        if config.embedded and "lock" in str(exc).lower():
+            raise click.ClickException(
+                f"the embedded store at {config.chdb_path} is in use by another Journey process "
+                "(`journey up`?); stop it, or configure JOURNEY_CLICKHOUSE_URL"
+            ) from None
+        raise click.ClickException(str(exc)) from None
+
+
+def report_store() -> Store:
+    """The configured store, migrated, for a report; refused while `journey up` holds chDB."""
+    config = settings()
+    if config.embedded and held_by_up(config):
+        raise click.ClickException(
+            "`journey up` holds the embedded store; stop it to run this report, "
+            "or configure JOURNEY_CLICKHOUSE_URL"
+        )
+    found = store(config)
+    migrations.apply(found)
+    return found
+
+
+def shared_store(config: Settings) -> Store | None:
+    """Where keys and tokens are managed from the shell: the configured ClickHouse server,
+    migrated (None with the embedded default: they are local files then)."""
+    if config.embedded:
+        return None
+    found = store(config)
+    migrations.apply(found)
+    return found
+
+
+def held_by_up(config: Settings) -> bool:
+    """True if `journey up` holds the embedded store (it writes its URL beside the data)."""
+    return (config.data_dir / "up.url").is_file()
+
+
+def local_api(config: Settings, path: str) -> Any:
+    """GET ``path`` from the API of the running `journey up`, as JSON."""
+    url = (config.data_dir / "up.url").read_text().strip()
+    try:
+        with urlopen(url + path, timeout=60) as response:
+            return json.load(response)
+    except URLError as exc:
+        raise click.ClickException(
+            f"`journey up` should be serving {url} but is not ({exc.reason}); "
+            f"if it is not running, remove {config.data_dir / 'up.url'}"
+        ) from None
+
+
+def duration(text: str, option: str) -> timedelta:
+    """``text`` read as analyzer.durations reads every duration; errors name ``option``."""
+    try:
+        return durations.parse(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def moment(text: str, option: str) -> datetime:
+    """An ISO date or moment (UTC unless it says otherwise); errors name ``option``."""
+    try:
+        found = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is not a date like 2024-05-01", param_hint=option
+        ) from None
+    return found if found.tzinfo else found.replace(tzinfo=UTC)

@@ -1,0 +1,51 @@
+"""`journey demo`: the local stack with demo traffic sent through it over HTTP, and the report
+of what loaded (the first of the README's two commands)."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+
+from analyzer.summary import report
+from journey import demo as traffic
+from journey.cli.common import settings
+from journey.cli.report import write_journey_report
+from journey.stack import Stack
+from reports import summary
+
+
+@click.command()
+@click.option("--visitors", default=3000, show_default=True, help="how many visitors to simulate")
+@click.option("--seed", default=7, show_default=True)
+def demo(visitors: int, seed: int) -> None:
+    """Start the local stack, send demo traffic through it over HTTP, and report what loaded."""
+    config = settings().with_overrides(collector_port=0)
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # the demo's output is the report
+    key = "demo-write-key"
+    config = config.with_overrides(write_keys={**config.write_keys, key: "demo"})
+    click.echo(
+        "starting the local stack (bundled broker, collector, loader, embedded ClickHouse)..."
+    )
+    with Stack(config) as stack:
+        before = stack.loaded_events()
+        messages = traffic.generate(visitors, seed)
+        started = time.monotonic()
+        sent = traffic.send(messages, stack.collector_url, key)
+        click.echo(
+            f"sent {len(messages)} events from {visitors} visitors in {sent.requests} requests "
+            f"to {stack.collector_url}: {sent.accepted} accepted, {sent.rejected} rejected "
+            f"(dead-lettered with their reason)"
+        )
+        loaded = stack.wait_loaded(before + sent.accepted)
+        click.echo(
+            f"loaded {loaded - before} new events in {time.monotonic() - started:.1f}s "
+            f"({loaded} in the store)\n"
+        )
+        assert stack.store is not None
+        click.echo(summary.text(report(stack.store)))
+        if loaded - before < sent.accepted:
+            raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
+        path = write_journey_report(stack.store, config.data_dir / "journey-report.html")
+        click.echo(f"\nthe journey report of the demo traffic, with charts: {path}")
