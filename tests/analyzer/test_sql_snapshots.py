@@ -1,0 +1,106 @@
+"""The SQL each analysis sends to ClickHouse for a fixed specification, kept beside the tests
+(``__snapshots__/``, as PostHog keeps its own) so that a change to the generated SQL shows in
+review as a diff of SQL, not only as a changed number.
+
+The statements are recorded as bound (storage.sql.bind), on chDB, over a small log, with the
+test database's name written ``{database}``. After a deliberate change, rewrite them with
+``JOURNEY_UPDATE_SNAPSHOTS=1 pytest tests/analyzer/test_sql_snapshots.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from reports import analyses
+from reports.params import Params
+from storage.sql import bind
+from storage.store import Store
+from tests.analyzer.logs import load, random_log
+from tests.conftest import drop_store, open_store
+
+pytestmark = pytest.mark.integration
+SNAPSHOTS = Path(__file__).parent / "__snapshots__"
+TODAY = datetime(2023, 11, 20, tzinfo=UTC)
+PERIOD = {"since": "2023-11-01", "until": "2023-12-01"}
+SHOP = ("Product Viewed", "Product Added|properties.price~^[0-9]", "Order Completed")
+SPECS: dict[str, tuple[str, dict[str, Any]]] = {
+    "funnel": ("funnel", {"step": SHOP, "exclude": ("Checkout Error@2-3",)}),
+    "funnel_breakdown": ("funnel", {"step": SHOP, "breakdown": "utm_source"}),
+    "funnel_trend": ("funnel", {"step": SHOP, "trend": "week"}),
+    "funnel_dropped": ("funnel", {"step": SHOP, "dropped_at": 2}),
+    "paths": ("paths", {"kind": "page", "clean": (r"^/product/\d+$=/product/:id",)}),
+    "paths_after_drop_off": ("paths", {"step": SHOP, "dropped_at": 1}),
+    "painpoints": ("painpoints", {"step": SHOP, "segment": "utm_source=google"}),
+    "retention": ("retention", {"start_event": SHOP[0], "return_event": SHOP[2]}),
+    "lifecycle": ("lifecycle", {"event": SHOP[0], "period": "day"}),
+    "scorecard": ("scorecard", {"step": SHOP[::2]}),
+    "compare": ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
+    "campaigns": ("campaigns", {}),
+}
+
+
+class Recording:
+    """The store, writing down each statement as the engine receives it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.statements: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _record(self, sql: str, params: Mapping[str, Any] | None) -> None:
+        self.statements.append(bind(sql, params).replace(self.store.database, "{database}"))
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        self._record(sql, params)
+        return self.store.execute(sql, params)
+
+    def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        self._record(sql, params)
+        return self.store.query_df(sql, params)
+
+
+_BREAKS = re.compile(
+    r"\s+(?=(?:SELECT|FROM|WHERE|PREWHERE|GROUP BY|ORDER BY|HAVING|LIMIT|UNION ALL|"
+    r"(?:LEFT |INNER |ARRAY |ANY |ALL )*JOIN|WITH)\b)"
+)
+
+
+def readable(statement: str) -> str:
+    """One clause per line, outside string literals only: for review, not for running."""
+    parts = re.split(r"('(?:\\.|[^'\\])*')", statement.strip())
+    return "".join(p if i % 2 else _BREAKS.sub("\n", p) for i, p in enumerate(parts))
+
+
+@pytest.fixture(scope="module")
+def recorded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
+    opened = open_store("embedded", request, chdb_path)
+    load(opened, random_log(5, persons=30), 5)
+    yield opened
+    drop_store(opened)
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_sql_of_each_analysis_is_the_reviewed_one(name: str, recorded: Store) -> None:
+    kind, given = SPECS[name]
+    store = Recording(recorded)
+    analyses.run(store, kind, Params.of(**given, **PERIOD), TODAY)  # type: ignore[arg-type]
+    text = ";\n\n".join(readable(s) for s in store.statements) + ";\n"
+    path = SNAPSHOTS / f"{name}.sql"
+    if os.environ.get("JOURNEY_UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(text)
+    assert path.is_file(), f"no snapshot {path.name}: write it with JOURNEY_UPDATE_SNAPSHOTS=1"
+    assert text == path.read_text(), (
+        f"{name}'s SQL changed; if on purpose, rewrite {path} with JOURNEY_UPDATE_SNAPSHOTS=1 "
+        "and review the diff"
+    )
