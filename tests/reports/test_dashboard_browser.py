@@ -49,6 +49,15 @@ def _wait_chart(page: Page, previous: str | None = None) -> None:
     )
 
 
+def _axis_starts(page: Page) -> list[tuple[str, float]]:
+    """The type and the first value of each drawn chart's y axis."""
+    found = page.evaluate(
+        "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+        ".map(d => [d._fullLayout.yaxis.type, d._fullLayout.yaxis.range[0]])"
+    )
+    return [(kind, start) for kind, start in found]
+
+
 def _drawn(page: Page) -> Any:
     """The traces Plotly drew in the first chart: name and y per trace."""
     return page.evaluate(
@@ -80,6 +89,9 @@ def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
     labels = page.locator("#chart-0 text.bartext").all_text_contents()
     first = expected["steps"][-1]["conversion_from_start"]
     assert f"{100 * first:.1f}%" in labels  # the conversion written on the last (all) bar
+    # every chart as drawn starts its value axis at zero, the median time's included
+    page.wait_for_selector("#chart-1 .bars")
+    assert _axis_starts(page) and set(_axis_starts(page)) == {("linear", 0)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(
         path=str(ARTIFACTS / f"dashboard-funnel-{api.store.database}.png"), full_page=True
@@ -125,6 +137,10 @@ def test_an_html_report_draws_its_charts_under_its_policy(browser: Browser, api:
     page.set_content(answer.text)
     page.wait_for_selector(".js-plotly-plot .bars", timeout=30_000)
     assert REFUSED == []
+    # as drawn: every chart's value axis begins at zero (the median time's too, once a log axis
+    # that made 2.4 min look like a sliver beside 3.1 min)
+    starts = _axis_starts(page)
+    assert len(starts) >= 2 and set(starts) == {("linear", 0)}
     page.evaluate(
         "() => { const s = document.createElement('script'); s.textContent = 'window.ran = 1';"
         " document.body.appendChild(s); }"

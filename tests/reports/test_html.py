@@ -76,3 +76,17 @@ def test_chart_labels_are_plain_text_for_plotly() -> None:
     assert "<a href" not in dumped and "<b style" not in dumped  # (our own templates have <br>)
     assert r"&lt;a href=\"https://evil.example\"&gt;Buy&lt;/a&gt;" in dumped
     assert "&lt;b style='color:red'&gt;vip&lt;/b&gt;" in dumped
+
+
+def test_every_value_axis_starts_at_zero_and_shares_read_as_percentages() -> None:
+    from reports.html import figures
+
+    result = _funnel()
+    drawn = figures(result)
+    assert drawn
+    for figure in drawn:
+        assert figure.layout.yaxis.rangemode == "tozero", figure.layout.title.text
+        assert figure.layout.yaxis.type != "log"
+    result.rows = [{"step": "Buy", "conversion_from_start": 0.6, "p_value": 0.031}]
+    text = page(result.title, [result])
+    assert "<td>60.0%</td>" in text and "<td>0.031</td>" in text
