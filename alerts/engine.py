@@ -32,6 +32,8 @@ from alerts.verdict import Counts, Verdict, judge
 from analyzer.documents import pick
 from analyzer.funnels.report import reached
 from analyzer.funnels.spec import FunnelSpec, SpecError
+from core import metrics
+from core.progress import Report, silent
 from storage.sql import identifier
 from storage.store import Store
 
@@ -259,18 +261,26 @@ class Engine:
         rule = s.rule
         start, end = cohort(rule, at)
         evaluation = Evaluation(rule.name, s.version, at, start, end)
+        counted = metrics.alerts()
         try:
             _, _, results = evaluate(Measure(self.store, rule), at, self.states(rule.name))
         except SpecError as exc:  # a segment never refreshed, a step that cannot be computed
             evaluation.error = str(exc)
             log.error("alert %s cannot be evaluated: %s", rule.name, exc)
+            counted.evaluations.labels(rule.name, "error").inc()
             return evaluation
         deliveries = []
         for scope, verdict, step in results:
             result = ScopeResult(scope, verdict, step)
+            counted.evaluations.labels(rule.name, verdict.outcome).inc()
             if step.notice is not None:
+                if step.notice == "firing":
+                    counted.firings.labels(rule.name).inc()
                 notice = _notice(rule, scope, step.notice, verdict, at, start, end)
                 result.deliveries = self.channels.deliver(notice, rule.channels)
+                for d in result.deliveries:
+                    if not d.ok:
+                        counted.deliveries_failed.labels(d.channel).inc()
                 deliveries += [(scope, step.notice, d) for d in result.deliveries]
             evaluation.scopes.append(result)
         self._write(evaluation)
@@ -385,7 +395,12 @@ class Replayed:
 
 
 def backtest(
-    store: Store, rule: Rule, since: datetime, until: datetime, every: timedelta | None = None
+    store: Store,
+    rule: Rule,
+    since: datetime,
+    until: datetime,
+    every: timedelta | None = None,
+    progress: Report = silent,
 ) -> list[Replayed]:
     """When ``rule`` would have fired and resolved between ``since`` and ``until``, evaluated
     every ``every`` (the rule's own by default). Nothing is written or sent."""
@@ -402,8 +417,11 @@ def backtest(
     states: dict[str, lifecycle.State] = {}
     out = []
     at = since
+    done = 0
     while at <= until:
         _, _, results = evaluate(measure, at, states)
+        done += 1
+        progress(f"evaluated {done} of {moments} moments (at {at:%Y-%m-%d %H:%M})")
         for scope, verdict, s in results:
             states[scope] = s.state
             notice = s.notice or (f"held: {s.held}" if s.held else "")

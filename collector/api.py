@@ -19,6 +19,7 @@ from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message, without_nulls
 from collector.writekey import Refused, admit
+from core import metrics
 from core.settings import Settings
 from schemas import DEAD_LETTER
 
@@ -81,11 +82,14 @@ def _dead_letter(
 
 def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response:
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    counted = metrics.collector()
     try:
         source = admit(_write_key(body)).name
     except Refused as exc:
+        counted.events_refused.labels("unauthorized").inc(len(messages))
         return error(exc.status, exc.reason)
     if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
+        counted.events_refused.labels("rate_limited").inc(len(messages))
         return error(
             429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"
         )
@@ -122,7 +126,12 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     try:
         current_app.extensions["journey.sink"].deliver(records)
     except Unavailable as exc:
+        counted.unavailable.inc()
         return error(503, f"events could not be stored right now ({exc}); retry later")
+    too_large = sum(r["reason"].startswith("event is ") for r in rejected)
+    counted.events_refused.labels("too_large").inc(too_large)
+    counted.events_refused.labels("invalid").inc(len(rejected) - too_large)
+    counted.events_accepted.inc(len(messages) - len(rejected))
     if not accepted:
         status = 413 if oversized and len(messages) == 1 else 400
         return error(status, "no event was accepted", rejected=rejected)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,8 +12,20 @@ from collector.keys import KeyStore, open_keys
 from collector.personalize import PublicSegments
 from collector.ratelimit import RateLimiter
 from collector.spool import Record
+from core import metrics
 from core.settings import Settings, from_env
 from core.web import with_headers_of
+
+
+def readiness(sink: Sink, spool_max_bytes: int) -> tuple[bool, str]:
+    """Whether the collector can make events durable now, and how."""
+    health = sink.health()
+    if health["kafka"]:
+        return True, "ready: Kafka acknowledges events"
+    used = health["spooled_bytes"] / spool_max_bytes if spool_max_bytes else 1.0
+    if used < 0.9:
+        return True, f"ready: Kafka unreachable, spooling ({used:.0%} of the spool used)"
+    return False, f"not ready: Kafka unreachable and the spool is {used:.0%} full"
 
 
 class Sink(Protocol):
@@ -66,6 +78,35 @@ def create_app(
     @app.get("/health")
     def health() -> Response:
         return jsonify({"status": "ok", **sink.health()})
+
+    spool = metrics.Sampled(
+        "journey_collector_spool_bytes",
+        "bytes the spool holds on disk (events waiting for Kafka)",
+        lambda: float(sink.health()["spooled_bytes"]),
+    )
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        return Response(metrics.exposition(spool), content_type=metrics.CONTENT_TYPE)
+
+    @app.get("/healthz")
+    def alive() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    @app.get("/readyz")
+    def ready() -> Response:
+        """Ready while events can be made durable: Kafka takes them, or the spool has room
+        (taking a collector out of service because Kafka is away would refuse what the spool
+        keeps safe)."""
+        ok, why = readiness(sink, settings.spool_max_bytes)
+        return Response(why + "\n", status=200 if ok else 503, mimetype="text/plain")
+
+    @app.after_request
+    def count(response: Response) -> Response:
+        endpoint = request.url_rule.rule if request.url_rule is not None else "(none)"
+        if endpoint not in ("/metrics", "/healthz", "/readyz"):
+            metrics.collector().requests.labels(endpoint, str(response.status_code)).inc()
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

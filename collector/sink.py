@@ -16,6 +16,7 @@ from typing import Any
 from kafka import KafkaProducer
 
 from collector.spool import Record, Spool, SpoolFull
+from core import metrics
 from core.kafka import KafkaAuthError, ensure_topics, producer_config
 from core.settings import Settings
 
@@ -76,9 +77,11 @@ class EventSink:
             if self._spooling:
                 return self._to_spool(records)
         producer = self._producer  # never (re)connect on a request's time: the replayer does
+        started = time.monotonic()
         if producer is not None and self._send_and_wait(
             producer, records, self.settings.kafka_ack_timeout_s
         ):
+            metrics.collector().produce_seconds.observe(time.monotonic() - started)
             return None
         self._drop_producer(producer)
         with self._state:
@@ -88,6 +91,7 @@ class EventSink:
     def _to_spool(self, records: list[Record]) -> None:
         try:
             self.spool.append(records)
+            metrics.collector().spooled_records.inc(len(records))
         except SpoolFull as exc:
             raise Unavailable(str(exc)) from exc
         except OSError as exc:

@@ -360,6 +360,24 @@ class Settings:
     loader_max_invalid_run: int = setting(
         1000, _int(1), "consecutive dead letters that stop the loader"
     )
+    log_format: str = setting(
+        "text",
+        _choice(("text", "json"), upper=False),
+        "how every process logs: `text` lines, or `json`, one object per line (time, level, "
+        "logger, message, exception) for a log shipper; gunicorn's logs too",
+    )
+    metrics_host: str = setting(
+        "127.0.0.1",
+        _text,
+        "address the loader and the alert runner serve `/metrics`, `/healthz` and `/readyz` on "
+        "(`0.0.0.0` where Prometheus or Kubernetes' probes come from elsewhere)",
+    )
+    loader_metrics_port: int = setting(
+        9102, _int(0), "port of `journey load`'s metrics and probes (0: any free port)"
+    )
+    alerts_metrics_port: int = setting(
+        9103, _int(0), "port of `journey alerts run`'s metrics and probes (0: any free port)"
+    )
     consumer_group: str = setting(
         "journey-loader", _stripped_or("journey-loader"), "the loaders' consumer group"
     )

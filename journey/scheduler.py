@@ -34,6 +34,14 @@ class Scheduler:
         self.every_seconds = every_seconds
         self._stop = threading.Event()
         self.runs = 0  # ticks completed, for tests and status
+        self.failing: dict[str, str] = {}  # job -> why its last run failed
+
+    def readiness(self) -> tuple[bool, str]:
+        """Ready while no job's last run failed (the store unreachable, say)."""
+        if self.failing:
+            name, why = next(iter(self.failing.items()))
+            return False, f"not ready: {name} failed: {why}"
+        return True, "ready"
 
     def tick(self) -> list[str]:
         """Run every job once; what they did."""
@@ -41,8 +49,10 @@ class Scheduler:
         for job in self.jobs:
             try:
                 line = job.run()
-            except Exception:  # a failing job must not stop the others
+                self.failing.pop(job.name, None)
+            except Exception as exc:  # a failing job must not stop the others
                 log.exception("scheduled job %s failed; it runs again next time", job.name)
+                self.failing[job.name] = str(exc)[:300]
                 continue
             if line:
                 log.info("%s: %s", job.name, line)

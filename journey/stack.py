@@ -20,6 +20,7 @@ from collector.keys import open_keys
 from collector.personalize import PublicSegments
 from collector.sink import EventSink
 from core.processes import free_port
+from core.progress import Report, silent
 from core.settings import Settings
 from journey import local_api
 from journey.broker import LocalBroker
@@ -120,11 +121,12 @@ class Stack:
         rows = self.store.execute(f"SELECT uniqExact(event_id) FROM {self.store.database}.events")
         return int(rows[0][0])
 
-    def wait_loaded(self, expected: int, timeout: float = 120.0) -> int:
+    def wait_loaded(self, expected: int, timeout: float = 120.0, progress: Report = silent) -> int:
         """Wait until ``expected`` distinct events are queryable; the number that are."""
         deadline = time.monotonic() + timeout
         loaded = self.loaded_events()
         while loaded < expected and time.monotonic() < deadline:
+            progress(f"loaded {loaded:,} of {expected:,} events")
             time.sleep(0.25)
             loaded = self.loaded_events()
         return loaded

@@ -20,6 +20,7 @@ from kafka import (
 )
 from kafka.errors import KafkaError
 
+from core import metrics
 from core.kafka import connection_config, consumer_config, ensure_topics, producer_config
 from core.settings import Settings
 from loader.batch import Batch
@@ -87,6 +88,9 @@ class Loader:
         self.stats = Stats()
         self._stopping = threading.Event()
         self._empty_since: float | None = None  # when a rebalance left this loader nothing
+        self._kafka_reachable = True
+        self._lag_at = 0.0
+        self._lag_partitions: set[TopicPartition] = set()
 
     # -- rebalance ---------------------------------------------------------------------------
     def _listener(self) -> ConsumerRebalanceListener:
@@ -119,15 +123,51 @@ class Loader:
         kafka-python may raise that out of poll() (finding the group's coordinator); wait a
         moment and poll again, keeping the batch, as the writer does while ClickHouse is down."""
         try:
-            return dict(self.consumer.poll(timeout_ms=timeout_ms))
+            got = dict(self.consumer.poll(timeout_ms=timeout_ms))
+            self._kafka_reachable = True
+            return got
         except KafkaError as exc:
+            self._kafka_reachable = False
             log.warning("Kafka unreachable (%s); retrying", exc)
             self._stopping.wait(0.5)
             return {}
 
+    def readiness(self) -> tuple[bool, str]:
+        """Ready while Kafka answered the last poll and ClickHouse the last insert."""
+        if not self._kafka_reachable:
+            return False, "not ready: Kafka unreachable"
+        if not self.writer.reachable:
+            return False, "not ready: ClickHouse unreachable (the batch waits, uncommitted)"
+        return True, "ready"
+
+    def _measure_lag(self) -> None:
+        """Messages not yet read, per partition held: the last offset Kafka reported for it
+        (with each fetch) less this loader's position. At most every 2 seconds."""
+        now = time.monotonic()
+        if now - self._lag_at < 2.0:
+            return
+        self._lag_at = now
+        gauge = metrics.loader().lag
+        held = self.consumer.assignment()
+        for tp in self._lag_partitions - held:  # taken away by a rebalance
+            gauge.remove(tp.topic, str(tp.partition))
+        self._lag_partitions = set()
+        for tp in held:
+            end = self.consumer.highwater(tp)
+            if end is None:
+                continue
+            try:
+                position = self.consumer.position(tp, timeout_ms=0)
+            except Exception:  # noqa: BLE001 - not known yet: measured next time
+                continue
+            if position is not None:
+                gauge.labels(tp.topic, str(tp.partition)).set(max(0, end - position))
+                self._lag_partitions.add(tp)
+
     # -- the steps ---------------------------------------------------------------------------
     def process(self, records: dict[TopicPartition, list[Any]]) -> None:
         for tp, messages in records.items():
+            metrics.loader().messages.inc(len(messages))
             for message in messages:
                 self.stats.messages += 1
                 try:
@@ -157,8 +197,16 @@ class Loader:
                 step(outgoing)
         finally:
             self.consumer.resume(*self.consumer.paused())
+        written = len(outgoing.rows) - len(outgoing.poison)
+        counted = metrics.loader()
+        counted.suppressed.inc(outgoing.suppressed)
+        counted.rows_written.inc(written)
+        counted.dead_letters.inc(self.dead_letters.sent - self.stats.dead_lettered)
+        counted.batches.inc()
+        if outgoing.committed:
+            counted.last_commit.set_to_current_time()
         self.stats.suppressed += outgoing.suppressed
-        self.stats.rows_written += len(outgoing.rows) - len(outgoing.poison)
+        self.stats.rows_written += written
         self.stats.dead_lettered = self.dead_letters.sent
         self.stats.batches += 1
         self.stats.commits += int(outgoing.committed)
@@ -171,6 +219,7 @@ class Loader:
             while not self._stopping.is_set():
                 records = self._poll(100)
                 self._rejoin_if_assigned_nothing_wrongly()
+                self._measure_lag()
                 if records or not self.consumer.assignment():  # idle counts from the group join
                     idle_since = time.monotonic()
                     self.process(records)
@@ -257,4 +306,8 @@ def run_forever(settings: Settings, open_store: Callable[[], Store]) -> Stats:
     loader = Loader(settings, store)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: loader.stop())
-    return loader.run()
+    server = metrics.serve(settings.metrics_host, settings.loader_metrics_port, loader.readiness)
+    try:
+        return loader.run()
+    finally:
+        server.shutdown()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from collector.enrich import RequestInfo, build_event
+from core.progress import Report, silent
 from loader import csv_file
 from loader.decode import COLUMNS, Invalid, to_row
 from loader.write import Writer
@@ -61,6 +62,7 @@ def import_csv(
     id_column: str = "user_id",
     kind: str = "users",
     at: datetime | None = None,
+    progress: Report = silent,
 ) -> ImportResult:
     """Import ``path``; rows that cannot load are reported, the rest are written."""
     if kind not in KINDS:
@@ -115,7 +117,9 @@ def import_csv(
             result.rejected.append((line, str(exc)))
             continue
         if len(rows) >= MAX_ROWS_PER_INSERT:
+            progress(f"read {result.rows:,} rows, writing")
             _flush(writer, rows, lines, result)
+    progress(f"read {result.rows:,} rows, writing the last")
     _flush(writer, rows, lines, result)
     return result
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from core import metrics
 from loader.steps import Outgoing
 from storage.store import Store, StoreUnavailable
 
@@ -63,6 +64,7 @@ class Writer:
         self.wait = wait  # the loader keeps polling (partitions paused) while it waits
         self.max_backoff = max_backoff
         self.stopping = stopping  # while the world is down, a stop abandons the batch uncommitted
+        self.reachable = True  # as of the last insert: for the loader's readiness
         # the events table's rows are split by month (its partition) when a batch spans many
         self.month_at = (
             self.columns.index("timestamp")
@@ -101,16 +103,23 @@ class Writer:
 
     def _insert_retrying(self, rows: list[tuple[Any, ...]]) -> None:
         backoff = 0.5
+        counted = metrics.loader()
         while True:
+            started = time.monotonic()
             try:
                 self.store.insert(self.table, self.columns, rows)
+                counted.insert_seconds.observe(time.monotonic() - started)
+                self.reachable = True
                 return
             except StoreUnavailable as exc:
                 reason = str(exc)
             except Exception as exc:  # noqa: BLE001
                 if is_data_error(exc):
+                    self.reachable = True  # it answered: the row is wrong, not the store
                     raise
                 reason = f"server error: {str(exc)[:300]}"
+            self.reachable = False
+            counted.insert_retries.inc()
             if self.stopping():
                 raise StoreUnavailable(
                     f"stopping with {len(rows)} rows unwritten and uncommitted: {reason}"

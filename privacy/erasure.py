@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from analyzer import identity
+from core.progress import Report, silent
 from storage import mutations
 from storage.cluster import rows_of
 from storage.sql import identifier
@@ -166,6 +167,7 @@ def erase(
     value: str,
     operator: str = "",
     settle: Callable[[], None] | None = None,
+    progress: Report = silent,
 ) -> Erasure:
     """Erase the person ``value`` (a user id or an anonymous id) is, and record it.
 
@@ -187,13 +189,18 @@ def erase(
         ["id_digest", "request_id", "at"],
         [(digest(i), erasure.request_id, requested_at) for i in ids],
     )
+    progress(f"counting the rows of {len(ids)} ids")
     before = count_rows(store, ids)
     for attempt in range(2):
         for table, where in PERSON_ROWS.items():
+            progress(f"pass {attempt + 1}: deleting from {table}")
             mutations.delete(store, table, where, {"ids": ids})
+        progress(f"pass {attempt + 1}: waiting for ClickHouse to carry out the deletions")
         _wait_for_mutations(store, MUTATION_TIMEOUT_S)
         if attempt == 0 and settle is not None:
+            progress("waiting for the loaders to see the suppression")
             settle()
+    progress("counting what is left, on every replica")
     erasure.remaining = count_rows_everywhere(store, ids)
     erasure.rows_deleted = {t: before[t] - erasure.remaining[t] for t in before}
     erasure.took_s = time.monotonic() - started

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from datetime import date, datetime
 from importlib import resources
 from typing import Any
@@ -19,6 +20,7 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
 from analyzer.funnels.spec import SpecError
+from core import metrics
 from core.web import with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
@@ -64,6 +66,27 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def _error(status: int, message: str, **extra: Any) -> Response:
     return _json({"error": message, **extra}, status)
+
+
+@bp.before_request
+def _clock() -> None:
+    g.started = time.monotonic()
+
+
+@bp.after_request
+def _count(response: Response) -> Response:
+    """Requests and their time per endpoint, a report by its kind (a known one: the label's
+    values stay few)."""
+    kind = (request.view_args or {}).get("kind")
+    if kind in REPORTS:
+        endpoint = f"/api/v1/reports/{kind}"
+    else:
+        endpoint = request.url_rule.rule if request.url_rule is not None else "(none)"
+    counted = metrics.api()
+    counted.requests.labels(endpoint, str(response.status_code)).inc()
+    if "started" in g:
+        counted.seconds.labels(endpoint).observe(time.monotonic() - g.started)
+    return response
 
 
 @bp.before_request
@@ -302,6 +325,23 @@ def create_app(store: Store, tokens: TokenStore) -> Flask:
     """The API on its own (``journey api``), for deployments with a ClickHouse server."""
     app = Flask(__name__)
     install(app, store, tokens)
+
+    @app.get("/metrics")
+    def metrics_endpoint() -> Response:
+        return Response(metrics.exposition(), content_type=metrics.CONTENT_TYPE)
+
+    @app.get("/healthz")
+    def alive() -> Response:
+        return Response("ok\n", mimetype="text/plain")
+
+    @app.get("/readyz")
+    def ready() -> Response:
+        """Ready while ClickHouse answers."""
+        try:
+            store.execute("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - any failure: not ready, and why
+            return Response(f"not ready: ClickHouse: {exc}\n", 503, mimetype="text/plain")
+        return Response("ready\n", mimetype="text/plain")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:

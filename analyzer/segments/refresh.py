@@ -41,6 +41,8 @@ from analyzer.segments.predicted import (
     fit_propensity,
 )
 from analyzer.segments.rules import compile_rule
+from core import metrics
+from core.progress import Report, silent
 from storage.sql import identifier
 from storage.store import Store, StoreUnavailable
 
@@ -104,9 +106,14 @@ def due(store: Store, now: datetime | None = None) -> list[str]:
 
 
 def refresh(
-    store: Store, names: Sequence[str] | None = None, at: datetime | None = None
+    store: Store,
+    names: Sequence[str] | None = None,
+    at: datetime | None = None,
+    progress: Report = silent,
 ) -> RefreshReport:
-    """Refresh the named segments (all defined ones by default) as of ``at`` (now)."""
+    """Refresh the named segments (all defined ones by default) as of ``at`` (now), telling
+    ``progress`` each stage."""
+    progress("reading the definitions")
     defined, unusable = catalog(store)
     broken = {n: why for n, why in unusable.items() if not names or n in names}
     wanted = [n for n in names or () if n not in unusable]
@@ -131,16 +138,24 @@ def refresh(
             group = pending.pop(0)
             snapshot = Snapshot(store, group, refresh_id, at, number)
             number += 1
+            what = ", ".join(s.definition.name for s in group) or "the base"
             try:
+                progress(f"pass {number}: one pass over the events for {what}")
                 if not _built(snapshot, group, pending, report):
                     continue
                 if not with_base:
+                    progress("writing the base (everyone the segments are shares of)")
                     report.base, with_base = snapshot.write_base(), True
+                progress(f"pass {number}: writing the members of {what}")
                 _write(snapshot, group, report)
             finally:
                 snapshot.drop()
+    counted = metrics.segments()
     for r in report.segments:
         r.base = report.base
+        counted.refresh_seconds.labels(r.segment).observe(r.took_ms / 1000)
+        for name, members in r.members.items():
+            counted.members.labels(name).set(members)
     store.insert(
         "segment_refreshes",
         ("refresh", "segment", "version", "kind", "members", "base", "took_ms", "details"),
@@ -159,6 +174,7 @@ def refresh(
         ],
     )
     # The website's view (collector.personalize) follows every refresh.
+    progress("publishing the public segments")
     report.published = public.publish(store, refresh_id)
     return report
 

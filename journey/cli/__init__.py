@@ -13,6 +13,8 @@ import sys
 
 import click
 
+from core import logs
+from core.settings import SettingsError, from_env
 from storage.store import StoreUnavailable
 
 COMMANDS = (
@@ -29,6 +31,7 @@ COMMANDS = (
     "keys",
     "tokens",
     "privacy",
+    "status",
     "expire",
 )
 
@@ -41,7 +44,7 @@ class Commands(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
-            return None
+            return super().get_command(ctx, cmd_name)  # one added with main.command()
         command = getattr(importlib.import_module(f"journey.cli.{cmd_name}"), cmd_name)
         assert isinstance(command, click.Command)
         return command
@@ -49,12 +52,14 @@ class Commands(click.Group):
 
 @click.group(cls=Commands)
 @click.option("-v", "--verbose", is_flag=True, help="log at INFO level")
+@click.version_option(package_name="journey", prog_name="journey")
 def main(verbose: bool) -> None:
     """Journey: customer journey event tracking and analysis."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        kind = from_env().log_format
+    except SettingsError as exc:
+        raise click.ClickException(f"invalid setting: {exc}") from None
+    logs.configure(logging.INFO if verbose else logging.WARNING, kind)
     # one line per request is noise for the local stack; gunicorn keeps its own access log
     logging.getLogger("werkzeug").setLevel(logging.INFO if verbose else logging.WARNING)
     # the driver logs each failed connect with a traceback; our own message says it in one line

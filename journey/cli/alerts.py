@@ -25,7 +25,9 @@ from alerts.channels import Channels
 from alerts.engine import Engine, backtest, deliveries, history
 from alerts.rules import load
 from analyzer.funnels.spec import SpecError
+from core import metrics
 from journey.cli.common import duration, moment, report_store, settings
+from journey.cli.progress import finish, terminal
 from journey.scheduler import Scheduler, alert_checks
 from reports.alerts import listing
 from reports.output import FORMAT, emit
@@ -142,6 +144,8 @@ def run_cmd(file: Path | None, tick: str) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    config = settings()
+    metrics.serve(config.metrics_host, config.alerts_metrics_port, scheduler.readiness)
     click.echo(f"alerts: checking for due rules every {tick}", err=True)
     thread = threading.Thread(target=scheduler.run, name="alerts", daemon=True)
     thread.start()
@@ -166,8 +170,10 @@ def backtest_cmd(name: str, since: str, until: str | None, every: str | None, fm
     s = catalog.stored(store).get(name)
     if s is None:
         raise click.ClickException(f"no alert rule {name!r} is defined")
+    progress = terminal(fmt)
     with _errors():
-        replayed = backtest(store, s.rule, start, end, step)
+        replayed = backtest(store, s.rule, start, end, step, progress=progress)
+    finish(progress)
     rows = [
         {
             "at": r.at.strftime("%Y-%m-%d %H:%M"),

@@ -3,11 +3,13 @@ with a ClickHouse server; `journey up` serves them beside the collector)."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
 
+from core import logs, metrics
 from journey.cli.common import report_store, settings
 from reports.api import create_app
 from reports.tokens import open_tokens
@@ -18,9 +20,12 @@ def api() -> None:
     """Serve the analysts' API (/api/v1) and dashboard (/dashboard) under gunicorn."""
     config = settings()
     report_store().close()  # fails now, in one line, if the store cannot be used
+    metrics.share_between_workers(config.data_dir / "metrics" / f"api-{os.getpid()}")
 
     class Api(BaseApplication):
         def load_config(self) -> None:
+            self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_format))
             self.cfg.set("bind", f"{config.api_host}:{config.api_port}")
             # chDB belongs to one process: the embedded store is served by one worker
             self.cfg.set("workers", 1 if config.embedded else config.api_workers)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import click
 from gunicorn.app.base import BaseApplication
 
 from collector.app import create_app
+from core import logs, metrics
 from core.kafka import ensure_topics
 from core.settings import Settings, SettingsError
 from journey.cli.common import settings
@@ -19,6 +21,8 @@ def collect() -> None:
     """Serve the collector under gunicorn (JOURNEY_COLLECTOR_WORKERS x _THREADS)."""
     config = settings()
     _check_kafka(config)
+    # every worker's figures add up in one scrape of /metrics
+    metrics.share_between_workers(config.data_dir / "metrics" / f"collect-{os.getpid()}")
 
     class Collector(BaseApplication):
         def load_config(self) -> None:
@@ -27,6 +31,8 @@ def collect() -> None:
             self.cfg.set("threads", config.collector_threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
+            self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_format))
 
         def load(self) -> Any:
             return create_app(config)  # built in each worker, after the fork

@@ -11,6 +11,7 @@ import click
 from analyzer.summary import report
 from journey import demo as traffic
 from journey.cli.common import settings
+from journey.cli.progress import finish, terminal
 from journey.cli.report import write_journey_report
 from journey.stack import Stack
 from reports import summary
@@ -38,7 +39,9 @@ def demo(visitors: int, seed: int) -> None:
             f"to {stack.collector_url}: {sent.accepted} accepted, {sent.rejected} rejected "
             f"(dead-lettered with their reason)"
         )
-        loaded = stack.wait_loaded(before + sent.accepted)
+        progress = terminal()
+        loaded = stack.wait_loaded(before + sent.accepted, progress=progress)
+        finish(progress)
         click.echo(
             f"loaded {loaded - before} new events in {time.monotonic() - started:.1f}s "
             f"({loaded} in the store)\n"

@@ -9,6 +9,7 @@ import time
 import click
 
 from journey.cli.common import report_store, settings
+from journey.cli.progress import finish, terminal
 from privacy.erasure import ErasureError, erase, requests
 from privacy.suppression import REFRESH_SECONDS
 from reports.output import FORMAT, emit
@@ -35,6 +36,7 @@ def delete_cmd(user_id: str | None, anonymous_id: str | None, settle: bool, fmt:
         raise click.UsageError("give exactly one of --user-id and --anonymous-id")
     id_kind, value = ("user_id", user_id) if user_id is not None else ("anonymous_id", anonymous_id)
     pause = REFRESH_SECONDS + settings().loader_batch_seconds + 1.0
+    progress = terminal(fmt)
     try:
         done = erase(
             report_store(),
@@ -42,9 +44,11 @@ def delete_cmd(user_id: str | None, anonymous_id: str | None, settle: bool, fmt:
             value or "",
             operator=_operator(),
             settle=(lambda: time.sleep(pause)) if settle else None,
+            progress=progress,
         )
     except ErasureError as exc:
         raise click.ClickException(str(exc)) from None
+    finish(progress)
     rows = [
         {"table": t, "rows deleted": n, "remaining": done.remaining[t]}
         for t, n in done.rows_deleted.items()

@@ -23,6 +23,7 @@ from analyzer.segments.definition import DefinitionError, load
 from analyzer.segments.predicted import ModelError
 from analyzer.segments.report import report
 from journey.cli.common import duration, report_store
+from journey.cli.progress import finish, terminal
 from loader.csv_traits import CsvImportError, import_csv
 from reports import html
 from reports.output import FORMAT, emit, format_option, rejected_rows, render
@@ -129,8 +130,10 @@ def refresh_cmd(
         if names and (due or pause):
             chosen = [n for n in chosen if n in names]
         if chosen or not (due or pause):
+            progress = terminal(fmt)
             with _errors():
-                report = refreshing.refresh(store, chosen or None)
+                report = refreshing.refresh(store, chosen or None, progress=progress)
+            finish(progress, "refreshed in all")
             emit(report.as_dict(), _refresh_rows(report), fmt)
         if pause is None:
             return
@@ -243,7 +246,9 @@ def members_cmd(name: str, limit: int, fmt: str) -> None:
 def import_cmd(file: Path, id_column: str, kind: str) -> None:
     """Import a CSV of customer (or company) attributes as traits."""
     with _errors():
-        result = import_csv(report_store(), file, id_column, kind)
+        progress = terminal()
+        result = import_csv(report_store(), file, id_column, kind, progress=progress)
+        finish(progress)
     click.echo(f"{result.imported} of {result.rows} rows imported as {kind[:-1]} traits")
     rejected_rows(result.rejected, result.imported)
 
