@@ -16,7 +16,7 @@ import click
 import pytest
 import yaml
 
-from core.settings import _FIELDS
+from core.settings import _FIELDS, Settings
 from journey.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +114,27 @@ def test_compose_services_depend_on_services_that_exist(compose: str) -> None:
                 assert source in doc["volumes"], (name, source)
 
 
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_compose_checks_each_long_running_service_on_its_readiness(compose: str) -> None:
+    (doc,) = documents(DEPLOY / compose)
+    settings = Settings()
+    ports = {
+        ("journey", "collect"): settings.collector_port,
+        ("journey", "load"): settings.loader_metrics_port,
+        ("journey", "api"): settings.api_port,
+        ("journey", "alerts", "run"): settings.alerts_metrics_port,
+    }
+    checked = 0
+    for service in doc["services"].values():
+        port = ports.get(tuple(service.get("command", ())))
+        if port is not None:
+            assert f"http://127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
+            checked += 1
+    assert checked == len(ports)
+    waits = doc["services"]["proxy"]["depends_on"]
+    assert waits == {name: {"condition": "service_healthy"} for name in ("collector", "api")}
+
+
 def test_the_cluster_configuration_matches_the_compose_file() -> None:
     (doc,) = documents(DEPLOY / "docker-compose.cluster.yml")
     services = doc["services"]
@@ -159,8 +180,31 @@ def test_kubernetes_resources_are_listed_and_named_consistently() -> None:
     assert cluster["name"] == config["data"]["JOURNEY_CLICKHOUSE_CLUSTER"]
     (topic,) = [d for k, d in kinds.items() if k == ("KafkaTopic", "journey.events")]
     assert topic["spec"]["partitions"] == int(config["data"]["JOURNEY_TOPIC_PARTITIONS"])
-    (hpa,) = [d for k, d in kinds.items() if k[0] == "HorizontalPodAutoscaler"]
-    assert hpa["spec"]["maxReplicas"] <= topic["spec"]["partitions"]
+    # the loaders scale on the consumer group's lag (KEDA), up to one per partition
+    assert not [k for k in kinds if k[0] == "HorizontalPodAutoscaler"]
+    (scaled,) = [d for k, d in kinds.items() if k[0] == "ScaledObject"]
+    assert scaled["spec"]["maxReplicaCount"] <= topic["spec"]["partitions"]
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["type"] == "kafka"
+    assert trigger["metadata"]["topic"] == config["data"]["JOURNEY_EVENTS_TOPIC"]
+    assert trigger["metadata"]["consumerGroup"] == config["data"]["JOURNEY_CONSUMER_GROUP"]
+    servers = config["data"]["JOURNEY_KAFKA_BOOTSTRAP_SERVERS"]
+    assert trigger["metadata"]["bootstrapServers"] == servers
+    # every long-running pod is probed on what its process serves, and scraped there
+    for name, port in (
+        ("journey-collector", 8080),
+        ("journey-api", 8090),
+        ("journey-loader", 9102),
+        ("journey-alerts", 9103),
+    ):
+        (workload,) = [d for k, d in kinds.items() if k[1] == name and "template" in d["spec"]]
+        pod = workload["spec"]["template"]
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+        (app,) = [c for c in pod["spec"]["containers"] if c["name"] != "proxy"]
+        assert app["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        named = {p["name"]: p["containerPort"] for p in app["ports"]}
+        assert named[app["readinessProbe"]["httpGet"]["port"]] == port
 
 
 def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
