@@ -287,7 +287,13 @@ def serve(
         def log_message(self, format: str, *args: Any) -> None:
             pass  # scrapes every 15 s are not news
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    try:
+        server = ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:  # several loaders on one host: the second takes any free port
+        if not port:
+            raise
+        log.warning("port %d is taken (%s); serving metrics on a free port instead", port, exc)
+        server = ThreadingHTTPServer((host, 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics, liveness and readiness on http://%s:%d", host, server.server_port)

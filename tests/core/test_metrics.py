@@ -15,7 +15,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.metrics import Sampled, exposition
+from core.metrics import Sampled, exposition, serve
 from core.processes import free_port, wait_for_port
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
@@ -49,6 +49,21 @@ def test_a_sampled_gauge_is_read_when_scraped() -> None:
     assert b"journey_test_level 3.0" in exposition(gauge)
     level[0] = 5.0
     assert b"journey_test_level 5.0" in exposition(gauge)
+
+
+def test_a_second_process_on_a_taken_port_serves_on_another() -> None:
+    port = free_port()
+    first = serve("127.0.0.1", port, lambda: (True, "ready"))
+    second = serve("127.0.0.1", port, lambda: (False, "not ready: testing"))
+    try:
+        assert second.server_port != port
+        url = f"http://127.0.0.1:{second.server_port}"
+        assert requests.get(url + "/readyz", timeout=5).status_code == 503
+        assert requests.get(url + "/healthz", timeout=5).status_code == 200
+        assert requests.get(url + "/nothing", timeout=5).status_code == 404
+    finally:
+        first.shutdown()
+        second.shutdown()
 
 
 @pytest.mark.integration
