@@ -128,9 +128,10 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     except Unavailable as exc:
         counted.unavailable.inc()
         return error(503, f"events could not be stored right now ({exc}); retry later")
-    too_large = sum(r["reason"].startswith("event is ") for r in rejected)
-    counted.events_refused.labels("too_large").inc(too_large)
-    counted.events_refused.labels("invalid").inc(len(rejected) - too_large)
+    if rejected:  # most requests refuse nothing: no label looked up for them
+        too_large = sum(r["reason"].startswith("event is ") for r in rejected)
+        counted.events_refused.labels("too_large").inc(too_large)
+        counted.events_refused.labels("invalid").inc(len(rejected) - too_large)
     counted.events_accepted.inc(len(messages) - len(rejected))
     if not accepted:
         status = 413 if oversized and len(messages) == 1 else 400

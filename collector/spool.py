@@ -48,6 +48,20 @@ def decode(line: bytes) -> Record | None:
     return Record(topic, key.encode(), value) if sep else None
 
 
+def used_bytes(folder: Path) -> int:
+    """Bytes a spool folder holds (what its size cap counts)."""
+    total = 0
+    for entry in os.scandir(folder):
+        with contextlib.suppress(FileNotFoundError):  # replayed away meanwhile
+            total += entry.stat().st_size
+    return total
+
+
+def segment_paths(folder: Path) -> list[Path]:
+    """A spool folder's segments, oldest first (the one being written ends in .open)."""
+    return sorted(p for p in folder.iterdir() if p.suffix in (".seg", ".open"))
+
+
 class Spool:
     def __init__(self, folder: Path, max_bytes: int) -> None:
         self.folder = folder
@@ -58,11 +72,7 @@ class Spool:
         self._path: Path | None = None
 
     def used_bytes(self) -> int:
-        total = 0
-        for entry in os.scandir(self.folder):
-            with contextlib.suppress(FileNotFoundError):  # replayed away meanwhile
-                total += entry.stat().st_size
-        return total
+        return used_bytes(self.folder)
 
     def is_empty(self) -> bool:
         with self._lock:
@@ -93,7 +103,7 @@ class Spool:
             self._path = None
 
     def _segment_paths(self) -> list[Path]:
-        return sorted(p for p in self.folder.iterdir() if p.suffix in (".seg", ".open"))
+        return segment_paths(self.folder)
 
     @contextmanager
     def claim(self) -> Iterator[tuple[Path, list[Record]] | None]:

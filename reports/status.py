@@ -14,6 +14,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
+from collector.spool import segment_paths, used_bytes
 from core.kafka import connection_config
 from core.settings import Settings
 from reports import alerts as alert_reports
@@ -66,12 +67,11 @@ def consumer_lag(settings: Settings, timeout_ms: int = TIMEOUT_MS) -> dict[str, 
 def spool(settings: Settings) -> dict[str, Any]:
     """This machine's collector spool: events accepted while Kafka was away, not yet sent."""
     folder = settings.data_dir / "spool"
-    files = sorted(folder.glob("*.seg")) + sorted(folder.glob("*.open")) if folder.is_dir() else []
-    sizes = [p.stat().st_size for p in files if p.exists()]
+    present = folder.is_dir()  # read, not made: no collector may run on this machine
     return {
         "folder": str(folder),
-        "segments": len(files),
-        "bytes": sum(sizes),
+        "segments": len(segment_paths(folder)) if present else 0,
+        "bytes": used_bytes(folder) if present else 0,
         "max_bytes": settings.spool_max_bytes,
     }
 

@@ -24,8 +24,7 @@ class Terminal:
 
     def __call__(self, line: str) -> None:
         now = time.monotonic()
-        kind = line.split(":", 1)[0] if ":" in line else line.rstrip("0123456789 ")
-        kind = "".join(c for c in kind if not c.isdigit())
+        kind = "".join(c for c in line.split(":", 1)[0] if not c.isdigit())  # "evaluated  of "
         if kind == self.kind and now - self.shown_at < 0.5:
             self.held = line  # shown later, or at the end
             return

@@ -8,7 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import requests
+
 from analyzer.summary import summary
+from core.processes import free_port
 from core.settings import parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
@@ -39,6 +42,7 @@ def pipeline(
         "JOURNEY_LOADER_BATCH_SECONDS": "0.5",
         "JOURNEY_KAFKA_ACK_TIMEOUT_S": "2",
         "JOURNEY_COLLECTOR_WORKERS": "2",
+        "JOURNEY_LOADER_METRICS_PORT": str(free_port()),
         **extra,
     }
     running = Pipeline(env, tmp_path / "data")
@@ -91,6 +95,19 @@ def under_load(running: Pipeline, rate: float) -> Traffic:
     running.start("collect")
     running.start("load")
     return Traffic(running.url, KEY, rate=rate, threads=2).start()
+
+
+def readiness(url: str) -> tuple[int, str]:
+    """What ``url``'s /readyz answers (a process of the pipeline), or 0 if nothing does."""
+    try:
+        answer = requests.get(url + "/readyz", timeout=5)
+    except requests.RequestException as exc:
+        return 0, str(exc)
+    return answer.status_code, answer.text.strip()
+
+
+def loader_url(running: Pipeline) -> str:
+    return f"http://127.0.0.1:{running.env['JOURNEY_LOADER_METRICS_PORT']}"
 
 
 def first_events_loaded(store: Store) -> None:

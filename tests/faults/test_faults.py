@@ -19,9 +19,12 @@ from tests.faults.harness import (
     KEY,
     assert_exactly_once,
     first_events_loaded,
+    loader_url,
     pipeline,
+    readiness,
     under_load,
 )
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +59,13 @@ def test_clickhouse_stopped_30s_under_load(tmp_path: Path, broker: LocalKafkaClu
         server.stop()
         time.sleep(30)  # the collector keeps taking events (Kafka holds them); the loader waits
         assert traffic.statuses["200"] > 0 and not traffic.statuses["503"]
+        # the loader says it cannot do its work (a probe takes it out of service), the
+        # collector that it can
+        status, why = readiness(loader_url(running))
+        assert status == 503 and "ClickHouse unreachable" in why, (status, why)
+        assert readiness(running.url)[0] == 200
         server.start()
+        wait_for(lambda: readiness(loader_url(running))[0] == 200, 60, "the loader ready again")
         time.sleep(3)
         traffic.stop()
         events = assert_exactly_once(store, traffic, timeout=180)

@@ -20,8 +20,10 @@ from tests.faults.harness import (
     assert_exactly_once,
     first_events_loaded,
     pipeline,
+    readiness,
     under_load,
 )
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -115,9 +117,13 @@ def test_every_broker_frozen_then_restarted_spools_then_replays(
             kafka_cluster.pause_node(node.node_id)
         time.sleep(15)  # events keep coming: spooled (2xx), then the spool is full (503)
         frozen = traffic.statuses.copy()
+        # the collector, its spool full, says it cannot take events; ready again once drained
+        status, why = readiness(running.url)
+        assert status == 503 and "spool is" in why, (status, why)
         for node in kafka_cluster.nodes:
             kafka_cluster.resume_node(node.node_id)
         kafka_cluster.wait_in_sync()
+        wait_for(lambda: readiness(running.url)[0] == 200, 60, "the collector ready again")
         time.sleep(5)
         # 2. every broker stopped, and started again from its disk: nothing is lost there, so
         # the loaders carry on from their committed offsets
