@@ -19,7 +19,7 @@ from collector.pack import pack
 from core.kafka import consumer_config, ensure_topics
 from core.settings import Settings, parse_clickhouse_url
 from devservices.clickhouse_server import LocalClickHouse
-from loader.consumer import Loader, prepare
+from loader.consumer import Loader, fewer_collections, prepare
 from storage.embedded import EmbeddedStore
 from storage.server import ServerStore
 from storage.store import Store
@@ -94,6 +94,7 @@ def consume_only(settings: Settings) -> float:
 
 def load(settings: Settings, store: Store) -> float:
     prepare(settings, store)
+    fewer_collections()  # as `journey load` does
     loader = Loader(settings.with_overrides(consumer_group=f"load-{uuid.uuid4().hex}"), store)
     original = loader.process
     started: list[float] = []

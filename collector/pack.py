@@ -9,10 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from collector.spool import Record
-from schemas import EVENT_BATCH
+from schemas import EVENT, EVENT_BATCH
 
 MAX_MESSAGE_BYTES = 512 * 1024  # well under Kafka's default 1 MB message.max.bytes
-_HEAD = b'{"schema":"' + EVENT_BATCH.encode() + b'","events":['
+# The collector vouches for its events (collector.enrich builds each from a validated request
+# within journey/event's limits), so the loader need not validate each again (loader.decode).
+_HEAD = (
+    b'{"schema":"' + EVENT_BATCH.encode() + b'","valid_against":"' + EVENT.encode() + b'",'
+    b'"events":['
+)
 _TAIL = b"]}"
 
 

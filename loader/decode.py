@@ -1,17 +1,28 @@
-"""Step 1: one Kafka message → rows of the events table.
+"""Step 1: Kafka messages → rows of the events table.
 
 A message is a ``journey/event_batch`` (what the collector produces: one visitor's events from
-one request) or a single ``journey/event`` (what any other producer may send). Each event is
-validated alone: a bad one is handed back with its reason to be dead-lettered, the rest load.
+one request) or a single ``journey/event`` (what any other producer may send).
+
+Validation is proportionate to the sender. An event from anyone else is validated alone against
+``journey/event``: a bad one is handed back with its reason to be dead-lettered, the rest load.
+A batch that says ``valid_against: journey/event/1-0-0`` was written by a producer that vouches
+for its events (the collector builds every event from a request it validated, within that
+schema's limits, and says so): they are converted a column at a time without being validated again, which is
+most of what loading them used to cost. A batch whose events then cannot be converted (a key
+missing, a time that is no moment) is taken event by event like anyone else's, and a value of
+the wrong type is refused by ClickHouse and dead-lettered by the writer (loader.write).
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
+import numpy as np
 import orjson
 
 import schemas
@@ -67,6 +78,9 @@ COLUMNS = (
     "loaded_at",
 )
 _TEXT = [c for c in COLUMNS[15:40]]
+# Text columns often empty in every row of a batch (no campaign, no group, ...): the writer
+# leaves those out of the insert, and the table's default for them is the same empty text.
+OMITTABLE = frozenset(("group_id", "previous_id", *_TEXT, "geo_country"))
 _EPOCH = "1970-01-01T00:00:00.000Z"
 # The collector accepts times up to 2105 (collector.clock); DateTime ends in February 2106.
 LATEST_MS = 4_260_211_200_000  # 2105-01-01
@@ -76,10 +90,25 @@ class Invalid(ValueError):
     """This message can never load; ``str()`` says why."""
 
 
+_UNIX = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+_YEAR_ONE_MS = -62_135_596_800_000  # the first moment Python's datetime holds
+
+
 @functools.lru_cache(maxsize=4096)  # a request's events share received_at and sent_at
 def _millis(text: str) -> int:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp() * 1000)
+    return (moment.replace(tzinfo=moment.tzinfo or UTC) - _UNIX) // _MS
+
+
+def _millis_all(texts: list[Any]) -> list[int]:
+    """``_millis`` of many times written as the event schema's instants (``...Z``), parsed
+    together by numpy; ValueError where one is not a real moment."""
+    parsed = np.array([t[:-1] for t in texts], dtype="datetime64[us]").astype(np.int64) // 1000
+    found: list[int] = parsed.tolist()
+    if found and min(found) < _YEAR_ONE_MS:
+        raise ValueError("year 0")  # numpy takes it; datetime (one at a time) does not
+    return found
 
 
 @dataclass
@@ -90,6 +119,58 @@ class Decoded:
 
 def decode(value: bytes | None) -> Decoded:
     """The rows of a message; Invalid if the message as a whole can never load."""
+    (decoded,) = decode_all([value])
+    if isinstance(decoded, Invalid):
+        raise decoded
+    return decoded
+
+
+def decode_all(values: Sequence[bytes | None]) -> list[Decoded | Invalid]:
+    """Each message's rows, or the Invalid that says why the message as a whole can never load
+    (the module docstring says how each is checked)."""
+    out: list[Decoded | Invalid] = []
+    checked: list[tuple[Decoded, list[dict[str, Any]]]] = []
+    for value in values:
+        try:
+            events, trusted = _events(value)
+        except Invalid as exc:
+            out.append(exc)
+            continue
+        decoded = Decoded()
+        out.append(decoded)
+        if trusted:
+            checked.append((decoded, events))
+        else:
+            _one_by_one(decoded, events)
+    for start in range(0, len(checked), _CHUNK):
+        chunk = checked[start : start + _CHUNK]
+        rows = converted([event for _, events in chunk for event in events])
+        if rows is None:  # one of them cannot be converted: find which, one by one
+            for decoded, events in chunk:
+                _one_by_one(decoded, events)
+            continue
+        at = 0
+        for decoded, events in chunk:
+            decoded.rows = rows[at : at + len(events)]
+            at += len(events)
+    return out
+
+
+# Messages converted together: a column at a time over a few thousand events stays in the CPU's
+# caches; over a whole poll (up to 5,000 messages) it was twice as slow.
+_CHUNK = 16
+
+
+def _one_by_one(decoded: Decoded, events: list[Any]) -> None:
+    for event in events:
+        try:
+            decoded.rows.append(to_row(event))
+        except Invalid as exc:
+            decoded.invalid.append((orjson.dumps(event), str(exc)))
+
+
+def _events(value: bytes | None) -> tuple[list[Any], bool]:
+    """The events of one message, and whether its producer vouches for them."""
     if value is None:
         raise Invalid("empty message (tombstone)")
     try:
@@ -100,24 +181,24 @@ def decode(value: bytes | None) -> Decoded:
         raise Invalid("a message must be a JSON object")
     kind = message.get("schema")
     if kind == schemas.EVENT:
-        events = [message]
-    elif kind == schemas.EVENT_BATCH:
-        try:
-            schemas.validate(schemas.EVENT_BATCH, message)
-        except schemas.SchemaViolation as exc:
-            raise Invalid(str(exc)) from None
-        events = message["events"]
-    else:
+        return [message], False
+    if kind not in schemas.EVENT_BATCHES:
         raise Invalid(
             f"unknown schema {str(kind)[:60]!r}; expected {schemas.EVENT_BATCH} or {schemas.EVENT}"
         )
-    decoded = Decoded()
-    for event in events:
+    events = message.get("events")
+    trusted = kind == schemas.EVENT_BATCH and message.get("valid_against") == schemas.EVENT
+    if not (
+        len(message) == 2 + trusted
+        and type(events) is list
+        and events
+        and set(map(type, events)) == {dict}
+    ):  # what the envelope's schema asks, quickly; its validator says what is wrong
         try:
-            decoded.rows.append(to_row(event))
-        except Invalid as exc:
-            decoded.invalid.append((orjson.dumps(event), str(exc)))
-    return decoded
+            schemas.validate(kind, message)
+        except schemas.SchemaViolation as exc:
+            raise Invalid(str(exc)) from None
+    return events, trusted  # type: ignore[return-value]
 
 
 def _country(context: Any) -> str:
@@ -171,3 +252,71 @@ def to_row(event: dict[str, Any]) -> tuple[Any, ...]:
         event["schema"],
         0,
     )
+
+
+def converted(events: list[dict[str, Any]]) -> list[tuple[Any, ...]] | None:
+    """The rows ``to_row`` makes of events their producer vouches for, built a column at a time
+    without validating them again; None if one cannot be converted."""
+    if not events:
+        return []
+    try:
+        columns = {name: [e.get(name) for e in events] for name in _KEYS}
+        if set(_required(columns["schema"])) != {schemas.EVENT}:
+            return None
+        stamp = _millis_all(columns["timestamp"])
+        times = [
+            _millis_all(_given(columns[k], _EPOCH))
+            for k in ("original_timestamp", "sent_at", "received_at")
+        ]
+        if min(stamp) < 0 or max(stamp) >= LATEST_MS:
+            return None
+        properties = [p or {} for p in columns["properties"]]
+        traits = [t or {} for t in columns["traits"]]
+        contexts = columns["context"]
+        dumps = orjson.dumps
+        return list(
+            zip(
+                *(_required(columns[k]) for k in COLUMNS[:5]),
+                _given(columns["group_id"], ""),
+                _given(columns["previous_id"], ""),
+                [ms // 1000 for ms in stamp],
+                stamp,
+                *([ms // 1000 for ms in column] for column in times),
+                [dumps(p).decode() for p in properties],
+                [dumps(t).decode() for t in traits],
+                [dumps(c or {}).decode() for c in contexts],
+                *(_given(columns[c], "") for c in _TEXT),
+                list(map(_country, contexts)),
+                list(map(paths, properties)),
+                list(map(paths, traits)),
+                columns["schema"],
+                repeat(0, len(events)),
+                strict=False,  # repeat() is endless; every other column has a value per event
+            )
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, orjson.JSONEncodeError):
+        return None
+
+
+# The keys of journey/event that make the row's columns (the columns the loader derives from
+# them, timestamp_ms, geo_country and the paths, are not keys; loaded_at is the writer's).
+_KEYS = tuple(
+    c
+    for c in COLUMNS
+    if c not in ("timestamp_ms", "geo_country", "property_paths", "trait_paths", "loaded_at")
+)
+
+
+def _required(column: list[Any]) -> list[Any]:
+    if None in column:
+        raise KeyError("a required key is missing")
+    return column
+
+
+def _given(column: list[Any], default: Any) -> list[Any]:
+    """The column with ``default`` where an event has no value (None)."""
+    if None not in column:
+        return column
+    if column.count(None) == len(column):
+        return [default] * len(column)
+    return [default if v is None else v for v in column]

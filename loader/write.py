@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,10 +57,14 @@ class Writer:
         wait: Callable[[float], None] = time.sleep,
         max_backoff: float = 30.0,
         stopping: Callable[[], bool] = lambda: False,
+        omit_empty: Collection[str] = (),
     ) -> None:
         self.store = store
         self.table = table
         self.columns = list(columns)
+        # columns left out of an insert where every row's value is empty: the table's default
+        # for them is that empty value, and a column not sent costs the client nothing
+        self.omit_empty = [i for i, c in enumerate(self.columns) if c in set(omit_empty)]
         self.wait = wait  # the loader keeps polling (partitions paused) while it waits
         self.max_backoff = max_backoff
         self.stopping = stopping  # while the world is down, a stop abandons the batch uncommitted
@@ -76,22 +80,24 @@ class Writer:
         outgoing.poison = self.write(outgoing.rows)
 
     def write(self, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str]]:
-        """Insert every loadable row; (index, reason) of the rows that can never load."""
+        """Insert every loadable row, its last column stamped with the time of writing;
+        (index, reason) of the rows that can never load."""
         if not rows:
             return []
         stamp = int(datetime.now(UTC).timestamp())
-        stamped = [(*row[:-1], stamp) for row in rows]
         if self.month_at is None:
-            return self._write(stamped, 0)
+            return self._write(rows, 0, stamp)
         refused: list[tuple[int, str]] = []
-        for indexes in by_months(stamped, self.month_at):
-            part = stamped if len(indexes) == len(stamped) else [stamped[i] for i in indexes]
-            refused += [(indexes[i], why) for i, why in self._write(part, 0)]
+        for indexes in by_months(rows, self.month_at):
+            part = rows if len(indexes) == len(rows) else [rows[i] for i in indexes]
+            refused += [(indexes[i], why) for i, why in self._write(part, 0, stamp)]
         return sorted(refused)
 
-    def _write(self, rows: list[tuple[Any, ...]], start: int) -> list[tuple[int, str]]:
+    def _write(
+        self, rows: Sequence[tuple[Any, ...]], start: int, stamp: int
+    ) -> list[tuple[int, str]]:
         try:
-            self._insert_retrying(rows)
+            self._insert_retrying(*self._block(rows, stamp))
             return []
         except Exception as exc:  # noqa: BLE001 - classified just below
             if not is_data_error(exc):
@@ -99,15 +105,33 @@ class Writer:
             if len(rows) == 1:
                 return [(start, f"ClickHouse refused the row: {str(exc)[:500]}")]
             mid = len(rows) // 2
-            return self._write(rows[:mid], start) + self._write(rows[mid:], start + mid)
+            return self._write(rows[:mid], start, stamp) + self._write(
+                rows[mid:], start + mid, stamp
+            )
 
-    def _insert_retrying(self, rows: list[tuple[Any, ...]]) -> None:
+    def _block(
+        self, rows: Sequence[tuple[Any, ...]], stamp: int
+    ) -> tuple[list[str], list[Sequence[Any]]]:
+        """The columns to insert and their values, a column at a time (transposed once, in C;
+        raises ValueError if a row has not got a value per column, a refusal of the data)."""
+        data: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        if len(data) != len(self.columns):
+            raise ValueError(f"rows of {len(data)} values for {len(self.columns)} columns")
+        data[-1] = [stamp] * len(rows)
+        empty = {i for i in self.omit_empty if not any(data[i])}
+        if not empty:
+            return self.columns, data
+        kept = [i for i in range(len(data)) if i not in empty]
+        return [self.columns[i] for i in kept], [data[i] for i in kept]
+
+    def _insert_retrying(self, columns: list[str], data: list[Sequence[Any]]) -> None:
         backoff = 0.5
         counted = metrics.loader()
+        rows = len(data[0])
         while True:
             started = time.monotonic()
             try:
-                self.store.insert(self.table, self.columns, rows)
+                self.store.insert_columns(self.table, columns, data)
                 counted.insert_seconds.observe(time.monotonic() - started)
                 self.reachable = True
                 return
@@ -122,11 +146,9 @@ class Writer:
             counted.insert_retries.inc()
             if self.stopping():
                 raise StoreUnavailable(
-                    f"stopping with {len(rows)} rows unwritten and uncommitted: {reason}"
+                    f"stopping with {rows} rows unwritten and uncommitted: {reason}"
                 )
-            log.warning(
-                "insert of %d rows failed (%s); retrying in %.1fs", len(rows), reason, backoff
-            )
+            log.warning("insert of %d rows failed (%s); retrying in %.1fs", rows, reason, backoff)
             self.wait(backoff)
             backoff = min(self.max_backoff, backoff * 2)
 

@@ -21,7 +21,9 @@ ROOT = Path(__file__).parent
 
 INBOUND_MESSAGE = "segment/message/1-1-0"
 EVENT = "journey/event/1-0-0"
-EVENT_BATCH = "journey/event_batch/1-0-0"
+EVENT_BATCH = "journey/event_batch/1-1-0"
+# What the loader reads: 1-1-0 added ``valid_against`` (the collector's batches say it).
+EVENT_BATCHES = ("journey/event_batch/1-0-0", EVENT_BATCH)
 DEAD_LETTER = "journey/dead_letter/1-0-0"
 # The documents people write (YAML or JSON), published for editors; their readers are
 # analyzer/segments/definition.py and alerts/rules.py, which the examples hold to these.

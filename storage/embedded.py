@@ -73,11 +73,16 @@ class EmbeddedStore:
         return df
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        if not rows:
+        self.insert_columns(table, columns, list(zip(*rows, strict=True)))
+
+    def insert_columns(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]
+    ) -> None:
+        if not data or not len(data[0]):
             return
         names = [identifier(c) for c in columns]
         # one JSON array per column: encoded by orjson in one call, parsed by ClickHouse per column
-        body = orjson.dumps(list(zip(*rows, strict=True)), default=_json_default)
+        body = orjson.dumps(data, default=_json_default)
         sql = (
             f"INSERT INTO {self.database}.{identifier(table)} ({', '.join(names)}) "
             f"FORMAT JSONCompactColumns\n"

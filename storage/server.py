@@ -73,10 +73,15 @@ class ServerStore:
         return pd.DataFrame.from_records(rows, columns=[name for name, _ in columns])
 
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.insert_columns(table, columns, list(zip(*rows, strict=True)))
+
+    def insert_columns(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]
+    ) -> None:
         cols = ", ".join(identifier(c) for c in columns)
         self._run(
             f"INSERT INTO {identifier(self.database)}.{identifier(table)} ({cols}) VALUES",
-            params=list(zip(*rows, strict=True)),  # columnar: the driver sends columns anyway
+            params=data,
             columnar=True,
             types_check=False,
         )

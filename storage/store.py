@@ -30,6 +30,13 @@ class Store(Protocol):
         """Insert rows in one block. DateTime values are epoch seconds or aware datetimes."""
         ...
 
+    def insert_columns(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert one block given a column at a time: ``data[i]`` holds the values of
+        ``columns[i]``, all of one length (what both engines take without transposing)."""
+        ...
+
     def nodes(self) -> list[Store]:
         """A store on every node holding the database: itself on one node, each replica of
         each shard on a cluster (to check what only a node's own tables tell)."""

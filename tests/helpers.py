@@ -80,7 +80,7 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Any]:
 
 def unpack(message: Any) -> list[dict[str, Any]]:
     """The events of a topic message: an event batch, or a single event."""
-    return list(message["events"]) if message.get("schema") == schemas.EVENT_BATCH else [message]
+    return list(message["events"]) if message.get("schema") in schemas.EVENT_BATCHES else [message]
 
 
 def count_events(store: Store) -> tuple[int, int]:

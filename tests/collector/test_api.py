@@ -298,7 +298,8 @@ def test_one_message_per_visitor_per_request_in_order(
     produced = [(r.key, orjson.loads(r.value)) for r in sink.records]
     assert [key for key, _ in produced] == [b"a0", b"a1"]
     assert [e["event_id"] for e in produced[0][1]["events"]] == ["m0", "m2", "m4"]
-    assert all(m["schema"] == "journey/event_batch/1-0-0" for _, m in produced)
+    assert all(m["schema"] == "journey/event_batch/1-1-0" for _, m in produced)
+    assert all(m["valid_against"] == "journey/event/1-0-0" for _, m in produced)
 
 
 # What segment-analytics-python 2.4 posts for `analytics.track("u1", "Order Completed", ...)`:

@@ -39,6 +39,11 @@ class FakeStore:
             raise DataError("Code: 53. Type mismatch")
         self.inserted.extend(tuple(r) for r in rows)
 
+    def insert_columns(
+        self, table: str, columns: Sequence[str], data: Sequence[Sequence[Any]]
+    ) -> None:
+        self.insert(table, columns, list(zip(*data, strict=True)))
+
     def execute(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         assert "suppressed_ids" in sql  # the only read a loader makes: nobody was erased here
         return []

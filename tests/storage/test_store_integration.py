@@ -125,3 +125,43 @@ def test_the_loaders_columns_are_the_migrated_tables(store: Store) -> None:
     assert [m.version for m in migrations.discover()] == list(
         range(1, len(migrations.discover()) + 1)
     )
+
+
+def test_the_writer_leaves_out_text_columns_empty_in_every_row(store: Store) -> None:
+    """What the loader leaves out of an insert reads back as what it would have sent: the
+    omittable columns are plain text with no default of their own."""
+    import orjson
+
+    import schemas
+    from loader.decode import COLUMNS, OMITTABLE, decode
+    from loader.write import Writer
+
+    migrations.apply(store)
+    kinds = dict(
+        store.execute(
+            "SELECT name, concat(type, '|', default_kind) FROM system.columns "
+            "WHERE database = %(db)s AND table = 'events'",
+            {"db": store.database},
+        )
+    )
+    assert {kinds[c] for c in OMITTABLE} == {"String|"}
+    example = dict(schemas.examples(schemas.EVENT))["valid_track.json"]
+    (row,) = decode(orjson.dumps({**example, "utm_term": "", "group_id": ""})).rows
+    sent: list[list[str]] = []
+    original = store.insert_columns
+
+    def insert_columns(table: str, columns: list[str], data: list) -> None:  # type: ignore[type-arg]
+        sent.append(list(columns))
+        original(table, columns, data)
+
+    store.insert_columns = insert_columns  # type: ignore[method-assign]
+    assert Writer(store, "events", COLUMNS, omit_empty=OMITTABLE).write([row]) == []
+    assert "utm_term" not in sent[0] and "group_id" not in sent[0] and "page_path" in sent[0]
+    times = {"timestamp", "original_timestamp", "sent_at", "received_at", "loaded_at"}
+    kept = [i for i, c in enumerate(COLUMNS) if c not in times]  # datetimes come back as such
+    back = store.execute(
+        f"SELECT {', '.join(COLUMNS[i] for i in kept)} FROM {store.database}.events "
+        "WHERE event_id = %(id)s",
+        {"id": row[0]},
+    )
+    assert back == [tuple(row[i] for i in kept)]
