@@ -179,6 +179,74 @@ def properties(store: EmbeddedStore, rounds: int, funnel: FunnelSpec) -> None:
     print(f"  {counts['paths']}; results equal: {counts['paths'] == counts['visitParamExtract']}")
 
 
+# The raw engine, for goal 1 of issue 25: the same questions written by hand the shortest way
+# ClickHouse answers them, with no deduplication of replays, no identity stitching, no bots
+# rule beyond the one filter, and the traffic source of each person's first step event.
+RAW_FUNNEL = """
+SELECT source, count(), countIf(level >= 2), countIf(level >= 3), countIf(level >= 4)
+FROM (
+    SELECT identity_key,
+        argMinIf(utm_source, timestamp_ms, event = %(s0)s) AS source,
+        windowFunnel(%(window)s)(timestamp, event = %(s0)s, event = %(s1)s, event = %(s2)s,
+                                 event = %(s3)s) AS level
+    FROM journey.events
+    WHERE timestamp >= toDateTime(%(start)s) AND timestamp < toDateTime(%(end)s)
+      AND event IN (%(s0)s, %(s1)s, %(s2)s, %(s3)s) AND device_type != 'bot'
+    GROUP BY identity_key
+)
+WHERE level >= 1
+GROUP BY source ORDER BY source
+"""
+RAW_PATHS = """
+SELECT path, count() AS n
+FROM (
+    SELECT arraySlice(session, 1, 5) AS path
+    FROM (
+        SELECT arraySort((e, t) -> t, groupArray(element), groupArray(timestamp_ms)) AS elements,
+               arraySort(groupArray(timestamp_ms)) AS times,
+               arrayMap((t, i) -> i = 1 OR t - times[i - 1] > 1800000, times,
+                        arrayEnumerate(times)) AS starts
+        FROM (
+            SELECT identity_key, timestamp_ms,
+                   if(type = 'page', replaceRegexpOne(page_path, %(pattern)s, %(alias)s), event)
+                       AS element
+            FROM journey.events
+            WHERE timestamp >= toDateTime(%(start)s) AND timestamp < toDateTime(%(end)s)
+              AND type IN ('track', 'page', 'screen') AND device_type != 'bot'
+        )
+        GROUP BY identity_key
+    )
+    ARRAY JOIN arraySplit((e, s) -> s, elements, starts) AS session
+)
+GROUP BY path ORDER BY n DESC, path LIMIT 20
+"""
+
+
+def raw_engine(store: EmbeddedStore, rounds: int, funnel: FunnelSpec, paths: PathSpec) -> None:
+    """Issue 25's baselines on the same rows, right after Journey's own figures."""
+    params = {
+        **{f"s{i}": step for i, step in enumerate(STEPS)},
+        "window": int(funnel.window.total_seconds()),
+        "start": int(funnel.date_from.timestamp()),
+        "end": int(funnel.date_to.timestamp()),
+        "pattern": CLEAN[0][0],
+        "alias": CLEAN[0][1],
+    }
+    _, rows = timed(
+        "raw engine: windowFunnel by hand, same funnel",
+        rounds,
+        lambda: store.execute(RAW_FUNNEL, params),
+    )
+    for source, *levels in rows:  # type: ignore[union-attr]
+        print(f"  {source:>12}: " + " > ".join(f"{n:,}" for n in levels))
+    _, top = timed(
+        "raw engine: groupArray paths by hand, same sessions",
+        rounds,
+        lambda: store.execute(RAW_PATHS, params),
+    )
+    print(f"  first: {' > '.join(top[0][0])} ({top[0][1]:,})")  # type: ignore[index]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -208,6 +276,7 @@ def main() -> None:
         print(f"  {group.value:>12}: " + " > ".join(f"{s.people:,}" for s in group.steps))
     paths_s, (total, top) = timed("top 20 paths", args.rounds, lambda: top_paths(store, paths))  # type: ignore[misc]
     print(f"  {total:,} session paths; first: {' > '.join(top[0].steps)} ({top[0].count:,})")
+    raw_engine(store, args.rounds, funnel, paths)
     properties(store, args.rounds, funnel)
     if not args.reference:
         return
