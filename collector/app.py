@@ -23,7 +23,9 @@ def readiness(sink: Sink, spool_max_bytes: int) -> tuple[bool, str]:
     if health["kafka"]:
         return True, "ready: Kafka acknowledges events"
     used = health["spooled_bytes"] / spool_max_bytes if spool_max_bytes else 1.0
-    if used < 0.9:
+    # full: past 90%, or too full for the last events it was given (a spool a few requests
+    # large can stop short of 90% when each request is more than the room left)
+    if used < 0.9 and not health.get("spool_refusing"):
         return True, f"ready: Kafka unreachable, spooling ({used:.0%} of the spool used)"
     return False, f"not ready: Kafka unreachable and the spool is {used:.0%} full"
 

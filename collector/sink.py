@@ -34,6 +34,7 @@ class EventSink:
         self._producer: KafkaProducer | None = None
         self._state = threading.Lock()
         self._spooling = not self.spool.is_empty()
+        self._refused = False  # the spool refused the last records it was given (full)
         self._connect()  # at start-up, bounded by the bootstrap timeout; later only in the replayer
         self._stop = threading.Event()
         self._replayer = threading.Thread(
@@ -91,8 +92,10 @@ class EventSink:
     def _to_spool(self, records: list[Record]) -> None:
         try:
             self.spool.append(records)
+            self._refused = False
             metrics.collector().spooled_records.inc(len(records))
         except SpoolFull as exc:
+            self._refused = True
             raise Unavailable(str(exc)) from exc
         except OSError as exc:
             raise Unavailable(f"spool write failed: {exc}") from exc
@@ -140,6 +143,7 @@ class EventSink:
                 if self._spooling:
                     log.info("spool drained; sending to Kafka directly again")
                 self._spooling = False
+                self._refused = False
         return replayed
 
     def close(self, timeout: float = 5.0) -> None:
@@ -152,4 +156,5 @@ class EventSink:
         return {
             "kafka": self._producer is not None and not self._spooling,
             "spooled_bytes": self.spool.used_bytes(),
+            "spool_refusing": self._refused,
         }

@@ -445,3 +445,34 @@ def test_rudderstack_source_config_and_its_headers(client: FlaskClient) -> None:
     allowed = r.headers["Access-Control-Allow-Headers"].lower()
     assert "anonymousid" in allowed and "rsa-since-last-attempt" in allowed
     assert "bad header" not in allowed and 'x"y' not in allowed
+
+
+class _Sink:
+    def __init__(self, **health: object) -> None:
+        self._health = health
+
+    def deliver(self, records: list) -> None:  # type: ignore[type-arg]
+        raise AssertionError("not called")
+
+    def close(self) -> None:
+        pass
+
+    def health(self) -> dict:  # type: ignore[type-arg]
+        return self._health
+
+
+@pytest.mark.parametrize(
+    ("health", "ready"),
+    [
+        ({"kafka": True, "spooled_bytes": 0}, True),
+        ({"kafka": False, "spooled_bytes": 50}, True),
+        ({"kafka": False, "spooled_bytes": 95}, False),
+        # short of 90%, but the last events did not fit: as full as it gets for them
+        ({"kafka": False, "spooled_bytes": 85, "spool_refusing": True}, False),
+    ],
+)
+def test_readiness_follows_what_the_spool_can_still_take(health: dict, ready: bool) -> None:
+    from collector.app import readiness
+
+    ok, why = readiness(_Sink(**health), 100)
+    assert ok is ready and (ok or "spool is" in why)

@@ -116,8 +116,10 @@ def test_every_broker_frozen_then_restarted_spools_then_replays(
         for node in kafka_cluster.nodes:
             kafka_cluster.pause_node(node.node_id)
         time.sleep(15)  # events keep coming: spooled (2xx), then the spool is full (503)
-        frozen = traffic.statuses.copy()
         # the collector, its spool full, says it cannot take events; ready again once drained
+        # (how soon the spool fills depends on how fast the traffic runs on a busy machine)
+        wait_for(lambda: readiness(running.url)[0] == 503, 30, "the collector's spool full")
+        frozen = traffic.statuses.copy()
         status, why = readiness(running.url)
         assert status == 503 and "spool is" in why, (status, why)
         for node in kafka_cluster.nodes:
