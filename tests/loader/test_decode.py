@@ -155,3 +155,17 @@ def test_the_older_batch_version_still_loads() -> None:
     )
     with pytest.raises(Invalid, match="valid_against"):
         decode(vouching_old)  # 1-0-0 has no such field
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [event(event=5), event(user_id=None), event(properties=[1]), event(context="x")],
+    ids=["number-for-text", "null-id", "list-for-object", "text-for-object"],
+)
+def test_a_vouched_batch_with_a_value_of_the_wrong_type_sets_that_event_aside(bad: dict) -> None:
+    """A producer that vouches wrongly costs the one-by-one path, never a row of the wrong
+    type handed to the writer (which could neither load it as sent nor call it bad data)."""
+    good = event(event_id="g1")
+    (decoded,) = decode_all([_batch([good, bad], True)])
+    assert isinstance(decoded, Decoded)
+    assert [r[0] for r in decoded.rows] == ["g1"] and len(decoded.invalid) == 1
