@@ -1,11 +1,14 @@
 """Per-person features for segments, computed in one pass over the events, as of a moment.
 
 Every rule, RFM score and model input is an expression over aggregates of a person's events.
-The aggregates are computed per identity key (user id, else anonymous id) as ClickHouse
-aggregate *states*, the states are stitched to their person (analyzer.identity) and merged:
-grouping before joining is what keeps this fast on millions of people, and ``-State``/``-Merge``
-make it exact for any aggregate. Events are read once per event id (``LIMIT 1 BY event_id``,
-cheaper than a distinct count per aggregate), so rows repeated by replays count once.
+Each event meets its person once, through its stored ``identity_key`` (the hash of its user id,
+else anonymous id; migration 0009) joined to the resolved identity links
+(``analyzer.identity.persons``), and the aggregates are then computed in one grouping by person.
+Joining on the hashed key before grouping costs a third of grouping per identity and merging
+aggregate states per person afterwards (measured: 5.4 s against 15.6 s on 8.3 M events, the
+same result). Events are read once per event (``LIMIT 1 BY event_key``, the event id's hash:
+cheaper than a distinct count per aggregate or than the id's text), so rows repeated by
+replays count once.
 
 ``Features`` collects what a refresh needs (deduplicated), then ``sql()`` is the subquery::
 
@@ -23,7 +26,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, PURCHASE, humans, number_property
 from analyzer.funnels.spec import COLUMNS as FILTER_COLUMNS
-from analyzer.identity import KEY, stitched
+from analyzer.identity import KEY, persons
 from storage.sql import identifier
 
 DAY_S = 86400
@@ -32,7 +35,7 @@ LIFECYCLE_DAYS = 30
 READ = tuple(
     dict.fromkeys(
         [
-            "event_id",
+            "event_key",
             "type",
             "anonymous_id",
             "user_id",
@@ -102,13 +105,10 @@ class Features:
             self._states[key] = f"a{len(self._states)}"
         return self._states[key]
 
-    def _state(self, function: str, args: str, condition: str) -> str:
+    def _aggregate(self, function: str, args: str, condition: str) -> str:
         if not condition:
-            return f"{function}State({args})"
-        return f"{function}IfState({args + ', ' if args else ''}{condition})"
-
-    def _merge(self, function: str, condition: str) -> str:
-        return f"{function}IfMerge" if condition else f"{function}Merge"
+            return f"{function}({args})"
+        return f"{function}If({args + ', ' if args else ''}{condition})"
 
     # -- building blocks -------------------------------------------------------------------
 
@@ -231,19 +231,21 @@ class Features:
         (and meeting ``where``, SQL over the merged row)."""
         if not self._states:
             self.aggregate("max", "timestamp_ms")
-        states = ", ".join(
-            f"{self._state(f, a, w)} AS {c}" for (f, a, w), c in self._states.items()
+        aggregates = ", ".join(
+            f"{self._aggregate(f, a, w)} AS {c}" for (f, a, w), c in self._states.items()
         )
-        columns = list(self._states.values())
-        source = (
-            f"(SELECT {KEY} AS key0, {states} FROM (SELECT {', '.join(READ)} "
-            f"FROM {self.database}.events WHERE timestamp <= toDateTime(%(as_of_s)s) "
-            f"AND {KEY} != '' AND {humans(self.include_bots)} LIMIT 1 BY event_id) GROUP BY key0)"
+        read = ", ".join(READ)
+        events = (
+            f"(SELECT {read}, identity_key FROM {self.database}.events "
+            f"WHERE timestamp <= toDateTime(%(as_of_s)s) AND {KEY} != '' "
+            f"AND {humans(self.include_bots)} LIMIT 1 BY event_key)"
         )
-        merged = ", ".join(
-            f"{self._merge(f, w)}({c}) AS {c}" for (f, _, w), c in self._states.items()
+        joined = (
+            f"(SELECT {read}, if(linked_person != 0, linked_person, identity_key) AS person, "
+            f"if(linked_person != 0, linked_id, {KEY}) AS _pid FROM {events} AS e "
+            f"ANY LEFT JOIN {persons(self.database, ids=True)} AS p USING identity_key)"
         )
-        people = f"(SELECT person_id, {merged} FROM {stitched(self.database, source, columns)} GROUP BY person_id)"
+        people = f"(SELECT any(_pid) AS person_id, {aggregates} FROM {joined} GROUP BY person)"
         if self._group:
             company = self._states[COMPANY]
             parts = []
