@@ -11,12 +11,18 @@ outgrows this machine's 23 GB, so it is compared on a smaller data set of its ow
 
     python bench/analytics.py [--events 10000000] [--rounds 3]
     python bench/analytics.py --events 1000000 --reference
+
+Past 10 M (the scale point, ``--events 100000000``), generating every visitor in Python would
+take this machine hours, so the larger set is the 10 M one and copies of it, each copy's
+visitors, users and events under ids of their own (``-c1``, ``-c2``...): ten times the people
+doing what the 10 M set's people do, identity links and all (the links are folded in at insert).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -93,6 +99,44 @@ def build(store: EmbeddedStore, events: int) -> None:
             print(f"  +{n:,} events", flush=True)
     (have,) = store.execute(f"SELECT count() FROM {store.database}.events")[0]
     print(f"data: built {have:,} events in {time.perf_counter() - started:.0f} s")
+
+
+def grow(store: EmbeddedStore, events: int) -> None:
+    """Add copies of the events first built (``loaded_at`` = NOW) under new ids until the set
+    holds about ``events``."""
+    db = store.database
+    base_at = int(NOW.timestamp())
+    (base,) = store.execute(
+        f"SELECT count() FROM {db}.events WHERE loaded_at = toDateTime({base_at})"
+    )[0]
+    wanted = max(1, round(events / base))
+    (have,) = store.execute(f"SELECT count() FROM {db}.events")[0]
+    columns = [
+        str(name)
+        for (name,) in store.execute(
+            "SELECT name FROM system.columns WHERE database = %(db)s AND table = 'events' "
+            "AND default_kind = '' ORDER BY position",
+            {"db": db},
+        )
+    ]
+    renamed = ("event_id", "anonymous_id", "user_id", "previous_id")
+    for copy in range(round(have / base), wanted):
+        started = time.perf_counter()
+        values = [
+            f"if({c} != '', concat({c}, '-c{copy}'), '')"
+            if c in renamed
+            else f"toDateTime({base_at + copy})"
+            if c == "loaded_at"
+            else c
+            for c in columns
+        ]
+        store.execute(
+            f"INSERT INTO {db}.events ({', '.join(columns)}) SELECT {', '.join(values)} "
+            f"FROM {db}.events WHERE loaded_at = toDateTime({base_at})"
+        )
+        print(
+            f"  copy {copy}: +{base:,} events in {time.perf_counter() - started:.0f} s", flush=True
+        )
 
 
 def write_keys(store: EmbeddedStore) -> None:
@@ -254,8 +298,15 @@ def main() -> None:
     parser.add_argument("--reference", action="store_true", help="also time the pandas reference")
     args = parser.parse_args()
     data = DATA if args.events == 10_000_000 else DATA.with_name(f"{DATA.name}-{args.events}")
+    if args.events > 10_000_000 and not data.exists():
+        if not DATA.exists():
+            sys.exit("build the 10 M set first: python bench/analytics.py")
+        shutil.copytree(DATA, data, symlinks=True)  # chDB links its tables relatively
     store = EmbeddedStore.open(data, "journey")
-    build(store, args.events)
+    if args.events > 10_000_000:
+        grow(store, args.events)
+    else:
+        build(store, args.events)
     first, last = store.execute("SELECT min(timestamp), max(timestamp) FROM journey.events")[0]
     date_from = first.replace(tzinfo=UTC)
     date_to = last.replace(tzinfo=UTC) + timedelta(seconds=1)

@@ -7,6 +7,7 @@ browsing and purchases with revenue over 180 days. 20 definitions: 17 rule segme
 a purchase propensity model. Kept under bench/.data/ (not committed) and reused.
 
     python bench/segments.py [--customers 1000000] [--rounds 1]
+    python bench/segments.py --customers 12000000   # the scale point: about 100 M events
 """
 
 from __future__ import annotations
@@ -135,12 +136,12 @@ SEGMENTS = {
 }
 
 
-def build(store: EmbeddedStore, customers: int) -> None:
+def build(store: EmbeddedStore, customers: int, data: Path) -> None:
     migrations.apply(store)
     db = store.database
     (have,) = store.execute(f"SELECT uniqExact(anonymous_id) FROM {db}.events")[0]
     if have >= customers:
-        print(f"data: {have:,} devices already in {DATA}")
+        print(f"data: {have:,} devices already in {data}")
         return
     started = time.perf_counter()
     # customer c: 1 to 14 events on device a-c, identified as u-c when c % 5 < 3; half page
@@ -203,8 +204,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
-    store = EmbeddedStore.open(DATA, "journey")
-    build(store, args.customers)
+    data = DATA if args.customers == 1_000_000 else DATA.with_name(f"{DATA.name}-{args.customers}")
+    store = EmbeddedStore.open(data, "journey")
+    build(store, args.customers, data)
     (events,) = store.execute("SELECT count() FROM journey.events")[0]
     print(f"events: {events:,}")
     catalog.define(store, parse_document(SEGMENTS))

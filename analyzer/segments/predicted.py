@@ -148,7 +148,7 @@ def fit_clusters(
 ) -> ClusterModel:
     """The best model for k in [k_min, k_max] on ``frame`` (one row per sampled person)."""
     from sklearn.cluster import KMeans
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import pairwise_distances, silhouette_score
     from sklearn.mixture import GaussianMixture
 
     if len(frame) < max(10, 2 * k_max):
@@ -159,6 +159,7 @@ def fit_clusters(
     x = scaler.apply(frame)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(x), size=min(SILHOUETTE_SAMPLE, len(x)), replace=False)
+    distances = pairwise_distances(x[pick]) if method == "kmeans" else None  # once for every k
     best: tuple[float, Any] | None = None
     criterion: dict[int, float] = {}
     for k in range(k_min, k_max + 1):
@@ -167,7 +168,7 @@ def fit_clusters(
             labels = model.labels_
             if len(set(labels[pick])) < 2:
                 continue
-            score = float(silhouette_score(x[pick], labels[pick], random_state=seed))
+            score = float(silhouette_score(distances, labels[pick], metric="precomputed"))
             key = -score
         else:
             model = GaussianMixture(
