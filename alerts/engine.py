@@ -29,6 +29,7 @@ from alerts.catalog import StoredRule, stored
 from alerts.channels import Channels, Delivery, Notice
 from alerts.rules import Rule, RuleError
 from alerts.verdict import Counts, Verdict, judge
+from analyzer import touchpoints
 from analyzer.documents import pick
 from analyzer.funnels.report import reached
 from analyzer.funnels.spec import FunnelSpec, SpecError
@@ -74,7 +75,7 @@ class Measure:
     def _compute(self, start: datetime, end: datetime) -> dict[str, Counts]:
         rule = self.rule
         spec = FunnelSpec(
-            steps=rule.steps,
+            steps=touchpoints.resolve(self.store, rule.steps),
             date_from=start,
             date_to=end,
             window=rule.window,

@@ -10,11 +10,13 @@ OpenAPI description); ``rows`` are its main table, for CSV and the terminal.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from analyzer import touchpoints
 from analyzer.funnels.spec import FunnelSpec
 from reports.params import ParamError, Params
 from reports.result import Result, checked
@@ -227,6 +229,53 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     return Result("lifecycle", f"Lifecycle of {event.event} by {period}", found, found)
 
 
+def journey_map(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Stages (touchpoint sets) per segment or value, against the previous period."""
+    from analyzer.journeymap import JourneyMapSpec
+    from analyzer.journeymap import journey_map as compute
+
+    since, until = p.period(today)
+    spec = JourneyMapSpec(
+        stages=p.steps("stage"),
+        date_from=since,
+        date_to=until,
+        window=p.duration("window"),
+        breakdown=p.breakdown(),
+        segment=p.one("in_segment"),
+        min_sample=p.integer("min_sample"),
+        include_bots=p.flag("include_bots"),
+    )
+    p.done()
+    names = {
+        "stages": "stage",
+        "window": "window",
+        "breakdown": "breakdown",
+        "segment": "in_segment",
+        "date_from": "since",
+        "date_to": "until",
+        "min_sample": "min_sample",
+    }
+    found = compute(store, checked(spec.validate, names))
+    rows = [
+        {
+            "group": g.value,
+            "stage": s.stage,
+            "name": s.name,
+            "people": s.people,
+            "conversion": s.conversion_from_previous,
+            "from_start": s.conversion_from_start,
+            "median_s": s.median_seconds_from_previous,
+            "before": s.previous_conversion_from_previous,
+            "change": s.change,
+            "p_value": s.p_value,
+            "stalls": "yes" if g.stalls_at == s.stage else "",
+        }
+        for g in found.groups
+        for s in g.stages
+    ]
+    return Result("journey_map", f"Journey map: {_title(spec.stages)}", found.as_dict(), rows)
+
+
 def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     """Per segment over a period: conversion, engagement, retention, revenue, satisfaction."""
     from reports import scorecard as reports
@@ -254,6 +303,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "painpoints": painpoints,
     "retention": retention,
     "lifecycle": lifecycle,
+    "journey_map": journey_map,
     "scorecard": scorecard,
     "compare": compare,
     "campaigns": campaigns,
@@ -265,7 +315,8 @@ def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Re
     if kind not in REPORTS:
         raise ParamError("report", f"{kind!r} is not one of {', '.join(REPORTS)}")
     given = p.as_dict()
-    result = REPORTS[kind](store, p.declare(kind), today)
+    sets = functools.partial(touchpoints.resolve, store)
+    result = REPORTS[kind](store, p.declare(kind, sets), today)
     result.params = given
     return result
 

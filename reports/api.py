@@ -19,12 +19,14 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
+from analyzer import touchpoints
 from analyzer.funnels.spec import SpecError
 from core import metrics
 from core.web import with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
+from reports import touchpoints as touchpoint_reports
 from reports.analyses import REPORTS, NotFound, Result, event_names, run
 from reports.output import render
 from reports.params import ParamError, Params
@@ -280,6 +282,35 @@ def saved_put(name: str) -> Response:
 def saved_delete(name: str) -> Response:
     if not saved.drop(_store(), name):
         raise NotFound(f"no saved report {name!r}")
+    return _json({"name": name, "deleted": True})
+
+
+@bp.get("/api/v1/touchpoints")
+def touchpoint_sets() -> Response:
+    return _json({"touchpoints": touchpoint_reports.listing(_store())})
+
+
+@bp.get("/api/v1/touchpoints/<name>")
+def touchpoint_set(name: str) -> Response:
+    found = touchpoint_reports.one(_store(), name)
+    if found is None:
+        raise NotFound(f"no touchpoint set {name!r}")
+    return _json(found)
+
+
+@bp.put("/api/v1/touchpoints/<name>")
+def touchpoint_set_put(name: str) -> Response:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ParamError("body", 'a JSON object {"any_of": [...], "description": "..."}')
+    return _json(touchpoint_reports.put(_store(), name, body))
+
+
+@bp.delete("/api/v1/touchpoints/<name>")
+def touchpoint_set_delete(name: str) -> Response:
+    if touchpoint_reports.one(_store(), name) is None:
+        raise NotFound(f"no touchpoint set {name!r}")
+    touchpoints.drop(_store(), name)
     return _json({"name": name, "deleted": True})
 
 

@@ -311,6 +311,46 @@ def campaign_figures(data: dict[str, Any]) -> list[go.Figure]:
     ]
 
 
+def journey_map_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """Stage conversion per group (the stalled stage marked), and the change of each stage's
+    conversion against the previous period (significant changes marked)."""
+    stages = [f"{i + 1}. {name}" for i, name in enumerate(data["stages"])]
+    reach = go.Figure()
+    change = go.Figure()
+    for g in data["groups"]:
+        rows = g["stages"]
+        reach.add_bar(
+            name=g["value"],
+            x=stages,
+            y=[s["people"] for s in rows],
+            text=[
+                _pct(s["conversion_from_previous"])
+                + (" (stalls)" if s["stage"] == g["stalls_at"] else "")
+                for s in rows
+            ],
+            textposition="outside",
+            hovertemplate="%{x}<br>%{y} people, %{text} from the stage before<extra>"
+            + html.escape(g["value"])
+            + "</extra>",
+        )
+        change.add_bar(
+            name=g["value"],
+            x=stages[1:],
+            y=[s["change"] for s in rows[1:]],
+            text=[("* " if s["significant"] else "") + f"{s['change']:+.1%}" for s in rows[1:]],
+            textposition="outside",
+        )
+    return [
+        _layout(reach, "People per stage (conversion from the stage before)", barmode="group"),
+        _layout(
+            change,
+            "Change of stage conversion against the previous period (* significant)",
+            barmode="group",
+            yaxis={"tickformat": ".0%"},
+        ),
+    ]
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -318,6 +358,7 @@ FIGURES = {
     "painpoints": painpoint_figures,
     "retention": retention_figures,
     "lifecycle": lifecycle_figures,
+    "journey_map": journey_map_figures,
     "segment": segment_figures,
     "scorecard": scorecard_figures,
     "compare": compare_figures,

@@ -182,6 +182,41 @@ SCHEMAS: dict[str, Any] = {
     "Lifecycle": _array(
         _obj({"period": DATE, "new": INT, "returning": INT, "resurrecting": INT, "dormant": INT})
     ),
+    "JourneyMap": _obj(
+        {
+            "stages": _array(STR),
+            "date_from": MOMENT,
+            "date_to": MOMENT,
+            "previous_from": MOMENT,
+            "previous_to": MOMENT,
+            "groups": _array(
+                _obj(
+                    {
+                        "value": STR,
+                        "stalls_at": _nullable(INT),
+                        "stages": _array(
+                            _obj(
+                                {
+                                    "stage": INT,
+                                    "name": STR,
+                                    "people": INT,
+                                    "conversion_from_previous": NUM,
+                                    "conversion_from_start": NUM,
+                                    "median_seconds_from_previous": _nullable(NUM),
+                                    "p90_seconds_from_previous": _nullable(NUM),
+                                    "previous_people": INT,
+                                    "previous_conversion_from_previous": NUM,
+                                    "change": NUM,
+                                    "p_value": _nullable(NUM),
+                                    "significant": BOOL,
+                                }
+                            )
+                        ),
+                    }
+                )
+            ),
+        }
+    ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
     "Segments": _array(
         _obj(
@@ -293,6 +328,38 @@ SCHEMAS: dict[str, Any] = {
         {"params": {"type": "object", "additionalProperties": _array(STR)}},
     ),
     "Deleted": _obj({"name": STR, "deleted": BOOL}),
+    # A touchpoint: an event name, or {event, where}; where: filters {field, op, value}.
+    "Touchpoint": {
+        "oneOf": [
+            STR,
+            {
+                "type": "object",
+                "properties": {
+                    "event": STR,
+                    "where": _array(
+                        _obj(
+                            {"field": STR},
+                            {"op": STR, "value": {"type": ["string", "number", "array"]}},
+                        )
+                    ),
+                },
+                "additionalProperties": False,
+            },
+        ]
+    },
+    "TouchpointSet": _obj(
+        {
+            "name": STR,
+            "version": INT,
+            "defined_at": MOMENT,
+            "description": STR,
+            "any_of": _array(_ref("Touchpoint")),
+        }
+    ),
+    "TouchpointSets": _obj({"touchpoints": _array(_ref("TouchpointSet"))}),
+    "TouchpointSetRequest": _obj(
+        {"any_of": _array(_ref("Touchpoint"))}, {"name": STR, "description": STR}
+    ),
 }
 _ratio = _nullable(NUM)
 SCHEMAS["ScorecardBody"] = _obj(
@@ -438,6 +505,7 @@ REPORT_RESULTS = {
     "painpoints": {"painpoints": "PainPoints"},
     "retention": {"retention": "Retention"},
     "lifecycle": {"lifecycle": "Lifecycle"},
+    "journey_map": {"journey_map": "JourneyMap"},
     "scorecard": {"scorecard": "Scorecard"},
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
@@ -448,6 +516,8 @@ SUMMARIES = {
     "painpoints": "A segment's funnel stages ranked by drop-off, each with its evidence",
     "retention": "Cohort retention of a start event and a return event",
     "lifecycle": "New, returning, resurrecting and dormant people per period",
+    "journey_map": "Journey stages (touchpoint sets) per segment: reach, conversion, time, "
+    "where people stall, change against the previous period with significance",
     "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
     "compare": "A segment's scorecard in two periods: each change with its 95% interval",
     "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",
@@ -529,6 +599,45 @@ def document() -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "deleted",
+                    "content": {"application/json": {"schema": _ref("Deleted")}},
+                },
+                **_errors(),
+            },
+        },
+    }
+    one_set = {"content": {"application/json": {"schema": _ref("TouchpointSet")}}}
+    paths["/api/v1/touchpoints"] = _get(
+        "Touchpoint sets: named sets of touchpoints, used in steps as set:NAME",
+        [],
+        {
+            "200": {
+                "description": "every defined set, its latest version",
+                "content": {"application/json": {"schema": _ref("TouchpointSets")}},
+            },
+            **_errors(),
+        },
+    )
+    paths["/api/v1/touchpoints/{name}"] = {
+        "get": {
+            "summary": "A touchpoint set, its latest version",
+            "parameters": [NAME],
+            "responses": {"200": {"description": "the set", **one_set}, **_errors()},
+        },
+        "put": {
+            "summary": "Define a touchpoint set (a new version when it changed)",
+            "parameters": [NAME],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("TouchpointSetRequest")}},
+            },
+            "responses": {"200": {"description": "defined", **one_set}, **_errors()},
+        },
+        "delete": {
+            "summary": "Retire a touchpoint set (its versions are kept)",
+            "parameters": [NAME],
+            "responses": {
+                "200": {
+                    "description": "retired",
                     "content": {"application/json": {"schema": _ref("Deleted")}},
                 },
                 **_errors(),

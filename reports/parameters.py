@@ -42,7 +42,10 @@ class Param:
         return "--" + self.name.replace("_", "-")
 
 
-STEP = "NAME or NAME|FIELD OP VALUE|... (OP: =, !=, ~ regular expression, ' in ' A,B)"
+STEP = (
+    "NAME, set:NAME (a touchpoint set) or NAME|FIELD OP VALUE|... "
+    "(OP: =, !=, ~ regular expression, ' in ' A,B)"
+)
 SINCE = Param("since", "first day, an ISO date (default: 30 days ago)", "date")
 UNTIL = Param("until", "the day after the last, an ISO date (default: tomorrow)", "date")
 BOTS = Param(
@@ -182,6 +185,26 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
     "lifecycle": (
         Param("event", f"the activity: {STEP}", "step", required=True),
         Param("period", "the period", "choice", "week", choices=PERIODS),
+        *PERIOD,
+    ),
+    "journey_map": (
+        Param(
+            "stage",
+            f"the journey's stages in order, 2 to 10, each usually a touchpoint set: {STEP}",
+            "step",
+            many=True,
+            required=True,
+        ),  # fmt: skip
+        Param(
+            "window",
+            "time from entering the first stage to reach each later one",
+            "duration",
+            "30d",
+        ),  # fmt: skip
+        Param("breakdown", "a column, properties.KEY, person.TRAIT, or segment:NAME[,NAME...]"),
+        Param("attribution", "first_touch, last_touch or step:N", default="first_touch"),
+        IN_SEGMENT,
+        MIN_SAMPLE,
         *PERIOD,
     ),
     "scorecard": (*SCORECARD, *PERIOD),

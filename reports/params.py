@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,7 @@ class Params:
             self.values[name] = listed
         self.read: set[str] = set()
         self.declared: dict[str, Param] = {}
+        self._sets: Callable[[Any], Any] = _no_sets
 
     @classmethod
     def of(cls, **given: Any) -> Params:
@@ -66,10 +68,23 @@ class Params:
     def as_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.values.items()}
 
-    def declare(self, kind: str) -> Params:
-        """Read as report ``kind``'s parameters (reports.parameters); returns itself."""
+    def declare(self, kind: str, sets: Callable[[Any], Any] | None = None) -> Params:
+        """Read as report ``kind``'s parameters (reports.parameters), steps naming touchpoint
+        sets (``set:NAME``) resolved by ``sets`` (analyzer.touchpoints.resolve over a store);
+        returns itself."""
         self.declared = declared(kind)
+        if sets is not None:
+            self._sets = sets
         return self
+
+    def _resolved(self, step: Step, name: str) -> Step:
+        if step.set_name is None:
+            return step
+        try:
+            resolved: Step = self._sets(step)
+        except SpecError as exc:
+            raise ParamError(name, str(exc)) from None
+        return resolved
 
     def _param(self, name: str, *kinds: str) -> Param:
         """The declaration of ``name``; a reader asking for anything else is a bug in it."""
@@ -187,13 +202,19 @@ class Params:
     def step(self, name: str) -> Step:
         """One step (``NAME[|filters]``), required by its declaration."""
         (text,) = self._given(self._param(name, "step"))
-        return parse_step(text, name)
+        return self._resolved(parse_step(text, name), name)
 
     def steps(self, name: str = "step") -> tuple[Step, ...]:
-        return tuple(parse_step(t, name) for t in self._given(self._param(name, "step")))
+        return tuple(
+            self._resolved(parse_step(t, name), name)
+            for t in self._given(self._param(name, "step"))
+        )
 
     def exclusions(self, name: str = "exclude") -> tuple[Exclusion, ...]:
-        return tuple(_exclusion(t, name) for t in self._given(self._param(name, "exclusion")))
+        return tuple(
+            replace(x, step=self._resolved(x.step, name))
+            for x in (_exclusion(t, name) for t in self._given(self._param(name, "exclusion")))
+        )
 
     def breakdown(self) -> Breakdown | None:
         field = self.one("breakdown")
@@ -218,6 +239,10 @@ class Params:
                 raise ParamError(name, "not used by this report with the parameters given")
             known = ", ".join(sorted(self.declared))
             raise ParamError(name, f"unknown parameter; this report takes {known}")
+
+
+def _no_sets(step: Any) -> Any:
+    raise SpecError("touchpoint sets are read from a store, and this report has none")
 
 
 def parse_step(text: str, name: str = "step") -> Step:

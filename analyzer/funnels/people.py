@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_trait, property_text, trait_text
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
 from analyzer.hashed import key, texts
@@ -53,11 +54,24 @@ def filter_sql(f: Filter, name: str, params: dict[str, Any]) -> str:
 
 
 def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
-    """The SQL condition an event meets to count as ``step``."""
-    params[name] = step.event
-    parts = [f"event = %({name})s"]
+    """The SQL condition an event meets to count as ``step``: its event and filters, or any of
+    its touchpoints (one condition, so an event matching several counts once)."""
+    if step.set_name is not None:
+        raise SpecError(f"{step.event!r}: touchpoint sets are resolved before SQL is built")
+    if step.any_of:
+        return (
+            "("
+            + " OR ".join(step_sql(t, f"{name}t{i}", params) for i, t in enumerate(step.any_of))
+            + ")"
+        )
+    parts = []
+    if step.event:
+        params[name] = step.event
+        parts.append(f"event = %({name})s")
+    else:  # a touchpoint its filters name: something people do, never an identify or alias
+        parts.append(BEHAVIOUR)
     parts += [filter_sql(f, f"{name}f{j}", params) for j, f in enumerate(step.filters)]
-    return "(" + " AND ".join(parts) + ")"
+    return "(" + " AND ".join(parts or ["1"]) + ")"
 
 
 def check_segments(store: Store, spec: FunnelSpec) -> None:

@@ -72,16 +72,48 @@ class Filter:
             raise SpecError(f"{where}.value: {problem(self.value)}")
 
 
+# A step naming a touchpoint set (analyzer.touchpoints) instead of one event: ``set:NAME``.
+SET_PREFIX = "set:"
+MAX_TOUCHPOINTS = 20
+
+
 @dataclass(frozen=True)
 class Step:
+    """An event (with filters), or any of several touchpoints: ``any_of`` is filled in from a
+    touchpoint set when ``event`` is ``set:NAME`` (analyzer.touchpoints.resolve), and ``event``
+    becomes the set's name. A touchpoint may leave ``event`` empty when its filters say what it
+    is (a page view of ``/pricing``). An event counts once for a step, whichever touchpoints it
+    matches: the step is one condition, the touchpoints OR-ed."""
+
     event: str
     filters: tuple[Filter, ...] = ()
+    any_of: tuple[Step, ...] = ()
 
-    def validate(self, where: str) -> None:
-        if not isinstance(self.event, str) or not 0 < len(self.event) <= 200:
+    @property
+    def set_name(self) -> str | None:
+        """The touchpoint set this step names and has not been resolved to yet."""
+        if self.any_of or not self.event.startswith(SET_PREFIX):
+            return None
+        return self.event[len(SET_PREFIX) :]
+
+    def validate(self, where: str, touchpoint: bool = False) -> None:
+        if not isinstance(self.event, str) or len(self.event) > 200:
             raise SpecError(f"{where}.event: an event name of 1 to 200 characters")
+        if not self.event and not (touchpoint and self.filters):
+            raise SpecError(f"{where}.event: an event name of 1 to 200 characters")
+        if self.set_name is not None and not SET_NAME.match(self.set_name):
+            raise SpecError(f"{where}.event: {self.set_name!r} is not a touchpoint set name")
         for j, f in enumerate(self.filters):
             f.validate(f"{where}.filters[{j}]")
+        if touchpoint and self.any_of:
+            raise SpecError(f"{where}: a touchpoint is one event, not a set")
+        if len(self.any_of) > MAX_TOUCHPOINTS:
+            raise SpecError(f"{where}.any_of: at most {MAX_TOUCHPOINTS} touchpoints")
+        for j, t in enumerate(self.any_of):
+            t.validate(f"{where}.any_of[{j}]", touchpoint=True)
+
+
+SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ from analyzer.documents import options as _options
 from analyzer.documents import share as _share
 from analyzer.documents import text as _text
 from analyzer.documents import whole as _int
-from analyzer.funnels.spec import Filter
+from analyzer.funnels.spec import Filter, Step
 from analyzer.regex import problem
 from storage.paths import is_path
 
@@ -122,6 +122,7 @@ class Condition:
     op: str = "exists"
     value: Any = True
     filters: tuple[Filter, ...] = ()  # did / did_not
+    step: Step | None = None  # did / did_not: the event (or ``set:NAME``) with its filters
     at_least: int | None = None
     at_most: int | None = None
     in_last_days: int | None = None
@@ -265,10 +266,14 @@ def parse_rule(raw: Any, where: str, depth: int = 0) -> Rule:
             if at_least is not None and at_most is not None and at_least > at_most:
                 raise _fail(where, "at_least is above at_most")
         days = raw.get("in_last_days")
+        did = _filters(raw.get("where"), f"{where}.where")
+        if Step(name).set_name is not None:
+            _event(name, f"{where}.{subject}")  # a set's name is checked as a step's is
         return Condition(
             subject="did",
             name=name,
-            filters=_filters(raw.get("where"), f"{where}.where"),
+            filters=did,
+            step=Step(name, did),
             at_least=at_least,
             at_most=at_most,
             in_last_days=None

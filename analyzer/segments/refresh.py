@@ -22,14 +22,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analyzer import touchpoints
 from analyzer.documents import pick
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.segments import public, rfm
 from analyzer.segments.catalog import Stored, catalog, stored
@@ -117,7 +119,12 @@ def refresh(
     defined, unusable = catalog(store)
     broken = {n: why for n, why in unusable.items() if not names or n in names}
     wanted = [n for n in names or () if n not in unusable]
-    chosen = pick(defined, wanted, "segment") if wanted or not names else []
+    chosen = []
+    for s in pick(defined, wanted, "segment") if wanted or not names else []:
+        try:  # steps naming touchpoint sets (``did: set:NAME``) read the sets' latest versions
+            chosen.append(replace(s, definition=touchpoints.resolve(store, s.definition)))
+        except SpecError as exc:
+            broken[s.definition.name] = str(exc)
     at = (at or datetime.now(UTC)).astimezone(UTC)
     refresh_id = _refresh_id(store, at)
     _drop_stale_snapshots(store, refresh_id)

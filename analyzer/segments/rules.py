@@ -8,7 +8,8 @@ nothing a definition says is pasted into SQL. A trait compared as a number that 
 from __future__ import annotations
 
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.people import filter_sql
+from analyzer.funnels.people import step_sql
+from analyzer.funnels.spec import Step
 from analyzer.segments.definition import TEXT_ATTRIBUTES, Condition, Logic, Rule
 from analyzer.segments.features import Features
 
@@ -25,13 +26,10 @@ def compile_rule(rule: Rule, features: Features) -> str:
 
 def _did(c: Condition, f: Features) -> str:
     params: dict[str, object] = {}
-    parts = [BEHAVIOUR, f"event = {f.bind(c.name)}"]
-    for j, flt in enumerate(c.filters):
-        sql = filter_sql(flt, f"w{j}", params)
-        for name, value in params.items():
-            sql = sql.replace(f"%({name})s", f.bind(value))
-        params.clear()
-        parts.append(sql)
+    sql = step_sql(c.step or Step(c.name, c.filters), "w", params)
+    for name, value in params.items():
+        sql = sql.replace(f"%({name})s", f.bind(value))
+    parts = [BEHAVIOUR, sql]
     count = f.count(" AND ".join(parts), c.in_last_days)
     checks = []
     if c.at_least is not None:

@@ -26,6 +26,7 @@ COMMANDS = (
     "api",
     "report",
     "segments",
+    "touchpoints",
     "alerts",
     "campaigns",
     "keys",

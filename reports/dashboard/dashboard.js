@@ -39,7 +39,7 @@
   function showKind() {
     var kind = $("kind").value;
     document.querySelectorAll("[data-for]").forEach(function (el) {
-      el.classList.toggle("hidden", el.dataset.for !== kind);
+      el.classList.toggle("hidden", el.dataset.for.split(" ").indexOf(kind) < 0);
     });
   }
 
@@ -49,12 +49,12 @@
     if ($("since").value) { p.append("since", $("since").value); }
     if ($("until").value) { p.append("until", $("until").value); }
     if ($("in-segment").value) { p.append("in_segment", $("in-segment").value); }
-    if (kind === "funnel") {
+    if (kind === "funnel" || kind === "journey_map") {  // a journey map's stages are steps
       document.querySelectorAll("#steps input").forEach(function (input) {
-        if (input.value.trim()) { p.append("step", input.value.trim()); }
+        if (input.value.trim()) { p.append(kind === "funnel" ? "step" : "stage", input.value.trim()); }
       });
       p.append("window", $("window").value || "7d");
-      p.append("mode", $("mode").value);
+      if (kind === "funnel") { p.append("mode", $("mode").value); }
       if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
     } else if (kind === "paths") {
       if ($("path-start").value) { p.append("start", $("path-start").value); }
@@ -74,9 +74,9 @@
     $("since").value = p.get("since") || "";
     $("until").value = p.get("until") || "";
     $("in-segment").value = p.get("in_segment") || "";
-    if (kind === "funnel") {
+    if (kind === "funnel" || kind === "journey_map") {
       $("steps").innerHTML = "";
-      p.getAll("step").forEach(addStep);
+      p.getAll(kind === "funnel" ? "step" : "stage").forEach(addStep);
       $("window").value = p.get("window") || "7d";
       $("mode").value = p.get("mode") || "ordered";
       var breakdown = p.get("breakdown") || "";

@@ -63,7 +63,11 @@ def value_of(row: Any, name: str) -> str:
 
 
 def matches(step: Step, row: Any) -> bool:
-    if row.event != step.event:
+    if step.any_of:
+        return any(matches(t, row) for t in step.any_of)
+    if step.event and row.event != step.event:
+        return False
+    if not step.event and row.type not in ("track", "page", "screen"):
         return False
     for f in step.filters:
         value = value_of(row, f.field)

@@ -6,9 +6,11 @@ ClickHouse 18.16 server and on chDB."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from analyzer import touchpoints
 from analyzer.funnels import (
     Breakdown,
     Exclusion,
@@ -22,6 +24,9 @@ from analyzer.funnels import (
 )
 from analyzer.funnels.report import reached
 from analyzer.identity import with_person
+from analyzer.journeymap import EVERYONE, JourneyMapSpec, journey_map
+from reports.analyses import run
+from reports.params import ParamError, Params
 from storage.store import Store
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
@@ -46,6 +51,9 @@ def spec(*steps: Step | str, **kwargs: object) -> FunnelSpec:
     )
 
 
+PRODUCT_12 = Filter("page_path", "eq", "/product/12")
+PRODUCT_PAGE = Step("", (Filter("type", "eq", "page"), Filter("page_path", "match", "^/product/")))
+PRODUCT_PAGE_GOOGLE = Step("", (*PRODUCT_PAGE.filters, Filter("utm_source", "eq", "google")))
 SPECS = {
     "ordered": spec("View", "Cart", "Buy"),
     "filters": spec(
@@ -73,6 +81,22 @@ SPECS = {
     "last_touch": spec("View", "Cart", "Buy", breakdown=Breakdown("properties.plan", "last_touch")),
     "at_step": spec("View", "Cart", "Buy", breakdown=Breakdown("properties.plan", "step", step=2)),
     "person": spec("View", "Cart", "Buy", breakdown=Breakdown("person.tier")),
+    # touchpoint sets: a step reached through any of several touchpoints, some events matching
+    # two of them (a View on /product/12 is both), a page view named by its path alone
+    "touchpoints": spec(
+        Step("interest", any_of=(Step("View"), Step("View", (PRODUCT_12,)), PRODUCT_PAGE)),
+        "Cart",
+        Step("checkout", any_of=(Step("Buy"), Step("", (Filter("page_path", "eq", "/checkout"),)))),
+        window=2 * HOUR,
+        exclusions=(Exclusion(Step("trouble", any_of=(Step("Error"), Step("Other")))),),
+        breakdown=Breakdown("utm_source"),
+    ),
+    "strict_touchpoints": spec(
+        Step("interest", any_of=(Step("View"), PRODUCT_PAGE)),
+        "Cart",
+        window=2 * HOUR,
+        mode="strict",
+    ),
     "strict_person": spec("View", "Cart", mode="strict", breakdown=Breakdown("person.tier")),
 }
 
@@ -100,6 +124,111 @@ def test_funnel_matches_the_reference(loaded: dict[int, Loaded], seed: int, name
     assert expected["steps"][0][0] > 10 and expected["steps"][1][0] > 0  # not a trivial case
     if s.exclusions:
         assert expected["excluded"] > 0
+
+
+def test_a_step_naming_a_touchpoint_set_reads_its_latest_version(
+    loaded: dict[int, Loaded],
+) -> None:
+    """``set:NAME`` through the reports (as the CLI, API and saved reports ask), its touchpoints
+    narrowed by the step's filters, then the set redefined: the next report reads version 2."""
+    data = loaded[1]
+    product_page = {
+        "where": [
+            {"field": "type", "op": "eq", "value": "page"},
+            {"field": "page_path", "op": "match", "value": "^/product/"},
+        ]
+    }
+
+    def define(*any_of: object) -> dict[str, int]:
+        doc = {"version": 1, "touchpoints": [{"name": "interest", "any_of": list(any_of)}]}
+        return touchpoints.define(data.store, touchpoints.parse_document(doc))
+
+    def report(*steps: str) -> list[int]:
+        p = Params.of(
+            step=steps,
+            since=START.isoformat(),
+            until=(START + 8 * HOUR).isoformat(),
+            window="1h",
+        )
+        return [s["people"] for s in run(data.store, "funnel", p).data["steps"]]
+
+    assert define("View", product_page) == {"interest": 1}
+    google = Filter("utm_source", "eq", "google")
+    inline = spec(Step("interest", any_of=(Step("View", (google,)), PRODUCT_PAGE_GOOGLE)), "Cart")
+    expected = [people for people, *_ in reference.funnel(data.events, inline)["steps"]]
+    assert report("set:interest|utm_source=google", "Cart") == expected
+    assert expected[1] > 0
+
+    assert define("Other") == {"interest": 2}
+    expected = [p for p, *_ in reference.funnel(data.events, spec("Other", "Cart"))["steps"]]
+    assert report("set:interest", "Cart") == expected
+
+    with pytest.raises(ParamError, match="step: set:nowhere: no touchpoint set of that name"):
+        report("set:nowhere", "Cart")
+
+
+def _chi2_p(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
+    """Two proportions compared by scipy's chi-square test of the 2x2 table (no continuity
+    correction): the same question as the pooled z-test, answered by other code."""
+    from scipy.stats import chi2_contingency
+
+    table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
+    return float(chi2_contingency(table, correction=False)[1])
+
+
+def test_journey_map_matches_the_reference(loaded: dict[int, Loaded]) -> None:
+    """Stages of touchpoint sets, by traffic source, the second half of the log against the
+    first: reach, conversion and time equal the reference's funnels of both periods, p-values
+    equal scipy's, and the stall is the least converting stage with enough people."""
+    data = loaded[2]
+    stages = (
+        Step("interest", any_of=(Step("View"), PRODUCT_PAGE)),
+        Step("Cart"),
+        Step("checkout", any_of=(Step("Buy"), Step("", (Filter("page_path", "eq", "/checkout"),)))),
+    )
+    half = START + 4 * HOUR
+    jm = JourneyMapSpec(stages, half, START + 8 * HOUR, HOUR, Breakdown("utm_source"), min_sample=5)
+    got = journey_map(data.store, jm)
+    assert (got.previous_from, got.previous_to) == (START, half)
+
+    def funnel(date_from: datetime, date_to: datetime) -> dict[str, Any]:
+        s = FunnelSpec(stages, date_from, date_to, HOUR, breakdown=Breakdown("utm_source"))
+        return reference.funnel(data.events, s)
+
+    now, then = funnel(half, START + 8 * HOUR), funnel(START, half)
+    expected = {EVERYONE: (now["steps"], then["steps"])}
+    expected.update({v: (steps, then["breakdown"].get(v)) for v, steps in now["breakdown"].items()})
+    assert got.groups[0].value == EVERYONE
+    assert sorted(g.value for g in got.groups[1:]) == sorted(now["breakdown"])
+    judged = 0
+    for g in got.groups:
+        current, previous = expected[g.value]
+        assert [
+            (s.people, s.median_seconds_from_previous, s.p90_seconds_from_previous)
+            for s in g.stages
+        ] == current
+        assert [s.previous_people for s in g.stages] == [p[0] for p in previous or [(0,)] * 3]
+        for k, s in enumerate(g.stages[1:], start=1):
+            assert s.conversion_from_previous == pytest.approx(
+                current[k][0] / current[k - 1][0] if current[k - 1][0] else 0.0
+            )
+            n_now, n_then = current[k - 1][0], previous[k - 1][0] if previous else 0
+            if min(n_now, n_then) >= 5:
+                assert previous is not None and s.p_value is not None
+                assert s.p_value == pytest.approx(
+                    _chi2_p(current[k][0], n_now, previous[k][0], n_then), abs=1e-9
+                )
+                assert s.significant == (s.p_value < 0.05)
+                judged += 1
+            else:
+                assert s.p_value is None and not s.significant
+        entered = [k for k in range(1, 3) if current[k - 1][0] >= 5]
+        if entered:
+            rates = {k + 1: current[k][0] / current[k - 1][0] for k in entered}
+            assert g.stalls_at == min(rates, key=lambda k: (rates[k], k))
+        else:
+            assert g.stalls_at is None
+    assert judged >= 2  # not a trivial case
 
 
 @pytest.mark.parametrize("limit", [1, 3])

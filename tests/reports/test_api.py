@@ -24,6 +24,14 @@ PERIOD = {"since": "2023-11-14", "until": "2023-11-16"}  # the random log's 8 ho
 STEPS = ["View", "Cart", "Buy"]
 
 
+def _period() -> dict[str, Any]:
+    return {
+        "date_from": datetime(2023, 11, 14, tzinfo=UTC),
+        "date_to": datetime(2023, 11, 16, tzinfo=UTC),
+        "window": timedelta(days=7),
+    }
+
+
 def _funnel_spec(**extra: Any) -> FunnelSpec:
     return FunnelSpec(
         steps=tuple(Step(s) for s in STEPS),
@@ -235,6 +243,71 @@ def test_saved_reports_run_again_by_name(api: Api) -> None:
     assert api.call("DELETE", "/api/v1/saved/weekly-shop").status_code == 200
     assert check(api.get("/api/v1/saved/weekly-shop"), "/api/v1/saved/{name}")["error"]
     assert api.call("DELETE", "/api/v1/saved/weekly-shop").status_code == 404
+
+
+def test_touchpoint_sets_are_defined_and_used_as_steps(api: Api) -> None:
+    """A set defined over the API stands for a funnel step; the answer equals the reference's
+    for the same step written inline; a changed set is a new version; a retired one refused."""
+    body = {"description": "wanting it", "any_of": ["Cart", {"event": "Other", "where": []}]}
+    put = api.call("PUT", "/api/v1/touchpoints/wanting", json=body)
+    assert put.status_code == 200, put.text
+    defined = check(put, "/api/v1/touchpoints/{name}", "put")
+    assert (defined["version"], defined["any_of"]) == (1, body["any_of"])
+    again = api.call("PUT", "/api/v1/touchpoints/wanting", json=body)
+    assert again.json()["version"] == 1  # unchanged: the same version
+    listed = check(api.get("/api/v1/touchpoints"), "/api/v1/touchpoints")["touchpoints"]
+    assert [s["name"] for s in listed] == ["wanting"]
+
+    got = api.get("/api/v1/reports/funnel", step=["View", "set:wanting", "Buy"], **PERIOD)
+    inline = Step("wanting", any_of=(Step("Cart"), Step("Other")))
+    spec = FunnelSpec(steps=(Step("View"), inline, Step("Buy")), **_period())
+    expected = reference.funnel(api.events, spec)
+    result = check(got, "/api/v1/reports/funnel")["result"]
+    assert [s["people"] for s in result["steps"]] == [p for p, *_ in expected["steps"]]
+    assert [s["event"] for s in result["steps"]] == ["View", "wanting", "Buy"]
+
+    changed = api.call("PUT", "/api/v1/touchpoints/wanting", json={"any_of": ["Cart"]})
+    assert changed.json()["version"] == 2
+    bad = api.call("PUT", "/api/v1/touchpoints/wanting", json={"any_of": [{"event": 5}]})
+    assert bad.status_code == 400 and bad.json()["error"].startswith("body.any_of[0].event")
+    named = api.call("PUT", "/api/v1/touchpoints/Bad Name", json={"any_of": ["A"]})
+    assert named.status_code == 400 and "body.name" in named.json()["error"]
+    assert api.call("DELETE", "/api/v1/touchpoints/wanting").status_code == 200
+    assert api.get("/api/v1/touchpoints/wanting").status_code == 404
+    refused = api.get("/api/v1/reports/funnel", step=["View", "set:wanting"], **PERIOD)
+    assert refused.status_code == 400 and refused.json()["parameter"] == "step"
+    assert "set:wanting: no touchpoint set" in refused.json()["error"]
+
+
+def test_the_journey_map_answers_as_described(api: Api) -> None:
+    """Stages naming touchpoint sets, by traffic source, over the API: as the OpenAPI
+    description says, equal to the analyzer's own answer, and drawn in the HTML page."""
+    for name, any_of in (("looking", ["View", "Other"]), ("buying", ["Cart", "Buy"])):
+        assert api.call("PUT", f"/api/v1/touchpoints/{name}", json={"any_of": any_of}).ok
+    query = {"stage": ["set:looking", "set:buying", "Buy"], "breakdown": "utm_source"}
+    got = check(
+        api.get("/api/v1/reports/journey_map", **query, min_sample="5", **PERIOD),
+        "/api/v1/reports/journey_map",
+    )
+    from analyzer import touchpoints
+    from analyzer.journeymap import JourneyMapSpec, journey_map
+
+    stages = touchpoints.resolve(api.store, tuple(Step(s) for s in query["stage"]))
+    spec = JourneyMapSpec(
+        stages,
+        datetime(2023, 11, 14, tzinfo=UTC),
+        datetime(2023, 11, 16, tzinfo=UTC),
+        breakdown=Breakdown("utm_source"),
+        min_sample=5,
+    )
+    direct = json.loads(json.dumps(journey_map(api.store, spec).as_dict(), default=str))
+    assert got["result"]["groups"] == direct["groups"]
+    assert got["result"]["stages"] == ["looking", "buying", "Buy"]
+    assert got["result"]["groups"][0]["stages"][0]["people"] > 0
+    page = api.get("/api/v1/reports/journey_map", **query, format="html", **PERIOD)
+    assert page.status_code == 200 and "People per stage" in page.text
+    bad = api.get("/api/v1/reports/journey_map", stage=["set:looking"], **PERIOD)
+    assert bad.status_code == 400 and bad.json()["parameter"] == "stage"
 
 
 def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> None:

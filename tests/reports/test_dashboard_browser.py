@@ -154,3 +154,24 @@ def test_a_wrong_step_shows_the_api_reason(browser: Browser, api: Api) -> None:
     page.wait_for_function("document.getElementById('error').textContent.length > 0")
     assert "2 to 10" in page.inner_text("#error")
     page.close()
+
+
+def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, api: Api) -> None:
+    """The dashboard's journey map (stages in the step list, no order option) draws people
+    per stage and group as the API answers them."""
+    query = "stage=View&stage=Cart&stage=Buy&window=7d&breakdown=utm_source"
+    period = "since=2023-11-14&until=2023-11-16"
+    page = _open(browser, api, f"#kind=journey_map&{query}&{period}")
+    _wait_chart(page)
+    assert page.is_hidden("#mode")
+    answer = api.get(
+        "/api/v1/reports/journey_map",
+        stage=["View", "Cart", "Buy"],
+        window="7d",
+        breakdown="utm_source",
+        since="2023-11-14",
+        until="2023-11-16",
+    ).json()["result"]
+    expected = [[g["value"], [s["people"] for s in g["stages"]]] for g in answer["groups"]]
+    assert _drawn(page) == expected
+    page.close()

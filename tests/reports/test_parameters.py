@@ -119,6 +119,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("painpoints", {"step": STEPS, "segment": "utm_source=google"}),
     ("retention", {"start_event": STEPS[0], "return_event": STEPS[1]}),
     ("lifecycle", {"event": STEPS[0]}),
+    ("journey_map", {"stage": STEPS}),
     ("scorecard", {}),
     ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     ("campaigns", {}),

@@ -114,12 +114,8 @@ class Person:
             return "returning"
         raise KeyError(name)
 
-    def did(self, rule: dict[str, Any]) -> bool:
-        event = rule.get("did", rule.get("did_not"))
-        rows = self.behaviour[self.behaviour.event == event]
-        if rule.get("in_last_days"):
-            rows = rows[rows.timestamp >= self.as_of_s - rule["in_last_days"] * DAY_S]
-        for f in rule.get("where", []):
+    def _where(self, rows: pd.DataFrame, where: list[dict[str, Any]]) -> pd.DataFrame:
+        for f in where:
             values = (
                 rows[f["field"]]
                 if not f["field"].startswith("properties.")
@@ -131,6 +127,24 @@ class Person:
                 rows = rows[values == f["value"]]
             elif f["op"] == "match":
                 rows = rows[values.map(lambda v, r=f["value"]: re.search(r, v) is not None)]
+        return rows
+
+    def did(self, rule: dict[str, Any], sets: dict[str, list[Any]]) -> bool:
+        event = rule.get("did", rule.get("did_not"))
+        if event.startswith("set:"):  # any of the set's touchpoints, each event once
+            matched: set[Any] = set()
+            for t in sets[event[4:]]:
+                t = {"event": t} if isinstance(t, str) else t
+                rows = self.behaviour
+                if t.get("event"):
+                    rows = rows[rows.event == t["event"]]
+                matched |= set(self._where(rows, t.get("where", [])).index)
+            rows = self.behaviour[self.behaviour.index.isin(matched)]
+        else:
+            rows = self.behaviour[self.behaviour.event == event]
+        if rule.get("in_last_days"):
+            rows = rows[rows.timestamp >= self.as_of_s - rule["in_last_days"] * DAY_S]
+        rows = self._where(rows, rule.get("where", []))
         n = len(rows)
         if "did_not" in rule:
             return n == 0
@@ -140,15 +154,16 @@ class Person:
         )
 
 
-def evaluate(rule: dict[str, Any], p: Person) -> bool:
+def evaluate(rule: dict[str, Any], p: Person, sets: dict[str, list[Any]] | None = None) -> bool:
+    """Whether person ``p`` meets ``rule``; ``sets``: touchpoint sets by name, as written."""
     if "all" in rule:
-        return all(evaluate(r, p) for r in rule["all"])
+        return all(evaluate(r, p, sets) for r in rule["all"])
     if "any" in rule:
-        return any(evaluate(r, p) for r in rule["any"])
+        return any(evaluate(r, p, sets) for r in rule["any"])
     if "not" in rule:
-        return not evaluate(rule["not"], p)
+        return not evaluate(rule["not"], p, sets)
     if "did" in rule or "did_not" in rule:
-        return p.did(rule)
+        return p.did(rule, sets or {})
     if "attribute" in rule:
         value = p.attribute(rule["attribute"])
     elif "trait" in rule:
@@ -197,12 +212,17 @@ def people(events: list[dict[str, Any]], as_of_s: int) -> dict[str, Person]:
     return {str(pid): Person(rows, as_of_s, companies) for pid, rows in df.groupby("person_id")}
 
 
-def members(events: list[dict[str, Any]], doc: dict[str, Any], as_of_s: int) -> dict[str, set[str]]:
+def members(
+    events: list[dict[str, Any]],
+    doc: dict[str, Any],
+    as_of_s: int,
+    sets: dict[str, list[Any]] | None = None,
+) -> dict[str, set[str]]:
     everyone = people(events, as_of_s)
     out: dict[str, set[str]] = {"": set(everyone)}
     for d in doc["segments"]:
         if "rule" in d:
-            out[d["name"]] = {pid for pid, p in everyone.items() if evaluate(d["rule"], p)}
+            out[d["name"]] = {pid for pid, p in everyone.items() if evaluate(d["rule"], p, sets)}
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from analyzer import touchpoints
 from analyzer.segments import catalog
 from analyzer.segments.definition import DefinitionError, parse_document
 from analyzer.segments.refresh import refresh
@@ -92,7 +93,19 @@ RULES: dict[str, Any] = {
             },
         },
         {"name": "recent", "rule": {"attribute": "last_seen_days", "lt": 7}},
+        # a touchpoint set: a tech product view matches two touchpoints and counts once
+        {"name": "engaged", "rule": {"did": "set:engaged", "at_least": 3, "in_last_days": 60}},
     ],
+}
+SETS: dict[str, list[Any]] = {
+    "engaged": [
+        {
+            "event": "Product Viewed",
+            "where": [{"field": "properties.category", "op": "eq", "value": "tech"}],
+        },
+        "Order Completed",
+        "Product Viewed",
+    ]
 }
 
 
@@ -122,10 +135,13 @@ def _members(store: Store, refresh_id: int) -> dict[str, set[str]]:
 
 
 def test_rule_segments_match_the_reference(base: Base) -> None:
+    doc = {"version": 1, "touchpoints": [{"name": n, "any_of": t} for n, t in SETS.items()]}
+    touchpoints.define(base.store, touchpoints.parse_document(doc))
     catalog.define(base.store, parse_document(RULES))
     report = refresh(base.store, [d["name"] for d in RULES["segments"]], at=NOW)
+    assert report.errors == {}
     got = _members(base.store, report.refresh)
-    expected = reference.members(base.events, RULES, AS_OF_S)
+    expected = reference.members(base.events, RULES, AS_OF_S, SETS)
     assert report.base == len(expected[""]) > 250
     for d in RULES["segments"]:
         name = d["name"]
@@ -201,11 +217,13 @@ def test_a_definition_clickhouse_cannot_run_never_stops_the_others(
     refresh reports it and refreshes every other segment of the same pass."""
     good = {"name": "good_one", "rule": {"attribute": "last_seen_days", "lt": 20}}
     bad = {"name": "bad_one", "rule": {"trait": "email", "matches": "^(?!.*@test)"}}
+    unknown = {"name": "no_such_set", "rule": {"did": "set:never-defined"}}
     monkeypatch.setattr("analyzer.segments.definition.problem", lambda pattern: "")
-    catalog.define(base.store, parse_document({"version": 1, "segments": [bad, good]}))
+    catalog.define(base.store, parse_document({"version": 1, "segments": [bad, good, unknown]}))
     monkeypatch.undo()
-    report = refresh(base.store, ["bad_one", "good_one"], at=NOW)
-    assert list(report.errors) == ["bad_one"] and report.errors["bad_one"]
+    report = refresh(base.store, ["bad_one", "good_one", "no_such_set"], at=NOW)
+    assert sorted(report.errors) == ["bad_one", "no_such_set"] and report.errors["bad_one"]
+    assert report.errors["no_such_set"].startswith("set:never-defined: no touchpoint set")
     expected = reference.members(base.events, {"segments": [good]}, AS_OF_S)
     assert report.base == len(expected[""])
     assert _members(base.store, report.refresh)["good_one"] == expected["good_one"]

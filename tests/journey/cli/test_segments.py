@@ -235,3 +235,53 @@ def test_the_schema_of_segment_and_alert_documents_is_printed_for_editors() -> N
         result = CliRunner().invoke(main, [group, "schema"])
         assert result.exit_code == 0, result.output
         assert json.loads(result.output) == schemas.load(name)
+
+
+SETS = """\
+version: 1
+touchpoints:
+  - name: interest
+    description: looking at products or buying
+    any_of:
+      - Product Viewed
+      - {event: Order Completed, where: [{field: type, op: eq, value: track}]}
+"""
+
+
+def test_touchpoint_sets_from_the_cli(database: tuple[ServerStore, str], tmp_path: Path) -> None:
+    """`journey touchpoints define|list|show|drop`, a set as a funnel step and as a journey map
+    stage, and one line naming the place for a bad document or an unknown set."""
+    _, url = database
+    env = {"JOURNEY_CLICKHOUSE_URL": url}
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, list(args), env=env)
+
+    file = tmp_path / "sets.yaml"
+    file.write_text(SETS)
+    defined = run("touchpoints", "define", str(file))
+    assert defined.exit_code == 0 and defined.output == "interest: version 1\n", defined.output
+    listed = json.loads(run("touchpoints", "list", "--format", "json").output)["touchpoints"]
+    assert [(s["name"], s["version"], len(s["any_of"])) for s in listed] == [("interest", 1, 2)]
+    assert json.loads(run("touchpoints", "show", "interest").output)["description"].startswith(
+        "looking"
+    )
+    since = ["--since", "2025-12-01", "--until", "2026-06-02", "--format", "json"]
+    steps_args = ["--step", "set:interest", "--step", "Order Completed", "--window", "30d"]
+    funnel = run("report", "funnel", *steps_args, *since)
+    assert funnel.exit_code == 0, funnel.output
+    steps = json.loads(funnel.output)["steps"]
+    assert steps[0]["event"] == "interest" and steps[1]["people"] > 0
+    stages = ["--stage", "set:interest", "--stage", "Order Completed"]
+    mapped = run("report", "journey_map", *stages, "--min-sample", "5", *since)  # window 30d
+    assert mapped.exit_code == 0, mapped.output
+    everyone = json.loads(mapped.output)["groups"][0]
+    assert [s["people"] for s in everyone["stages"]] == [s["people"] for s in steps]
+
+    file.write_text(SETS.replace("- Product Viewed", "- {where: []}"))
+    bad = run("touchpoints", "define", str(file))
+    assert bad.exit_code == 1
+    assert "touchpoints[0].any_of[0]: an event name, or filters saying which events" in bad.output
+    assert run("touchpoints", "drop", "interest").output == "interest: dropped\n"
+    refused = run("report", "funnel", "--step", "set:interest", "--step", "Order Completed", *since)
+    assert refused.exit_code != 0 and "set:interest: no touchpoint set" in refused.output
