@@ -524,6 +524,48 @@ SUMMARIES = {
 }
 
 
+def _json_body(schema: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _documents(
+    base: str,
+    listing: tuple[str, str, str],
+    one: tuple[str, str, str],
+    put: tuple[str, str, str],
+    delete: tuple[str, str],
+) -> dict[str, Any]:
+    """The endpoints of named, versioned documents: ``base`` lists them (summary, schema,
+    description), ``base/{name}`` gets one (same), puts one (summary, request schema,
+    description; answers as get does) and deletes one (summary, description)."""
+    ok = {"200": {"description": listing[2], **_json_body(listing[1])}, **_errors()}
+    answer = _json_body(one[1])
+    return {
+        base: _get(listing[0], [], ok),
+        f"{base}/{{name}}": {
+            "get": {
+                "summary": one[0],
+                "parameters": [NAME],
+                "responses": {"200": {"description": one[2], **answer}, **_errors()},
+            },
+            "put": {
+                "summary": put[0],
+                "parameters": [NAME],
+                "requestBody": {"required": True, **_json_body(put[1])},
+                "responses": {"200": {"description": put[2], **answer}, **_errors()},
+            },
+            "delete": {
+                "summary": delete[0],
+                "parameters": [NAME],
+                "responses": {
+                    "200": {"description": delete[1], **_json_body("Deleted")},
+                    **_errors(),
+                },
+            },
+        },
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
@@ -566,84 +608,36 @@ def document() -> dict[str, Any]:
         [NAME, *parameters("alert_deliveries"), FORMAT],
         _responses({"alert_deliveries": "AlertDeliveries"}),
     )
-    saved_one = {"content": {"application/json": {"schema": _ref("Saved")}}}
-    paths["/api/v1/saved"] = _get(
-        "Saved reports",
-        [],
-        {
-            "200": {
-                "description": "saved reports",
-                "content": {"application/json": {"schema": _ref("SavedList")}},
-            },
-            **_errors(),
-        },
+    paths.update(
+        _documents(
+            "/api/v1/saved",
+            ("Saved reports", "SavedList", "saved reports"),
+            ("A saved report's kind and parameters", "Saved", "the saved report"),
+            (
+                "Save a report under a name (it is run first, so a broken one is refused)",
+                "SaveRequest",
+                "saved",
+            ),
+            ("Forget a saved report", "deleted"),
+        )
     )
-    paths["/api/v1/saved/{name}"] = {
-        "get": {
-            "summary": "A saved report's kind and parameters",
-            "parameters": [NAME],
-            "responses": {"200": {"description": "the saved report", **saved_one}, **_errors()},
-        },
-        "put": {
-            "summary": "Save a report under a name (it is run first, so a broken one is refused)",
-            "parameters": [NAME],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("SaveRequest")}},
-            },
-            "responses": {"200": {"description": "saved", **saved_one}, **_errors()},
-        },
-        "delete": {
-            "summary": "Forget a saved report",
-            "parameters": [NAME],
-            "responses": {
-                "200": {
-                    "description": "deleted",
-                    "content": {"application/json": {"schema": _ref("Deleted")}},
-                },
-                **_errors(),
-            },
-        },
-    }
-    one_set = {"content": {"application/json": {"schema": _ref("TouchpointSet")}}}
-    paths["/api/v1/touchpoints"] = _get(
-        "Touchpoint sets: named sets of touchpoints, used in steps as set:NAME",
-        [],
-        {
-            "200": {
-                "description": "every defined set, its latest version",
-                "content": {"application/json": {"schema": _ref("TouchpointSets")}},
-            },
-            **_errors(),
-        },
+    paths.update(
+        _documents(
+            "/api/v1/touchpoints",
+            (
+                "Touchpoint sets: named sets of touchpoints, used in steps as set:NAME",
+                "TouchpointSets",
+                "every defined set, its latest version",
+            ),
+            ("A touchpoint set, its latest version", "TouchpointSet", "the set"),
+            (
+                "Define a touchpoint set (a new version when it changed)",
+                "TouchpointSetRequest",
+                "defined",
+            ),
+            ("Retire a touchpoint set (its versions are kept)", "retired"),
+        )
     )
-    paths["/api/v1/touchpoints/{name}"] = {
-        "get": {
-            "summary": "A touchpoint set, its latest version",
-            "parameters": [NAME],
-            "responses": {"200": {"description": "the set", **one_set}, **_errors()},
-        },
-        "put": {
-            "summary": "Define a touchpoint set (a new version when it changed)",
-            "parameters": [NAME],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": _ref("TouchpointSetRequest")}},
-            },
-            "responses": {"200": {"description": "defined", **one_set}, **_errors()},
-        },
-        "delete": {
-            "summary": "Retire a touchpoint set (its versions are kept)",
-            "parameters": [NAME],
-            "responses": {
-                "200": {
-                    "description": "retired",
-                    "content": {"application/json": {"schema": _ref("Deleted")}},
-                },
-                **_errors(),
-            },
-        },
-    }
     every_report = {k: v for kinds in REPORT_RESULTS.values() for k, v in kinds.items()}
     paths["/api/v1/saved/{name}/run"] = _get(
         "Run a saved report", [NAME, *parameters("saved_run"), FORMAT], _responses(every_report)

@@ -11,6 +11,9 @@ from storage.sql import identifier
 from storage.store import Store
 
 COLUMNS = ("name", "version", "definition", "created_at")
+# How every such table is made (its migration): one row per version, read by name.
+DDL_COLUMNS = ("name String", "version UInt32", "definition String", "created_at DateTime('UTC')")
+DDL_ORDER = "(name, version)"
 
 
 @dataclass(frozen=True)

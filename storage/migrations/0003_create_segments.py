@@ -6,6 +6,7 @@ a whole snapshot per refresh, with one row per person of the customer base under
 RFM values and propensity scores of a refresh are kept beside it.
 """
 
+from storage import versioned
 from storage.migrations.runner import Migrator
 
 PARTITION = "toYYYYMM(toDateTime(intDiv(refresh, 1000)))"
@@ -15,14 +16,9 @@ PERSON = "cityHash64(person_id)"  # on a cluster, the shard of a person's rows
 def forwards(m: Migrator) -> None:
     m.create_table(
         "segment_definitions",
-        [
-            "name String",
-            "version UInt32",
-            "definition String",
-            "created_at DateTime('UTC')",
-        ],
+        list(versioned.DDL_COLUMNS),
         engine="MergeTree",
-        order_by="(name, version)",
+        order_by=versioned.DDL_ORDER,
     )
     m.create_table(
         "segment_refreshes",

@@ -2,20 +2,16 @@
 counts, verdict and the alert's state afterwards, so the latest row is the current state and
 state changes are rows with ``changed``), and every delivery of a notice, good or failed."""
 
+from storage import versioned
 from storage.migrations.runner import Migrator
 
 
 def forwards(m: Migrator) -> None:
     m.create_table(
         "alert_rules",
-        [
-            "name String",
-            "version UInt32",
-            "definition String",
-            "created_at DateTime('UTC')",
-        ],
+        list(versioned.DDL_COLUMNS),
         engine="MergeTree",
-        order_by="(name, version)",
+        order_by=versioned.DDL_ORDER,
     )
     m.create_table(
         "alert_evaluations",

@@ -2,18 +2,14 @@
 (storage.versioned), so a funnel, a journey map or a segment naming a set reads its latest
 definition and every change is kept."""
 
+from storage import versioned
 from storage.migrations.runner import Migrator
 
 
 def forwards(m: Migrator) -> None:
     m.create_table(
         "touchpoint_sets",
-        [
-            "name String",
-            "version UInt32",
-            "definition String",
-            "created_at DateTime('UTC')",
-        ],
+        list(versioned.DDL_COLUMNS),
         engine="MergeTree",
-        order_by="(name, version)",
+        order_by=versioned.DDL_ORDER,
     )
