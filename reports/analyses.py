@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer import touchpoints
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import Breakdown, FunnelSpec
 from reports.params import ParamError, Params
 from reports.result import Result, checked
 from storage.store import Store
@@ -276,6 +276,61 @@ def journey_map(store: Store, p: Params, today: datetime | None = None) -> Resul
     return Result("journey_map", f"Journey map: {_title(spec.stages)}", found.as_dict(), rows)
 
 
+def trends(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Events, people, or a property's sum or average over time, by value or segment, with
+    the previous period alongside."""
+    from analyzer.trends import TrendSpec
+    from analyzer.trends import trend as compute
+
+    event = p.step("event")
+    since, until = p.period(today)
+    field = p.one("breakdown")
+    breakdown = None
+    if field and field.startswith("segment:"):
+        breakdown = Breakdown(
+            "segment", segments=tuple(n.strip() for n in field[8:].split(",") if n.strip())
+        )
+    elif field:
+        breakdown = Breakdown(field)
+    spec = TrendSpec(
+        event,
+        since,
+        until,
+        interval=p.choice("interval"),
+        measure=p.choice("measure"),
+        property=p.one("property"),
+        breakdown=breakdown,
+        top=p.integer("top"),
+        segment=p.one("in_segment"),
+        include_bots=p.flag("include_bots"),
+    )
+    p.done()
+    names = {
+        "event": "event",
+        "interval": "interval",
+        "measure": "measure",
+        "property": "property",
+        "breakdown": "breakdown",
+        "top": "top",
+        "segment": "in_segment",
+        "date_from": "since",
+        "date_to": "until",
+    }
+    found = compute(store, checked(spec.validate, names))
+    rows = [
+        {
+            "value": s.value,
+            "bucket": b.isoformat(),
+            spec.measure: point,
+            "previous": before,
+        }
+        for s in found.series
+        for b, point, before in zip(found.buckets, s.points, s.previous, strict=True)
+    ]
+    title = f"{spec.measure.capitalize()} of {event.event} by {spec.interval}"
+    return Result("trends", title, found.as_dict(), rows)
+
+
 def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     """Per segment over a period: conversion, engagement, retention, revenue, satisfaction."""
     from reports import scorecard as reports
@@ -304,6 +359,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "retention": retention,
     "lifecycle": lifecycle,
     "journey_map": journey_map,
+    "trends": trends,
     "scorecard": scorecard,
     "compare": compare,
     "campaigns": campaigns,

@@ -351,6 +351,22 @@ def journey_map_figures(data: dict[str, Any]) -> list[go.Figure]:
     ]
 
 
+def trend_series_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """A line per series over the buckets, the previous period's dotted beside each."""
+    fig = go.Figure()
+    x = [str(b) for b in data["buckets"]]
+    for s in data["series"]:
+        fig.add_scatter(name=s["value"], x=x, y=s["points"], mode="lines+markers")
+        fig.add_scatter(
+            name=f"{s['value']} (previous period)",
+            x=x,
+            y=s["previous"],
+            mode="lines",
+            line={"dash": "dot"},
+        )
+    return [_layout(fig, f"{data['measure'].capitalize()} per {data['interval']}")]
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -359,6 +375,7 @@ FIGURES = {
     "retention": retention_figures,
     "lifecycle": lifecycle_figures,
     "journey_map": journey_map_figures,
+    "trends": trend_series_figures,
     "segment": segment_figures,
     "scorecard": scorecard_figures,
     "compare": compare_figures,

@@ -217,6 +217,25 @@ SCHEMAS: dict[str, Any] = {
             ),
         }
     ),
+    "Trends": _obj(
+        {
+            "measure": STR,
+            "interval": STR,
+            "buckets": _array(MOMENT),
+            "previous_buckets": _array(MOMENT),
+            "series": _array(
+                _obj(
+                    {
+                        "value": STR,
+                        "points": _array(_nullable(NUM)),
+                        "previous": _array(_nullable(NUM)),
+                        "total": _nullable(NUM),
+                        "previous_total": _nullable(NUM),
+                    }
+                )
+            ),
+        }
+    ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
     "Segments": _array(
         _obj(
@@ -506,6 +525,7 @@ REPORT_RESULTS = {
     "retention": {"retention": "Retention"},
     "lifecycle": {"lifecycle": "Lifecycle"},
     "journey_map": {"journey_map": "JourneyMap"},
+    "trends": {"trends": "Trends"},
     "scorecard": {"scorecard": "Scorecard"},
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
@@ -518,6 +538,8 @@ SUMMARIES = {
     "lifecycle": "New, returning, resurrecting and dormant people per period",
     "journey_map": "Journey stages (touchpoint sets) per segment: reach, conversion, time, "
     "where people stall, change against the previous period with significance",
+    "trends": "Events, people, or a property's sum or average per hour, day, week or month, "
+    "by value or segment, with the previous period alongside",
     "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
     "compare": "A segment's scorecard in two periods: each change with its 95% interval",
     "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",

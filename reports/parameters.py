@@ -207,6 +207,24 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
         MIN_SAMPLE,
         *PERIOD,
     ),
+    "trends": (
+        Param(
+            "event", f"what is counted, an event or a touchpoint set: {STEP}", "step", required=True
+        ),
+        Param("interval", "the buckets", "choice", "day", choices=("hour", "day", "week", "month")),
+        Param(
+            "measure",
+            "events, unique people, or the sum or average of --property",
+            "choice",
+            "events",
+            choices=("events", "people", "sum", "average"),
+        ),  # fmt: skip
+        Param("property", "with measure sum or average: a numeric property path"),
+        Param("breakdown", "a column, properties.KEY, or segment:NAME[,NAME...]"),
+        Param("top", "breakdown values shown; the rest are (other)", "integer", 5, 1, 50),
+        IN_SEGMENT,
+        *PERIOD,
+    ),
     "scorecard": (*SCORECARD, *PERIOD),
     "compare": (
         *SCORECARD,

@@ -1,4 +1,4 @@
-"""`journey report summary|journey|funnel|paths|painpoints|retention|lifecycle|journey_map|
+"""`journey report summary|journey|funnel|paths|painpoints|retention|lifecycle|journey_map|trends|
 scorecard|compare|campaigns`: the reports of reports.analyses from the shell.
 
 The options of each analysis are built from its one declaration (reports.parameters), so the

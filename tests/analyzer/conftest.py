@@ -1,4 +1,6 @@
-"""Random logs loaded once per module and engine: many analyses read the same data."""
+"""Random logs loaded once per test session and engine: many analyses read the same data (the
+funnel, paths, pain point and trend modules; their tests only read, or define what only they
+name)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ class Loaded:
     events: list[dict[str, Any]]  # with their tie hash
 
 
-@pytest.fixture(scope="module", params=WITH_CLUSTER)
+@pytest.fixture(scope="session", params=WITH_CLUSTER)
 def loaded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[dict[int, Loaded]]:
     """Seeds 1 and 2, each in its own database, on the server and on chDB."""
     out = {}

@@ -500,3 +500,59 @@ def painpoint_evidence(
         if not converted:
             nexts[moves[0] if moves else "(no further events)"] += 1
     return dict(nexts), {k: (v[0], v[1], v[2]) for k, v in sides.items()}
+
+
+def event_trend(events: list[dict[str, Any]], spec: Any) -> dict[tuple[str, bool], Any]:
+    """(series value, previous period) -> (points per bucket, total), as analyzer.trends
+    computes them, for hour and day intervals and breakdowns by a column or property."""
+    df = persons(events)
+    length = spec.date_to.timestamp() - spec.date_from.timestamp()
+    size = {"hour": 3600, "day": 86400, "week": 7 * 86400}[spec.interval]
+    n = int(-(-length // size))
+    measured: dict[bool, list[tuple[int, str, str, float | None]]] = {False: [], True: []}
+    for r in df.itertuples():
+        if not matches(spec.event, r):
+            continue
+        for previous, start in (
+            (False, spec.date_from.timestamp()),
+            (True, spec.date_from.timestamp() - length),
+        ):
+            if start <= r.timestamp < start + length:
+                price = json.loads(r.properties).get(spec.property) if spec.property else None
+                value = value_of(r, spec.breakdown.field) if spec.breakdown else ""
+                number = float(price) if isinstance(price, (int, float)) else None
+                measured[previous].append(
+                    (int((r.timestamp - start) // size), value, r.person_id, number)
+                )
+
+    def measure(rows: list[tuple[int, str, str, float | None]]) -> float | None:
+        numbers = [x for *_, x in rows if x is not None]
+        if spec.measure == "events":
+            return float(len(rows))
+        if spec.measure == "people":
+            return float(len({p for _, _, p, _ in rows}))
+        if spec.measure == "sum":
+            return float(sum(numbers))
+        return sum(numbers) / len(numbers) if numbers else None
+
+    top = None
+    if spec.breakdown is not None:
+        totals = {}
+        for v in {v for _, v, _, _ in measured[False]}:
+            totals[v] = measure([x for x in measured[False] if x[1] == v])
+        top = sorted(totals, key=lambda v: (-(totals[v] or 0.0), v))[: spec.top]
+    out: dict[tuple[str, bool], Any] = {}
+    for previous, rows in measured.items():
+        groups: dict[str, list[Any]] = {"(all)": rows}
+        if top is not None:
+            for row in rows:
+                key = row[1] if row[1] in top else "(other)"
+                groups.setdefault(key or "(none)", []).append(row)
+        empty = None if spec.measure == "average" else 0.0
+        for value, group in groups.items():
+            points = []
+            for b in range(n):
+                in_bucket = [x for x in group if x[0] == b]
+                points.append(measure(in_bucket) if in_bucket else empty)
+            out[(value, previous)] = (points, measure(group) if group else empty)
+    return out

@@ -310,6 +310,30 @@ def test_the_journey_map_answers_as_described(api: Api) -> None:
     assert bad.status_code == 400 and bad.json()["parameter"] == "stage"
 
 
+def test_trends_answer_as_described(api: Api) -> None:
+    """People per hour by traffic source over the API: as described, equal to the analyzer's
+    own answer, drawn in HTML; a sum without its property is refused naming it."""
+    query = {"event": "View", "measure": "people", "interval": "hour", "breakdown": "utm_source"}
+    got = check(api.get("/api/v1/reports/trends", **query, **PERIOD), "/api/v1/reports/trends")
+    from analyzer.trends import TrendSpec, trend
+
+    spec = TrendSpec(
+        Step("View"),
+        datetime(2023, 11, 14, tzinfo=UTC),
+        datetime(2023, 11, 16, tzinfo=UTC),
+        interval="hour",
+        measure="people",
+        breakdown=Breakdown("utm_source"),
+    )
+    direct = json.loads(json.dumps(trend(api.store, spec).as_dict(), default=str))
+    assert got["result"]["series"] == direct["series"] and len(got["result"]["buckets"]) == 48
+    assert got["result"]["series"][0]["total"] > 0
+    page = api.get("/api/v1/reports/trends", **query, format="html", **PERIOD)
+    assert page.status_code == 200 and "People per hour" in page.text
+    bad = api.get("/api/v1/reports/trends", event="View", measure="sum", **PERIOD)
+    assert bad.status_code == 400 and bad.json()["parameter"] == "property"
+
+
 def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> None:
     from alerts import catalog as alert_catalog
     from alerts.channels import Channels

@@ -120,6 +120,8 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("retention", {"start_event": STEPS[0], "return_event": STEPS[1]}),
     ("lifecycle", {"event": STEPS[0]}),
     ("journey_map", {"stage": STEPS}),
+    ("trends", {"event": STEPS[0], "breakdown": "utm_source"}),
+    ("trends", {"event": STEPS[0], "measure": "sum", "property": "price"}),
     ("scorecard", {}),
     ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     ("campaigns", {}),

@@ -1,0 +1,260 @@
+"""Trends: how many did something over time, per segment or value, beside the period before.
+
+For an event or a touchpoint set (a ``Step``), per hour, day, week or month: the number of
+events, of unique people (identity-stitched), or the sum or average of a numeric property;
+broken down by an event column or property (the top ``top`` values by the measure, the rest
+as ``(other)``) or by segments (a person counting in each of theirs; ``(none)`` for people in
+none of them). The previous period of the same length comes alongside, bucket by bucket, and
+each series has its total over the whole period (for people: distinct over the period, not a
+sum of the buckets). Each event counts once (``LIMIT 1 BY event_key``) and bots are left out
+unless asked for.
+
+Buckets are counted from the period's start (an hour, a day or a week long), or are calendar
+months (the first one starting at the period's start); the previous period's buckets are
+counted from its own start, so bucket i of both periods lines up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from analyzer.errors import SpecError
+from analyzer.events import humans
+from analyzer.funnels.people import field_sql, step_sql
+from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
+from analyzer.identity import KEY, persons
+from analyzer.membership import check_refreshed, members_sql, only_members
+from storage.sql import identifier
+from storage.store import Store
+
+INTERVALS = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 0}
+MEASURES = ("events", "people", "sum", "average")
+ALL, OTHER, NONE = "(all)", "(other)", "(none)"
+MAX_BUCKETS = 2000
+
+
+@dataclass(frozen=True)
+class TrendSpec:
+    event: Step  # an event or a resolved touchpoint set
+    date_from: datetime
+    date_to: datetime
+    interval: str = "day"
+    measure: str = "events"
+    property: str | None = None  # with sum and average: a numeric property path
+    breakdown: Breakdown | None = None  # a column, properties.<path>, or segments
+    top: int = 5
+    segment: str | None = None  # only the members of this segment (or name/group)
+    include_bots: bool = False
+
+    def buckets(self, start: datetime) -> list[datetime]:
+        """The start of each bucket of the period beginning at ``start``."""
+        if self.interval != "month":
+            size = timedelta(seconds=INTERVALS[self.interval])
+            n = -(-(self.date_to - self.date_from) // size)
+            return [start + i * size for i in range(n)]
+        end = start + (self.date_to - self.date_from)
+        out, month = [start], _month(start)
+        while (nxt := _add_months(month, len(out))) < end:
+            out.append(nxt)
+        return out
+
+    def validate(self) -> TrendSpec:
+        self.event.validate("event")
+        check_range(self.date_from, self.date_to)
+        if self.interval not in INTERVALS:
+            raise SpecError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
+        if len(self.buckets(self.date_from)) > MAX_BUCKETS:
+            raise SpecError(f"interval: at most {MAX_BUCKETS} buckets; choose a longer one")
+        if self.measure not in MEASURES:
+            raise SpecError(f"measure: {self.measure!r} is not one of {', '.join(MEASURES)}")
+        if self.measure in ("sum", "average"):
+            check_property(self.property, "property")
+        elif self.property is not None:
+            raise SpecError("property: only with measure sum or average")
+        b = self.breakdown
+        if b is not None:
+            if b.field == "segment":
+                b.validate(1)
+            elif b.field.startswith("person.") or b.attribution != "first_touch":
+                raise SpecError("breakdown: a column or properties.<path> (each event's own)")
+            else:
+                b.validate(1)
+        if not isinstance(self.top, int) or not 1 <= self.top <= 50:
+            raise SpecError("top: from 1 to 50 values")
+        if self.segment is not None:
+            check_segment(self.segment, "segment")
+        return self
+
+
+def _month(at: datetime) -> datetime:
+    return at.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _add_months(at: datetime, n: int) -> datetime:
+    months = at.year * 12 + at.month - 1 + n
+    return at.replace(year=months // 12, month=months % 12 + 1)
+
+
+@dataclass(frozen=True)
+class Series:
+    value: str  # ALL, a breakdown value, OTHER or NONE
+    points: list[float | None]  # per bucket of the period
+    previous: list[float | None]  # per bucket of the previous period
+    total: float | None  # over the whole period
+    previous_total: float | None
+
+
+@dataclass
+class TrendReport:
+    measure: str
+    interval: str
+    buckets: list[datetime]
+    previous_buckets: list[datetime]
+    series: list[Series] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+MEASURE_SQL = {
+    "events": "toFloat64(count())",
+    "people": "toFloat64(uniqExact(person))",
+    "sum": "ifNull(sum(_n), 0.)",  # over the events having the property
+    "average": "avg(_n)",
+}
+
+
+class _Query:
+    def __init__(self, spec: TrendSpec, database: str) -> None:
+        self.spec = spec
+        self.db = database
+        length = spec.date_to - spec.date_from
+        self.previous_from = spec.date_from - length
+        self.params: dict[str, Any] = {
+            "from_s": int(spec.date_from.timestamp()),
+            "to_s": int(spec.date_to.timestamp()),
+            "prev_s": int(self.previous_from.timestamp()),
+            "other": OTHER,
+            "none": NONE,
+        }
+        self.by_segment = spec.breakdown is not None and spec.breakdown.field == "segment"
+        self.ids = self.by_segment or spec.segment is not None
+
+    def events(self) -> str:
+        """One row per event of either period: its person, bucket, number and value."""
+        spec, params = self.spec, self.params
+        cond = step_sql(spec.event, "ev", params)
+        number = "toFloat64(0)"
+        if spec.property is not None:
+            params["number_key"] = spec.property
+            number = (
+                f"toFloat64OrNull({field_sql('properties.' + spec.property, params, 'number_key')})"
+            )
+        value = "''"
+        if spec.breakdown is not None and not self.by_segment:
+            value = field_sql(spec.breakdown.field, params, "breakdown_key")
+        id_column = f", {KEY} AS _id" if self.ids else ""
+        rows = (
+            f"(SELECT event_key, identity_key, timestamp, {number} AS _n, {value} AS _v{id_column} "
+            f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
+            f"AND timestamp < toDateTime(%(to_s)s) AND ({cond}) AND {humans(spec.include_bots)} "
+            "LIMIT 1 BY event_key)"
+        )
+        pid = ", if(linked_id != '', linked_id, _id) AS person_id" if self.ids else ""
+        prev = "timestamp < toDateTime(%(from_s)s)"
+        start = "if(_prev, %(prev_s)s, %(from_s)s)"
+        if spec.interval == "month":
+            bucket = (
+                "toInt64(toRelativeMonthNum(timestamp)) - "
+                f"toInt64(toRelativeMonthNum(toDateTime({start})))"
+            )
+        else:
+            bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
+        joined = (
+            f"(SELECT _prev, {bucket} AS _b, _n, _v, person{', person_id' if self.ids else ''} "
+            f"FROM (SELECT {prev} AS _prev, timestamp, _n, _v, "
+            "if(linked_person != 0, linked_person, identity_key) AS person"
+            f"{pid} FROM {rows} AS e "
+            f"ANY LEFT JOIN {persons(self.db, self.ids)} AS p USING identity_key))"
+        )
+        if spec.segment is not None:
+            joined = f"(SELECT * FROM {joined} WHERE {only_members(self.db, spec.segment, params)})"
+        if self.by_segment:
+            assert spec.breakdown is not None
+            members = members_sql(self.db, spec.breakdown.segments, params, "by")
+            joined = (
+                f"(SELECT _prev, _b, _n, arrayJoin(if(empty(segs), [%(none)s], segs)) AS _v, "
+                f"person FROM {joined} AS j ANY LEFT JOIN {members} AS m USING person_id)"
+            )
+        return joined
+
+    def top(self, store: Store) -> list[str]:
+        """The breakdown's ``top`` values by the measure over the period."""
+        measure = MEASURE_SQL[self.spec.measure]
+        rows = store.execute(
+            f"SELECT _v, {measure} AS m FROM {self.events()} WHERE NOT _prev "
+            "GROUP BY _v ORDER BY m DESC, _v LIMIT %(top)s",
+            {**self.params, "top": self.spec.top},
+        )
+        return [str(v) for v, _ in rows]
+
+    def sql(self, top: list[str] | None) -> str:
+        value = "_v"
+        if top is not None:
+            self.params["top_values"] = tuple(top) or ("",)
+            value = "if(_v IN %(top_values)s, _v, %(other)s)"
+        # each event counts in its bucket and in the whole period (-1), for everyone (0) and,
+        # with a breakdown, for its value (1)
+        split = "[0]" if self.spec.breakdown is None else "[0, 1]"
+        return (
+            f"SELECT _prev, _bucket, _split, _value, {MEASURE_SQL[self.spec.measure]} "
+            f"FROM (SELECT _prev, arrayJoin([toInt64(_b), -1]) AS _bucket, "
+            f"arrayJoin({split}) AS _split, if(_split = 1, {value}, '') AS _value, _n, person "
+            f"FROM {self.events()}) GROUP BY _prev, _bucket, _split, _value"
+        )
+
+
+def trend(store: Store, spec: TrendSpec) -> TrendReport:
+    """The measure of ``spec`` per bucket and breakdown value, now and in the period before."""
+    spec.validate()
+    names = [spec.segment] if spec.segment else []
+    if spec.breakdown is not None and spec.breakdown.field == "segment":
+        names += list(spec.breakdown.segments)
+    check_refreshed(store, names)
+    q = _Query(spec, store.database)
+    top = None
+    if spec.breakdown is not None and not q.by_segment:
+        top = _Query(spec, store.database).top(store)
+    rows = store.execute(q.sql(top), q.params)
+    buckets = spec.buckets(spec.date_from)
+    previous_buckets = spec.buckets(q.previous_from)
+    n = len(buckets)
+    found: dict[tuple[bool, str | None], dict[int, float | None]] = {}  # value None: everyone
+    for prev, bucket, split, value, measured in rows:
+        key = (bool(prev), str(value) if split else None)
+        found.setdefault(key, {})[int(bucket)] = None if measured is None else float(measured)
+    empty = None if spec.measure == "average" else 0.0
+
+    def series(value: str | None, label: str) -> Series:
+        now, then = found.get((False, value), {}), found.get((True, value), {})
+        return Series(
+            label,
+            [now.get(i, empty) for i in range(n)],
+            [then.get(i, empty) for i in range(n)],
+            now.get(-1, empty),
+            then.get(-1, empty),
+        )
+
+    report = TrendReport(spec.measure, spec.interval, buckets, previous_buckets[:n])
+    report.series.append(series(None, ALL))
+    if spec.breakdown is not None:
+        if top is not None:  # the top values in their order, then the rest
+            values = [*top, OTHER]
+        else:  # segments (a family's groups as they are named), then people in none
+            values = sorted({v for _, v in found if v is not None and v != NONE}) + [NONE]
+        for value in values:
+            if (False, value) in found or (True, value) in found:
+                report.series.append(series(value, value or NONE))
+    return report

@@ -1,0 +1,96 @@
+"""Trends against the plain-Python reference on random logs (replays, ties, identify
+mid-journey), on the server, chDB and the cluster: every measure, per hour, by a column and by
+a property with the rest as (other), for an event and for a touchpoint set, with the previous
+period alongside."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from analyzer.funnels.spec import Breakdown, Filter, SpecError, Step
+from analyzer.trends import TrendSpec, trend
+from tests.analyzer import reference
+from tests.analyzer.conftest import Loaded
+from tests.analyzer.logs import T0
+
+pytestmark = pytest.mark.integration
+
+START = datetime.fromtimestamp(T0 / 1000, UTC)
+HOUR = timedelta(hours=1)
+INTEREST = Step("interest", any_of=(Step("View"), Step("", (Filter("type", "eq", "page"),))))
+
+
+def _compare(got: Any, expected: dict[tuple[str, bool], Any]) -> None:
+    values = [s.value for s in got.series]
+    assert sorted(values) == sorted({v for v, _ in expected}), values
+    for s in got.series:
+        now, total = expected[(s.value, False)]
+        then, previous_total = expected.get((s.value, True), ([None] * len(now), None))
+        assert s.points == pytest.approx(now), s.value
+        assert s.total == pytest.approx(total), s.value
+        if (s.value, True) in expected:
+            assert s.previous == pytest.approx(then), s.value
+            assert s.previous_total == pytest.approx(previous_total), s.value
+
+
+@pytest.mark.parametrize("measure", ["events", "people", "sum", "average"])
+@pytest.mark.parametrize(
+    ("event", "breakdown"),
+    [
+        (Step("View"), None),
+        (INTEREST, Breakdown("utm_source")),
+        (Step("Buy"), Breakdown("properties.plan")),
+    ],
+    ids=["event", "set-by-source", "by-property"],
+)
+def test_trend_matches_the_reference(
+    loaded: dict[int, Loaded], measure: str, event: Step, breakdown: Breakdown | None
+) -> None:
+    data = loaded[1]
+    spec = TrendSpec(
+        event,
+        START + 4 * HOUR,
+        START + 8 * HOUR,
+        interval="hour",
+        measure=measure,
+        property="price" if measure in ("sum", "average") else None,
+        breakdown=breakdown,
+        top=2 if breakdown and breakdown.field == "utm_source" else 5,
+    )
+    got = trend(data.store, spec)
+    assert got.buckets == [START + 4 * HOUR + i * HOUR for i in range(4)]
+    assert got.previous_buckets == [START + i * HOUR for i in range(4)]
+    expected = reference.event_trend(data.events, spec)
+    _compare(got, expected)
+    assert got.series[0].value == "(all)" and got.series[0].total  # not a trivial case
+
+
+def test_a_day_and_a_month_are_one_bucket_of_an_eight_hour_log(loaded: dict[int, Loaded]) -> None:
+    data = loaded[2]
+    day = TrendSpec(Step("View"), START, START + 8 * HOUR, interval="day", measure="people")
+    got = trend(data.store, day)
+    expected = reference.event_trend(data.events, day)
+    _compare(got, expected)
+    month = trend(data.store, TrendSpec(Step("View"), START, START + 8 * HOUR, interval="month"))
+    assert month.buckets == [START] and month.series[0].points == [month.series[0].total]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"interval": "minute"}, "interval: 'minute' is not one of hour, day, week, month"),
+        ({"measure": "median"}, "measure: 'median' is not one of events, people, sum, average"),
+        ({"measure": "sum"}, "property: a property path"),
+        ({"property": "price"}, "property: only with measure sum or average"),
+        ({"breakdown": Breakdown("person.tier")}, "breakdown: a column or properties.<path>"),
+        ({"top": 0}, "top: from 1 to 50 values"),
+        ({"date_to": START + timedelta(days=200), "interval": "hour"}, "at most 2000 buckets"),
+    ],
+)
+def test_bad_specs_name_the_field(change: dict[str, Any], message: str) -> None:
+    values: dict[str, Any] = {"event": Step("View"), "date_from": START, "date_to": START + HOUR}
+    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        TrendSpec(**{**values, **change}).validate()
