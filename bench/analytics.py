@@ -291,6 +291,46 @@ def raw_engine(store: EmbeddedStore, rounds: int, funnel: FunnelSpec, paths: Pat
     print(f"  first: {' > '.join(top[0][0])} ({top[0][1]:,})")  # type: ignore[index]
 
 
+def stages_and_trends(
+    store: EmbeddedStore, rounds: int, date_from: datetime, date_to: datetime
+) -> None:
+    """Issue 26's speed figures: a 5-stage journey map of touchpoint sets by the 5 traffic
+    sources (the bench data has no refreshed segments; the breakdown by value costs the same
+    grouping), and a daily trend of unique people by source over the last 30 days."""
+    from analyzer.journeymap import JourneyMapSpec, journey_map
+    from analyzer.trends import TrendSpec, trend
+
+    page = Step("", (Filter("type", "eq", "page"),))
+    stages = (
+        Step("awareness", any_of=(page, Step("Product Viewed"))),
+        Step("interest", any_of=(Step("Product Viewed"),)),
+        Step("consideration", any_of=(Step("Product Added"), Step("Checkout Started"))),
+        Step("purchase", any_of=(Step("Order Completed"),)),
+        Step("loyalty", any_of=(Step("Order Completed"), Step("Product Viewed"))),
+    )
+    half = date_from + (date_to - date_from) / 2
+    spec = JourneyMapSpec(stages, half, date_to, timedelta(days=7), Breakdown("utm_source"))
+    _, found = timed(
+        "journey map, 5 stages of touchpoint sets, by utm_source, against the period before",
+        rounds,
+        lambda: journey_map(store, spec),
+    )
+    everyone = found.groups[0]  # type: ignore[attr-defined]
+    print("  " + " > ".join(f"{s.name} {s.people:,}" for s in everyone.stages))
+    month = TrendSpec(
+        Step("Product Viewed"),
+        date_to - timedelta(days=30),
+        date_to,
+        interval="day",
+        measure="people",
+        breakdown=Breakdown("utm_source"),
+    )
+    _, got = timed(
+        "daily trend of people by utm_source, 30 days", rounds, lambda: trend(store, month)
+    )
+    print(f"  {len(got.series)} series, people in the period: {got.series[0].total:,.0f}")  # type: ignore[attr-defined]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -329,6 +369,7 @@ def main() -> None:
     print(f"  {total:,} session paths; first: {' > '.join(top[0].steps)} ({top[0].count:,})")
     raw_engine(store, args.rounds, funnel, paths)
     properties(store, args.rounds, funnel)
+    stages_and_trends(store, args.rounds, date_from, date_to)
     if not args.reference:
         return
     from tests.analyzer import reference
