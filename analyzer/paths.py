@@ -20,8 +20,8 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.people import PersonFunnel, check_segments
-from analyzer.funnels.spec import FunnelSpec, SpecError, check_range, check_segment
+from analyzer.funnels.people import PersonFunnel, check_segments, step_sql
+from analyzer.funnels.spec import FunnelSpec, SpecError, Step, check_range, check_segment
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed, restrict
 from analyzer.regex import problem
@@ -48,6 +48,9 @@ class PathSpec:
     kind: str = "page"
     start: str | None = None
     end: str | None = None
+    # or: the first event of a touchpoint set (analyzer.touchpoints, resolved) starts / ends
+    start_step: Step | None = None
+    end_step: Step | None = None
     max_length: int = 5
     cleaning: tuple[tuple[str, str], ...] = ()
     session_timeout: int = DEFAULT_TIMEOUT_MINUTES
@@ -66,6 +69,11 @@ class PathSpec:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 500):
                 raise SpecError(f"{name}: a path element of 1 to 500 characters")
+            step = getattr(self, f"{name}_step")
+            if step is not None:
+                if value is not None:
+                    raise SpecError(f"{name}: a path element or a touchpoint set, not both")
+                step.validate(name)
         if not isinstance(self.max_length, int) or not 2 <= self.max_length <= 20:
             raise SpecError("max_length: from 2 to 20 steps")
         if len(self.cleaning) > 20:
@@ -86,7 +94,7 @@ class PathSpec:
                 raise SpecError("segment: after a drop-off, give the segment to the funnel")
         if self.funnel is not None:
             self.funnel.validate()
-            if self.start or self.end:
+            if self.start or self.end or self.start_step or self.end_step:
                 raise SpecError("start/end: paths after a drop-off start at the dropped step")
             if not isinstance(self.dropped_at, int) or not (
                 1 <= self.dropped_at < len(self.funnel.steps)
@@ -174,10 +182,17 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         }
     )
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
+    fields = {"el": key(_element(spec, params))}
+    # a touchpoint set as start or end: a 0/1 flag per event, kept with its element
+    flags = {"sf": spec.start_step, "ef": spec.end_step}
+    for name, step in flags.items():
+        if step is not None:
+            fields[name] = f"toUInt8({step_sql(step, f'p{name}', params)})"
+    flagged = [name for name, step in flags.items() if step is not None]
     source = restrict(
         timelines(
             database,
-            {"el": key(_element(spec, params))},
+            fields,
             where,
             ids=spec.segment is not None,
             include_bots=spec.include_bots,
@@ -190,45 +205,61 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         [
             f"{boundaries()} AS b",
             *_collapsed("el", "times", "b"),
+            *(f"arrayFilter((x, k) -> k, {f}, keep) AS {f.upper()}" for f in flagged),
             "arrayFilter((i, s) -> s = 1, arrayEnumerate(EB), EB) AS first",
             "arrayPopFront(arrayPushBack(first, length(EB) + 1)) AS after",
         ]
     )
+    span = "tupleElement(span, 1), tupleElement(span, 2)"
     session = (
-        f"SELECT E, ET, arrayJoin(arrayMap((a, z) -> (a, z - a), first, after)) AS span "
+        f"SELECT E, ET{''.join(f', {f.upper()}' for f in flagged)}, "
+        "arrayJoin(arrayMap((a, z) -> (a, z - a), first, after)) AS span "
         f"FROM (SELECT {per_person} FROM {source})"
     )
     full = (
-        "SELECT arraySlice(E, tupleElement(span, 1), tupleElement(span, 2)) AS els, "
-        f"arraySlice(ET, tupleElement(span, 1), tupleElement(span, 2)) AS ts FROM ({session})"
+        f"SELECT arraySlice(E, {span}) AS els, arraySlice(ET, {span}) AS ts"
+        f"{''.join(f', arraySlice({f.upper()}, {span}) AS {f}l' for f in flagged)} "
+        f"FROM ({session})"
     )
     n = "%(max_length)s"
-    start, end = key("%(start)s"), key("%(end)s")
-    if spec.start and spec.end:
-        params["start"], params["end"], params["ellipsis"] = spec.start, spec.end, ELLIPSIS
+    # where the path starts and ends: the first event of the element, or of the set
+    if spec.start is not None:
+        params["start"] = spec.start
+    if spec.end is not None:
+        params["end"] = spec.end
+    start_at = "indexOf(sfl, 1)" if spec.start_step else f"indexOf(els, {key('%(start)s')})"
+    end_at = "indexOf(efl, 1)" if spec.end_step else f"indexOf(els, {key('%(end)s')})"
+    has_start = spec.start is not None or spec.start_step is not None
+    has_end = spec.end is not None or spec.end_step is not None
+    if has_start and has_end:
+        params["ellipsis"] = ELLIPSIS
+        end_after = (
+            f"indexOf(arraySlice(efl, {start_at}), 1)"
+            if spec.end_step
+            else f"indexOf(a, {key('%(end)s')})"
+        )
+        last = "a[e]" if spec.end_step else key("%(end)s")  # the end element itself
         cut = (
-            f"SELECT arraySlice(els, indexOf(els, {start})) AS a, "
-            f"arraySlice(ts, indexOf(els, {start})) AS at_all, indexOf(a, {end}) AS e, "
+            f"SELECT arraySlice(els, {start_at}) AS a, "
+            f"arraySlice(ts, {start_at}) AS at_all, {end_after} AS e, "
             f"if(e <= {n}, arraySlice(a, 1, e), arrayConcat(arraySlice(a, 1, {n} - 2), "
-            f"[{key('%(ellipsis)s')}], [{end}])) AS path, "
+            f"[{key('%(ellipsis)s')}], [{last}])) AS path, "
             f"if(e <= {n}, arraySlice(at_all, 1, e), arrayConcat(arraySlice(at_all, 1, {n} - 2), "
             f"[toUInt64(0)], [at_all[e]])) AS at "
-            f"FROM ({full}) WHERE indexOf(els, {start}) > 0 AND e > 0"
+            f"FROM ({full}) WHERE {start_at} > 0 AND e > 0"
         )
-    elif spec.start:
-        params["start"] = spec.start
+    elif has_start:
         cut = (
-            f"SELECT arraySlice(els, indexOf(els, {start}), {n}) AS path, "
-            f"arraySlice(ts, indexOf(els, {start}), {n}) AS at "
-            f"FROM ({full}) WHERE indexOf(els, {start}) > 0"
+            f"SELECT arraySlice(els, {start_at}, {n}) AS path, "
+            f"arraySlice(ts, {start_at}, {n}) AS at "
+            f"FROM ({full}) WHERE {start_at} > 0"
         )
-    elif spec.end:
-        params["end"] = spec.end
-        first = f"greatest(1, indexOf(els, {end}) - {n} + 1)"
-        size = f"least(indexOf(els, {end}), {n})"
+    elif has_end:
+        first = f"greatest(1, {end_at} - {n} + 1)"
+        size = f"least({end_at}, {n})"
         cut = (
             f"SELECT arraySlice(els, {first}, {size}) AS path, arraySlice(ts, {first}, {size}) AS at "
-            f"FROM ({full}) WHERE indexOf(els, {end}) > 0"
+            f"FROM ({full}) WHERE {end_at} > 0"
         )
     else:
         cut = f"SELECT arraySlice(els, 1, {n}) AS path, arraySlice(ts, 1, {n}) AS at FROM ({full})"

@@ -112,12 +112,16 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         p.duration("window")  # the funnel's window; checked, unused without dropped_at
     since, until = p.period(today)
     kind = p.choice("kind")
+    start, start_step = p.element_or_set("start")
+    end, end_step = p.element_or_set("end")
     spec = PathSpec(
         date_from=since,
         date_to=until,
         kind=kind,
-        start=p.one("start"),
-        end=p.one("end"),
+        start=start,
+        end=end,
+        start_step=start_step,
+        end_step=end_step,
         max_length=p.integer("max_length"),
         cleaning=tuple(rules),
         session_timeout=p.integer("session_timeout"),
@@ -133,7 +137,9 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
     names.update({"session_timeout": "session_timeout", "start/end": "start"})
     result = paths_report(store, checked(spec.validate, names))
     rows = [{"path": " > ".join(x.steps), "count": x.count, "share": x.share} for x in result.paths]
-    where = f" from {spec.start}" if spec.start else f" to {spec.end}" if spec.end else ""
+    first = spec.start or (spec.start_step.event if spec.start_step else None)
+    last = spec.end or (spec.end_step.event if spec.end_step else None)
+    where = f" from {first}" if first else f" to {last}" if last else ""
     if funnel_spec is not None:
         where = f" after dropping off {funnel_spec.steps[dropped_at - 1].event}"  # type: ignore[operator]
     return Result("paths", f"Top paths{where}", result.as_dict(), rows)

@@ -127,8 +127,8 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
             "all",
             choices=("page", "event", "all"),
         ),  # fmt: skip
-        Param("start", "paths from this page or event"),
-        Param("end", "paths to this page or event"),
+        Param("start", "paths from this page or event, or set:NAME (any of a touchpoint set)"),
+        Param("end", "paths to this page or event, or set:NAME (any of a touchpoint set)"),
         Param("max_length", "steps per path", "integer", 5, 2, 20),
         Param(
             "clean", r"a cleaning rule REGEX=ALIAS, e.g. '/product/\d+=/product/:id'", many=True

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer import durations
-from analyzer.funnels.spec import Breakdown, Exclusion, Filter, SpecError, Step
+from analyzer.funnels.spec import SET_PREFIX, Breakdown, Exclusion, Filter, SpecError, Step
 from reports.parameters import Param, declared
 
 _FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
@@ -203,6 +203,14 @@ class Params:
         """One step (``NAME[|filters]``), required by its declaration."""
         (text,) = self._given(self._param(name, "step"))
         return self._resolved(parse_step(text, name), name)
+
+    def element_or_set(self, name: str) -> tuple[str | None, Step | None]:
+        """A text parameter that may instead name a touchpoint set (``set:NAME[|filters]``):
+        the text, or the set resolved to its touchpoints."""
+        text = self.one(name)
+        if text is None or not text.startswith(SET_PREFIX):
+            return text, None
+        return None, self._resolved(parse_step(text, name), name)
 
     def steps(self, name: str = "step") -> tuple[Step, ...]:
         return tuple(

@@ -325,29 +325,40 @@ def paths(events: list[dict[str, Any]], spec: Any) -> list[tuple[list[str], list
             for r in journey
             if lo <= r.timestamp < hi and element(r, spec.kind, spec.cleaning) is not None
         ]
+        start_step = getattr(spec, "start_step", None)
+        end_step = getattr(spec, "end_step", None)
         for session in sessions(rows, spec.session_timeout * 60_000):
-            items = collapse(
-                [(str(element(r, spec.kind, spec.cleaning)), r.timestamp_ms) for r in session]
-            )
-            els = [e for e, _ in items]
-            if spec.start and spec.end:
-                if spec.start not in els:
+            # the first event of each run of one element stands for the run, flags and all
+            kept = [
+                (str(element(r, spec.kind, spec.cleaning)), r)
+                for i, r in enumerate(session)
+                if i == 0
+                or element(r, spec.kind, spec.cleaning)
+                != element(session[i - 1], spec.kind, spec.cleaning)
+            ]
+            items = [(e, r.timestamp_ms) for e, r in kept]
+            starts = [
+                bool(start_step and matches(start_step, r)) or e == spec.start for e, r in kept
+            ]
+            ends = [bool(end_step and matches(end_step, r)) or e == spec.end for e, r in kept]
+            if (spec.start or start_step) and (spec.end or end_step):
+                if True not in starts:
                     continue
-                items = items[els.index(spec.start) :]
-                els = [e for e, _ in items]
-                if spec.end not in els:
+                i = starts.index(True)
+                items, ends = items[i:], ends[i:]
+                if True not in ends:
                     continue
-                e = els.index(spec.end) + 1
+                e = ends.index(True) + 1
                 items = items[:e] if e <= n else items[: n - 2] + [("…", 0), items[e - 1]]
-            elif spec.start:
-                if spec.start not in els:
+            elif spec.start or start_step:
+                if True not in starts:
                     continue
-                i = els.index(spec.start)
+                i = starts.index(True)
                 items = items[i : i + n]
-            elif spec.end:
-                if spec.end not in els:
+            elif spec.end or end_step:
+                if True not in ends:
                     continue
-                e = els.index(spec.end)
+                e = ends.index(True)
                 items = items[max(0, e - n + 1) : e + 1]
             else:
                 items = items[:n]

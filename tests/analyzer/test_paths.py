@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from analyzer import sessions
-from analyzer.funnels import SpecError
+from analyzer.funnels import Filter, SpecError, Step
 from analyzer.paths import PathSpec, edges, top_paths
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
@@ -24,6 +24,9 @@ def paths(**kwargs: object) -> PathSpec:
     return PathSpec(**values)  # type: ignore[arg-type]
 
 
+INTEREST = Step("interest", any_of=(Step("View"), Step("", (Filter("page_path", "eq", "/cart"),))))
+WANTING = Step("wanting", any_of=(Step("Buy"), Step("Cart")))
+CHECKOUT_PAGE = Step("", (Filter("type", "eq", "page"), Filter("page_path", "eq", "/checkout")))
 PATHS = {
     "pages": paths(),
     "cleaned": paths(cleaning=CLEAN, max_length=4),
@@ -31,6 +34,10 @@ PATHS = {
     "all_from": paths(kind="all", start="/product/:id", cleaning=CLEAN),
     "to": paths(end="/checkout", max_length=3),
     "between": paths(kind="all", start="View", end="Buy", max_length=4),
+    # touchpoint sets as start and end: the first event of any of their touchpoints
+    "from_set": paths(kind="all", start_step=INTEREST, cleaning=CLEAN, max_length=4),
+    "set_to_set": paths(kind="all", start_step=INTEREST, end_step=WANTING, max_length=3),
+    "to_set": paths(kind="page", end_step=Step("checkout", any_of=(CHECKOUT_PAGE,)), max_length=3),
     "after_drop": paths(kind="all", funnel=SPECS["ordered"], dropped_at=2, cleaning=CLEAN),
     "after_drop_1": paths(kind="page", funnel=SPECS["strict"], dropped_at=1, max_length=3),
 }
@@ -75,6 +82,8 @@ def test_bad_path_specs_name_the_field() -> None:
         (paths(funnel=SPECS["ordered"]), "dropped_at"),
         (paths(funnel=SPECS["ordered"], dropped_at=3), "dropped_at"),
         (paths(date_to=START), "date_from"),
+        (paths(start="/", start_step=INTEREST), "start: a path element or a touchpoint set"),
+        (paths(funnel=SPECS["ordered"], dropped_at=1, end_step=WANTING), "start/end"),
     ]
     for spec, message in cases:
         with pytest.raises(SpecError, match=message):

@@ -24,11 +24,11 @@ PERIOD = {"since": "2023-11-14", "until": "2023-11-16"}  # the random log's 8 ho
 STEPS = ["View", "Cart", "Buy"]
 
 
-def _period() -> dict[str, Any]:
+def _period(window: bool = True) -> dict[str, Any]:
     return {
         "date_from": datetime(2023, 11, 14, tzinfo=UTC),
         "date_to": datetime(2023, 11, 16, tzinfo=UTC),
-        "window": timedelta(days=7),
+        **({"window": timedelta(days=7)} if window else {}),
     }
 
 
@@ -265,6 +265,18 @@ def test_touchpoint_sets_are_defined_and_used_as_steps(api: Api) -> None:
     result = check(got, "/api/v1/reports/funnel")["result"]
     assert [s["people"] for s in result["steps"]] == [p for p, *_ in expected["steps"]]
     assert [s["event"] for s in result["steps"]] == ["View", "wanting", "Buy"]
+
+    from analyzer import touchpoints
+    from analyzer.paths import PathSpec, top_paths
+
+    paths = api.get("/api/v1/reports/paths", start="set:wanting", kind="all", **PERIOD)
+    resolved = touchpoints.resolve(api.store, Step("set:wanting"))
+    total, top = top_paths(api.store, PathSpec(kind="all", start_step=resolved, **_period(False)))
+    answer = check(paths, "/api/v1/reports/paths")["result"]
+    assert answer["total"] == total > 0 and [p["steps"] for p in answer["paths"]] == [
+        p.steps for p in top
+    ]
+    assert check(paths, "/api/v1/reports/paths")["title"] == "Top paths from wanting"
 
     changed = api.call("PUT", "/api/v1/touchpoints/wanting", json={"any_of": ["Cart"]})
     assert changed.json()["version"] == 2
