@@ -95,12 +95,7 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
     from analyzer.paths import PathSpec
     from analyzer.paths import report as paths_report
 
-    rules = []
-    for rule in p.many("clean"):
-        pattern, sep, alias = rule.rpartition("=")
-        if not sep or not pattern:
-            raise ParamError("clean", f"{rule!r} is not REGEX=ALIAS")
-        rules.append((pattern, alias))
+    rules = _cleaning(p)
     dropped_at = p.optional_integer("dropped_at")
     segment = p.one("in_segment")
     funnel_spec = None
@@ -123,7 +118,7 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         start_step=start_step,
         end_step=end_step,
         max_length=p.integer("max_length"),
-        cleaning=tuple(rules),
+        cleaning=rules,
         session_timeout=p.integer("session_timeout"),
         top=p.integer("top"),
         funnel=funnel_spec,
@@ -337,6 +332,61 @@ def trends(store: Store, p: Params, today: datetime | None = None) -> Result:
     return Result("trends", title, found.as_dict(), rows)
 
 
+def _cleaning(p: Params) -> tuple[tuple[str, str], ...]:
+    rules = []
+    for rule in p.many("clean"):
+        pattern, sep, alias = rule.rpartition("=")
+        if not sep or not pattern:
+            raise ParamError("clean", f"{rule!r} is not REGEX=ALIAS")
+        rules.append((pattern, alias))
+    return tuple(rules)
+
+
+def web(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """Sessions, bounce rate, session length, top pages, entry and exit pages and traffic
+    sources, for everyone and per segment."""
+    from analyzer.web import WebSpec
+    from analyzer.web import web as compute
+
+    since, until = p.period(today)
+    spec = WebSpec(
+        since,
+        until,
+        segments=tuple(p.many("segment")),
+        segment=p.one("in_segment"),
+        session_timeout=p.integer("session_timeout"),
+        top=p.integer("top"),
+        cleaning=_cleaning(p),
+        include_bots=p.flag("include_bots"),
+    )
+    p.done()
+    names = {
+        "segments": "segment",
+        "segment": "in_segment",
+        "session_timeout": "session_timeout",
+        "top": "top",
+        "cleaning": "clean",
+        "date_from": "since",
+        "date_to": "until",
+    }
+    found = compute(store, checked(spec.validate, names))
+    rows = [
+        {
+            "group": g.value,
+            "people": g.people,
+            "sessions": g.sessions,
+            "bounce_rate": g.bounce_rate,
+            "median_session_s": g.median_session_seconds,
+            "pages_per_session": g.pages_per_session,
+            "top_page": g.pages[0].value if g.pages else "",
+            "top_entry": g.entry[0].value if g.entry else "",
+            "top_source": g.sources[0].value if g.sources else "",
+        }
+        for g in found.groups
+    ]
+    return Result("web", "Web basics", found.as_dict(), rows)
+
+
 def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     """Per segment over a period: conversion, engagement, retention, revenue, satisfaction."""
     from reports import scorecard as reports
@@ -366,6 +416,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "lifecycle": lifecycle,
     "journey_map": journey_map,
     "trends": trends,
+    "web": web,
     "scorecard": scorecard,
     "compare": compare,
     "campaigns": campaigns,

@@ -367,6 +367,24 @@ def trend_series_figures(data: dict[str, Any]) -> list[go.Figure]:
     return [_layout(fig, f"{data['measure'].capitalize()} per {data['interval']}")]
 
 
+def web_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """Per list (top pages, entry and exit pages, sources), a bar per entry and group."""
+    titles = {
+        "pages": "Top pages (views)",
+        "entry": "Entry pages (sessions)",
+        "exit": "Exit pages (sessions)",
+        "sources": "Traffic sources (sessions)",
+    }
+    out = []
+    for name, title in titles.items():
+        fig = go.Figure()
+        for g in data["groups"]:
+            rows = g[name]
+            fig.add_bar(name=g["value"], x=[r["value"] for r in rows], y=[r["count"] for r in rows])
+        out.append(_layout(fig, title, barmode="group"))
+    return out
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -376,6 +394,7 @@ FIGURES = {
     "lifecycle": lifecycle_figures,
     "journey_map": journey_map_figures,
     "trends": trend_series_figures,
+    "web": web_figures,
     "segment": segment_figures,
     "scorecard": scorecard_figures,
     "compare": compare_figures,

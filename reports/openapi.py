@@ -236,6 +236,26 @@ SCHEMAS: dict[str, Any] = {
             ),
         }
     ),
+    "Web": _obj(
+        {
+            "groups": _array(
+                _obj(
+                    {
+                        "value": STR,
+                        "people": INT,
+                        "sessions": INT,
+                        "bounce_rate": NUM,
+                        "median_session_seconds": NUM,
+                        "pages_per_session": NUM,
+                        **{
+                            name: _array(_obj({"value": STR, "count": INT, "people": INT}))
+                            for name in ("pages", "entry", "exit", "sources")
+                        },
+                    }
+                )
+            )
+        }
+    ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
     "Segments": _array(
         _obj(
@@ -526,6 +546,7 @@ REPORT_RESULTS = {
     "lifecycle": {"lifecycle": "Lifecycle"},
     "journey_map": {"journey_map": "JourneyMap"},
     "trends": {"trends": "Trends"},
+    "web": {"web": "Web"},
     "scorecard": {"scorecard": "Scorecard"},
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
@@ -540,6 +561,8 @@ SUMMARIES = {
     "where people stall, change against the previous period with significance",
     "trends": "Events, people, or a property's sum or average per hour, day, week or month, "
     "by value or segment, with the previous period alongside",
+    "web": "Sessions, bounce rate, session length, top pages, entry and exit pages and traffic "
+    "sources, for everyone and per segment",
     "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
     "compare": "A segment's scorecard in two periods: each change with its 95% interval",
     "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",

@@ -225,6 +225,20 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
         IN_SEGMENT,
         *PERIOD,
     ),
+    "web": (
+        Param("segment", "a group per segment (NAME or NAME/GROUP) besides everyone", many=True),
+        IN_SEGMENT,
+        SESSION_TIMEOUT,
+        Param(
+            "top", "entries per list (pages, entry and exit pages, sources)", "integer", 10, 1, 100
+        ),
+        Param(
+            "clean",
+            r"a cleaning rule for pages REGEX=ALIAS, e.g. '/product/\d+=/product/:id'",
+            many=True,
+        ),  # fmt: skip
+        *PERIOD,
+    ),
     "scorecard": (*SCORECARD, *PERIOD),
     "compare": (
         *SCORECARD,

@@ -567,3 +567,62 @@ def event_trend(events: list[dict[str, Any]], spec: Any) -> dict[tuple[str, bool
                 points.append(measure(in_bucket) if in_bucket else empty)
             out[(value, previous)] = (points, measure(group) if group else empty)
     return out
+
+
+def web_basics(
+    events: list[dict[str, Any]], lo: int, hi: int, timeout_ms: int, top: int, cleaning: Any
+) -> dict[str, Any]:
+    """Everyone's web basics as analyzer.web computes them: the summary and the four lists,
+    each list of (value, count, people), ranked by count then value."""
+    n_sessions = bounces = views = 0
+    people: set[str] = set()
+    lengths = []
+    counted: dict[str, dict[str, list[Any]]] = {
+        k: {} for k in ("pages", "entry", "exit", "sources")
+    }
+
+    def add(kind: str, value: str, person: str) -> None:
+        entry = counted[kind].setdefault(value, [0, set()])
+        entry[0] += 1
+        entry[1].add(person)
+
+    for person, journey in journeys(events).items():
+        rows = [r for r in journey if r.type in BEHAVIOUR and lo <= r.timestamp < hi]
+        for s in sessions(rows, timeout_ms):
+            people.add(person)
+            n_sessions += 1
+            bounces += len(s) == 1
+            lengths.append(s[-1].timestamp_ms - s[0].timestamp_ms)
+            pages = []
+            for r in s:
+                if r.type == "page":
+                    page = r.page_path
+                    for pattern, alias in cleaning:
+                        page = re.sub(pattern, alias, page)
+                    pages.append(page)
+            views += len(pages)
+            for page in pages:
+                add("pages", page, person)
+            if pages:
+                add("entry", pages[0], person)
+                add("exit", pages[-1], person)
+            first = s[0]
+            add(
+                "sources",
+                first.utm_source or getattr(first, "referrer_host", "") or "(direct)",
+                person,
+            )
+    lists = {
+        kind: sorted(((v, c, len(p)) for v, (c, p) in found.items()), key=lambda x: (-x[1], x[0]))[
+            :top
+        ]
+        for kind, found in counted.items()
+    }
+    return {
+        "people": len(people),
+        "sessions": n_sessions,
+        "bounce_rate": bounces / n_sessions if n_sessions else 0.0,
+        "median_session_seconds": (quantile(lengths, 0.5) or 0.0) / 1000,
+        "pages_per_session": views / n_sessions if n_sessions else 0.0,
+        **lists,
+    }

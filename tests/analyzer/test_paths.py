@@ -10,6 +10,7 @@ import pytest
 from analyzer import sessions
 from analyzer.funnels import Filter, SpecError, Step
 from analyzer.paths import PathSpec, edges, top_paths
+from analyzer.web import WebSpec, web
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
 from tests.analyzer.test_funnels import HOUR, SPECS, START
@@ -108,3 +109,32 @@ def test_sessions_split_after_inactivity(loaded: dict[int, Loaded], timeout: int
     )
     assert got.bounce_rate == pytest.approx(bounces / count)
     assert count > people  # people have several sessions
+
+
+@pytest.mark.parametrize("timeout", [30, 5])
+def test_web_basics_match_the_reference(loaded: dict[int, Loaded], timeout: int) -> None:
+    """Sessions, bounce rate, length, top pages, entry and exit pages and sources of everyone,
+    pages cleaned, against the reference (whose lists are ranked by count, then value)."""
+    data = loaded[2]
+    spec = WebSpec(START, START + 8 * HOUR, session_timeout=timeout, top=3, cleaning=CLEAN)
+    (got,) = web(data.store, spec).groups
+    expected = reference.web_basics(
+        data.events,
+        int(START.timestamp()),
+        int((START + 8 * HOUR).timestamp()),
+        timeout * 60_000,
+        3,
+        CLEAN,
+    )
+    assert got.value == "(everyone)"
+    for name in (
+        "people",
+        "sessions",
+        "bounce_rate",
+        "median_session_seconds",
+        "pages_per_session",
+    ):
+        assert getattr(got, name) == pytest.approx(expected[name]), name
+    for name in ("pages", "entry", "exit", "sources"):
+        assert [(r.value, r.count, r.people) for r in getattr(got, name)] == expected[name], name
+    assert got.sessions > 50 and got.pages[0].value == "/product/:id"  # cleaned, not trivial

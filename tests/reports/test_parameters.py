@@ -122,6 +122,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("journey_map", {"stage": STEPS}),
     ("trends", {"event": STEPS[0], "breakdown": "utm_source"}),
     ("trends", {"event": STEPS[0], "measure": "sum", "property": "price"}),
+    ("web", {"clean": r"/product/\d+=/product/:id"}),
     ("scorecard", {}),
     ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     ("campaigns", {}),

@@ -19,6 +19,7 @@ from analyzer.retention import RetentionSpec, retention
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
+from analyzer.web import WebSpec, web
 from storage.store import Store
 from tests.analyzer import reference as analyses
 from tests.analyzer.segments.bases import NOW, customers, load
@@ -162,3 +163,25 @@ def test_segments_must_be_refreshed_and_well_named(segmented: Segmented) -> None
         analyze(segmented.store, replace(FUNNEL, breakdown=Breakdown("segment")))
     with pytest.raises(SpecError, match="segment: 'Bad Name' is not a segment name"):
         analyze(segmented.store, replace(FUNNEL, segment="Bad Name"))
+
+
+def test_web_basics_per_segment(segmented: Segmented) -> None:
+    """Everyone first, then each segment (an RFM family in its groups): each group's sessions,
+    bounce rate, length and lists equal the reference run on its members' events; a segment
+    filter gives the same figures as that segment's group."""
+    spec = WebSpec(FUNNEL.date_from, NOW, segments=("young", "value"), top=5)
+    report = web(segmented.store, spec)
+    lo, hi = int(FUNNEL.date_from.timestamp()), int(NOW.timestamp())
+    groups = {g.value: g for g in report.groups}
+    assert report.groups[0].value == "(everyone)" and "young" in groups
+    assert any(v.startswith("value/") for v in groups)
+    for value, got in groups.items():
+        events = segmented.events if value == "(everyone)" else segmented.events_of(value)
+        expected = analyses.web_basics(events, lo, hi, 30 * 60_000, 5, ())
+        assert (got.people, got.sessions) == (expected["people"], expected["sessions"]), value
+        assert got.bounce_rate == pytest.approx(expected["bounce_rate"]), value
+        assert got.median_session_seconds == pytest.approx(expected["median_session_seconds"])
+        for name in ("pages", "entry", "exit", "sources"):
+            assert [(r.value, r.count, r.people) for r in getattr(got, name)] == expected[name]
+    (only,) = web(segmented.store, WebSpec(FUNNEL.date_from, NOW, segment="young", top=5)).groups
+    assert (only.sessions, only.sources) == (groups["young"].sessions, groups["young"].sources)
