@@ -39,6 +39,10 @@ FUNNEL_NAMES = {
 }
 
 
+# A spec's period and segment fields, named by the parameters they come from.
+SPAN_NAMES = {"segment": "in_segment", "date_from": "since", "date_to": "until"}
+
+
 def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:
     since, until = p.period(today)
     window = p.duration("window")
@@ -248,12 +252,10 @@ def journey_map(store: Store, p: Params, today: datetime | None = None) -> Resul
     )
     p.done()
     names = {
+        **SPAN_NAMES,
         "stages": "stage",
         "window": "window",
         "breakdown": "breakdown",
-        "segment": "in_segment",
-        "date_from": "since",
-        "date_to": "until",
         "min_sample": "min_sample",
     }
     found = compute(store, checked(spec.validate, names))
@@ -307,15 +309,13 @@ def trends(store: Store, p: Params, today: datetime | None = None) -> Result:
     )
     p.done()
     names = {
+        **SPAN_NAMES,
         "event": "event",
         "interval": "interval",
         "measure": "measure",
         "property": "property",
         "breakdown": "breakdown",
         "top": "top",
-        "segment": "in_segment",
-        "date_from": "since",
-        "date_to": "until",
     }
     found = compute(store, checked(spec.validate, names))
     rows = [
@@ -361,13 +361,11 @@ def web(store: Store, p: Params, today: datetime | None = None) -> Result:
     )
     p.done()
     names = {
+        **SPAN_NAMES,
         "segments": "segment",
-        "segment": "in_segment",
         "session_timeout": "session_timeout",
         "top": "top",
         "cleaning": "clean",
-        "date_from": "since",
-        "date_to": "until",
     }
     found = compute(store, checked(spec.validate, names))
     rows = [
