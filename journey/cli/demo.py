@@ -15,6 +15,7 @@ from journey.cli.progress import finish, terminal
 from journey.cli.report import write_journey_report
 from journey.stack import Stack
 from reports import summary
+from reports.journey_report import define_shop_stages
 
 
 @click.command()
@@ -50,5 +51,6 @@ def demo(visitors: int, seed: int) -> None:
         click.echo(summary.text(report(stack.store)))
         if loaded - before < sent.accepted:
             raise click.ClickException(f"only {loaded - before} of {sent.accepted} events loaded")
+        define_shop_stages(stack.store)  # the journey map's stages, as touchpoint sets
         path = write_journey_report(stack.store, config.data_dir / "journey-report.html")
         click.echo(f"\nthe journey report of the demo traffic, with charts: {path}")

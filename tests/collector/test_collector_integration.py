@@ -179,8 +179,13 @@ def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None
         for m in re.findall(r"class='journey-result'[^>]*>(.*?)</script>", page, re.S)
     ]
     kinds = re.findall(r"<section data-kind='(\w+)'>", page)
-    assert kinds[:4] == ["funnel", "funnel", "funnel_trend", "paths"]
-    assert {"retention", "lifecycle"} <= set(kinds)
+    assert kinds[:6] == ["funnel", "funnel", "funnel_trend", "journey_map", "trends", "paths"]
+    assert {"retention", "lifecycle", "web"} <= set(kinds)
+    # the journey map of the shop's stages (touchpoint sets the demo defined), per source
+    mapped = results[3]
+    assert mapped["stages"] == ["awareness", "consideration", "intent", "purchase"]
+    assert {g["value"] for g in mapped["groups"]} >= {"(everyone)", "google", "newsletter"}
+    assert mapped["groups"][0]["stages"][-1]["people"] > 0
     assert page.count("class='journey-figure'") >= 10
     stages = ("Product Viewed ", "Product Added ", "Checkout Started ", "Order Completed ")
     printed = {
