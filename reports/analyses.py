@@ -385,6 +385,45 @@ def web(store: Store, p: Params, today: datetime | None = None) -> Result:
     return Result("web", "Web basics", found.as_dict(), rows)
 
 
+def correlation(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """The events and values whose share differs most between the people who dropped after a
+    funnel step and those who reached the next (odds ratios, tests, Benjamini-Hochberg)."""
+    from analyzer.correlation import DEFAULT_FIELDS, CorrelationSpec
+    from analyzer.correlation import correlation as compute
+
+    funnel = _funnel_spec(p, today, breakdown=False)
+    step = p.optional_integer("dropped_at")
+    spec = CorrelationSpec(
+        funnel,
+        step=step or 0,
+        fields=tuple(p.many("field")) or DEFAULT_FIELDS,
+        min_count=p.integer("min_count"),
+        top=p.integer("top"),
+    )
+    p.done()
+    names = {**FUNNEL_NAMES, "step": "dropped_at", "fields": "field"}
+    names.update({"min_count": "min_count", "top": "top"})
+    found = compute(store, checked(spec.validate, names))
+    rows = [
+        {
+            "field": i.field,
+            "value": i.value,
+            "dropped": i.dropped,
+            "converted": i.converted,
+            "dropped_share": i.dropped_share,
+            "converted_share": i.converted_share,
+            "odds_ratio": i.odds_ratio,
+            "adjusted_p": i.adjusted_p_value,
+            "significant": "yes" if i.significant else "",
+        }
+        for i in found.items
+    ]
+    title = (
+        f"What distinguishes who dropped after {found.from_event} (not reaching {found.to_event})"
+    )
+    return Result("correlation", title, found.as_dict(), rows)
+
+
 def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     """Per segment over a period: conversion, engagement, retention, revenue, satisfaction."""
     from reports import scorecard as reports
@@ -415,6 +454,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "journey_map": journey_map,
     "trends": trends,
     "web": web,
+    "correlation": correlation,
     "scorecard": scorecard,
     "compare": compare,
     "campaigns": campaigns,

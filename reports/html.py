@@ -385,6 +385,17 @@ def web_figures(data: dict[str, Any]) -> list[go.Figure]:
     return out
 
 
+def correlation_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """Per tested item, the share of the dropped and of the converted who had it."""
+    items = data["items"][:20]
+    labels = [f"{'* ' if i['significant'] else ''}{i['field']}: {i['value']}" for i in items]
+    fig = go.Figure()
+    fig.add_bar(name="dropped", x=labels, y=[i["dropped_share"] for i in items])
+    fig.add_bar(name="converted", x=labels, y=[i["converted_share"] for i in items])
+    title = f"Who had it: dropped after {data['from_event']} against converted (* significant)"
+    return [_layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"})]
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -395,6 +406,7 @@ FIGURES = {
     "journey_map": journey_map_figures,
     "trends": trend_series_figures,
     "web": web_figures,
+    "correlation": correlation_figures,
     "segment": segment_figures,
     "scorecard": scorecard_figures,
     "compare": compare_figures,

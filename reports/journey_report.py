@@ -1,7 +1,8 @@
 """The journey report of a shop: the funnel by traffic source and by device, its daily trend,
 the journey map of the shop's stages per traffic source, a daily trend of the people at a
 stage by source, the top paths, the pain points of the weakest source, retention and
-lifecycle, and the web basics, on one HTML page. `journey demo` writes it for the demo
+lifecycle, the web basics, and what distinguishes the people who drop at the funnel's
+weakest step, on one HTML page. `journey demo` writes it for the demo
 traffic (and defines the shop's stages as touchpoint sets, ``SHOP_STAGES``); `journey report
 journey` for any store whose events follow the shop's names (Segment's e-commerce spec), with
 the stages as touchpoint sets where they are defined, else one event each."""
@@ -100,6 +101,18 @@ def results(store: Store, since: datetime, until: datetime) -> list[Result]:
     )
     out.append(run(store, "lifecycle", Params.of(event=SHOP_FUNNEL[0], period="day", **period)))
     out.append(run(store, "web", Params.of(clean=r"^/product/[^/]+$=/product/:id", **period)))
+    # what distinguishes the people who drop at the shop funnel's weakest step
+    steps = by_source.data["steps"]
+    if steps[0]["people"]:
+        weakest = min(range(1, len(steps)), key=lambda k: steps[k]["conversion_from_previous"])
+        fields = ["utm_source", "device_type", "browser", "os", "page_path"]
+        out.append(
+            run(
+                store,
+                "correlation",
+                Params.of(**shop, dropped_at=weakest, field=fields, min_count=5),
+            )
+        )
     return out
 
 

@@ -256,6 +256,32 @@ SCHEMAS: dict[str, Any] = {
             )
         }
     ),
+    "Correlation": _obj(
+        {
+            "step": INT,
+            "from_event": STR,
+            "to_event": STR,
+            "dropped": INT,
+            "converted": INT,
+            "tested": INT,
+            "items": _array(
+                _obj(
+                    {
+                        "field": STR,
+                        "value": STR,
+                        "dropped": INT,
+                        "converted": INT,
+                        "dropped_share": NUM,
+                        "converted_share": NUM,
+                        "odds_ratio": NUM,
+                        "p_value": NUM,
+                        "adjusted_p_value": NUM,
+                        "significant": BOOL,
+                    }
+                )
+            ),
+        }
+    ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
     "Segments": _array(
         _obj(
@@ -547,6 +573,7 @@ REPORT_RESULTS = {
     "journey_map": {"journey_map": "JourneyMap"},
     "trends": {"trends": "Trends"},
     "web": {"web": "Web"},
+    "correlation": {"correlation": "Correlation"},
     "scorecard": {"scorecard": "Scorecard"},
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
@@ -563,6 +590,8 @@ SUMMARIES = {
     "by value or segment, with the previous period alongside",
     "web": "Sessions, bounce rate, session length, top pages, entry and exit pages and traffic "
     "sources, for everyone and per segment",
+    "correlation": "Events and values over-represented among the people who dropped after a "
+    "funnel step, with odds ratios and Benjamini-Hochberg adjusted p-values",
     "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
     "compare": "A segment's scorecard in two periods: each change with its 95% interval",
     "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",

@@ -239,6 +239,27 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
         ),  # fmt: skip
         *PERIOD,
     ),
+    "correlation": (
+        *FUNNEL,
+        Param(
+            "dropped_at",
+            "compare who dropped after step N with who reached the next",
+            "integer",
+            low=1,
+            high=9,
+            required=True,
+        ),  # fmt: skip
+        Param(
+            "field",
+            "an event column or properties.KEY whose values are compared (default: source, "
+            "device, browser, os, country, page)",
+            many=True,
+        ),  # fmt: skip
+        Param("min_count", "people an item needs to be tested", "integer", 10, 1, 1_000_000),
+        Param("top", "items listed, most significant first", "integer", 20, 1, 500),
+        IN_SEGMENT,
+        *PERIOD,
+    ),
     "scorecard": (*SCORECARD, *PERIOD),
     "compare": (
         *SCORECARD,

@@ -1,5 +1,5 @@
 """`journey report summary|journey|funnel|paths|painpoints|retention|lifecycle|journey_map|trends|
-web|scorecard|compare|campaigns`: the reports of reports.analyses from the shell.
+web|correlation|scorecard|compare|campaigns`: the reports of reports.analyses from the shell.
 
 The options of each analysis are built from its one declaration (reports.parameters), so the
 CLI takes what the API takes, with the same defaults, ranges and error messages (naming the

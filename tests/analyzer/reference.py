@@ -626,3 +626,44 @@ def web_basics(
         "pages_per_session": views / n_sessions if n_sessions else 0.0,
         **lists,
     }
+
+
+def correlation(
+    events: list[dict[str, Any]], spec: Any
+) -> tuple[int, int, dict[tuple[str, str], tuple[int, int]]]:
+    """(converted, dropped, (field, value) -> (dropped with it, converted with it)) for the
+    people at ``spec.step``: the events after the step and before the next (or to the end of
+    the attempt's window), their names and the values of ``spec.fields``."""
+    funnel = spec.funnel
+    people = funnel_people(events, funnel)
+    lo = int(funnel.date_from.timestamp())
+    hi = int((funnel.date_to + funnel.window).timestamp()) + 1
+    window = int(funnel.window.total_seconds() * 1000)
+    all_journeys = journeys(events)
+    k = spec.step
+    converted = dropped = 0
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for person_id, p in people.items():
+        if p["level"] < k:
+            continue
+        journey = [r for r in all_journeys[person_id] if lo <= r.timestamp < hi]
+        ids = [r.event_id for r in journey]
+        at = ids.index(p["rows"][k - 1].event_id)
+        went_on = p["level"] > k
+        stop = ids.index(p["rows"][k].event_id) if went_on else len(journey)
+        until = p["times"][k] if went_on else p["times"][0] + window
+        items: set[tuple[str, str]] = set()
+        for r in journey[at + 1 : stop]:
+            if r.type not in BEHAVIOUR or r.timestamp_ms > until:
+                continue
+            if r.event:
+                items.add(("event", r.event))
+            for name in spec.fields:
+                value = value_of(r, name)
+                if value:
+                    items.add((name, value))
+        converted += went_on
+        dropped += not went_on
+        for item in items:
+            counts[item][0 if not went_on else 1] += 1
+    return converted, dropped, {i: (c[0], c[1]) for i, c in counts.items()}

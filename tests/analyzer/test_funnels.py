@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from analyzer import touchpoints
+from analyzer.correlation import CorrelationSpec, correlation
 from analyzer.funnels import (
     Breakdown,
     Exclusion,
@@ -229,6 +230,36 @@ def test_journey_map_matches_the_reference(loaded: dict[int, Loaded]) -> None:
         else:
             assert g.stalls_at is None
     assert judged >= 2  # not a trivial case
+
+
+@pytest.mark.parametrize(("name", "step"), [("ordered", 1), ("any", 2), ("excluded", 1)])
+def test_drop_off_correlation_matches_the_reference(
+    loaded: dict[int, Loaded], name: str, step: int
+) -> None:
+    """Who had each event and field value, among those who dropped after a step and those
+    who converted, equals the reference; shares, odds ratios, p-values (scipy's chi-square)
+    and Benjamini-Hochberg adjustment (scipy's false_discovery_control) agree."""
+    from scipy.stats import false_discovery_control
+
+    data = loaded[1]
+    fields = ("page_path", "utm_source", "properties.plan")
+    spec = CorrelationSpec(SPECS[name], step=step, fields=fields, min_count=3, top=500)
+    got = correlation(data.store, spec)
+    converted, dropped, counts = reference.correlation(data.events, spec)
+    assert (got.converted, got.dropped) == (converted, dropped) and min(converted, dropped) >= 3
+    tested = {item: dc for item, dc in counts.items() if sum(dc) >= 3}
+    assert got.tested == len(tested) == len(got.items) > 3
+    assert {(i.field, i.value): (i.dropped, i.converted) for i in got.items} == tested
+    adjusted = false_discovery_control([i.p_value for i in got.items])
+    for item, q in zip(got.items, adjusted, strict=True):
+        d, c = item.dropped, item.converted
+        assert item.p_value == pytest.approx(_chi2_p(d, dropped, c, converted), abs=1e-9)
+        assert item.adjusted_p_value == pytest.approx(q)
+        assert item.odds_ratio == pytest.approx(
+            (d + 0.5) * (converted - c + 0.5) / ((c + 0.5) * (dropped - d + 0.5))
+        )
+        assert (item.dropped_share, item.converted_share) == (d / dropped, c / converted)
+    assert [i.adjusted_p_value for i in got.items] == sorted(i.adjusted_p_value for i in got.items)
 
 
 @pytest.mark.parametrize("limit", [1, 3])

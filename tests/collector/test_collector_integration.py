@@ -180,7 +180,9 @@ def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None
     ]
     kinds = re.findall(r"<section data-kind='(\w+)'>", page)
     assert kinds[:6] == ["funnel", "funnel", "funnel_trend", "journey_map", "trends", "paths"]
-    assert {"retention", "lifecycle", "web"} <= set(kinds)
+    assert {"retention", "lifecycle", "web", "correlation"} <= set(kinds)
+    weakest = results[kinds.index("correlation")]
+    assert weakest["dropped"] > 0 and weakest["tested"] > 0  # the funnel's weakest step
     # the journey map of the shop's stages (touchpoint sets the demo defined), per source
     mapped = results[3]
     assert mapped["stages"] == ["awareness", "consideration", "intent", "purchase"]

@@ -123,6 +123,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("trends", {"event": STEPS[0], "breakdown": "utm_source"}),
     ("trends", {"event": STEPS[0], "measure": "sum", "property": "price"}),
     ("web", {"clean": r"/product/\d+=/product/:id"}),
+    ("correlation", {"step": STEPS, "dropped_at": 1, "field": ["utm_source"]}),
     ("scorecard", {}),
     ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     ("campaigns", {}),

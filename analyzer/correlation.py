@@ -1,0 +1,183 @@
+"""Drop-off correlation: what distinguishes the people who dropped after a funnel step from
+those who went on to the next one.
+
+Among the people who reached step ``step`` of the funnel (identity-stitched, each event once,
+as every funnel counts), those who reached the next step *converted* and the others
+*dropped*. For each, the events they did after reaching the step and before the next one (or,
+having dropped, until their attempt's window ran out, as pain points look) are looked at: each event
+name, and each value of the ``fields`` (event columns or ``properties.<path>``) on those
+events. Per item: how many of the dropped and of the converted had it, each group's share,
+the odds ratio of dropping with it against without it (with 0.5 added to each cell, so an
+item only one group has still gets a finite ratio), a two-sided two-proportion z-test of the
+two shares, and the p-value adjusted for testing every item at once (Benjamini-Hochberg, the
+false discovery rate). Items fewer than ``min_count`` people had are not tested (nor counted
+in the correction).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from analyzer.errors import SpecError
+from analyzer.events import BEHAVIOUR
+from analyzer.funnels.people import PersonFunnel, check_segments, field_sql
+from analyzer.funnels.spec import FunnelSpec, check_field
+from analyzer.statistics import two_proportion
+from storage.store import Store
+
+DEFAULT_FIELDS = ("utm_source", "device_type", "browser", "os", "geo_country", "page_path")
+SIGNIFICANCE = 0.05
+EVENT = "event"
+
+
+@dataclass(frozen=True)
+class CorrelationSpec:
+    funnel: FunnelSpec
+    step: int  # 1-based: people who reached it, converted if they reached the next
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    min_count: int = 10
+    top: int = 20
+
+    def validate(self) -> CorrelationSpec:
+        self.funnel.validate()
+        if self.funnel.breakdown is not None:
+            raise SpecError("breakdown: a correlation compares the dropped with the converted")
+        if not isinstance(self.step, int) or not 1 <= self.step < len(self.funnel.steps):
+            raise SpecError(f"step: a step from 1 to {len(self.funnel.steps) - 1} of the funnel")
+        if not 1 <= len(self.fields) <= 20:
+            raise SpecError("fields: 1 to 20 columns or properties.<path>")
+        for i, name in enumerate(self.fields):
+            check_field(name, f"fields[{i}]")
+        if not isinstance(self.min_count, int) or not 1 <= self.min_count <= 1_000_000:
+            raise SpecError("min_count: from 1 to 1,000,000 people")
+        if not isinstance(self.top, int) or not 1 <= self.top <= 500:
+            raise SpecError("top: from 1 to 500 items")
+        return self
+
+
+@dataclass(frozen=True)
+class Item:
+    field: str  # EVENT, or one of the spec's fields
+    value: str
+    dropped: int  # people who dropped and had it
+    converted: int
+    dropped_share: float
+    converted_share: float
+    odds_ratio: float  # of dropping, with the item against without it
+    p_value: float
+    adjusted_p_value: float  # Benjamini-Hochberg over every tested item
+    significant: bool
+
+
+@dataclass
+class CorrelationReport:
+    step: int
+    from_event: str
+    to_event: str
+    dropped: int  # people
+    converted: int
+    tested: int  # items with at least min_count people
+    items: list[Item] = field(default_factory=list)  # most significant first
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
+    k = spec.step  # the step reached is k - 1 (0-based), the next one k
+    # names of their own: the funnel's query has f0, f1... (any order) and d (lambdas)
+    names = ["corr_en", *(f"corr_f{i}" for i in range(len(spec.fields)))]
+    fields = {"corr_en": "event", "pe": f"toUInt8({BEHAVIOUR})"}
+    for i, name in enumerate(spec.fields):
+        fields[f"corr_f{i}"] = field_sql(name, q.params, f"corr{i}")
+    # after the step's event and before the next step's (or the window's end after the step);
+    # bounds enter the lambda as arrays (old servers drop names used only inside lambdas)
+    bounds = (
+        f"arrayResize([ix{k - 1}], length(times), ix{k - 1}) AS _after, "
+        f"arrayResize([if(level > {k}, ix{k}, 4294967295)], length(times), "
+        f"if(level > {k}, ix{k}, 4294967295)) AS _before, "
+        f"arrayResize([if(level > {k}, t{k}, t0 + %(window_ms)s)], length(times), "
+        f"if(level > {k}, t{k}, t0 + %(window_ms)s)) AS _until"
+    )
+    kept = [
+        f"arrayDistinct(arrayFilter((cx, ct, ci_, cp, ca, cb, cu) -> cp = 1 AND ci_ > ca "
+        f"AND ci_ < cb AND ct <= cu, {name}, times, arrayEnumerate(times), pe, "
+        f"_after, _before, _until)) AS corr_d{j}"
+        for j, name in enumerate(names)
+    ]
+    people = q.sql(fields=fields, events=BEHAVIOUR, columns=(bounds, *kept))
+    return f"(SELECT * FROM ({people}) WHERE level >= {k})"
+
+
+def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
+    """The items whose share differs most between the people who dropped after ``step`` and
+    those who converted to the next step."""
+    spec.validate()
+    check_segments(store, spec.funnel)
+    q = PersonFunnel(spec.funnel, store.database)
+    people = _people_sql(spec, q)
+    k = spec.step
+    plain = PersonFunnel(spec.funnel, store.database)  # the people alone, without their items
+    ((converted, dropped),) = store.execute(
+        f"SELECT countIf(level > {k}), countIf(level = {k}) FROM ({plain.sql()})", plain.params
+    )
+    names = [EVENT, *spec.fields]
+    items = ", ".join(f"arrayMap(v -> ({j}, v), corr_d{j})" for j in range(len(names)))
+    rows = store.execute(
+        "SELECT tupleElement(item, 1) AS fi, tupleElement(item, 2) AS v, "
+        f"countIf(level > {k}) AS c, countIf(level = {k}) AS d "
+        f"FROM (SELECT level, arrayJoin(arrayConcat({items})) AS item FROM {people}) "
+        "WHERE v != '' GROUP BY fi, v HAVING c + d >= %(min_count)s",
+        {**q.params, "min_count": spec.min_count},
+    )
+    report = CorrelationReport(
+        step=k,
+        from_event=spec.funnel.steps[k - 1].event,
+        to_event=spec.funnel.steps[k].event,
+        dropped=int(dropped),
+        converted=int(converted),
+        tested=len(rows),
+    )
+    if not dropped or not converted:
+        return report
+    tested = []
+    for fi, value, c, d in rows:
+        c, d = int(c), int(d)
+        odds = ((d + 0.5) * (converted - c + 0.5)) / ((c + 0.5) * (dropped - d + 0.5))
+        p = two_proportion(d, int(dropped), c, int(converted))
+        tested.append((names[int(fi)], str(value), d, c, odds, 1.0 if p is None else p))
+    adjusted = benjamini_hochberg([t[5] for t in tested])
+    found = [
+        Item(
+            field=name,
+            value=value,
+            dropped=d,
+            converted=c,
+            dropped_share=d / dropped,
+            converted_share=c / converted,
+            odds_ratio=odds,
+            p_value=p,
+            adjusted_p_value=q_value,
+            significant=q_value < SIGNIFICANCE,
+        )
+        for (name, value, d, c, odds, p), q_value in zip(tested, adjusted, strict=True)
+    ]
+    found.sort(key=lambda i: (i.adjusted_p_value, -abs(math.log(i.odds_ratio)), i.field, i.value))
+    report.items = found[: spec.top]
+    return report
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """The p-values adjusted for the false discovery rate, in the order given: the i-th
+    smallest of m becomes min over j >= i of p_(j) * m / j, at most 1."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        adjusted[i] = running
+    return adjusted
