@@ -296,7 +296,9 @@ def stages_and_trends(
 ) -> None:
     """Issue 26's speed figures: a 5-stage journey map of touchpoint sets by the 5 traffic
     sources (the bench data has no refreshed segments; the breakdown by value costs the same
-    grouping), and a daily trend of unique people by source over the last 30 days."""
+    grouping), a daily trend of unique people by source over the last 30 days, and the
+    drop-off correlation of the funnel's second step."""
+    from analyzer.correlation import CorrelationSpec, correlation
     from analyzer.journeymap import JourneyMapSpec, journey_map
     from analyzer.trends import TrendSpec, trend
 
@@ -329,6 +331,19 @@ def stages_and_trends(
         "daily trend of people by utm_source, 30 days", rounds, lambda: trend(store, month)
     )
     print(f"  {len(got.series)} series, people in the period: {got.series[0].total:,.0f}")  # type: ignore[attr-defined]
+    funnel = FunnelSpec(
+        steps=tuple(Step(s) for s in STEPS),
+        date_from=date_from,
+        date_to=date_to,
+        window=timedelta(days=7),
+    )
+    why = CorrelationSpec(funnel, step=2)
+    _, found = timed(
+        "drop-off correlation at step 2, 6 fields and every event",
+        rounds,
+        lambda: correlation(store, why),
+    )
+    print(f"  {found.dropped:,} dropped, {found.converted:,} converted, {found.tested} tested")  # type: ignore[attr-defined]
 
 
 def main() -> None:
