@@ -24,7 +24,7 @@ from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel, check_segments, field_sql
 from analyzer.funnels.spec import FunnelSpec, check_field
-from analyzer.statistics import two_proportion
+from analyzer.statistics import benjamini_hochberg, two_proportion
 from storage.store import Store
 
 DEFAULT_FIELDS = ("utm_source", "device_type", "browser", "os", "geo_country", "page_path")
@@ -119,19 +119,18 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
     q = PersonFunnel(spec.funnel, store.database)
     people = _people_sql(spec, q)
     k = spec.step
-    plain = PersonFunnel(spec.funnel, store.database)  # the people alone, without their items
-    ((converted, dropped),) = store.execute(
-        f"SELECT countIf(level > {k}), countIf(level = {k}) FROM ({plain.sql()})", plain.params
-    )
     names = [EVENT, *spec.fields]
+    # one row per person with the item (-1, '') besides theirs: the same pass counts everyone
     items = ", ".join(f"arrayMap(v -> ({j}, v), corr_d{j})" for j in range(len(names)))
     rows = store.execute(
         "SELECT tupleElement(item, 1) AS fi, tupleElement(item, 2) AS v, "
         f"countIf(level > {k}) AS c, countIf(level = {k}) AS d "
-        f"FROM (SELECT level, arrayJoin(arrayConcat({items})) AS item FROM {people}) "
-        "WHERE v != '' GROUP BY fi, v HAVING c + d >= %(min_count)s",
+        f"FROM (SELECT level, arrayJoin(arrayConcat([(-1, '')], {items})) AS item FROM {people}) "
+        "WHERE fi = -1 OR v != '' GROUP BY fi, v HAVING fi = -1 OR c + d >= %(min_count)s",
         {**q.params, "min_count": spec.min_count},
     )
+    ((_, _, converted, dropped),) = [r for r in rows if int(r[0]) == -1] or [(-1, "", 0, 0)]
+    rows = [r for r in rows if int(r[0]) != -1]
     report = CorrelationReport(
         step=k,
         from_event=spec.funnel.steps[k - 1].event,
@@ -167,17 +166,3 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
     found.sort(key=lambda i: (i.adjusted_p_value, -abs(math.log(i.odds_ratio)), i.field, i.value))
     report.items = found[: spec.top]
     return report
-
-
-def benjamini_hochberg(p_values: list[float]) -> list[float]:
-    """The p-values adjusted for the false discovery rate, in the order given: the i-th
-    smallest of m becomes min over j >= i of p_(j) * m / j, at most 1."""
-    m = len(p_values)
-    order = sorted(range(m), key=lambda i: p_values[i])
-    adjusted = [0.0] * m
-    running = 1.0
-    for rank in range(m, 0, -1):
-        i = order[rank - 1]
-        running = min(running, p_values[i] * m / rank)
-        adjusted[i] = running
-    return adjusted

@@ -76,13 +76,7 @@ class PathSpec:
                 step.validate(name)
         if not isinstance(self.max_length, int) or not 2 <= self.max_length <= 20:
             raise SpecError("max_length: from 2 to 20 steps")
-        if len(self.cleaning) > 20:
-            raise SpecError("cleaning: at most 20 rules")
-        for i, rule in enumerate(self.cleaning):
-            if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
-                raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
-            if problem(rule[0]):
-                raise SpecError(f"cleaning[{i}]: {problem(rule[0])}")
+        check_cleaning(self.cleaning)
         check_timeout(self.session_timeout)
         if not isinstance(self.top, int) or not 1 <= self.top <= 500:
             raise SpecError("top: from 1 to 500 paths")
@@ -133,13 +127,28 @@ class PathsReport:
         return asdict(self)
 
 
-def _element(spec: PathSpec, params: dict[str, Any]) -> str:
-    """SQL: an event's path element, cleaned."""
-    sql = KINDS[spec.kind][1]
-    for i, (pattern, alias) in enumerate(spec.cleaning):
+def check_cleaning(cleaning: tuple[tuple[str, str], ...]) -> None:
+    """Up to 20 cleaning rules, each a (regular expression RE2 takes, alias) pair."""
+    if len(cleaning) > 20:
+        raise SpecError("cleaning: at most 20 rules")
+    for i, rule in enumerate(cleaning):
+        if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
+            raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
+        if problem(rule[0]):
+            raise SpecError(f"cleaning[{i}]: {problem(rule[0])}")
+
+
+def cleaned(sql: str, cleaning: tuple[tuple[str, str], ...], params: dict[str, Any]) -> str:
+    """SQL: the text ``sql`` with each cleaning rule applied in order (values bound)."""
+    for i, (pattern, alias) in enumerate(cleaning):
         params[f"clean{i}"], params[f"alias{i}"] = pattern, alias
         sql = f"replaceRegexpAll({sql}, %(clean{i})s, %(alias{i})s)"
     return sql
+
+
+def _element(spec: PathSpec, params: dict[str, Any]) -> str:
+    """SQL: an event's path element, cleaned."""
+    return cleaned(KINDS[spec.kind][1], spec.cleaning, params)
 
 
 def element_names(store: Store, spec: PathSpec, keys: set[int]) -> dict[int, str]:

@@ -117,3 +117,17 @@ def cohens_d(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int) -> fl
         return None
     pooled = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
     return (m1 - m2) / math.sqrt(pooled) if pooled > 0 else None
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """The p-values adjusted for the false discovery rate, in the order given: the i-th
+    smallest of m becomes min over j >= i of p_(j) * m / j, at most 1."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p_values[i] * m / rank)
+        adjusted[i] = running
+    return adjusted

@@ -75,12 +75,9 @@ class TrendSpec:
             raise SpecError("property: only with measure sum or average")
         b = self.breakdown
         if b is not None:
-            if b.field == "segment":
-                b.validate(1)
-            elif b.field.startswith("person.") or b.attribution != "first_touch":
+            if b.field.startswith("person.") or b.attribution != "first_touch":
                 raise SpecError("breakdown: a column or properties.<path> (each event's own)")
-            else:
-                b.validate(1)
+            b.validate(1)
         if not isinstance(self.top, int) or not 1 <= self.top <= 50:
             raise SpecError("top: from 1 to 50 values")
         if self.segment is not None:

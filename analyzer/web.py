@@ -21,14 +21,13 @@ from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import check_range, check_segment, check_segments
 from analyzer.membership import check_refreshed, members_sql, restrict
-from analyzer.regex import problem
+from analyzer.paths import check_cleaning, cleaned
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.store import Store
 
 EVERYONE = "(everyone)"
 DIRECT = "(direct)"
-LISTS = ("pages", "entry", "exit", "sources")
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,7 @@ class WebSpec:
         check_timeout(self.session_timeout)
         if not isinstance(self.top, int) or not 1 <= self.top <= 100:
             raise SpecError("top: from 1 to 100 per list")
-        if len(self.cleaning) > 20:
-            raise SpecError("cleaning: at most 20 rules")
-        for i, rule in enumerate(self.cleaning):
-            if len(rule) != 2 or problem(rule[0]):
-                raise SpecError(f"cleaning[{i}]: {problem(rule[0]) or 'a (regex, alias) pair'}")
+        check_cleaning(self.cleaning)
         return self
 
 
@@ -99,12 +94,8 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
             "direct": DIRECT,
         }
     )
-    page = "page_path"
-    for i, (pattern, alias) in enumerate(spec.cleaning):
-        params[f"clean{i}"], params[f"alias{i}"] = pattern, alias
-        page = f"replaceRegexpAll({page}, %(clean{i})s, %(alias{i})s)"
     fields = {
-        "pg": f"if(type = 'page', {page}, '')",
+        "pg": f"if(type = 'page', {cleaned('page_path', spec.cleaning, params)}, '')",
         "src": "if(utm_source != '', utm_source, referrer_host)",
     }
     where = (

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer import touchpoints
-from analyzer.funnels.spec import Breakdown, FunnelSpec
+from analyzer.funnels.spec import FunnelSpec
 from reports.params import ParamError, Params
 from reports.result import Result, checked
 from storage.store import Store
@@ -287,14 +287,7 @@ def trends(store: Store, p: Params, today: datetime | None = None) -> Result:
 
     event = p.step("event")
     since, until = p.period(today)
-    field = p.one("breakdown")
-    breakdown = None
-    if field and field.startswith("segment:"):
-        breakdown = Breakdown(
-            "segment", segments=tuple(n.strip() for n in field[8:].split(",") if n.strip())
-        )
-    elif field:
-        breakdown = Breakdown(field)
+    breakdown = p.breakdown(attributed=False)  # each event's own value
     spec = TrendSpec(
         event,
         since,

@@ -224,9 +224,11 @@ class Params:
             for x in (_exclusion(t, name) for t in self._given(self._param(name, "exclusion")))
         )
 
-    def breakdown(self) -> Breakdown | None:
+    def breakdown(self, attributed: bool = True) -> Breakdown | None:
+        """``breakdown`` (a field, or ``segment:NAME,...``) and, where the report takes it,
+        ``attribution`` (``attributed``: which event of an attempt gives the value)."""
         field = self.one("breakdown")
-        attribution = self.one("attribution") or "first_touch"
+        attribution = (self.one("attribution") if attributed else None) or "first_touch"
         if not field:
             return None
         if field.startswith("segment:"):
