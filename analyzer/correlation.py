@@ -6,12 +6,16 @@ as every funnel counts), those who reached the next step *converted* and the oth
 *dropped*. For each, the events they did after reaching the step and before the next one (or,
 having dropped, until their attempt's window ran out, as pain points look) are looked at: each event
 name, and each value of the ``fields`` (event columns or ``properties.<path>``) on those
-events. Per item: how many of the dropped and of the converted had it, each group's share,
+events, and each person trait (``person.<path>``: the person's latest identify value, as a
+funnel's breakdown by it reads it; one value per person, whatever they did). Per item: how many of the dropped and of the converted had it, each group's share,
 the odds ratio of dropping with it against without it (with 0.5 added to each cell, so an
 item only one group has still gets a finite ratio), a two-sided two-proportion z-test of the
 two shares, and the p-value adjusted for testing every item at once (Benjamini-Hochberg, the
 false discovery rate). Items fewer than ``min_count`` people had are not tested (nor counted
 in the correction).
+
+With a breakdown and ``value``, only the people whose breakdown value it is are compared: the
+pain points report asks this of its segment at each stage.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from storage.store import Store
 DEFAULT_FIELDS = ("utm_source", "device_type", "browser", "os", "geo_country", "page_path")
 SIGNIFICANCE = 0.05
 EVENT = "event"
+PERSON = "person."
 
 
 @dataclass(frozen=True)
@@ -39,17 +44,21 @@ class CorrelationSpec:
     fields: tuple[str, ...] = DEFAULT_FIELDS
     min_count: int = 10
     top: int = 20
+    value: str | None = None  # with the funnel's breakdown: only the people of this value
 
     def validate(self) -> CorrelationSpec:
         self.funnel.validate()
-        if self.funnel.breakdown is not None:
-            raise SpecError("breakdown: a correlation compares the dropped with the converted")
+        if (self.funnel.breakdown is None) != (self.value is None):
+            raise SpecError(
+                "breakdown: a correlation compares the dropped with the converted, "
+                "all of them or the people of one breakdown value"
+            )
         if not isinstance(self.step, int) or not 1 <= self.step < len(self.funnel.steps):
             raise SpecError(f"step: a step from 1 to {len(self.funnel.steps) - 1} of the funnel")
         if not 1 <= len(self.fields) <= 20:
             raise SpecError("fields: 1 to 20 columns or properties.<path>")
         for i, name in enumerate(self.fields):
-            check_field(name, f"fields[{i}]")
+            check_field(name, f"fields[{i}]", person=True)
         if not isinstance(self.min_count, int) or not 1 <= self.min_count <= 1_000_000:
             raise SpecError("min_count: from 1 to 1,000,000 people")
         if not isinstance(self.top, int) or not 1 <= self.top <= 500:
@@ -90,8 +99,12 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
     # names of their own: the funnel's query has f0, f1... (any order) and d (lambdas)
     names = ["corr_en", *(f"corr_f{i}" for i in range(len(spec.fields)))]
     fields = {"corr_en": "event", "pe": f"toUInt8({BEHAVIOUR})"}
+    traits = {}
     for i, name in enumerate(spec.fields):
-        fields[f"corr_f{i}"] = field_sql(name, q.params, f"corr{i}")
+        if name.startswith(PERSON):
+            traits[f"corr_f{i}"] = name[len(PERSON) :]
+        else:
+            fields[f"corr_f{i}"] = field_sql(name, q.params, f"corr{i}")
     # after the step's event and before the next step's (or the window's end after the step);
     # bounds enter the lambda as arrays (old servers drop names used only inside lambdas)
     bounds = (
@@ -102,13 +115,19 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
         f"if(level > {k}, t{k}, t0 + %(window_ms)s)) AS _until"
     )
     kept = [
-        f"arrayDistinct(arrayFilter((cx, ct, ci_, cp, ca, cb, cu) -> cp = 1 AND ci_ > ca "
+        f"[{name}_value] AS corr_d{j}"
+        if name in traits
+        else f"arrayDistinct(arrayFilter((cx, ct, ci_, cp, ca, cb, cu) -> cp = 1 AND ci_ > ca "
         f"AND ci_ < cb AND ct <= cu, {name}, times, arrayEnumerate(times), pe, "
         f"_after, _before, _until)) AS corr_d{j}"
         for j, name in enumerate(names)
     ]
-    people = q.sql(fields=fields, events=BEHAVIOUR, columns=(bounds, *kept))
-    return f"(SELECT * FROM ({people}) WHERE level >= {k})"
+    people = q.sql(fields=fields, events=BEHAVIOUR, columns=(bounds, *kept), traits=traits)
+    where = f"level >= {k}"
+    if spec.value is not None:
+        q.params["corr_value"] = spec.value
+        where += " AND value = %(corr_value)s"
+    return f"(SELECT * FROM ({people}) WHERE {where})"
 
 
 def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:

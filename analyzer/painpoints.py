@@ -11,7 +11,10 @@ at their first funnel step, or a person property). For each stage (step s to ste
   (before the next step, or before the window ended), among those who dropped against those
   who converted;
 * time: the segment's median time from step s to s+1 against everyone's;
-* errors: the share with an error event (name matching ``error_pattern``) after step s.
+* errors: the share with an error event (name matching ``error_pattern``) after step s;
+* correlated: the events and field values that the segment's people who dropped
+  had (after step s) in a share most different from those who converted (analyzer.correlation,
+  an item tested when at least ``min_sample`` people had it; the five most significant).
 
 Stages are ranked by excess drop-off: people the segment lost beyond what the other people's
 rate would lose. Stages with too few people are listed last, marked as not ranked.
@@ -24,6 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from analyzer import statistics
+from analyzer.correlation import EVENT, CorrelationSpec, Item, correlation
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
@@ -31,6 +35,8 @@ from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError, check_segmen
 from analyzer.paths import PAGE_OR_EVENT, first_of_runs
 from analyzer.regex import problem
 from storage.store import Store
+
+CORRELATED = 5  # items shown per stage
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class PainPoint:
     errors_converted: float = 0.0
     median_seconds: float | None = None
     median_seconds_everyone: float | None = None
+    correlated: list[Item] = field(default_factory=list)
     reasons: list[str] = field(default_factory=list)
 
 
@@ -191,6 +198,10 @@ def _compare(
     return Comparison(
         other_entered, other_dropped, rate, p, bool(enough and p is not None and p < spec.alpha)
     )
+
+
+def _item(item: Item) -> str:
+    return item.value if item.field == EVENT else f"{item.field} = {item.value}"
 
 
 def _duration(seconds: float | None) -> str:
@@ -294,6 +305,24 @@ def _explain(store: Store, spec: PainPointSpec, point: PainPoint) -> None:
             f"{point.errors_dropped:.0%} of those who dropped met an error event, "
             f"against {point.errors_converted:.0%} of those who converted"
         )
+    point.correlated = correlation(
+        store,
+        CorrelationSpec(
+            replace(spec.funnel, breakdown=_breakdown(spec)),
+            step=point.stage,
+            min_count=spec.min_sample,
+            top=CORRELATED,
+            value=spec.value,
+        ),
+    ).items
+    for item in point.correlated:
+        if item.significant and item.odds_ratio > 1:
+            reasons.append(
+                f"{item.dropped_share:.0%} of those who dropped had {_item(item)}, against "
+                f"{item.converted_share:.0%} of those who converted (odds ratio "
+                f"{item.odds_ratio:.1f}, adjusted p={item.adjusted_p_value:.3g})"
+            )
+            break
     mine, everyone = point.median_seconds, point.median_seconds_everyone
     if mine is not None and everyone and mine > 1.5 * everyone:
         reasons.append(

@@ -476,6 +476,24 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{more}"
 
 
+def _correlated(items: list[dict[str, Any]]) -> str:
+    """A pain point's stage: what the people who dropped had, against those who converted."""
+    if not items:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(i['value'] if i['field'] == 'event' else i['field'] + ' = ' + i['value'])}"
+        f"</td><td>{_pct(i['dropped_share'])}</td><td>{_pct(i['converted_share'])}</td>"
+        f"<td>{i['odds_ratio']:.2f}</td><td>{i['adjusted_p_value']:.3g}"
+        f"{' *' if i['significant'] else ''}</td></tr>"
+        for i in items
+    )
+    return (
+        "<table class='correlated'><thead><tr><th>after this step</th><th>dropped</th>"
+        "<th>converted</th><th>odds ratio</th><th>adjusted p</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
 def _evidence(result: Result) -> str:
     if result.kind != "painpoints":
         return ""
@@ -486,7 +504,7 @@ def _evidence(result: Result) -> str:
         items.append(
             f"<li><b>{rank}: {html.escape(s['from_event'])} &gt; {html.escape(s['to_event'])}"
             f"</b>: {s['dropped']} of {s['entered']} dropped ({_pct(s['drop_rate'])})"
-            f"<ul>{reasons}</ul></li>"
+            f"<ul>{reasons}</ul>{_correlated(s.get('correlated') or [])}</li>"
         )
     return f"<h3>Evidence</h3><ol class='evidence'>{''.join(items)}</ol>"
 

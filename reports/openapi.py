@@ -89,6 +89,20 @@ COMPARISON = _obj(
         "significant": BOOL,
     }
 )
+CORRELATED = _obj(  # an event or value among the people who dropped against the converted
+    {
+        "field": STR,
+        "value": STR,
+        "dropped": INT,
+        "converted": INT,
+        "dropped_share": NUM,
+        "converted_share": NUM,
+        "odds_ratio": NUM,
+        "p_value": NUM,
+        "adjusted_p_value": NUM,
+        "significant": BOOL,
+    }
+)
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"error": STR}, {"parameter": STR}),
     "StepResult": STEP_RESULT,
@@ -164,6 +178,7 @@ SCHEMAS: dict[str, Any] = {
                         "errors_converted": NUM,
                         "median_seconds": _nullable(NUM),
                         "median_seconds_everyone": _nullable(NUM),
+                        "correlated": _array(CORRELATED),
                         "reasons": _array(STR),
                     }
                 )
@@ -264,22 +279,7 @@ SCHEMAS: dict[str, Any] = {
             "dropped": INT,
             "converted": INT,
             "tested": INT,
-            "items": _array(
-                _obj(
-                    {
-                        "field": STR,
-                        "value": STR,
-                        "dropped": INT,
-                        "converted": INT,
-                        "dropped_share": NUM,
-                        "converted_share": NUM,
-                        "odds_ratio": NUM,
-                        "p_value": NUM,
-                        "adjusted_p_value": NUM,
-                        "significant": BOOL,
-                    }
-                )
-            ),
+            "items": _array(CORRELATED),
         }
     ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),

@@ -251,8 +251,8 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
         ),  # fmt: skip
         Param(
             "field",
-            "an event column or properties.KEY whose values are compared (default: source, "
-            "device, browser, os, country, page)",
+            "an event column, properties.KEY or person.TRAIT whose values are compared "
+            "(default: source, device, browser, os, country, page)",
             many=True,
         ),  # fmt: skip
         Param("min_count", "people an item needs to be tested", "integer", 10, 1, 1_000_000),

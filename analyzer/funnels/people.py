@@ -127,6 +127,7 @@ class PersonFunnel:
         columns: tuple[str, ...] = (),
         ids: bool = False,
         hashed_value: bool = False,
+        traits: Mapping[str, str] | None = None,
     ) -> str:
         """``SELECT person, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
         indexes in the timeline), value`` and ``columns``, for people with an attempt.
@@ -137,7 +138,11 @@ class PersonFunnel:
         look further into each journey (paths after drop-off, pain points).
 
         With ``hashed_value``, a breakdown by an event field gives ``value`` as its hash
-        (analyzer.hashed; ``value_texts`` reads the texts back)."""
+        (analyzer.hashed; ``value_texts`` reads the texts back).
+
+        ``traits`` (a name -> an identify trait's path) adds, per name, the person's latest
+        non-empty value of the trait as a column: from their identify calls of any time up to
+        the funnel's end, as a breakdown by ``person.<trait>`` reads it."""
         spec, n = self.spec, self.n
         ids = ids or spec.segment is not None or self.breakdown_is_segment
         conds = self.steps + self.exclusions
@@ -150,12 +155,15 @@ class PersonFunnel:
         if spec.mode == "strict":
             tl_fields["beh"] = f"toUInt8({BEHAVIOUR})"
         b = spec.breakdown
+        person_traits = dict(traits or {})
         if b is not None and self.breakdown_is_person:
-            self.params["trait"] = b.field.split(".", 1)[1]
-            tl_fields["tv"] = f"if(type = 'identify', {trait_text('trait')}, '')"
-            where += f" OR (type = 'identify' AND {has_trait('trait')})"
+            person_traits["tv"] = b.field.split(".", 1)[1]
+        for name, path in person_traits.items():
+            self.params[f"{name}_trait"] = path
+            tl_fields[name] = f"if(type = 'identify', {trait_text(f'{name}_trait')}, '')"
+            where += f" OR (type = 'identify' AND {has_trait(f'{name}_trait')})"
             compact = True
-        elif b is not None and not self.breakdown_is_segment:
+        if b is not None and not self.breakdown_is_person and not self.breakdown_is_segment:
             bv = field_sql(b.field, self.params, "breakdown_key")
             tl_fields["bv"] = key(bv) if hashed_value else bv
         if fields:
@@ -195,6 +203,7 @@ class PersonFunnel:
         outer.append(
             f"{self._value(hashed_value)} AS {'_unused' if self.breakdown_is_segment else 'value'}"
         )
+        outer += [f"arrayFilter(x -> x != '', {name})[-1] AS {name}_value" for name in traits or {}]
         outer += list(columns)
         keep = "length(starts) > 0"
         if spec.segment is not None:

@@ -59,7 +59,7 @@ def journeys(events: list[dict[str, Any]]) -> dict[str, list[Any]]:
 def value_of(row: Any, name: str) -> str:
     if name.startswith("properties."):
         return str(json.loads(row.properties).get(name.split(".", 1)[1], ""))
-    return str(getattr(row, name))
+    return str(getattr(row, name, ""))  # columns the logs leave out are empty
 
 
 def matches(step: Step, row: Any) -> bool:
@@ -636,6 +636,13 @@ def correlation(
     the attempt's window), their names and the values of ``spec.fields``."""
     funnel = spec.funnel
     people = funnel_people(events, funnel)
+    if spec.value is not None:  # the people of one breakdown value
+        people = {p: v for p, v in people.items() if (v["value"] or "") == spec.value}
+    traits = {  # a person's latest trait, as a breakdown by it reads it
+        name: funnel_people(events, replace(funnel, breakdown=Breakdown(name)))
+        for name in spec.fields
+        if name.startswith("person.")
+    }
     lo = int(funnel.date_from.timestamp())
     hi = int((funnel.date_to + funnel.window).timestamp()) + 1
     window = int(funnel.window.total_seconds() * 1000)
@@ -659,9 +666,12 @@ def correlation(
             if r.event:
                 items.add(("event", r.event))
             for name in spec.fields:
-                value = value_of(r, name)
+                value = "" if name in traits else value_of(r, name)
                 if value:
                     items.add((name, value))
+        for name, of_person in traits.items():
+            if of_person[person_id]["value"]:
+                items.add((name, of_person[person_id]["value"]))
         converted += went_on
         dropped += not went_on
         for item in items:

@@ -232,24 +232,29 @@ def test_journey_map_matches_the_reference(loaded: dict[int, Loaded]) -> None:
     assert judged >= 2  # not a trivial case
 
 
-@pytest.mark.parametrize(("name", "step"), [("ordered", 1), ("any", 2), ("excluded", 1)])
+@pytest.mark.parametrize(
+    ("name", "step", "value"),
+    [("ordered", 1, None), ("any", 2, None), ("excluded", 1, None), ("first_touch", 1, "")],
+)
 def test_drop_off_correlation_matches_the_reference(
-    loaded: dict[int, Loaded], name: str, step: int
+    loaded: dict[int, Loaded], name: str, step: int, value: str | None
 ) -> None:
-    """Who had each event and field value, among those who dropped after a step and those
-    who converted, equals the reference; shares, odds ratios, p-values (scipy's chi-square)
-    and Benjamini-Hochberg adjustment (scipy's false_discovery_control) agree."""
+    """Who had each event, field value and person trait, among those who dropped after a step
+    and those who converted (everyone, or the people of one breakdown value), equals the
+    reference; shares, odds ratios, p-values (scipy's chi-square) and Benjamini-Hochberg
+    adjustment (scipy's false_discovery_control) agree."""
     from scipy.stats import false_discovery_control
 
     data = loaded[1]
-    fields = ("page_path", "utm_source", "properties.plan")
-    spec = CorrelationSpec(SPECS[name], step=step, fields=fields, min_count=3, top=500)
+    fields = ("page_path", "utm_source", "properties.plan", "person.tier")
+    spec = CorrelationSpec(SPECS[name], step=step, fields=fields, min_count=3, top=500, value=value)
     got = correlation(data.store, spec)
     converted, dropped, counts = reference.correlation(data.events, spec)
     assert (got.converted, got.dropped) == (converted, dropped) and min(converted, dropped) >= 3
     tested = {item: dc for item, dc in counts.items() if sum(dc) >= 3}
     assert got.tested == len(tested) == len(got.items) > 3
     assert {(i.field, i.value): (i.dropped, i.converted) for i in got.items} == tested
+    assert {i.field for i in got.items} >= {"event", "person.tier"}
     adjusted = false_discovery_control([i.p_value for i in got.items])
     for item, q in zip(got.items, adjusted, strict=True):
         d, c = item.dropped, item.converted

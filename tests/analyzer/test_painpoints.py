@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from analyzer.correlation import CorrelationSpec
 from analyzer.funnels import SpecError
 from analyzer.painpoints import PainPointSpec, painpoints, z_test
 from tests.analyzer import reference
@@ -31,6 +32,7 @@ def test_painpoints_match_the_reference(loaded: dict[int, Loaded], value: str) -
     everyone = [s[0] for s in expected["steps"]]
     assert report.people == mine[0]
     assert len(report.stages) == 2
+    correlated = 0
     for point in report.stages:
         s = point.stage
         assert (point.entered, point.dropped) == (mine[s - 1], mine[s - 1] - mine[s])
@@ -53,6 +55,17 @@ def test_painpoints_match_the_reference(loaded: dict[int, Loaded], value: str) -
         assert point.loops_converted == pytest.approx(conv_loops / conv_n if conv_n else 0.0)
         assert point.errors_converted == pytest.approx(conv_errors / conv_n if conv_n else 0.0)
         assert point.reasons  # every stage says something
+        # the events and values most different between the segment's dropped and converted
+        converted, dropped, counts = reference.correlation(
+            data.events,
+            CorrelationSpec(SPECS["first_touch"], step=s, min_count=5, value=value),
+        )
+        tested = {item: dc for item, dc in counts.items() if sum(dc) >= 5}
+        if min(converted, dropped):
+            correlated += len(point.correlated)
+            assert len(point.correlated) == min(5, len(tested))
+        assert all(tested[i.field, i.value] == (i.dropped, i.converted) for i in point.correlated)
+    assert correlated
     ranked = [p for p in report.stages if p.ranked]
     assert [p.excess_dropped for p in ranked] == sorted(
         (p.excess_dropped for p in ranked), reverse=True
