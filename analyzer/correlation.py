@@ -25,9 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from analyzer.errors import SpecError
-from analyzer.events import BEHAVIOUR
+from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.people import PersonFunnel, check_segments, field_sql
 from analyzer.funnels.spec import FunnelSpec, check_field
+from analyzer.hashed import key, texts
 from analyzer.statistics import benjamini_hochberg, two_proportion
 from storage.store import Store
 
@@ -35,6 +36,7 @@ DEFAULT_FIELDS = ("utm_source", "device_type", "browser", "os", "geo_country", "
 SIGNIFICANCE = 0.05
 EVENT = "event"
 PERSON = "person."
+EMPTY = key("''")  # a missing value's hash
 
 
 @dataclass(frozen=True)
@@ -94,35 +96,55 @@ class CorrelationReport:
         return asdict(self)
 
 
+def _sources(spec: CorrelationSpec) -> list[tuple[str, dict[str, Any], str]]:
+    """Per item field (the event's name first): the SQL of its text over event columns, its
+    parameters, and which events carry it (for reading texts back from hashes)."""
+    out: list[tuple[str, dict[str, Any], str]] = [("event", {}, BEHAVIOUR)]
+    for i, name in enumerate(spec.fields):
+        params: dict[str, Any] = {}
+        if name.startswith(PERSON):
+            params[f"corr{i}"] = name[len(PERSON) :]
+            out.append(
+                (trait_text(f"corr{i}"), params, f"type = 'identify' AND {has_trait(f'corr{i}')}")
+            )
+        else:
+            out.append((field_sql(name, params, f"corr{i}"), params, BEHAVIOUR))
+    return out
+
+
 def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
+    """Per person at the step: ``level`` and ``corr_d{j}``, the hashes of field j's values
+    (j = 0: the event's name) on their events between the step and the next."""
     k = spec.step  # the step reached is k - 1 (0-based), the next one k
     # names of their own: the funnel's query has f0, f1... (any order) and d (lambdas)
     names = ["corr_en", *(f"corr_f{i}" for i in range(len(spec.fields)))]
-    fields = {"corr_en": "event", "pe": f"toUInt8({BEHAVIOUR})"}
+    fields = {"corr_en": key("event"), "pe": f"toUInt8({BEHAVIOUR})"}
     traits = {}
     for i, name in enumerate(spec.fields):
         if name.startswith(PERSON):
             traits[f"corr_f{i}"] = name[len(PERSON) :]
-        else:
-            fields[f"corr_f{i}"] = field_sql(name, q.params, f"corr{i}")
+        else:  # values travel as hashes (analyzer.hashed): integers, not texts
+            fields[f"corr_f{i}"] = key(field_sql(name, q.params, f"corr{i}"))
     # after the step's event and before the next step's (or the window's end after the step);
     # bounds enter the lambda as arrays (old servers drop names used only inside lambdas)
-    bounds = (
-        f"arrayResize([ix{k - 1}], length(times), ix{k - 1}) AS _after, "
-        f"arrayResize([if(level > {k}, ix{k}, 4294967295)], length(times), "
-        f"if(level > {k}, ix{k}, 4294967295)) AS _before, "
-        f"arrayResize([if(level > {k}, t{k}, t0 + %(window_ms)s)], length(times), "
-        f"if(level > {k}, t{k}, t0 + %(window_ms)s)) AS _until"
-    )
+    n = "length(times)"
+    bounds = [
+        f"arrayResize([ix{k - 1}], {n}, ix{k - 1}) AS _after",
+        f"arrayResize([if(level > {k}, ix{k}, 4294967295)], {n}, "
+        f"if(level > {k}, ix{k}, 4294967295)) AS _before",
+        f"arrayResize([if(level > {k}, t{k}, t0 + %(window_ms)s)], {n}, "
+        f"if(level > {k}, t{k}, t0 + %(window_ms)s)) AS _until",
+        # which events count: computed once, then each field keeps its values there
+        "arrayMap((ct, ci_, cp, ca, cb, cu) -> cp = 1 AND ci_ > ca AND ci_ < cb AND ct <= cu, "
+        "times, arrayEnumerate(times), pe, _after, _before, _until) AS _in",
+    ]
     kept = [
-        f"[{name}_value] AS corr_d{j}"
+        f"[{key(f'{name}_value')}] AS corr_d{j}"
         if name in traits
-        else f"arrayDistinct(arrayFilter((cx, ct, ci_, cp, ca, cb, cu) -> cp = 1 AND ci_ > ca "
-        f"AND ci_ < cb AND ct <= cu, {name}, times, arrayEnumerate(times), pe, "
-        f"_after, _before, _until)) AS corr_d{j}"
+        else f"arrayDistinct(arrayFilter((x, m) -> m, {name}, _in)) AS corr_d{j}"
         for j, name in enumerate(names)
     ]
-    people = q.sql(fields=fields, events=BEHAVIOUR, columns=(bounds, *kept), traits=traits)
+    people = q.sql(fields=fields, events=BEHAVIOUR, columns=(*bounds, *kept), traits=traits)
     where = f"level >= {k}"
     if spec.value is not None:
         q.params["corr_value"] = spec.value
@@ -144,11 +166,12 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
     rows = store.execute(
         "SELECT tupleElement(item, 1) AS fi, tupleElement(item, 2) AS v, "
         f"countIf(level > {k}) AS c, countIf(level = {k}) AS d "
-        f"FROM (SELECT level, arrayJoin(arrayConcat([(-1, '')], {items})) AS item FROM {people}) "
-        "WHERE fi = -1 OR v != '' GROUP BY fi, v HAVING fi = -1 OR c + d >= %(min_count)s",
+        f"FROM (SELECT level, arrayJoin(arrayConcat([(-1, toUInt64(0))], {items})) AS item "
+        f"FROM {people}) WHERE fi = -1 OR v != {EMPTY} GROUP BY fi, v "
+        "HAVING fi = -1 OR c + d >= %(min_count)s",
         {**q.params, "min_count": spec.min_count},
     )
-    ((_, _, converted, dropped),) = [r for r in rows if int(r[0]) == -1] or [(-1, "", 0, 0)]
+    ((_, _, converted, dropped),) = [r for r in rows if int(r[0]) == -1] or [(-1, 0, 0, 0)]
     rows = [r for r in rows if int(r[0]) != -1]
     report = CorrelationReport(
         step=k,
@@ -165,12 +188,19 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
         c, d = int(c), int(d)
         odds = ((d + 0.5) * (converted - c + 0.5)) / ((c + 0.5) * (dropped - d + 0.5))
         p = two_proportion(d, int(dropped), c, int(converted))
-        tested.append((names[int(fi)], str(value), d, c, odds, 1.0 if p is None else p))
+        tested.append((int(fi), int(value), d, c, odds, 1.0 if p is None else p))
     adjusted = benjamini_hochberg([t[5] for t in tested])
+    ranked = sorted(
+        zip(tested, adjusted, strict=True), key=lambda x: (x[1], -abs(math.log(x[0][4])))
+    )
+    if len(ranked) > spec.top:  # the top, and any item tied with the last (texts order them)
+        last = ranked[spec.top - 1]
+        ranked = [x for i, x in enumerate(ranked) if i < spec.top or _tie(x, last)]
+    text = _texts(store, spec, ranked)
     found = [
         Item(
-            field=name,
-            value=value,
+            field=names[fi],
+            value=text[fi, value],
             dropped=d,
             converted=c,
             dropped_share=d / dropped,
@@ -180,8 +210,25 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
             adjusted_p_value=q_value,
             significant=q_value < SIGNIFICANCE,
         )
-        for (name, value, d, c, odds, p), q_value in zip(tested, adjusted, strict=True)
+        for (fi, value, d, c, odds, p), q_value in ranked
     ]
     found.sort(key=lambda i: (i.adjusted_p_value, -abs(math.log(i.odds_ratio)), i.field, i.value))
     report.items = found[: spec.top]
     return report
+
+
+def _tie(x: Any, last: Any) -> bool:
+    return bool(x[1] == last[1] and abs(math.log(x[0][4])) == abs(math.log(last[0][4])))
+
+
+def _texts(store: Store, spec: CorrelationSpec, ranked: list[Any]) -> dict[tuple[int, int], str]:
+    """The texts of the ranked items' hashes, one scan per field that has any."""
+    wanted: dict[int, set[int]] = {}
+    for (fi, value, *_), _q in ranked:
+        wanted.setdefault(fi, set()).add(value)
+    out: dict[tuple[int, int], str] = {}
+    sources = _sources(spec)
+    for fi, keys in wanted.items():
+        expression, params, where = sources[fi]
+        out.update({(fi, h): t for h, t in texts(store, expression, keys, params, where).items()})
+    return out
