@@ -187,6 +187,21 @@ class _Query:
             )
         return joined
 
+    def few_values(self, store: Store) -> bool:
+        """Whether the breakdown has at most ``top`` values in both periods together: a
+        cheap look at the events (no people, no deduplication; it stops at one more value),
+        after which one read of the events gives every value's series and their order."""
+        spec, params = self.spec, dict(self.params)
+        value = field_sql(spec.breakdown.field, params, "breakdown_key") if spec.breakdown else "''"
+        rows = store.execute(
+            f"SELECT DISTINCT {value} FROM {identifier(self.db)}.events "
+            "WHERE timestamp >= toDateTime(%(prev_s)s) AND timestamp < toDateTime(%(to_s)s) "
+            f"AND ({step_sql(spec.event, 'ev', params)}) AND {humans(spec.include_bots)} "
+            "LIMIT %(more)s",
+            {**params, "more": spec.top + 1},
+        )
+        return len(rows) <= spec.top
+
     def top(self, store: Store) -> list[str]:
         """The breakdown's ``top`` values by the measure over the period."""
         measure = MEASURE_SQL[self.spec.measure]
@@ -213,6 +228,25 @@ class _Query:
         )
 
 
+Found = dict[tuple[bool, str | None], dict[int, float | None]]  # (previous, value) -> buckets
+
+
+def _found(store: Store, q: _Query, top: list[str] | None) -> Found:
+    """The measure per (previous period, value: None for everyone) and bucket (-1: total)."""
+    found: Found = {}
+    for prev, bucket, split, value, measured in store.execute(q.sql(top), q.params):
+        key = (bool(prev), str(value) if split else None)
+        found.setdefault(key, {})[int(bucket)] = None if measured is None else float(measured)
+    return found
+
+
+def _ranked(found: Found) -> list[str]:
+    """The values of the period by their total, largest first (then by name; no total last),
+    as ``_Query.top`` orders them."""
+    totals = {v: b.get(-1) for (prev, v), b in found.items() if not prev and v is not None}
+    return sorted(totals, key=lambda v: (totals[v] is None, -(totals[v] or 0.0), v))
+
+
 def trend(store: Store, spec: TrendSpec) -> TrendReport:
     """The measure of ``spec`` per bucket and breakdown value, now and in the period before."""
     spec.validate()
@@ -222,16 +256,19 @@ def trend(store: Store, spec: TrendSpec) -> TrendReport:
     check_refreshed(store, names)
     q = _Query(spec, store.database)
     top = None
-    if spec.breakdown is not None and not q.by_segment:
+    if spec.breakdown is not None and not q.by_segment and not q.few_values(store):
         top = _Query(spec, store.database).top(store)
-    rows = store.execute(q.sql(top), q.params)
+    found = _found(store, q, top)
+    if spec.breakdown is not None and not q.by_segment and top is None:
+        # few values: one read gave each its series, ranked here as top() ranks them; a value
+        # of the previous period alone belongs in (other), so that needs the read with it
+        top = _ranked(found)
+        if any(prev and v is not None and v not in top for prev, v in found):
+            q = _Query(spec, store.database)
+            found = _found(store, q, top)
     buckets = spec.buckets(spec.date_from)
     previous_buckets = spec.buckets(q.previous_from)
     n = len(buckets)
-    found: dict[tuple[bool, str | None], dict[int, float | None]] = {}  # value None: everyone
-    for prev, bucket, split, value, measured in rows:
-        key = (bool(prev), str(value) if split else None)
-        found.setdefault(key, {})[int(bucket)] = None if measured is None else float(measured)
     empty = None if spec.measure == "average" else 0.0
 
     def series(value: str | None, label: str) -> Series:

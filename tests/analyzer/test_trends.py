@@ -27,7 +27,11 @@ def _compare(got: Any, expected: dict[tuple[str, bool], Any]) -> None:
     values = [s.value for s in got.series]
     assert sorted(values) == sorted({v for v, _ in expected}), values
     for s in got.series:
-        now, total = expected[(s.value, False)]
+        if (s.value, False) not in expected:  # a series of the period before alone
+            assert not any(s.points) and not s.total, s.value
+            now, total = s.points, s.total
+        else:
+            now, total = expected[(s.value, False)]
         then, previous_total = expected.get((s.value, True), ([None] * len(now), None))
         assert s.points == pytest.approx(now), s.value
         assert s.total == pytest.approx(total), s.value
@@ -66,6 +70,37 @@ def test_trend_matches_the_reference(
     expected = reference.event_trend(data.events, spec)
     _compare(got, expected)
     assert got.series[0].value == "(all)" and got.series[0].total  # not a trivial case
+    _ranked(got)
+
+
+def _ranked(got: Any) -> None:
+    """The breakdown's series come by their total, largest first, then by name; (other) last."""
+    values = [s for s in got.series[1:] if s.value != "(other)" and s.total is not None]
+    assert values == sorted(values, key=lambda s: (-s.total, s.value.replace("(none)", "")))
+    assert "(other)" not in [s.value for s in got.series[1:-1]]
+
+
+@pytest.mark.parametrize("measure", ["people", "average"])
+def test_a_value_of_the_previous_period_alone_is_in_other(
+    loaded: dict[int, Loaded], measure: str
+) -> None:
+    """Fewer values than the top in both periods together are read once; one seen only in
+    the period before is (other) there, as when the top values are read first."""
+    spec = TrendSpec(
+        Step("Buy"),
+        START + 7 * HOUR,
+        START + 8 * HOUR,
+        interval="hour",
+        measure=measure,
+        property="price" if measure == "average" else None,
+        breakdown=Breakdown("page_path"),
+        top=5,
+    )
+    got = trend(loaded[1].store, spec)
+    expected = reference.event_trend(loaded[1].events, spec)
+    assert ("(other)", True) in expected and ("(other)", False) not in expected
+    _compare(got, expected)
+    _ranked(got)
 
 
 def test_a_day_and_a_month_are_one_bucket_of_an_eight_hour_log(loaded: dict[int, Loaded]) -> None:
