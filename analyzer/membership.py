@@ -2,6 +2,11 @@
 
 A name is a segment (``young``), a family (``rfm``: all its groups) or one group of it
 (``rfm/Champions``). Membership is read at the latest refresh of the family.
+
+Members are kept by person id. Person timelines (analyzer.timeline) carry the id's hash
+(``person``) and read the id itself only when asked, because the id's text costs more than the
+rest of the grouping; so with ``hashed`` members come as that hash, ``cityHash64(person_id)``,
+and analyses join or filter on it without reading any id.
 """
 
 from __future__ import annotations
@@ -14,8 +19,15 @@ from storage.sql import identifier
 from storage.store import Store
 
 
-def members_sql(database: str, names: Sequence[str], params: dict[str, Any], prefix: str) -> str:
-    """A subquery ``person_id, segs``: the segments of ``names`` each member belongs to."""
+def members_sql(
+    database: str,
+    names: Sequence[str],
+    params: dict[str, Any],
+    prefix: str,
+    hashed: bool = False,
+) -> str:
+    """A subquery ``person_id, segs``: the segments of ``names`` each member belongs to; with
+    ``hashed``, ``person, segs`` (the id's hash, as timelines give ``person``)."""
     db = identifier(database)
     parts = []
     for i, name in enumerate(names):
@@ -28,17 +40,23 @@ def members_sql(database: str, names: Sequence[str], params: dict[str, Any], pre
             f"refresh = (SELECT max(refresh) FROM {db}.segment_refreshes "
             f"WHERE segment = %({key}f)s))"
         )
-    return (
+    members = (
         f"(SELECT person_id, groupUniqArray(segment) AS segs FROM {db}.segment_members "
         f"WHERE {' OR '.join(parts)} GROUP BY person_id)"
     )
+    return f"(SELECT cityHash64(person_id) AS person, segs FROM {members})" if hashed else members
 
 
-def only_members(database: str, name: str | None, params: dict[str, Any]) -> str:
-    """SQL condition on ``person_id``: a member of ``name`` (``1`` when there is no segment)."""
+def only_members(
+    database: str, name: str | None, params: dict[str, Any], hashed: bool = False
+) -> str:
+    """SQL condition on ``person_id`` (with ``hashed``, on ``person``): a member of ``name``
+    (``1`` when there is no segment)."""
     if name is None:
         return "1"
-    return f"person_id IN (SELECT person_id FROM {members_sql(database, [name], params, 'only')})"
+    column = "person" if hashed else "person_id"
+    members = members_sql(database, [name], params, "only", hashed)
+    return f"{column} IN (SELECT {column} FROM {members})"
 
 
 def refreshed(store: Store) -> set[str]:
@@ -65,8 +83,11 @@ def check_refreshed(store: Store, names: Sequence[str]) -> None:
             )
 
 
-def restrict(source: str, database: str, name: str | None, params: dict[str, Any]) -> str:
-    """``source`` (a subquery with ``person_id``) keeping only the members of ``name``."""
+def restrict(
+    source: str, database: str, name: str | None, params: dict[str, Any], hashed: bool = False
+) -> str:
+    """``source`` (a subquery with ``person_id``; with ``hashed``, ``person``) keeping only the
+    members of ``name``."""
     if name is None:
         return source
-    return f"(SELECT * FROM {source} WHERE {only_members(database, name, params)})"
+    return f"(SELECT * FROM {source} WHERE {only_members(database, name, params, hashed)})"

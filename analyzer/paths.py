@@ -203,12 +203,13 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
             database,
             fields,
             where,
-            ids=spec.segment is not None,
+            ids=False,  # segments are joined on the person's hash (analyzer.membership)
             include_bots=spec.include_bots,
         ),
         database,
         spec.segment,
         params,
+        hashed=True,
     )
     per_person = ", ".join(
         [

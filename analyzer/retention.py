@@ -141,11 +141,13 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
             store.database,
             {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"},
             where,
+            ids=False,  # segments are joined on the person's hash (analyzer.membership)
             include_bots=spec.include_bots,
         ),
         store.database,
         spec.segment,
         params,
+        hashed=True,
     )
     starts = "arrayFilter((t, s) -> s = 1, times, sm)"
     if spec.mode == "first_time":

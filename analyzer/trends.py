@@ -24,7 +24,7 @@ from analyzer.errors import SpecError
 from analyzer.events import humans
 from analyzer.funnels.people import field_sql, step_sql
 from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
-from analyzer.identity import KEY, persons
+from analyzer.identity import persons
 from analyzer.membership import check_refreshed, members_sql, only_members
 from storage.sql import identifier
 from storage.store import Store
@@ -137,7 +137,6 @@ class _Query:
             "none": NONE,
         }
         self.by_segment = spec.breakdown is not None and spec.breakdown.field == "segment"
-        self.ids = self.by_segment or spec.segment is not None
 
     def events(self) -> str:
         """One row per event of either period: its person, bucket, number and value."""
@@ -152,14 +151,12 @@ class _Query:
         value = "''"
         if spec.breakdown is not None and not self.by_segment:
             value = field_sql(spec.breakdown.field, params, "breakdown_key")
-        id_column = f", {KEY} AS _id" if self.ids else ""
         rows = (
-            f"(SELECT event_key, identity_key, timestamp, {number} AS _n, {value} AS _v{id_column} "
+            f"(SELECT event_key, identity_key, timestamp, {number} AS _n, {value} AS _v "
             f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
             f"AND timestamp < toDateTime(%(to_s)s) AND ({cond}) AND {humans(spec.include_bots)} "
             "LIMIT 1 BY event_key)"
         )
-        pid = ", if(linked_id != '', linked_id, _id) AS person_id" if self.ids else ""
         prev = "timestamp < toDateTime(%(from_s)s)"
         start = "if(_prev, %(prev_s)s, %(from_s)s)"
         if spec.interval == "month":
@@ -170,20 +167,21 @@ class _Query:
         else:
             bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
         joined = (
-            f"(SELECT _prev, {bucket} AS _b, _n, _v, person{', person_id' if self.ids else ''} "
+            f"(SELECT _prev, {bucket} AS _b, _n, _v, person "
             f"FROM (SELECT {prev} AS _prev, timestamp, _n, _v, "
             "if(linked_person != 0, linked_person, identity_key) AS person"
-            f"{pid} FROM {rows} AS e "
-            f"ANY LEFT JOIN {persons(self.db, self.ids)} AS p USING identity_key))"
+            f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key))"
         )
         if spec.segment is not None:
-            joined = f"(SELECT * FROM {joined} WHERE {only_members(self.db, spec.segment, params)})"
+            members = only_members(self.db, spec.segment, params, hashed=True)
+            joined = f"(SELECT * FROM {joined} WHERE {members})"
         if self.by_segment:
             assert spec.breakdown is not None
-            members = members_sql(self.db, spec.breakdown.segments, params, "by")
+            members = members_sql(self.db, spec.breakdown.segments, params, "by", hashed=True)
+            # the person's segments as an array: the event counts once for everyone
             joined = (
-                f"(SELECT _prev, _b, _n, arrayJoin(if(empty(segs), [%(none)s], segs)) AS _v, "
-                f"person FROM {joined} AS j ANY LEFT JOIN {members} AS m USING person_id)"
+                f"(SELECT _prev, _b, _n, if(empty(segs), [%(none)s], segs) AS _vs, "
+                f"person FROM {joined} AS j ANY LEFT JOIN {members} AS m USING person)"
             )
         return joined
 
@@ -218,12 +216,17 @@ class _Query:
             self.params["top_values"] = tuple(top) or ("",)
             value = "if(_v IN %(top_values)s, _v, %(other)s)"
         # each event counts in its bucket and in the whole period (-1), for everyone (0) and,
-        # with a breakdown, for its value (1)
+        # with a breakdown, for its value (1; by segment, once per segment of its person)
         split = "[0]" if self.spec.breakdown is None else "[0, 1]"
+        values = f"arrayJoin({split}) AS _split, if(_split = 1, {value}, '') AS _value"
+        if self.by_segment:
+            values = (
+                "arrayJoin(arrayConcat([(0, '')], arrayMap(v -> (1, v), _vs))) AS _sv, "
+                "tupleElement(_sv, 1) AS _split, tupleElement(_sv, 2) AS _value"
+            )
         return (
             f"SELECT _prev, _bucket, _split, _value, {MEASURE_SQL[self.spec.measure]} "
-            f"FROM (SELECT _prev, arrayJoin([toInt64(_b), -1]) AS _bucket, "
-            f"arrayJoin({split}) AS _split, if(_split = 1, {value}, '') AS _value, _n, person "
+            f"FROM (SELECT _prev, arrayJoin([toInt64(_b), -1]) AS _bucket, {values}, _n, person "
             f"FROM {self.events()}) GROUP BY _prev, _bucket, _split, _value"
         )
 

@@ -101,17 +101,17 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
     where = (
         f"{BEHAVIOUR} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
     )
-    ids = bool(spec.segments) or spec.segment is not None
-    source = restrict(
-        timelines(database, fields, where, ids=ids, include_bots=spec.include_bots),
+    source = restrict(  # segments are joined on the person's hash (analyzer.membership)
+        timelines(database, fields, where, ids=False, include_bots=spec.include_bots),
         database,
         spec.segment,
         params,
+        hashed=True,
     )
     groups = "[%(everyone)s]"
     if spec.segments:
-        members = members_sql(database, spec.segments, params, "web")
-        source = f"(SELECT * FROM {source} AS t ANY LEFT JOIN {members} AS m USING person_id)"
+        members = members_sql(database, spec.segments, params, "web", hashed=True)
+        source = f"(SELECT * FROM {source} AS t ANY LEFT JOIN {members} AS m USING person)"
         groups = "arrayConcat([%(everyone)s], segs)"
     per_person = (
         f"SELECT person, {groups} AS groups, pg, src, times, {boundaries()} AS b, "

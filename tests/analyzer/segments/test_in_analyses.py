@@ -19,6 +19,7 @@ from analyzer.retention import RetentionSpec, retention
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
+from analyzer.trends import TrendSpec, trend
 from analyzer.web import WebSpec, web
 from storage.store import Store
 from tests.analyzer import reference as analyses
@@ -185,3 +186,38 @@ def test_web_basics_per_segment(segmented: Segmented) -> None:
             assert [(r.value, r.count, r.people) for r in getattr(got, name)] == expected[name]
     (only,) = web(segmented.store, WebSpec(FUNNEL.date_from, NOW, segment="young", top=5)).groups
     assert (only.sessions, only.sources) == (groups["young"].sessions, groups["young"].sources)
+
+
+@pytest.mark.parametrize("measure", ["people", "events"])
+def test_trend_by_segment(segmented: Segmented, measure: str) -> None:
+    """Each segment's series (a person in each of theirs, (none) for people in none) and a
+    segment filter equal the reference trend of its members' events, now and before."""
+    spec = TrendSpec(
+        Step("Product Viewed"),
+        NOW - timedelta(days=70),
+        NOW,
+        interval="week",
+        measure=measure,
+        breakdown=Breakdown("segment", segments=("young", "mobile")),
+    )
+    got = {s.value: s for s in trend(segmented.store, spec).series}
+    assert set(got) == {"(all)", "young", "mobile", "(none)"}
+    alone = replace(spec, breakdown=None)
+    people = analyses.persons(segmented.events)
+    inside = segmented.members["young"] | segmented.members["mobile"]
+    nobody = set(people[~people.person_id.isin(inside)].event_id)
+    for value, series in got.items():
+        if value == "(all)":
+            events = segmented.events
+        elif value == "(none)":  # in neither of the two
+            events = [e for e in segmented.events if e["event_id"] in nobody]
+        else:
+            events = segmented.events_of(value)
+        expected = analyses.event_trend(events, alone)
+        now, total = expected[("(all)", False)]
+        then, previous_total = expected[("(all)", True)]
+        assert (series.points, series.total) == (now, total), value
+        assert (series.previous, series.previous_total) == (then, previous_total), value
+        assert total, value  # not a trivial case
+    (only,) = trend(segmented.store, replace(alone, segment="young")).series
+    assert (only.points, only.total) == (got["young"].points, got["young"].total)
