@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer.errors import SpecError
-from analyzer.funnels import Breakdown, FunnelSpec, Step, analyze
-from analyzer.funnels.report import StepResult
+from analyzer.funnels import Breakdown, FunnelSpec, Step
+from analyzer.funnels.report import StepResult, analyze_periods
 from analyzer.statistics import two_proportion
 from storage.store import Store
 
@@ -143,9 +143,11 @@ def journey_map(store: Store, spec: JourneyMapSpec) -> JourneyMap:
     each breakdown value, each against the previous period."""
     spec.validate()
     before_from, before_to = spec.previous()
-    now = analyze(store, spec.funnel(spec.date_from, spec.date_to))
-    # the previous period's groups are looked up by value, so its breakdown keeps them all
-    then = analyze(store, replace(spec.funnel(before_from, before_to), breakdown_limit=100))
+    # both periods in one read; the previous period's groups are looked up by value, so the
+    # breakdown keeps up to 100 of them (the first ones shown now are the same, most first)
+    wide = replace(spec.funnel(spec.date_from, spec.date_to), breakdown_limit=100)
+    now, then = analyze_periods(store, wide, before_from)
+    now.breakdown = now.breakdown[: spec.breakdown_limit]
     out = JourneyMap(
         [s.event for s in spec.stages], spec.date_from, spec.date_to, before_from, before_to
     )

@@ -20,6 +20,7 @@ previous). In any order, an event matching two steps counts for both.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from analyzer.errors import SpecError
@@ -94,17 +95,26 @@ def _events_of(bit: int, positions: str, times: str) -> list[str]:
 class PersonFunnel:
     """Builds the per-person SQL of a validated spec; ``params`` holds every bound value."""
 
-    def __init__(self, spec: FunnelSpec, database: str) -> None:
+    def __init__(
+        self, spec: FunnelSpec, database: str, previous_from: datetime | None = None
+    ) -> None:
+        """With ``previous_from``, every person comes twice, ``period`` 1 for the spec's
+        dates and 0 for the period from ``previous_from`` to ``date_from``: one timeline
+        read for both (the attempts of each period start in it, as two funnels would)."""
         self.spec = spec.validate()
         self.database = database
         self.n = len(spec.steps)
+        self.periods = previous_from is not None
+        first = previous_from or spec.date_from
         self.params: dict[str, Any] = {
             "from_ms": int(spec.date_from.timestamp() * 1000),
             "to_ms": int(spec.date_to.timestamp() * 1000),
             "window_ms": spec.window_ms,
-            "from_s": int(spec.date_from.timestamp()),
+            "from_s": int(first.timestamp()),
             "until_s": int((spec.date_to + spec.window).timestamp()) + 1,
         }
+        if previous_from is not None:
+            self.params["previous_ms"] = int(previous_from.timestamp() * 1000)
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
         self.exclusions = [
             step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
@@ -131,8 +141,8 @@ class PersonFunnel:
     ) -> str:
         """``SELECT person, level, t0..t{n-1} (ms, 0 if not reached), ix0..ix{n-1} (their
         indexes in the timeline), value`` and ``columns``, for people with an attempt.
-        ``person`` is the hash of the person's id; with ``ids`` (or segments, which are kept
-        by id) the id itself comes as ``person_id`` instead.
+        ``person`` is the hash of the person's id; with ``ids`` the id itself comes too, as
+        ``person_id``. Segments are joined on the hash (analyzer.membership).
 
         ``fields``/``events`` add timeline arrays and the events they need, for callers that
         look further into each journey (paths after drop-off, pain points).
@@ -144,7 +154,6 @@ class PersonFunnel:
         non-empty value of the trait as a column: from their identify calls of any time up to
         the funnel's end, as a breakdown by ``person.<trait>`` reads it."""
         spec, n = self.spec, self.n
-        ids = ids or spec.segment is not None or self.breakdown_is_segment
         conds = self.steps + self.exclusions
         mask = " + ".join(f"toUInt16({c}) * {1 << self._bit(i)}" for i, c in enumerate(conds))
         relevant = BEHAVIOUR if spec.mode == "strict" else " OR ".join(conds)
@@ -190,14 +199,16 @@ class PersonFunnel:
             ]
         exprs = [
             *compacted,
-            f"arrayFilter((i, t, x) -> bitAnd(x, {self._start_bits()}) != 0 "
-            "AND t >= %(from_ms)s AND t < %(to_ms)s, idx, T, M) AS starts",
+            *self._bounds(),
+            self._starts("i, t, x", "idx, T, M", "starts"),
             *self._attempts(),
             *self._levels(),
             "arrayReduce('max', levels) AS level",
             "arrayFirstIndex(l -> l = level, levels) AS best",
         ]
-        outer = ["person_id" if ids else "person", "level"]
+        outer = ["person", *(["person_id"] if ids else []), "level"]
+        if self.periods:
+            outer.append("period")
         outer += [f"if(level > {k}, T[{self._position(k)}], 0) AS t{k}" for k in range(n)]
         outer += [f"if(level > {k}, ci[{self._position(k)}], 0) AS ix{k}" for k in range(n)]
         outer.append(
@@ -207,19 +218,28 @@ class PersonFunnel:
         outer += list(columns)
         keep = "length(starts) > 0"
         if spec.segment is not None:
-            keep += f" AND {only_members(self.database, spec.segment, self.params)}"
-        sql = (
-            f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} "
-            f"FROM {timelines(self.database, tl_fields, where, ids, ('m', mask), spec.include_bots)}) "
-            f"WHERE {keep}"
-        )
+            keep += f" AND {only_members(self.database, spec.segment, self.params, hashed=True)}"
+        source = timelines(self.database, tl_fields, where, ids, ("m", mask), spec.include_bots)
+        if self.periods:  # each person once per period
+            # each person once per period they start an attempt in
+            bits = self._start_bits()
+            starts = [
+                f"arrayExists((t, x) -> bitAnd(x, {bits}) != 0 AND t >= %({lo})s "
+                f"AND t < %({hi})s, times, m)"
+                for lo, hi in (("previous_ms", "from_ms"), ("from_ms", "to_ms"))
+            ]
+            source = (
+                "(SELECT *, arrayJoin(arrayFilter(p -> p < 2, "
+                f"[if({starts[0]}, 0, 2), if({starts[1]}, 1, 2)])) AS period FROM {source})"
+            )
+        sql = f"SELECT {', '.join(outer)} FROM (SELECT *, {', '.join(exprs)} FROM {source}) WHERE {keep}"
         if not self.breakdown_is_segment:
             return sql
         # One JOIN per SELECT on old servers: the segments join the finished rows.
         assert b is not None
         return (
             "SELECT *, arrayStringConcat(arraySort(segs), '+') AS value "
-            f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.params, 'seg')} AS m USING person_id"
+            f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.params, 'seg', hashed=True)} AS m USING person"
         )
 
     def value_texts(self, store: Store, keys: set[int]) -> dict[int, str]:
@@ -229,6 +249,31 @@ class PersonFunnel:
         params: dict[str, Any] = {}
         column = field_sql(b.field, params, "breakdown_key")
         return texts(store, column, keys, params, labels=("",))
+
+    def _bounds(self) -> list[str]:
+        """With ``periods``, ``_lo`` and ``_hi``: where the row's period's attempts may start,
+        as arrays the length of the timeline (old servers take no captured names in lambdas)."""
+        if not self.periods:
+            return []
+        lo = "if(period = 1, %(from_ms)s, %(previous_ms)s)"
+        hi = "if(period = 1, %(to_ms)s, %(from_ms)s)"
+        return [
+            f"arrayResize([toUInt64({lo})], length(T), toUInt64({lo})) AS _lo",
+            f"arrayResize([toUInt64({hi})], length(T), toUInt64({hi})) AS _hi",
+        ]
+
+    def _starts(self, args: str, arrays: str, name: str) -> str:
+        """``arrays`` of the step-1 events (any step's in any order) where attempts start."""
+        bits = f"bitAnd(x, {self._start_bits()}) != 0"
+        if not self.periods:
+            return (
+                f"arrayFilter(({args}) -> {bits} AND t >= %(from_ms)s AND t < %(to_ms)s, "
+                f"{arrays}) AS {name}"
+            )
+        return (
+            f"arrayFilter(({args}, lo, hi) -> {bits} AND t >= lo AND t < hi, "
+            f"{arrays}, _lo, _hi) AS {name}"
+        )
 
     def _bit(self, i: int) -> int:
         return i if i < self.n else EXCLUSION_BIT + i - self.n
@@ -246,8 +291,7 @@ class PersonFunnel:
         arguments of the lambda around them (``s``, ``d``: the start's window end, ``p``)."""
         n, mode = self.n, self.spec.mode
         exprs = [
-            f"arrayFilter((t, x) -> bitAnd(x, {self._start_bits()}) != 0 "
-            "AND t >= %(from_ms)s AND t < %(to_ms)s, T, M) AS start_times",
+            self._starts("t, x", "T, M", "start_times"),
             "arrayMap(t -> t + %(window_ms)s, start_times) AS deadlines",
         ]
 

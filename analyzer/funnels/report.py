@@ -108,8 +108,24 @@ def _steps(spec: FunnelSpec, counts: list[int], quantiles: list[list[float]]) ->
 def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
     """Steps with people, drop-off, conversion and time to convert (median, p90 and a
     histogram per step), people excluded, and the same steps per breakdown value."""
+    return _analyze(store, spec, None)[0]
+
+
+def analyze_periods(
+    store: Store, spec: FunnelSpec, previous_from: datetime
+) -> tuple[FunnelReport, FunnelReport]:
+    """``analyze`` of the spec's period and of the one from ``previous_from`` to its start,
+    in one read of the events: (now, then)."""
+    reports = _analyze(store, spec, previous_from)
+    return reports[1], reports[0]
+
+
+def _analyze(
+    store: Store, spec: FunnelSpec, previous_from: datetime | None
+) -> dict[int, FunnelReport]:
+    """The report of each period: 0 alone, or 0 (previous) and 1 with ``previous_from``."""
     check_segments(store, spec)
-    q = PersonFunnel(spec, store.database)
+    q = PersonFunnel(spec, store.database, previous_from)
     n = q.n
     gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
     reached = [f"countIf(level >= {k + 1})" for k in range(n)]
@@ -128,6 +144,13 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
         rows = _rows_by_segment(store, q, reached, quantiles, hist, hist_keys)
     else:
         rows = _rows_by_value(store, q, reached, hist, hist_keys)
+    periods = (0, 1) if q.periods else (0,)
+    return {p: _report(spec, [r[1:] for r in rows if r[0] == p], len(gaps)) for p in periods}
+
+
+def _report(spec: FunnelSpec, rows: list[Row], gaps: int) -> FunnelReport:
+    """A period's report from its rows (everyone's first, then the breakdown's)."""
+    n = len(spec.steps)
     report = FunnelReport(steps=_steps(spec, [0] * n, [[0, 0]] * (n - 1)))
     for row in rows:
         is_value, value, excluded = int(row[0]), str(row[1]), int(row[2])
@@ -138,7 +161,7 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
             report.steps, report.excluded = steps, excluded
             found = dict(zip(*row[2 + 2 * n], strict=True))
             width = len(BINS) - 1
-            for g in range(len(gaps)):
+            for g in range(gaps):
                 chunk = [int(found.get(g * 32 + b, 0)) for b in range(width)]
                 report.time_to_convert.append(
                     Histogram(
@@ -158,7 +181,8 @@ def analyze(store: Store, spec: FunnelSpec) -> FunnelReport:
     return report
 
 
-Row = tuple[Any, ...]  # is_value, value, excluded, reached per step, quantiles per gap, histogram
+# period, is_value, value, excluded, reached per step, quantiles per gap, histogram
+Row = tuple[Any, ...]
 
 
 def _quantiles(combinator: str, args: str) -> str:
@@ -185,30 +209,43 @@ def _rows_by_value(
         ]
     )
     finalized = ", ".join(f"finalizeAggregation(q{k})" for k in range(n - 1))
-    merged = ", ".join(
-        [
-            "sum(ex)",
-            *(f"sum(c{k})" for k in range(n)),
-            *(_quantiles("Merge", f"q{k}") for k in range(n - 1)),
-            "sumMap(tupleElement(h, 1), tupleElement(h, 2))",
-        ]
-    )
     cs = ", ".join(f"c{k}" for k in range(n))
+    columns = [
+        "period" if q.periods else "0",
+        f"groupArray((v, ex, {cs}, {finalized}))",
+        "sum(ex)",
+        *(f"sum(c{k})" for k in range(n)),
+        *(_quantiles("Merge", f"q{k}") for k in range(n - 1)),
+        "sumMap(tupleElement(h, 1), tupleElement(h, 2))",
+    ]
     hashed = q.spec.breakdown is not None and not q.breakdown_is_person
-    sql = (
-        f"SELECT groupArray((v, ex, {cs}, {finalized})), {merged} "
-        f"FROM (SELECT {per_value} FROM (SELECT *, {keys} AS hk "
-        f"FROM ({q.sql(hashed_value=hashed)})) GROUP BY v)"
+    by = "period, " if q.periods else ""
+    source = (
+        f"FROM (SELECT {by}{per_value} FROM (SELECT *, {keys} AS hk "
+        f"FROM ({q.sql(hashed_value=hashed)})) GROUP BY {by}v)"
     )
-    ((groups, *everyone),) = store.execute(sql, q.params)
-    if not groups:
-        return []
-    if q.spec.breakdown is None:
-        return [(0, "", *everyone)]
-    if hashed:
-        groups = _named(store, q, groups)
-    values = sorted(((1, *g, None) for g in groups), key=lambda r: (-r[3], r[1]))
-    return [(0, "", *everyone), *values]
+    if q.periods:  # one row per period, gathered in one: chDB fails to return several rows
+        # of arrays of tuples
+        named = ", ".join(f"{c} AS r{i}" for i, c in enumerate(columns))
+        every = ", ".join(f"r{i}" for i in range(len(columns)))
+        ((found,),) = store.execute(
+            f"SELECT groupArray(({every})) FROM (SELECT {named} {source} GROUP BY period)",
+            q.params,
+        )
+    else:
+        found = store.execute(f"SELECT {', '.join(columns)} {source}", q.params)
+    out: list[Row] = []
+    for p, groups, *everyone in found:
+        if not groups:
+            continue
+        out.append((p, 0, "", *everyone))
+        if q.spec.breakdown is None:
+            continue
+        if hashed:
+            groups = _named(store, q, groups)
+        values = sorted(((p, 1, *g, None) for g in groups), key=lambda r: (-r[4], r[2]))
+        out += values
+    return out
 
 
 def _named(store: Store, q: PersonFunnel, groups: list[Row]) -> list[Row]:
@@ -226,12 +263,13 @@ def _rows_by_segment(
 ) -> list[Row]:
     """Everyone's row, then one per segment: a person counts in each of their segments, so
     everyone's figures are aggregated on their own."""
+    period, by = ("period", "period, ") if q.periods else ("0", "")
     sql = (
-        f"SELECT tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, countIf(level = 0), "
-        f"{', '.join(reached + quantiles)}, {hist} "
+        f"SELECT {period} AS p, tupleElement(g, 1) AS is_value, tupleElement(g, 2) AS v, "
+        f"countIf(level = 0), {', '.join(reached + quantiles)}, {hist} "
         f"FROM (SELECT *, {_group(q)} AS g, if(tupleElement(g, 1) = 0, {keys}, "
-        f"CAST([] AS Array(UInt16))) AS hk FROM ({q.sql()})) GROUP BY g "
-        f"ORDER BY is_value, countIf(level >= 1) DESC, v"
+        f"CAST([] AS Array(UInt16))) AS hk FROM ({q.sql()})) GROUP BY {by}g "
+        f"ORDER BY p, is_value, countIf(level >= 1) DESC, v"
     )
     return [tuple(row) for row in store.execute(sql, q.params)]
 
