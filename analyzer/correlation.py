@@ -120,11 +120,13 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
     names = ["corr_en", *(f"corr_f{i}" for i in range(len(spec.fields)))]
     fields = {"corr_en": key("event"), "pe": f"toUInt8({BEHAVIOUR})"}
     traits = {}
-    for i, name in enumerate(spec.fields):
+    sources = _sources(spec)[1:]  # the event's name is carried as it is
+    for i, (name, (expression, params, _)) in enumerate(zip(spec.fields, sources, strict=True)):
         if name.startswith(PERSON):
             traits[f"corr_f{i}"] = name[len(PERSON) :]
         else:  # values travel as hashes (analyzer.hashed): integers, not texts
-            fields[f"corr_f{i}"] = key(field_sql(name, q.params, f"corr{i}"))
+            q.params.update(params)
+            fields[f"corr_f{i}"] = key(expression)
     # after the step's event and before the next step's (or the window's end after the step);
     # bounds enter the lambda as arrays (old servers drop names used only inside lambdas)
     n = "length(times)"

@@ -47,16 +47,13 @@ def members_sql(
     return f"(SELECT cityHash64(person_id) AS person, segs FROM {members})" if hashed else members
 
 
-def only_members(
-    database: str, name: str | None, params: dict[str, Any], hashed: bool = False
-) -> str:
-    """SQL condition on ``person_id`` (with ``hashed``, on ``person``): a member of ``name``
-    (``1`` when there is no segment)."""
+def only_members(database: str, name: str | None, params: dict[str, Any]) -> str:
+    """SQL condition on ``person`` (the hash of the person's id, as timelines give it): a
+    member of ``name`` (``1`` when there is no segment)."""
     if name is None:
         return "1"
-    column = "person" if hashed else "person_id"
-    members = members_sql(database, [name], params, "only", hashed)
-    return f"{column} IN (SELECT {column} FROM {members})"
+    members = members_sql(database, [name], params, "only", hashed=True)
+    return f"person IN (SELECT person FROM {members})"
 
 
 def refreshed(store: Store) -> set[str]:
@@ -83,11 +80,8 @@ def check_refreshed(store: Store, names: Sequence[str]) -> None:
             )
 
 
-def restrict(
-    source: str, database: str, name: str | None, params: dict[str, Any], hashed: bool = False
-) -> str:
-    """``source`` (a subquery with ``person_id``; with ``hashed``, ``person``) keeping only the
-    members of ``name``."""
+def restrict(source: str, database: str, name: str | None, params: dict[str, Any]) -> str:
+    """``source`` (a subquery with ``person``) keeping only the members of ``name``."""
     if name is None:
         return source
-    return f"(SELECT * FROM {source} WHERE {only_members(database, name, params, hashed)})"
+    return f"(SELECT * FROM {source} WHERE {only_members(database, name, params)})"

@@ -209,7 +209,6 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         database,
         spec.segment,
         params,
-        hashed=True,
     )
     per_person = ", ".join(
         [

@@ -147,7 +147,6 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         store.database,
         spec.segment,
         params,
-        hashed=True,
     )
     starts = "arrayFilter((t, s) -> s = 1, times, sm)"
     if spec.mode == "first_time":

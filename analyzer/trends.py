@@ -173,7 +173,7 @@ class _Query:
             f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key))"
         )
         if spec.segment is not None:
-            members = only_members(self.db, spec.segment, params, hashed=True)
+            members = only_members(self.db, spec.segment, params)
             joined = f"(SELECT * FROM {joined} WHERE {members})"
         if self.by_segment:
             assert spec.breakdown is not None
@@ -190,7 +190,8 @@ class _Query:
         cheap look at the events (no people, no deduplication; it stops at one more value),
         after which one read of the events gives every value's series and their order."""
         spec, params = self.spec, dict(self.params)
-        value = field_sql(spec.breakdown.field, params, "breakdown_key") if spec.breakdown else "''"
+        assert spec.breakdown is not None
+        value = field_sql(spec.breakdown.field, params, "breakdown_key")
         rows = store.execute(
             f"SELECT DISTINCT {value} FROM {identifier(self.db)}.events "
             "WHERE timestamp >= toDateTime(%(prev_s)s) AND timestamp < toDateTime(%(to_s)s) "

@@ -106,7 +106,6 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
         database,
         spec.segment,
         params,
-        hashed=True,
     )
     groups = "[%(everyone)s]"
     if spec.segments:

@@ -218,10 +218,9 @@ class PersonFunnel:
         outer += list(columns)
         keep = "length(starts) > 0"
         if spec.segment is not None:
-            keep += f" AND {only_members(self.database, spec.segment, self.params, hashed=True)}"
+            keep += f" AND {only_members(self.database, spec.segment, self.params)}"
         source = timelines(self.database, tl_fields, where, ids, ("m", mask), spec.include_bots)
-        if self.periods:  # each person once per period
-            # each person once per period they start an attempt in
+        if self.periods:  # each person once per period they start an attempt in
             bits = self._start_bits()
             starts = [
                 f"arrayExists((t, x) -> bitAnd(x, {bits}) != 0 AND t >= %({lo})s "
