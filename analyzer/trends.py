@@ -2,8 +2,10 @@
 
 For an event or a touchpoint set (a ``Step``), per hour, day, week or month: the number of
 events, of unique people (identity-stitched), or the sum or average of a numeric property;
-broken down by an event column or property (the top ``top`` values by the measure, the rest
-as ``(other)``) or by segments (a person counting in each of theirs; ``(none)`` for people in
+broken down by an event column or property, or a person trait (``person.<trait>``: the
+person's latest non-empty identify value up to the period's end, one value per person for
+both periods, as a funnel breakdown by it takes it) (the top ``top`` values by the measure,
+the rest as ``(other)``) or by segments (a person counting in each of theirs; ``(none)`` for people in
 none of them). The previous period of the same length comes alongside, bucket by bucket, and
 each series has its total over the whole period (for people: distinct over the period, not a
 sum of the buckets). Each event counts once (``LIMIT 1 BY event_key``) and bots are left out
@@ -21,11 +23,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer.errors import SpecError
-from analyzer.events import humans
+from analyzer.events import has_trait, humans, trait_text
 from analyzer.funnels.people import field_sql, step_sql
 from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
 from analyzer.identity import persons
 from analyzer.membership import check_refreshed, members_sql, only_members
+from analyzer.timeline import ORDER
 from storage.sql import identifier
 from storage.store import Store
 
@@ -43,7 +46,7 @@ class TrendSpec:
     interval: str = "day"
     measure: str = "events"
     property: str | None = None  # with sum and average: a numeric property path
-    breakdown: Breakdown | None = None  # a column, properties.<path>, or segments
+    breakdown: Breakdown | None = None  # a column, properties.<path>, person.<trait>, segments
     top: int = 5
     segment: str | None = None  # only the members of this segment (or name/group)
     include_bots: bool = False
@@ -75,8 +78,11 @@ class TrendSpec:
             raise SpecError("property: only with measure sum or average")
         b = self.breakdown
         if b is not None:
-            if b.field.startswith("person.") or b.attribution != "first_touch":
-                raise SpecError("breakdown: a column or properties.<path> (each event's own)")
+            if b.attribution != "first_touch":
+                raise SpecError(
+                    "breakdown: a column or properties.<path> (each event's own), "
+                    "or person.<trait> (the person's)"
+                )
             b.validate(1)
         if not isinstance(self.top, int) or not 1 <= self.top <= 50:
             raise SpecError("top: from 1 to 50 values")
@@ -137,6 +143,26 @@ class _Query:
             "none": NONE,
         }
         self.by_segment = spec.breakdown is not None and spec.breakdown.field == "segment"
+        self.by_trait = spec.breakdown is not None and spec.breakdown.field.startswith("person.")
+        if self.by_trait:
+            assert spec.breakdown is not None
+            self.params["trait"] = spec.breakdown.field.split(".", 1)[1]
+
+    def traits(self) -> str:
+        """A subquery ``person, _tv``: each person's latest non-empty value of the trait in
+        their identify calls before the period's end (bots' too only with ``include_bots``)."""
+        calls = (
+            f"(SELECT identity_key, {ORDER} AS _o, {trait_text('trait')} AS _t "
+            f"FROM {identifier(self.db)}.events WHERE type = 'identify' "
+            f"AND timestamp < toDateTime(%(to_s)s) AND {has_trait('trait')} "
+            f"AND {trait_text('trait')} != '' AND {humans(self.spec.include_bots)})"
+        )
+        return (
+            "(SELECT person, argMax(_t, _o) AS _tv FROM (SELECT "
+            "if(linked_person != 0, linked_person, identity_key) AS person, _o, _t "
+            f"FROM {calls} AS c ANY LEFT JOIN {persons(self.db)} AS p USING identity_key) "
+            "GROUP BY person)"
+        )
 
     def events(self) -> str:
         """One row per event of either period: its person, bucket, number and value."""
@@ -149,7 +175,7 @@ class _Query:
                 f"toFloat64OrNull({field_sql('properties.' + spec.property, params, 'number_key')})"
             )
         value = "''"
-        if spec.breakdown is not None and not self.by_segment:
+        if spec.breakdown is not None and not self.by_segment and not self.by_trait:
             value = field_sql(spec.breakdown.field, params, "breakdown_key")
         rows = (
             f"(SELECT event_key, identity_key, timestamp, {number} AS _n, {value} AS _v "
@@ -175,6 +201,11 @@ class _Query:
         if spec.segment is not None:
             members = only_members(self.db, spec.segment, params)
             joined = f"(SELECT * FROM {joined} WHERE {members})"
+        if self.by_trait:  # one JOIN per SELECT on old servers
+            joined = (
+                f"(SELECT _prev, _b, _n, _tv AS _v, person FROM (SELECT _prev, _b, _n, person "
+                f"FROM {joined}) AS j ANY LEFT JOIN {self.traits()} AS t USING person)"
+            )
         if self.by_segment:
             assert spec.breakdown is not None
             members = members_sql(self.db, spec.breakdown.segments, params, "by", hashed=True)
@@ -191,6 +222,12 @@ class _Query:
         after which one read of the events gives every value's series and their order."""
         spec, params = self.spec, dict(self.params)
         assert spec.breakdown is not None
+        if self.by_trait:  # every value anyone had, and room for people with none
+            rows = store.execute(
+                f"SELECT DISTINCT _tv FROM {self.traits()} LIMIT %(more)s",
+                {**params, "more": spec.top},
+            )
+            return len(rows) < spec.top
         value = field_sql(spec.breakdown.field, params, "breakdown_key")
         rows = store.execute(
             f"SELECT DISTINCT {value} FROM {identifier(self.db)}.events "

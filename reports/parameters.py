@@ -220,7 +220,7 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
             choices=("events", "people", "sum", "average"),
         ),  # fmt: skip
         Param("property", "with measure sum or average: a numeric property path"),
-        Param("breakdown", "a column, properties.KEY, or segment:NAME[,NAME...]"),
+        Param("breakdown", "a column, properties.KEY, person.TRAIT, or segment:NAME[,NAME...]"),
         Param("top", "breakdown values shown; the rest are (other)", "integer", 5, 1, 50),
         IN_SEGMENT,
         *PERIOD,

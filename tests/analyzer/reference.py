@@ -515,12 +515,23 @@ def painpoint_evidence(
 
 def event_trend(events: list[dict[str, Any]], spec: Any) -> dict[tuple[str, bool], Any]:
     """(series value, previous period) -> (points per bucket, total), as analyzer.trends
-    computes them, for hour and day intervals and breakdowns by a column or property."""
+    computes them, for hour and day intervals and breakdowns by a column, a property or a
+    person trait."""
     df = persons(events)
     length = spec.date_to.timestamp() - spec.date_from.timestamp()
     size = {"hour": 3600, "day": 86400, "week": 7 * 86400}[spec.interval]
     n = int(-(-length // size))
     measured: dict[bool, list[tuple[int, str, str, float | None]]] = {False: [], True: []}
+    by_trait = spec.breakdown is not None and spec.breakdown.field.startswith("person.")
+    traits: dict[str, str] = {}  # a person's latest non-empty value before the period's end
+    if by_trait:
+        trait = spec.breakdown.field.split(".", 1)[1]
+        for r in sorted(df.itertuples(), key=lambda r: (r.timestamp_ms, r.tie)):
+            if r.type != "identify" or r.timestamp >= spec.date_to.timestamp():
+                continue
+            found = json.loads(r.traits).get(trait)
+            if found is not None and str(found):
+                traits[r.person_id] = str(found)
     for r in df.itertuples():
         if not matches(spec.event, r):
             continue
@@ -531,6 +542,8 @@ def event_trend(events: list[dict[str, Any]], spec: Any) -> dict[tuple[str, bool
             if start <= r.timestamp < start + length:
                 price = json.loads(r.properties).get(spec.property) if spec.property else None
                 value = value_of(r, spec.breakdown.field) if spec.breakdown else ""
+                if by_trait:
+                    value = traits.get(r.person_id, "")
                 number = float(price) if isinstance(price, (int, float)) else None
                 measured[previous].append(
                     (int((r.timestamp - start) // size), value, r.person_id, number)

@@ -1,7 +1,7 @@
 """Trends against the plain-Python reference on random logs (replays, ties, identify
-mid-journey), on the server, chDB and the cluster: every measure, per hour, by a column and by
-a property with the rest as (other), for an event and for a touchpoint set, with the previous
-period alongside."""
+mid-journey), on the server, chDB and the cluster: every measure, per hour, by a column, by
+a property and by a person trait with the rest as (other), for an event and for a touchpoint
+set, with the previous period alongside."""
 
 from __future__ import annotations
 
@@ -73,6 +73,32 @@ def test_trend_matches_the_reference(
     _ranked(got)
 
 
+@pytest.mark.parametrize(("measure", "top"), [("people", 5), ("sum", 1)])
+def test_trend_by_a_person_trait(loaded: dict[int, Loaded], measure: str, top: int) -> None:
+    """Each event counts for its person's latest identify value before the period's end (one
+    value per person, identify mid-journey included), people with none as (none); all values
+    read at once (top 5) or the top one first and the rest as (other) (top 1)."""
+    spec = TrendSpec(
+        INTEREST,
+        START + 4 * HOUR,
+        START + 8 * HOUR,
+        interval="hour",
+        measure=measure,
+        property="price" if measure == "sum" else None,
+        breakdown=Breakdown("person.tier"),
+        top=top,
+    )
+    got = trend(loaded[1].store, spec)
+    expected = reference.event_trend(loaded[1].events, spec)
+    _compare(got, expected)
+    values = {s.value for s in got.series}  # (none): people never identified with a tier
+    if top == 5:
+        assert values == {"(all)", "gold", "silver", "(none)"}
+    else:  # the top value, then the other one and (none) together
+        assert len(values) == 3 and "(other)" in values, values
+    _ranked(got)
+
+
 def _ranked(got: Any) -> None:
     """The breakdown's series come by their total, largest first, then by name; (other) last."""
     values = [s for s in got.series[1:] if s.value != "(other)" and s.total is not None]
@@ -120,7 +146,11 @@ def test_a_day_and_a_month_are_one_bucket_of_an_eight_hour_log(loaded: dict[int,
         ({"measure": "median"}, "measure: 'median' is not one of events, people, sum, average"),
         ({"measure": "sum"}, "property: a property path"),
         ({"property": "price"}, "property: only with measure sum or average"),
-        ({"breakdown": Breakdown("person.tier")}, "breakdown: a column or properties.<path>"),
+        (
+            {"breakdown": Breakdown("utm_source", "last_touch")},
+            "breakdown: a column or properties.<path>",
+        ),
+        ({"breakdown": Breakdown("person.")}, "breakdown.field"),
         ({"top": 0}, "top: from 1 to 50 values"),
         ({"date_to": START + timedelta(days=200), "interval": "hour"}, "at most 2000 buckets"),
     ],

@@ -344,6 +344,10 @@ def test_trends_answer_as_described(api: Api) -> None:
     assert page.status_code == 200 and "People per hour" in page.text
     bad = api.get("/api/v1/reports/trends", event="View", measure="sum", **PERIOD)
     assert bad.status_code == 400 and bad.json()["parameter"] == "property"
+    by_tier = {**query, "breakdown": "person.tier"}  # the person's, not the event's
+    got = check(api.get("/api/v1/reports/trends", **by_tier, **PERIOD), "/api/v1/reports/trends")
+    tiers = {s["value"] for s in got["result"]["series"]}
+    assert {"(all)", "gold", "silver"} <= tiers, tiers
 
 
 def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> None:
