@@ -40,11 +40,12 @@ def members_sql(
             f"refresh = (SELECT max(refresh) FROM {db}.segment_refreshes "
             f"WHERE segment = %({key}f)s))"
         )
-    members = (
-        f"(SELECT person_id, groupUniqArray(segment) AS segs FROM {db}.segment_members "
-        f"WHERE {' OR '.join(parts)} GROUP BY person_id)"
+    # with ``hashed``, grouped by the id's hash: integers group faster than the id texts
+    person = "cityHash64(person_id) AS person" if hashed else "person_id"
+    return (
+        f"(SELECT {person}, groupUniqArray(segment) AS segs FROM {db}.segment_members "
+        f"WHERE {' OR '.join(parts)} GROUP BY {'person' if hashed else 'person_id'})"
     )
-    return f"(SELECT cityHash64(person_id) AS person, segs FROM {members})" if hashed else members
 
 
 def only_members(database: str, name: str | None, params: dict[str, Any]) -> str:
