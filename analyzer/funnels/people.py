@@ -115,6 +115,10 @@ class PersonFunnel:
         }
         if previous_from is not None:
             self.params["previous_ms"] = int(previous_from.timestamp() * 1000)
+        # ordered funnels search packed keys: (ms since the first event read) << bits | position
+        span_ms = (self.params["until_s"] - self.params["from_s"]) * 1000
+        self.position_bits = 64 - span_ms.bit_length()  # ranges and windows leave 27 or more
+        self.params["base_ms"] = self.params["from_s"] * 1000
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
         self.exclusions = [
             step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
@@ -200,6 +204,7 @@ class PersonFunnel:
         exprs = [
             *compacted,
             *self._bounds(),
+            *self._keys(),
             self._starts("i, t, x", "idx, T, M", "starts"),
             *self._attempts(),
             *self._levels(),
@@ -261,8 +266,27 @@ class PersonFunnel:
             f"arrayResize([toUInt64({hi})], length(T), toUInt64({hi})) AS _hi",
         ]
 
+    @property
+    def packed(self) -> bool:
+        """Whether attempts are searched on packed keys (``K``): ordered funnels, where an
+        event's key orders it as its position does and holds its time, so a step is one
+        array searched with one range (after the previous step, up to the deadline)."""
+        return self.spec.mode == "ordered"
+
+    def _keys(self) -> list[str]:
+        """``K``: per event, its time since ``base_ms`` above its position (``position_bits``
+        of them: positions up to 2**27 at the longest range and window)."""
+        if not self.packed:
+            return []
+        return [
+            f"arrayMap((t, i) -> bitOr(bitShiftLeft(toUInt64(t - %(base_ms)s), "
+            f"{self.position_bits}), toUInt64(i)), T, idx) AS K"
+        ]
+
     def _starts(self, args: str, arrays: str, name: str) -> str:
         """``arrays`` of the step-1 events (any step's in any order) where attempts start."""
+        if self.packed and name == "starts":
+            args, arrays = "i, t, x", "K, T, M"
         bits = f"bitAnd(x, {self._start_bits()}) != 0"
         if not self.periods:
             return (
@@ -289,6 +313,8 @@ class PersonFunnel:
         ``M`` and ``T`` enter every lambda as arguments; nested lambdas capture only the
         arguments of the lambda around them (``s``, ``d``: the start's window end, ``p``)."""
         n, mode = self.n, self.spec.mode
+        if self.packed:
+            return self._packed_attempts()
         exprs = [
             self._starts("t, x", "T, M", "start_times"),
             "arrayMap(t -> t + %(window_ms)s, start_times) AS deadlines",
@@ -322,6 +348,27 @@ class PersonFunnel:
                 exprs.append(f"arrayMap((s, d, p) -> {nxt}, starts, deadlines, p{k - 1}) AS p{k}")
         return exprs
 
+    def _packed_attempts(self) -> list[str]:
+        """``p1``..``p{n-1}`` of an ordered funnel as packed keys (0: not reached): each the
+        first event of its step after the previous step's, up to the start's deadline (its
+        time plus the window, above every position)."""
+        bits, mask = self.position_bits, (1 << self.position_bits) - 1
+        exprs = [
+            f"arrayMap(s -> bitOr(bitShiftLeft(bitShiftRight(s, {bits}) + %(window_ms)s, "
+            f"{bits}), {mask}), starts) AS deadlines"
+        ]
+        for k in range(1, self.n):
+            exprs.append(f"arrayFilter((k, x) -> bitAnd(x, {1 << k}) != 0, K, M) AS j{k}")
+        for k in range(1, self.n):
+            search = f"arrayFirst(j -> j > p AND j <= d, j{k})"
+            if k == 1:
+                exprs.append(f"arrayMap((p, d) -> {search}, starts, deadlines) AS p1")
+            else:
+                exprs.append(
+                    f"arrayMap((p, d) -> if(p = 0, 0, {search}), p{k - 1}, deadlines) AS p{k}"
+                )
+        return exprs
+
     def _levels(self) -> list[str]:
         """``levels``: per attempt, how many steps it reached, 0 if an exclusion disqualifies it.
 
@@ -340,7 +387,11 @@ class PersonFunnel:
             return [f"{reached} AS levels"]
         exprs, parts = [], []
         for i, ex in enumerate(self.spec.exclusions):
-            exprs += _events_of(1 << (EXCLUSION_BIT + i), f"xj{i}", f"xu{i}")
+            bit = 1 << (EXCLUSION_BIT + i)
+            if self.packed:  # keys: after is j > key, the deadline a key too
+                exprs.append(f"arrayFilter((k, x) -> bitAnd(x, {bit}) != 0, K, M) AS xj{i}")
+            else:
+                exprs += _events_of(bit, f"xj{i}", f"xu{i}")
             a = ex.after
             b = self.n if ex.before is None else ex.before
             if any_order:
@@ -349,10 +400,16 @@ class PersonFunnel:
             else:
                 pos, got = ("s", "1") if a == 1 else (f"a{a - 1}", f"a{a - 1} > 0")
                 end, end_got = f"a{b - 1}", f"a{b - 1} > 0"
-            parts.append(
-                f"({got} AND arrayExists((j, t) -> j > {pos} "
-                f"AND if({end_got}, j < {end}, t <= d), xj{i}, xu{i}))"
-            )
+            if self.packed:
+                parts.append(
+                    f"({got} AND arrayExists(j -> j > {pos} "
+                    f"AND if({end_got}, j < {end}, j <= d), xj{i}))"
+                )
+            else:
+                parts.append(
+                    f"({got} AND arrayExists((j, t) -> j > {pos} "
+                    f"AND if({end_got}, j < {end}, t <= d), xj{i}, xu{i}))"
+                )
         if any_order:
             args, arrays = "p, d", "paths, deadlines"
         else:
@@ -371,14 +428,20 @@ class PersonFunnel:
         """The timeline position of step ``k`` (0-based) in the winning attempt."""
         if self.spec.mode == "any":
             return f"paths[best][{k + 1}]"
-        return "starts[best]" if k == 0 else f"p{k}[best]"
+        return self._at("starts[best]" if k == 0 else f"p{k}[best]")
+
+    def _at(self, found: str) -> str:
+        """The position in ``found`` (a packed key's low bits in ordered funnels)."""
+        if not self.packed:
+            return found
+        return f"bitAnd({found}, {(1 << self.position_bits) - 1})"
 
     def _last_position(self) -> str:
         """The last position the winning attempt reached (even when it was excluded)."""
         if self.spec.mode == "any":
             return "paths[best][-1]"
         found = [f"p{k}[best] > 0, p{k}[best]" for k in range(self.n - 1, 0, -1)]
-        return f"multiIf({', '.join(found)}, starts[best])"
+        return self._at(f"multiIf({', '.join(found)}, starts[best])")
 
     def _value(self, hashed: bool) -> str:
         b = self.spec.breakdown
