@@ -15,6 +15,10 @@ Computed over person timelines (analyzer.timeline) in SQL that old servers run t
 
 An event counts for one step in ordered and strict funnels (each step strictly after the
 previous). In any order, an event matching two steps counts for both.
+
+Ordered funnels search packed keys (``K``: an event's time since the range read above its
+position), so each step's search is one range over one array; strict and any-order funnels
+search positions and times.
 """
 
 from __future__ import annotations
@@ -119,6 +123,7 @@ class PersonFunnel:
         span_ms = (self.params["until_s"] - self.params["from_s"]) * 1000
         self.position_bits = 64 - span_ms.bit_length()  # ranges and windows leave 27 or more
         self.params["base_ms"] = self.params["from_s"] * 1000
+        self.params["end_ms"] = self.params["until_s"] * 1000
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
         self.exclusions = [
             step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
@@ -205,7 +210,7 @@ class PersonFunnel:
             *compacted,
             *self._bounds(),
             *self._keys(),
-            self._starts("i, t, x", "idx, T, M", "starts"),
+            self._starts("i, t, x", "K, T, M" if self.packed else "idx, T, M", "starts"),
             *self._attempts(),
             *self._levels(),
             "arrayReduce('max', levels) AS level",
@@ -275,18 +280,19 @@ class PersonFunnel:
 
     def _keys(self) -> list[str]:
         """``K``: per event, its time since ``base_ms`` above its position (``position_bits``
-        of them: positions up to 2**27 at the longest range and window)."""
+        of them: positions up to 2**27 at the longest range and window). Identify calls of
+        any time ride along for person traits; a time outside the range read is held at its
+        edge, where it still orders as its position does and is never within a window."""
         if not self.packed:
             return []
+        held = "least(greatest(t, %(base_ms)s), %(end_ms)s)"
         return [
-            f"arrayMap((t, i) -> bitOr(bitShiftLeft(toUInt64(t - %(base_ms)s), "
+            f"arrayMap((t, i) -> bitOr(bitShiftLeft(toUInt64({held} - %(base_ms)s), "
             f"{self.position_bits}), toUInt64(i)), T, idx) AS K"
         ]
 
     def _starts(self, args: str, arrays: str, name: str) -> str:
         """``arrays`` of the step-1 events (any step's in any order) where attempts start."""
-        if self.packed and name == "starts":
-            args, arrays = "i, t, x", "K, T, M"
         bits = f"bitAnd(x, {self._start_bits()}) != 0"
         if not self.periods:
             return (

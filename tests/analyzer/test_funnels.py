@@ -5,6 +5,7 @@ ClickHouse 18.16 server and on chDB."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -350,6 +351,45 @@ def test_levels_agree_with_clickhouse_windowfunnel(store: Store) -> None:
     )
     by_level = dict(rows)
     assert ours == [sum(c for lv, c in by_level.items() if lv >= k) for k in (1, 2, 3)]
+
+
+def test_a_named_identify_outside_the_range_is_no_step(store: Store) -> None:
+    """Identify calls of any time join a person's timeline for their traits; one carrying a
+    step's name (a hand-made payload can) before or after the range read counts for no step,
+    however far away (the ordered search keeps such times at the range's edges)."""
+    at = START + HOUR
+    ms = int(at.timestamp() * 1000)
+    base = {
+        "anonymous_id": "a1",
+        "user_id": "",
+        "previous_id": "",
+        "page_path": "/",
+        "utm_source": "",
+        "properties": "{}",
+        "traits": "{}",
+    }
+    rows = [
+        {**base, "event_id": "v", "type": "track", "event": "View", "timestamp_ms": ms},
+        {**base, "event_id": "c", "type": "track", "event": "Cart", "timestamp_ms": ms + 1000},
+    ]
+    for i, off in enumerate((-400 * 86_400_000, 3 * 86_400_000, 900 * 86_400_000)):
+        traits = '{"tier":"gold"}'
+        rows.append(
+            {
+                **base,
+                "event_id": f"i{i}",
+                "type": "identify",
+                "event": "Buy",
+                "user_id": "u1",
+                "traits": traits,
+                "timestamp_ms": ms + off,
+            }
+        )
+    load(store, [{**r, "timestamp": r["timestamp_ms"] // 1000} for r in rows], seed=1)
+    s = spec("View", "Cart", "Buy", date_from=at, date_to=at + HOUR)
+    for b in (None, Breakdown("person.tier")):
+        got = analyze(store, replace(s, breakdown=b))
+        assert [x.people for x in got.steps] == [1, 1, 0], b
 
 
 BAD = [
