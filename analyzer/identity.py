@@ -38,6 +38,11 @@ def resolved(database: str) -> str:
     )
 
 
+# An event's person hash once it is joined to ``persons`` on ``identity_key``: the linked
+# person's, else its own identity's.
+PERSON = "if(linked_person != 0, linked_person, identity_key)"
+
+
 def persons(database: str, ids: bool = False) -> str:
     """A subquery ``identity_key, linked_person`` (and ``linked_id`` with ``ids``): the person of
     every linked identity key, as the hash of its id (``events.identity_key``, migration 0009)."""

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from analyzer.events import humans
-from analyzer.identity import KEY, persons
+from analyzer.identity import KEY, PERSON, persons
 from storage.sql import identifier
 
 TIE_BITS = 22
@@ -68,7 +68,7 @@ def timelines(
     carried = "".join(f", _f_{n}" for n in names)
     pid = ", if(linked_id != '', linked_id, _id) AS _pid" if ids else ""
     joined = (
-        "(SELECT if(linked_person != 0, linked_person, identity_key) AS person, _o, _k"
+        f"(SELECT {PERSON} AS person, _o, _k"
         f"{carried}{pid} FROM {events} AS e "
         f"ANY LEFT JOIN {persons(database, ids)} AS p USING identity_key)"
     )

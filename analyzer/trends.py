@@ -26,7 +26,7 @@ from analyzer.errors import SpecError
 from analyzer.events import has_trait, humans, trait_text
 from analyzer.funnels.people import field_sql, step_sql
 from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
-from analyzer.identity import persons
+from analyzer.identity import PERSON, persons
 from analyzer.membership import check_refreshed, members_sql, only_members
 from analyzer.timeline import ORDER
 from storage.sql import identifier
@@ -158,8 +158,7 @@ class _Query:
             f"AND {trait_text('trait')} != '' AND {humans(self.spec.include_bots)})"
         )
         return (
-            "(SELECT person, argMax(_t, _o) AS _tv FROM (SELECT "
-            "if(linked_person != 0, linked_person, identity_key) AS person, _o, _t "
+            f"(SELECT person, argMax(_t, _o) AS _tv FROM (SELECT {PERSON} AS person, _o, _t "
             f"FROM {calls} AS c ANY LEFT JOIN {persons(self.db)} AS p USING identity_key) "
             "GROUP BY person)"
         )
@@ -194,8 +193,7 @@ class _Query:
             bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
         joined = (
             f"(SELECT _prev, {bucket} AS _b, _n, _v, person "
-            f"FROM (SELECT {prev} AS _prev, timestamp, _n, _v, "
-            "if(linked_person != 0, linked_person, identity_key) AS person"
+            f"FROM (SELECT {prev} AS _prev, timestamp, _n, _v, {PERSON} AS person"
             f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key))"
         )
         if spec.segment is not None:

@@ -88,6 +88,11 @@ def check_segments(store: Store, spec: FunnelSpec) -> None:
     check_refreshed(store, names)
 
 
+def _keys_of(bit: int, name: str) -> str:
+    """The packed keys (``K``) of the events with ``bit`` in their mask."""
+    return f"arrayFilter((k, x) -> bitAnd(x, {bit}) != 0, K, M) AS {name}"
+
+
 def _events_of(bit: int, positions: str, times: str) -> list[str]:
     """The timeline positions and times of the events with ``bit`` in their mask."""
     return [
@@ -363,8 +368,7 @@ class PersonFunnel:
             f"arrayMap(s -> bitOr(bitShiftLeft(bitShiftRight(s, {bits}) + %(window_ms)s, "
             f"{bits}), {mask}), starts) AS deadlines"
         ]
-        for k in range(1, self.n):
-            exprs.append(f"arrayFilter((k, x) -> bitAnd(x, {1 << k}) != 0, K, M) AS j{k}")
+        exprs += [_keys_of(1 << k, f"j{k}") for k in range(1, self.n)]
         for k in range(1, self.n):
             search = f"arrayFirst(j -> j > p AND j <= d, j{k})"
             if k == 1:
@@ -395,9 +399,11 @@ class PersonFunnel:
         for i, ex in enumerate(self.spec.exclusions):
             bit = 1 << (EXCLUSION_BIT + i)
             if self.packed:  # keys: after is j > key, the deadline a key too
-                exprs.append(f"arrayFilter((k, x) -> bitAnd(x, {bit}) != 0, K, M) AS xj{i}")
+                exprs.append(_keys_of(bit, f"xj{i}"))
+                x_args, x_arrays, in_window = "j", f"xj{i}", "j <= d"
             else:
                 exprs += _events_of(bit, f"xj{i}", f"xu{i}")
+                x_args, x_arrays, in_window = "(j, t)", f"xj{i}, xu{i}", "t <= d"
             a = ex.after
             b = self.n if ex.before is None else ex.before
             if any_order:
@@ -406,16 +412,10 @@ class PersonFunnel:
             else:
                 pos, got = ("s", "1") if a == 1 else (f"a{a - 1}", f"a{a - 1} > 0")
                 end, end_got = f"a{b - 1}", f"a{b - 1} > 0"
-            if self.packed:
-                parts.append(
-                    f"({got} AND arrayExists(j -> j > {pos} "
-                    f"AND if({end_got}, j < {end}, j <= d), xj{i}))"
-                )
-            else:
-                parts.append(
-                    f"({got} AND arrayExists((j, t) -> j > {pos} "
-                    f"AND if({end_got}, j < {end}, t <= d), xj{i}, xu{i}))"
-                )
+            parts.append(
+                f"({got} AND arrayExists({x_args} -> j > {pos} "
+                f"AND if({end_got}, j < {end}, {in_window}), {x_arrays}))"
+            )
         if any_order:
             args, arrays = "p, d", "paths, deadlines"
         else:

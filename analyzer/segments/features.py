@@ -26,7 +26,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, PURCHASE, humans, number_property
 from analyzer.funnels.spec import COLUMNS as FILTER_COLUMNS
-from analyzer.identity import KEY, persons
+from analyzer.identity import KEY, PERSON, persons
 from storage.sql import identifier
 
 DAY_S = 86400
@@ -241,7 +241,7 @@ class Features:
             f"AND {humans(self.include_bots)} LIMIT 1 BY event_key)"
         )
         joined = (
-            f"(SELECT {read}, if(linked_person != 0, linked_person, identity_key) AS person, "
+            f"(SELECT {read}, {PERSON} AS person, "
             f"if(linked_person != 0, linked_id, {KEY}) AS _pid FROM {events} AS e "
             f"ANY LEFT JOIN {persons(self.database, ids=True)} AS p USING identity_key)"
         )

@@ -40,6 +40,20 @@ def _compare(got: Any, expected: dict[tuple[str, bool], Any]) -> None:
             assert s.previous_total == pytest.approx(previous_total), s.value
 
 
+def _hourly(event: Step, measure: str, breakdown: Breakdown | None, top: int) -> TrendSpec:
+    """Per hour over hours 4 to 8 of the logs (the previous period: hours 0 to 4)."""
+    return TrendSpec(
+        event,
+        START + 4 * HOUR,
+        START + 8 * HOUR,
+        interval="hour",
+        measure=measure,
+        property="price" if measure in ("sum", "average") else None,
+        breakdown=breakdown,
+        top=top,
+    )
+
+
 @pytest.mark.parametrize("measure", ["events", "people", "sum", "average"])
 @pytest.mark.parametrize(
     ("event", "breakdown"),
@@ -54,16 +68,8 @@ def test_trend_matches_the_reference(
     loaded: dict[int, Loaded], measure: str, event: Step, breakdown: Breakdown | None
 ) -> None:
     data = loaded[1]
-    spec = TrendSpec(
-        event,
-        START + 4 * HOUR,
-        START + 8 * HOUR,
-        interval="hour",
-        measure=measure,
-        property="price" if measure in ("sum", "average") else None,
-        breakdown=breakdown,
-        top=2 if breakdown and breakdown.field == "utm_source" else 5,
-    )
+    top = 2 if breakdown and breakdown.field == "utm_source" else 5
+    spec = _hourly(event, measure, breakdown, top)
     got = trend(data.store, spec)
     assert got.buckets == [START + 4 * HOUR + i * HOUR for i in range(4)]
     assert got.previous_buckets == [START + i * HOUR for i in range(4)]
@@ -78,16 +84,7 @@ def test_trend_by_a_person_trait(loaded: dict[int, Loaded], measure: str, top: i
     """Each event counts for its person's latest identify value before the period's end (one
     value per person, identify mid-journey included), people with none as (none); all values
     read at once (top 5) or the top one first and the rest as (other) (top 1)."""
-    spec = TrendSpec(
-        INTEREST,
-        START + 4 * HOUR,
-        START + 8 * HOUR,
-        interval="hour",
-        measure=measure,
-        property="price" if measure == "sum" else None,
-        breakdown=Breakdown("person.tier"),
-        top=top,
-    )
+    spec = _hourly(INTEREST, measure, Breakdown("person.tier"), top)
     got = trend(loaded[1].store, spec)
     expected = reference.event_trend(loaded[1].events, spec)
     _compare(got, expected)
