@@ -8,8 +8,9 @@ both periods, as a funnel breakdown by it takes it) (the top ``top`` values by t
 the rest as ``(other)``) or by segments (a person counting in each of theirs; ``(none)`` for people in
 none of them). The previous period of the same length comes alongside, bucket by bucket, and
 each series has its total over the whole period (for people: distinct over the period, not a
-sum of the buckets). Each event counts once (``LIMIT 1 BY event_key``) and bots are left out
-unless asked for.
+sum of the buckets). Each event counts once (``LIMIT 1 BY event_key``; counting people, the
+events are first narrowed to one row per id and bucket) and bots are left out unless asked
+for.
 
 Buckets are counted from the period's start (an hour, a day or a week long), or are calendar
 months (the first one starting at the period's start); the previous period's buckets are
@@ -176,12 +177,6 @@ class _Query:
         value = "''"
         if spec.breakdown is not None and not self.by_segment and not self.by_trait:
             value = field_sql(spec.breakdown.field, params, "breakdown_key")
-        rows = (
-            f"(SELECT event_key, identity_key, timestamp, {number} AS _n, {value} AS _v "
-            f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
-            f"AND timestamp < toDateTime(%(to_s)s) AND ({cond}) AND {humans(spec.include_bots)} "
-            "LIMIT 1 BY event_key)"
-        )
         prev = "timestamp < toDateTime(%(from_s)s)"
         start = "if(_prev, %(prev_s)s, %(from_s)s)"
         if spec.interval == "month":
@@ -191,10 +186,23 @@ class _Query:
             )
         else:
             bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
+        picked = f"identity_key, {prev} AS _prev, {bucket} AS _b"
+        where = (
+            f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
+            f"AND timestamp < toDateTime(%(to_s)s) AND ({cond}) AND {humans(spec.include_bots)}"
+        )
+        if spec.measure == "people":
+            # who, not how often: one row per id, period, bucket and value (copies of an event
+            # and a person's further events there change nothing), so far fewer rows meet the
+            # identity links and segments (2.9 -> 2.1 s for a daily trend by segment, 10 M set)
+            rows = f"(SELECT {picked}, toFloat64(0) AS _n, {value} AS _v {where} "
+            rows += "GROUP BY identity_key, _prev, _b, _v)"
+        else:
+            rows = f"(SELECT event_key, {picked}, {number} AS _n, {value} AS _v {where} "
+            rows += "LIMIT 1 BY event_key)"
         joined = (
-            f"(SELECT _prev, {bucket} AS _b, _n, _v, person "
-            f"FROM (SELECT {prev} AS _prev, timestamp, _n, _v, {PERSON} AS person"
-            f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key))"
+            f"(SELECT _prev, _b, _n, _v, {PERSON} AS person"
+            f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key)"
         )
         if spec.segment is not None:
             members = only_members(self.db, spec.segment, params)
