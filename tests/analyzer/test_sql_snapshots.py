@@ -44,6 +44,11 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "scorecard": ("scorecard", {"step": SHOP[::2]}),
     "compare": ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     "campaigns": ("campaigns", {}),
+    "journey_map": ("journey_map", {"stage": SHOP, "breakdown": "utm_source"}),
+    "trends_people": ("trends", {"event": SHOP[0], "measure": "people", "breakdown": "utm_source"}),
+    "trends_sum": ("trends", {"event": SHOP[2], "measure": "sum", "property": "price"}),
+    "web": ("web", {"clean": (r"^/product/\d+$=/product/:id",)}),
+    "correlation": ("correlation", {"step": SHOP, "dropped_at": 1, "field": ("utm_source",)}),
 }
 
 
