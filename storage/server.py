@@ -27,7 +27,7 @@ _NETWORK_ERRORS = (ch_errors.NetworkError, ch_errors.SocketTimeoutError, EOFErro
 # shards' queries, and ClickHouse can hand the cancelled connection to the next query still out
 # of step: the shard then answers "Unexpected packet Data received from client" (fixed for
 # 18.x-20.x by ClickHouse PR 17254; the same kind of fault came back in 25.x, issues 85961 and
-# 93018). Seen here on the 2x2 test cluster (18.16), once in about 40 CI runs.
+# 93018). Seen once in our CI, on the 2x2 test cluster (18.16).
 _RETRIED_SERVER_CODES = frozenset(
     {
         ch_errors.ErrorCodes.UNEXPECTED_PACKET_FROM_CLIENT,
