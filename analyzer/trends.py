@@ -164,10 +164,19 @@ class _Query:
             "GROUP BY person)"
         )
 
+    def _read(self, params: dict[str, Any]) -> str:
+        """SQL ``FROM ... WHERE``: the events of the trend's event or set in either period
+        (its values bound in ``params``), never a bot's unless asked for."""
+        spec = self.spec
+        return (
+            f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
+            f"AND timestamp < toDateTime(%(to_s)s) AND ({step_sql(spec.event, 'ev', params)}) "
+            f"AND {humans(spec.include_bots)}"
+        )
+
     def events(self) -> str:
         """One row per event of either period: its person, bucket, number and value."""
         spec, params = self.spec, self.params
-        cond = step_sql(spec.event, "ev", params)
         number = "toFloat64(0)"
         if spec.property is not None:
             params["number_key"] = spec.property
@@ -187,10 +196,7 @@ class _Query:
         else:
             bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
         picked = f"identity_key, {prev} AS _prev, {bucket} AS _b"
-        where = (
-            f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
-            f"AND timestamp < toDateTime(%(to_s)s) AND ({cond}) AND {humans(spec.include_bots)}"
-        )
+        where = self._read(params)
         if spec.measure == "people":
             # who, not how often: one row per id, period, bucket and value (copies of an event
             # and a person's further events there change nothing), so far fewer rows meet the
@@ -236,10 +242,7 @@ class _Query:
             return len(rows) < spec.top
         value = field_sql(spec.breakdown.field, params, "breakdown_key")
         rows = store.execute(
-            f"SELECT DISTINCT {value} FROM {identifier(self.db)}.events "
-            "WHERE timestamp >= toDateTime(%(prev_s)s) AND timestamp < toDateTime(%(to_s)s) "
-            f"AND ({step_sql(spec.event, 'ev', params)}) AND {humans(spec.include_bots)} "
-            "LIMIT %(more)s",
+            f"SELECT DISTINCT {value} {self._read(params)} LIMIT %(more)s",
             {**params, "more": spec.top + 1},
         )
         return len(rows) <= spec.top

@@ -88,25 +88,26 @@ class ServerStore:
         )
 
     def _run(self, sql: str, **kwargs: Any) -> Any:
-        tries = READ_TRIES if is_read(sql) else 1
         with self._lock:
-            for attempt in range(1, tries + 1):
+            for attempt in range(1, READ_TRIES if is_read(sql) else 1):
                 try:
-                    return self._client.execute(sql, **kwargs)
-                except _NETWORK_ERRORS as exc:
-                    self._client.disconnect()
-                    raise StoreUnavailable(
-                        f"ClickHouse at {self.url.host}:{self.url.port}: {exc}"
-                    ) from exc
+                    return self._send(sql, **kwargs)
                 except ch_errors.ServerException as exc:
-                    if attempt == tries or not retried(exc):
+                    if not retried(exc):
                         raise
                     log.warning(
                         "a read failed between cluster nodes; sending it again: %s",
                         str(exc).splitlines()[0],
                     )
                     time.sleep(0.05 * attempt)
-        raise AssertionError("unreachable")  # pragma: no cover
+            return self._send(sql, **kwargs)
+
+    def _send(self, sql: str, **kwargs: Any) -> Any:
+        try:
+            return self._client.execute(sql, **kwargs)
+        except _NETWORK_ERRORS as exc:
+            self._client.disconnect()
+            raise StoreUnavailable(f"ClickHouse at {self.url.host}:{self.url.port}: {exc}") from exc
 
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         rows = self._run(bind(sql, params))

@@ -133,17 +133,7 @@ def _analyze(
     gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
     reached = [f"countIf(level >= {k + 1})" for k in range(n)]
     quantiles = [_quantiles("", f"t{k} - t{k - 1}, level >= {k + 1}") for k in range(1, n)]
-    # Histogram bins: each person's bin per reached gap as one key (gap * 32 + bin), counted
-    # by one sumMap over everyone's row, instead of a countIf per gap and bin.
-    keys, oks = [], []
-    for g, gap in enumerate(gaps):
-        to = g + 2 if g < n - 1 else n
-        position = " + ".join(f"toUInt16(({gap}) >= {edge * 1000})" for edge in BINS[1:])
-        keys.append(f"toUInt16({g * 32} + {position})")
-        oks.append(f"toUInt8(level >= {to})")
-    hist_keys = f"arrayFilter((k, ok) -> ok = 1, [{', '.join(keys)}], [{', '.join(oks)}])"
-    if not histograms:
-        hist_keys = "CAST([] AS Array(UInt16))"
+    hist_keys = _histogram_keys(gaps, n) if histograms else "CAST([] AS Array(UInt16))"
     hist = "sumMap(hk, arrayMap(k -> toUInt64(1), hk))"
     if q.breakdown_is_segment:
         rows = _rows_by_segment(store, q, reached, quantiles, hist, hist_keys)
@@ -152,6 +142,18 @@ def _analyze(
     periods = (0, 1) if q.periods else (0,)
     bins = len(gaps) if histograms else 0
     return {p: _report(spec, [r[1:] for r in rows if r[0] == p], bins) for p in periods}
+
+
+def _histogram_keys(gaps: list[str], n: int) -> str:
+    """SQL: each person's bin per reached gap as one key (gap * 32 + bin), counted by one
+    sumMap over everyone's row, instead of a countIf per gap and bin."""
+    keys, oks = [], []
+    for g, gap in enumerate(gaps):
+        to = g + 2 if g < n - 1 else n
+        position = " + ".join(f"toUInt16(({gap}) >= {edge * 1000})" for edge in BINS[1:])
+        keys.append(f"toUInt16({g * 32} + {position})")
+        oks.append(f"toUInt8(level >= {to})")
+    return f"arrayFilter((k, ok) -> ok = 1, [{', '.join(keys)}], [{', '.join(oks)}])"
 
 
 def _report(spec: FunnelSpec, rows: list[Row], gaps: int) -> FunnelReport:
