@@ -21,6 +21,7 @@ from collector.validate import Rejected, check_message, without_nulls
 from collector.writekey import Refused, admit
 from core import metrics
 from core.settings import Settings
+from core.web import json_error
 from schemas import DEAD_LETTER
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
@@ -43,12 +44,9 @@ SINGLE = {
 }
 
 
-def error(status: int, reason: str, **extra: Any) -> Response:
-    response = jsonify({"success": False, "error": reason, **extra})
-    response.status_code = status
-    if status in (429, 503):
-        response.headers["Retry-After"] = "1" if status == 429 else "5"
-    return response
+def error(status: int, reason: str, retry_after: int | None = None, **extra: Any) -> Response:
+    """The tracking API's JSON error: ``success: false`` beside what every error holds."""
+    return json_error(status, reason, retry_after, success=False, **extra)
 
 
 def _write_key(body: Any) -> str:
@@ -88,10 +86,14 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     except Refused as exc:
         counted.events_refused.labels("unauthorized").inc(len(messages))
         return error(exc.status, exc.reason)
-    if not current_app.extensions["journey.key_limiter"].allow(source, len(messages)):
+    verdict = current_app.extensions["journey.key_limiter"].check(source, len(messages))
+    if not verdict.allowed:
         counted.events_refused.labels("rate_limited").inc(len(messages))
         return error(
-            429, f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key"
+            429,
+            f"rate limit of {settings.rate_limit_events_per_key:g} events/s for this write key; "
+            f"retry in {verdict.retry_after_seconds} s",
+            verdict.retry_after_seconds,
         )
     now = datetime.now(UTC)
     info = RequestInfo(
@@ -153,10 +155,13 @@ def _body() -> Any:
 def _limit_ip() -> Response | None:
     if request.method == "OPTIONS":
         return None
-    if not current_app.extensions["journey.ip_limiter"].allow(request.remote_addr or ""):
+    verdict = current_app.extensions["journey.ip_limiter"].check(request.remote_addr or "")
+    if not verdict.allowed:
         settings: Settings = current_app.config["JOURNEY_SETTINGS"]
         return error(
-            429, f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP"
+            429,
+            f"rate limit of {settings.rate_limit_requests_per_ip:g} requests/s per IP",
+            verdict.retry_after_seconds,
         )
     return None
 

@@ -10,11 +10,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from collector.keys import KeyStore, open_keys
 from collector.personalize import PublicSegments
-from collector.ratelimit import RateLimiter
+from collector.ratelimit import DEFAULT_BURST_EVENTS, RateLimiter
 from collector.spool import Record
 from core import metrics
 from core.settings import Settings, from_env
-from core.web import with_headers_of
+from core.web import json_error, with_headers_of
 
 
 def readiness(sink: Sink, spool_max_bytes: int) -> tuple[bool, str]:
@@ -56,7 +56,11 @@ def create_app(
         sink = EventSink(settings)
     app.extensions["journey.sink"] = sink
     app.extensions["journey.keys"] = keys or open_keys(settings)
-    app.extensions["journey.key_limiter"] = RateLimiter(settings.rate_limit_events_per_key)
+    app.extensions["journey.key_limiter"] = RateLimiter(
+        settings.rate_limit_events_per_key,
+        settings.rate_limit_burst_events
+        or max(settings.rate_limit_events_per_key, DEFAULT_BURST_EVENTS),
+    )
     app.extensions["journey.ip_limiter"] = RateLimiter(settings.rate_limit_requests_per_ip)
     if public_segments is None and settings.clickhouse is not None:
         from storage import connect
@@ -112,13 +116,12 @@ def create_app(
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response:
-        response = jsonify({"success": False, "error": exc.description})
-        response.status_code = exc.code or 500
+        response = json_error(exc.code or 500, exc.description or exc.name, success=False)
         return with_headers_of(response, exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> tuple[Response, int]:
         app.logger.exception("unhandled error")
-        return jsonify({"success": False, "error": "internal error; nothing was accepted"}), 500
+        return json_error(500, "internal error; nothing was accepted", success=False), 500
 
     return app

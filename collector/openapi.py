@@ -15,11 +15,13 @@ ERROR = {
     "type": "object",
     "properties": {
         "success": {"const": False},
+        "code": {"type": "string", "minLength": 1},
+        "message": {"type": "string", "minLength": 1},
         "error": {"type": "string", "minLength": 1},
         "rejected": {"type": "array"},
         "parameter": {"type": "string"},
     },
-    "required": ["success", "error"],
+    "required": ["success", "code", "message", "error"],
 }
 REJECTED = {
     "type": "object",
@@ -47,7 +49,8 @@ FAILURES = {
     "403": "the request's Origin is not on the write key's allowlist",
     "413": "the body (after gunzip) or a single event is over its limit",
     "415": "unsupported Content-Type or Content-Encoding",
-    "429": "rate limited per write key or per IP; see Retry-After",
+    "429": "rate limited per write key or per IP; Retry-After and X-RateLimit-Reset say how "
+    "many seconds until the same request passes",
     "503": "events could not be made durable now; retry after Retry-After",
 }
 SINGLE = ("track", "page", "screen", "identify", "group", "alias")

@@ -28,6 +28,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 
 from collector.writekey import Refused, admit
+from core.web import json_error
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -133,9 +134,7 @@ class PublicSegments:
 
 
 def _error(status: int, reason: str) -> Response:
-    response = jsonify({"success": False, "error": reason})
-    response.status_code = status
-    return response
+    return json_error(status, reason, success=False)
 
 
 def segments() -> Response:

@@ -331,6 +331,13 @@ class Settings:
     rate_limit_events_per_key: float = setting(
         0.0, _float(0), "events/s per write key (0: no limit)"
     )
+    rate_limit_burst_events: float = setting(
+        0.0,
+        _float(0),
+        "events a write key may send at once before its rate applies (0: the larger of one "
+        "second of the rate and 500, more than any SDK's default batch); a batch larger than "
+        "the burst still passes once the bucket is full, so no batch is refused for ever",
+    )
     rate_limit_requests_per_ip: float = setting(
         0.0, _float(0), "requests/s per client IP (0: no limit)"
     )

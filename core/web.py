@@ -2,8 +2,45 @@
 
 from __future__ import annotations
 
-from flask import Response
+from typing import Any
+
+from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
+
+# The ``code`` of an error body by its status (Segment's SDKs log ``code`` and ``message``).
+CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+def error_body(status: int, message: str, **extra: Any) -> dict[str, Any]:
+    """What every JSON error of Journey holds: ``code`` and ``message`` (as Segment's API
+    writes them) and ``error`` (the same message, as earlier clients read it)."""
+    return {"code": CODES.get(status, "error"), "message": message, "error": message, **extra}
+
+
+def json_error(
+    status: int, message: str, retry_after: int | None = None, **extra: Any
+) -> Response:
+    """A JSON error answer; a 429 or 503 says when to try again (``Retry-After`` and, for a
+    429, ``X-RateLimit-Reset``, which analytics.js reads, both in seconds)."""
+    response = jsonify(error_body(status, message, **extra))
+    response.status_code = status
+    if status in (429, 503):
+        wait = retry_after if retry_after is not None else (1 if status == 429 else 5)
+        response.headers["Retry-After"] = str(wait)
+        if status == 429:
+            response.headers["X-RateLimit-Reset"] = str(wait)
+    return response
 
 
 def with_headers_of(response: Response, exc: HTTPException) -> Response:

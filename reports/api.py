@@ -22,7 +22,7 @@ from werkzeug.exceptions import HTTPException
 from analyzer import touchpoints
 from analyzer.funnels.spec import SpecError
 from core import metrics
-from core.web import with_headers_of
+from core.web import error_body, with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
@@ -67,7 +67,7 @@ def _json(value: Any, status: int = 200) -> Response:
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
-    return _json({"error": message, **extra}, status)
+    return _json(error_body(status, message, **extra), status)
 
 
 @bp.before_request

@@ -104,7 +104,7 @@ CORRELATED = _obj(  # an event or value among the people who dropped against the
     }
 )
 SCHEMAS: dict[str, Any] = {
-    "Error": _obj({"error": STR}, {"parameter": STR}),
+    "Error": _obj({"code": STR, "message": STR, "error": STR}, {"parameter": STR}),
     "StepResult": STEP_RESULT,
     "Funnel": _obj(
         {

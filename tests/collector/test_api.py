@@ -183,11 +183,15 @@ def test_unavailable_sink_is_503_with_retry_after(client: FlaskClient, sink: Fak
 
 
 def test_rate_limits(settings: Settings, sink: FakeSink) -> None:
-    limited = settings.with_overrides(rate_limit_events_per_key=3, rate_limit_requests_per_ip=100)
+    limited = settings.with_overrides(
+        rate_limit_events_per_key=3, rate_limit_burst_events=3, rate_limit_requests_per_ip=100
+    )
     client = create_app(limited, sink=sink).test_client()
     assert client.post("/v1/batch", json={"batch": [TRACK] * 3}, headers=AUTH).status_code == 200
     r = client.post("/v1/track", json=TRACK, headers=AUTH)
-    assert r.status_code == 429 and r.headers["Retry-After"] and "write key" in r.json["error"]
+    assert r.status_code == 429 and "write key" in r.json["error"]
+    assert r.headers["Retry-After"] == r.headers["X-RateLimit-Reset"] == "1"
+    assert r.json["code"] == "rate_limited" and r.json["message"] == r.json["error"]
     per_ip = create_app(
         settings.with_overrides(rate_limit_requests_per_ip=2), sink=sink
     ).test_client()
@@ -476,3 +480,29 @@ def test_readiness_follows_what_the_spool_can_still_take(health: dict, ready: bo
 
     ok, why = readiness(_Sink(**health), 100)
     assert ok is ready and (ok or "spool is" in why)
+
+
+def test_default_burst_admits_an_sdk_batch_above_the_rate(
+    settings: Settings, sink: FakeSink
+) -> None:
+    """A limit of 50 events/s still takes an SDK's 100-event batch at once (the default burst
+    is more than any SDK's batch), then asks for the time the bucket needs."""
+    client = create_app(settings.with_overrides(rate_limit_events_per_key=50), sink=sink)
+    http = client.test_client()
+    batch = [{**TRACK, "messageId": f"m{i}"} for i in range(100)]
+    assert all(
+        http.post("/v1/batch", json={"batch": batch}, headers=AUTH).status_code == 200
+        for _ in range(5)
+    )
+    r = http.post("/v1/batch", json={"batch": batch}, headers=AUTH)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) == 2
+
+
+def test_errors_carry_code_and_message(client: FlaskClient) -> None:
+    r = client.post("/v1/batch", json={"batch": [TRACK]})
+    assert r.status_code == 401
+    assert r.json["code"] == "unauthorized" and "write key" in r.json["message"]
+    r = client.post("/v1/batch", json={"batch": []}, headers=AUTH)
+    assert (r.status_code, r.json["code"]) == (400, "invalid_request")
+    r = client.get("/v1/batch", headers=AUTH)
+    assert (r.status_code, r.json["code"]) == (405, "method_not_allowed")

@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from analyzer.identity import with_person
+from collector.ratelimit import RateLimiter, Verdict
 from tests.collector.conftest import KEY, Pipeline
 
 pytestmark = pytest.mark.integration
@@ -186,6 +187,42 @@ def test_python_sdks(pipeline: Pipeline, module: str) -> None:
         "email",
         "spring",
     )
+
+
+class CountingLimiter(RateLimiter):
+    refused = 0
+
+    def check(self, name: str, cost: float = 1.0) -> Verdict:
+        verdict = super().check(name, cost)
+        self.refused += not verdict.allowed
+        return verdict
+
+
+def test_python_sdk_delivers_every_batch_under_a_rate_limit(pipeline: Pipeline) -> None:
+    """segment-analytics-python's default 100-event batches against a write key limited to
+    50 events/s with a bucket of 50: a batch larger than the bucket passes once it is full, the
+    others are told when to come back (Retry-After), and every event is stored once."""
+    from segment.analytics import Client
+
+    limiter = CountingLimiter(50, burst=50)
+    pipeline.app.extensions["journey.key_limiter"] = limiter
+    errors: list[str] = []
+    client = Client(
+        KEY,
+        host=pipeline.collector,
+        on_error=lambda error, batch: errors.append(f"{error}"),
+        upload_interval=0.05,
+    )
+    assert client.upload_size == 100  # the SDK's default batch, twice the bucket
+    tag = uuid.uuid4().hex[:8]
+    for i in range(400):
+        client.track(anonymous_id=f"v-{tag}-{i % 40}", event="Rate Limited", properties={"i": i})
+    client.flush()
+    client.join()
+    assert errors == []
+    events = pipeline.wait_events(400, timeout=90)
+    assert sorted(json.loads(e["properties"])["i"] for e in events) == list(range(400))
+    assert limiter.refused > 0  # the limit was met, and the SDK came back each time
 
 
 # -- Node.js: @segment/analytics-node, @rudderstack/rudder-sdk-node --------------------------
