@@ -20,6 +20,13 @@ PhantomJS, a client hint brand "HeadlessChrome"), anything naming itself a bot, 
 and HTTP libraries (curl, Wget, python-requests, Go, Java, okhttp, axios...) posting by hand.
 An event that names the SDK that sent it (``context.library``) is not a bot for its HTTP
 library: server-side SDKs post through one on behalf of real people.
+
+A **server** write key (``journey keys create NAME --kind server``) is a backend's, as Segment
+separates browser and server sources: its requests' own user agent is the HTTP client the
+backend posts through (curl, requests, Go), never a reason to call the event a bot. Only the
+person's user agent, when the event carries one in ``context.userAgent``, is judged. A
+**browser** key's bare HTTP library is still a bot: someone scripting against a key that sits
+in every web page.
 """
 
 from __future__ import annotations
@@ -176,11 +183,14 @@ def _native(os: dict[str, Any], device: dict[str, Any]) -> Agent:
     return Agent("", "", _PLATFORMS.get(name, name), _text(os.get("version")), kind)
 
 
-def describe(context: dict[str, Any], request_agent: str) -> tuple[str, Agent]:
+def describe(
+    context: dict[str, Any], request_agent: str, server: bool = False
+) -> tuple[str, Agent]:
     """(the user agent to store, what it and the client's context say of the sender).
 
     ``context`` is the event's; ``request_agent`` is the HTTP request's User-Agent, used when the
-    client did not say its own (``context.userAgent``)."""
+    client did not say its own (``context.userAgent``). ``server``: the request came with a
+    server write key, whose HTTP client says nothing of a person and so marks no bot."""
     own = context.get("userAgent")
     agent = own[:2048] if isinstance(own, str) else ""
     library = context.get("library")
@@ -189,6 +199,11 @@ def describe(context: dict[str, Any], request_agent: str) -> tuple[str, Agent]:
     if not agent and isinstance(os, dict) and _text(os.get("name")):
         # A native app: its HTTP stack's user agent describes the library, not the phone.
         return request_agent[:2048], _native(os, device if isinstance(device, dict) else {})
+    if not agent and server:
+        described = parse_agent(request_agent[:2048], sdk_named=True)
+        if described.device_type == "bot":  # the backend's client, not a crawler's visit
+            described = described._replace(device_type="other")
+        return request_agent[:2048], described
     agent = agent or request_agent[:2048]
     described = parse_agent(agent, sdk_named)
     hints = context.get("userAgentData")

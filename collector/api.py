@@ -12,7 +12,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
-from collector.keys import origin_allowed
+from collector.keys import SERVER, origin_allowed
 from collector.pack import pack
 from collector.personalize import segments
 from collector.sink import Unavailable
@@ -82,10 +82,11 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
     counted = metrics.collector()
     try:
-        source = admit(_write_key(body)).name
+        admitted = admit(_write_key(body))
     except Refused as exc:
         counted.events_refused.labels("unauthorized").inc(len(messages))
         return error(exc.status, exc.reason)
+    source = admitted.name
     verdict = current_app.extensions["journey.key_limiter"].check(source, len(messages))
     if not verdict.allowed:
         counted.events_refused.labels("rate_limited").inc(len(messages))
@@ -105,6 +106,7 @@ def _ingest(body: Any, messages: list[Any], forced_type: str | None) -> Response
         batch_sent_at=body.get("sentAt") if forced_type is None else None,
         anonymize_ip=settings.anonymize_ip,
         geolocate=settings.geolocate,
+        server=admitted.kind == SERVER,
     )
     records: list[Record] = []
     accepted: dict[bytes, list[bytes]] = {}  # visitor key -> encoded events, in order

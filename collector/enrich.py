@@ -64,6 +64,7 @@ class RequestInfo:
     batch_sent_at: Any = None
     anonymize_ip: bool = True
     geolocate: bool = True  # country from the IP (offline), before the IP is anonymised
+    server: bool = False  # a server write key's request: its HTTP client marks no bot
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -141,7 +142,7 @@ def build_event(message: dict[str, Any], request: RequestInfo) -> dict[str, Any]
     click = next(((k, query[k]) for k in CLICK_IDS if query.get(k)), None) or next(
         ((k, _text(campaign[k])) for k in CLICK_IDS if campaign.get(k)), ("", "")
     )
-    agent, sender = describe(context, request.user_agent)
+    agent, sender = describe(context, request.user_agent, request.server)
     library = _object(context.get("library"))
     ip = _text(context.get("ip")) or request.ip
     original_raw = message.get("originalTimestamp", message.get("timestamp"))

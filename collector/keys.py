@@ -7,6 +7,11 @@ cluster), else in ``JOURNEY_DATA_DIR/keys.sqlite3`` (storage.records). They may 
 and can be revoked; a key created or revoked on any host reaches every running collector within
 ``REFRESH_SECONDS``.
 
+A key has a kind, as Segment's sources do: ``browser`` (the default: the snippet and
+analytics.js, a key any visitor can read) or ``server`` (a backend posting with curl, requests
+or a server SDK). Events sent with a server key are never counted as bots because of the HTTP
+client they came through (collector.agent).
+
 Since a web page's key can be copied, a key may carry an origin allowlist: a browser request
 whose ``Origin`` is not on it is refused, so another site cannot send events as this one (a
 server, which sends no Origin, is not affected). ``https://*.shop.example`` allows subdomains.
@@ -76,6 +81,11 @@ def origin_allowed(origin: str, allowed: tuple[str, ...]) -> bool:
     return False
 
 
+BROWSER = "browser"
+SERVER = "server"
+KINDS = (BROWSER, SERVER)
+
+
 @dataclass(frozen=True)
 class WriteKey:
     name: str
@@ -83,17 +93,20 @@ class WriteKey:
     created_at: str
     revoked_at: str | None
     origins: tuple[str, ...] = ()
+    kind: str = BROWSER
 
 
 @dataclass(frozen=True)
 class Source:
-    """What an active key admits: its source's name, and the origins allowed (empty: any)."""
+    """What an active key admits: its source's name, the origins allowed (empty: any) and the
+    key's kind (browser or server)."""
 
     name: str
     origins: tuple[str, ...] = ()
+    kind: str = BROWSER
 
 
-COLUMNS = ("key", "name", "created_at", "revoked_at", "origins")
+COLUMNS = ("key", "name", "created_at", "revoked_at", "origins", "kind")
 SEEDED = "JOURNEY_WRITE_KEYS"  # the creation time shown for a key that variable sets
 
 
@@ -111,10 +124,12 @@ class KeyStore:
         """Keys in a SQLite file: the embedded default, and tests."""
         return cls(CachedRecords(SqliteRecords(path, "write_keys", COLUMNS), REFRESH_SECONDS), seed)
 
-    def create(self, name: str, origins: tuple[str, ...] = ()) -> str:
+    def create(self, name: str, origins: tuple[str, ...] = (), kind: str = BROWSER) -> str:
         name = name.strip()
         if not name or len(name) > 100:
             raise ValueError("a key's name must be 1 to 100 characters")
+        if kind not in KINDS:
+            raise ValueError(f"a key's kind is {' or '.join(KINDS)}, not {kind!r}")
         allowed = _checked(origins)
         key = secrets.token_urlsafe(24)
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -126,6 +141,7 @@ class KeyStore:
                     "created_at": now,
                     "revoked_at": "",
                     "origins": " ".join(allowed),
+                    "kind": kind,
                 }
             ]
         )
@@ -164,6 +180,7 @@ class KeyStore:
                 r["created_at"],
                 r["revoked_at"] or None,
                 tuple(r["origins"].split()),
+                r.get("kind") or BROWSER,
             )
             for r in rows
         ]
@@ -188,7 +205,9 @@ class KeyStore:
         with self._lock:
             if rows is not self._rows:  # the cache below was refreshed: rebuild the index
                 self._active_keys = {
-                    r["key"]: Source(r["name"], tuple(r["origins"].split()))
+                    r["key"]: Source(
+                        r["name"], tuple(r["origins"].split()), r.get("kind") or BROWSER
+                    )
                     for r in rows
                     if not r["revoked_at"]
                 }

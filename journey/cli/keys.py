@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from collector.keys import KeyStore, open_keys
+from collector.keys import BROWSER, KINDS, KeyStore, open_keys
 from journey.cli.common import settings, shared_store
 from reports.output import render
 
@@ -28,10 +28,19 @@ def _key_store() -> KeyStore:
     help="A web origin allowed to send with this key (repeat; https://*.shop.example for "
     "subdomains). Without any, every origin may.",
 )
-def keys_create(name: str, origins: tuple[str, ...]) -> None:
+@click.option(
+    "--kind",
+    type=click.Choice(KINDS),
+    default=BROWSER,
+    show_default=True,
+    help="browser: the snippet's key, readable in every page (bare HTTP clients count as "
+    "bots); server: a backend's (curl, requests, a server SDK), whose HTTP client never makes "
+    "an event a bot.",
+)
+def keys_create(name: str, origins: tuple[str, ...], kind: str) -> None:
     """Create a write key for source NAME and print it."""
     try:
-        click.echo(_key_store().create(name, origins))
+        click.echo(_key_store().create(name, origins, kind))
     except ValueError as exc:
         raise click.ClickException(f"--origin: {exc}" if origins else str(exc)) from None
 
@@ -57,6 +66,7 @@ def keys_list() -> None:
         {
             "name": k.name,
             "key": k.key,
+            "kind": k.kind,
             "origins": " ".join(k.origins) or "(any)",
             "created": k.created_at,
             "revoked": k.revoked_at or "",
