@@ -79,8 +79,9 @@ class Stage:
     median_seconds_from_previous: float | None
     p90_seconds_from_previous: float | None
     previous_people: int  # the same, in the previous period
-    previous_conversion_from_previous: float
-    change: float  # conversion from the previous stage, now minus then
+    # None when nobody entered the stage before it in the previous period: nothing to compare
+    previous_conversion_from_previous: float | None
+    change: float | None  # conversion from the previous stage, now minus then
     p_value: float | None  # None below min_sample in either period, or for the first stage
     significant: bool
 
@@ -116,7 +117,8 @@ def _group(
         p_value = None
         if k and before is not None and min(entered, entered_then) >= min_sample:
             p_value = two_proportion(s.people, entered, before.people, entered_then)
-        then_conversion = before.conversion_from_previous if before else 0.0
+        compared = before is not None and entered_then > 0
+        then_conversion = before.conversion_from_previous if compared and before else None
         stages.append(
             Stage(
                 stage=k + 1,
@@ -128,7 +130,11 @@ def _group(
                 p90_seconds_from_previous=s.p90_seconds_from_previous,
                 previous_people=before.people if before else 0,
                 previous_conversion_from_previous=then_conversion,
-                change=s.conversion_from_previous - then_conversion,
+                change=(
+                    None
+                    if then_conversion is None
+                    else s.conversion_from_previous - then_conversion
+                ),
                 p_value=p_value,
                 significant=p_value is not None and p_value < SIGNIFICANCE,
             )

@@ -14,7 +14,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-
 # A write key's default burst: more than any SDK's default batch (analytics-python sends 100).
 DEFAULT_BURST_EVENTS = 500.0
 

@@ -28,9 +28,7 @@ def error_body(status: int, message: str, **extra: Any) -> dict[str, Any]:
     return {"code": CODES.get(status, "error"), "message": message, "error": message, **extra}
 
 
-def json_error(
-    status: int, message: str, retry_after: int | None = None, **extra: Any
-) -> Response:
+def json_error(status: int, message: str, retry_after: int | None = None, **extra: Any) -> Response:
     """A JSON error answer; a 429 or 503 says when to try again (``Retry-After`` and, for a
     429, ``X-RateLimit-Reset``, which analytics.js reads, both in seconds)."""
     response = jsonify(error_body(status, message, **extra))

@@ -7,6 +7,7 @@ server is configured), which this process also queries."""
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,27 @@ def http_server(host: str, port: int, app: Any) -> BaseWSGIServer:
     return make_server(host, port, app, threaded=True, request_handler=_TimedHandler)
 
 
+class PortTaken(RuntimeError):
+    """The collector's port is in use: the message names the setting to change."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"JOURNEY_COLLECTOR_PORT: {host}:{port} is in use by another program (another "
+            "`journey up`?); stop it, or set JOURNEY_COLLECTOR_PORT to a free port (0 picks one)"
+        )
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortTaken unless ``host:port`` can be bound now (checked before anything starts,
+    so a taken port stops nothing half-started)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise PortTaken(host, port) from None
+
+
 class Stack:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -68,7 +90,18 @@ class Stack:
         return f"http://{self.settings.collector_host}:{self.server.server_port}"
 
     def start(self) -> Stack:
+        """Start every part; if one cannot start, stop those that did and raise (PortTaken
+        names the setting of a port in use)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Stack:
         settings = self.settings
+        if settings.collector_port:
+            check_port(settings.collector_host, settings.collector_port)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         if not settings.kafka_bootstrap_servers:
             self.broker = LocalBroker(log_path=settings.data_dir / "broker.log").start()
@@ -95,7 +128,10 @@ class Stack:
         app.extensions["journey.store"] = self.store
         app.register_blueprint(local_api.bp)
         reports_api.install(app, self.store, self.tokens)
-        self.server = http_server(settings.collector_host, settings.collector_port, app)
+        try:
+            self.server = http_server(settings.collector_host, settings.collector_port, app)
+        except (OSError, SystemExit) as exc:  # werkzeug exits on EADDRINUSE, after saying so
+            raise PortTaken(settings.collector_host, settings.collector_port) from exc
         jobs: list[tuple[str, Callable[[], object]]] = [
             ("loader", self.loader.run),
             ("collector", self.server.serve_forever),
@@ -146,6 +182,9 @@ class Stack:
             self.sink.close()
         if self.broker is not None:
             self.broker.stop()
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
     def __enter__(self) -> Stack:
         return self.start()

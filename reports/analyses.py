@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from analyzer import touchpoints
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import FunnelSpec, Step
+from analyzer.unseen import Unseen, unseen
 from reports.params import ParamError, Params
 from reports.result import Result, checked
 from storage.store import Store
@@ -462,7 +463,35 @@ def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Re
     sets = functools.partial(touchpoints.resolve, store)
     result = REPORTS[kind](store, p.declare(kind, sets), today)
     result.params = given
+    result.warnings = [w.as_dict() for w in never_seen(store, kind, given, today)]
     return result
+
+
+# Text parameters that name an event (the others that do are of kind step or exclusion).
+EVENT_NAMES = ("purchase_event", "csat_event")
+
+
+def never_seen(
+    store: Store, kind: str, given: dict[str, list[str]], today: datetime | None = None
+) -> list[Unseen]:
+    """What report ``kind``'s parameters ``given`` (already checked by running it) name that
+    never occurs in its period: its steps, exclusions, events and filter values."""
+    p = Params(given).declare(kind, functools.partial(touchpoints.resolve, store))
+    if "since" not in p.declared:
+        return []
+    named: list[tuple[str, Step]] = []
+    for name, param in p.declared.items():
+        if name not in given:
+            continue
+        if param.kind == "step":
+            named += [(name, s) for s in p.steps(name)]
+        elif param.kind == "exclusion":
+            named += [(name, x.step) for x in p.exclusions(name)]
+        elif name in EVENT_NAMES:
+            named += [(name, Step(e)) for e in given[name]]
+    since, until = p.period(today)
+    bots = "include_bots" in p.declared and p.flag("include_bots")
+    return unseen(store, named, since, until, bots)
 
 
 def event_names(store: Store, p: Params, today: datetime | None = None) -> Result:

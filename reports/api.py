@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
-from datetime import date, datetime
 from importlib import resources
 from typing import Any
 
@@ -28,7 +26,7 @@ from reports import html, saved
 from reports import segments as segment_reports
 from reports import touchpoints as touchpoint_reports
 from reports.analyses import REPORTS, NotFound, Result, event_names, run
-from reports.output import render
+from reports.output import json_text, render
 from reports.params import ParamError, Params
 from reports.tokens import TokenStore
 from storage.store import Store
@@ -44,26 +42,9 @@ def _store() -> Store:
     return store
 
 
-def _finite(value: Any) -> Any:
-    """NaN and infinities have no JSON: null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
 def _json(value: Any, status: int = 200) -> Response:
     """JSON with ISO dates (Flask's own would write HTTP dates)."""
-    return Response(json.dumps(_finite(value), default=_plain), status, mimetype="application/json")
+    return Response(json_text(value, None), status, mimetype="application/json")
 
 
 def _error(status: int, message: str, **extra: Any) -> Response:
@@ -182,6 +163,7 @@ def _answer(result: Result, fmt: str) -> Response:
         "title": result.title,
         "params": result.params,
         "result": result.data,
+        "warnings": result.warnings,
     }
     if fmt == "figures":  # the charts as Plotly JSON, for the dashboard
         answer["figures"] = [json.loads(f.to_json()) for f in html.figures(result)]

@@ -333,11 +333,14 @@ def journey_map_figures(data: dict[str, Any]) -> list[go.Figure]:
             + html.escape(g["value"])
             + "</extra>",
         )
-        change.add_bar(
+        compared = [
+            (x, s) for x, s in zip(stages[1:], rows[1:], strict=True) if s["change"] is not None
+        ]
+        change.add_bar(  # no bar where the previous period had nobody to compare with
             name=g["value"],
-            x=stages[1:],
-            y=[s["change"] for s in rows[1:]],
-            text=[("* " if s["significant"] else "") + f"{s['change']:+.1%}" for s in rows[1:]],
+            x=[x for x, _ in compared],
+            y=[s["change"] for _, s in compared],
+            text=[("* " if s["significant"] else "") + f"{s['change']:+.1%}" for _, s in compared],
             textposition="outside",
         )
     return [
@@ -517,9 +520,12 @@ def section(result: Result, index: int) -> str:
         for j, fig in enumerate(figures(result))
     )
     params = "; ".join(f"{k}={', '.join(v)}" for k, v in result.params.items())
+    warnings = "".join(
+        f"<p class='warning' role='alert'>{html.escape(w['message'])}</p>" for w in result.warnings
+    )
     return (
         f"<section data-kind='{html.escape(result.kind)}'><h2>{html.escape(result.title)}</h2>"
-        f"<p class='params'>{html.escape(params)}</p>{charts}{_evidence(result)}"
+        f"<p class='params'>{html.escape(params)}</p>{warnings}{charts}{_evidence(result)}"
         f"<details open><summary>Table</summary>{_table(result.rows)}</details>"
         f"<script type='application/json' class='journey-result' data-kind='{html.escape(result.kind)}'>"
         f"{_json(result.data)}</script></section>"
@@ -532,7 +538,7 @@ padding:24px;color:#1d2433}h1{margin-bottom:4px}.generated,.params{color:#667;fo
 section{border-top:1px solid #dde;margin-top:28px;padding-top:8px}.chart{min-height:300px}
 details{overflow-x:auto}table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{border-bottom:1px solid #eee;
 padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}
-.evidence li{margin:6px 0}
+.evidence li{margin:6px 0}.warning{background:#fff4e0;border-left:4px solid #e8a33d;padding:6px 10px}
 """
 
 DRAW = """

@@ -105,6 +105,9 @@ CORRELATED = _obj(  # an event or value among the people who dropped against the
 )
 SCHEMAS: dict[str, Any] = {
     "Error": _obj({"code": STR, "message": STR, "error": STR}, {"parameter": STR}),
+    # a name the parameters give that never occurs in the report's period, with the closest
+    # names that do: a misspelt step is told, not answered with a silent zero
+    "Warning": _obj({"parameter": STR, "value": STR, "did_you_mean": _array(STR), "message": STR}),
     "StepResult": STEP_RESULT,
     "Funnel": _obj(
         {
@@ -220,8 +223,8 @@ SCHEMAS: dict[str, Any] = {
                                     "median_seconds_from_previous": _nullable(NUM),
                                     "p90_seconds_from_previous": _nullable(NUM),
                                     "previous_people": INT,
-                                    "previous_conversion_from_previous": NUM,
-                                    "change": NUM,
+                                    "previous_conversion_from_previous": _nullable(NUM),
+                                    "change": _nullable(NUM),
                                     "p_value": _nullable(NUM),
                                     "significant": BOOL,
                                 }
@@ -527,6 +530,7 @@ def answer(kinds: dict[str, str]) -> dict[str, Any]:
                     "title": STR,
                     "params": {"type": "object", "additionalProperties": _array(STR)},
                     "result": _ref(schema),
+                    "warnings": _array(_ref("Warning")),
                 },
                 {"figures": _array({"type": "object"})},
             )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 FORMATS = ("table", "json", "csv")
@@ -28,9 +30,33 @@ def format_option(*formats: str) -> Any:
 FORMAT = format_option(*FORMATS)
 
 
+def finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as None: JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """What JSON cannot hold, as text: dates and times in ISO 8601 (``T`` between them)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """JSON as Journey writes it everywhere (the CLI, the API, saved files): ISO 8601 dates and
+    times, null for NaN and infinities."""
+    return json.dumps(finite(value), indent=indent, default=_plain)
+
+
 def render(rows: Sequence[dict[str, Any]], fmt: str = "table") -> str:
     if fmt == "json":
-        return json.dumps(list(rows), indent=2, default=str)
+        return json_text(list(rows))
     columns = list(dict.fromkeys(k for row in rows for k in row))
     if fmt == "csv":
         out = io.StringIO()
@@ -90,6 +116,10 @@ def cell(value: Any, column: str = "") -> str:
     """A table cell by what the value is: a proportion as a percentage (``Share``, or a number
     in a column named like one: conversion, rate, share...), a p-value as a decimal (0.031, or
     < 0.001), any other number with two decimals (0.80); text as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
     if isinstance(value, bool) or not isinstance(value, float):
         return str(value)
     if value != value:
@@ -114,7 +144,7 @@ def emit(result: Any, rows: Sequence[dict[str, Any]], fmt: str) -> None:
     import click
 
     if fmt == "json":
-        click.echo(json.dumps(result, indent=2, default=str))
+        click.echo(json_text(result))
     else:
         click.echo(render(rows, fmt).rstrip("\n") if rows else "(nothing)")
 

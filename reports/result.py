@@ -21,6 +21,8 @@ class Result:
     data: Any  # JSON-ready
     rows: list[dict[str, Any]]
     params: dict[str, list[str]] = field(default_factory=dict)
+    # what the parameters name that never occurs in the period (analyzer.unseen), as dicts
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def checked(validate: Callable[[], T], names: dict[str, str]) -> T:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
 from urllib.request import urlopen
 
 import click
@@ -39,11 +40,12 @@ def store(config: Settings) -> Store:
 
 
 def report_store() -> Store:
-    """The configured store, migrated, for a report; refused while `journey up` holds chDB."""
+    """The configured store, migrated, for a command that reads or writes it; refused while
+    `journey up` holds chDB (reports ask the running stack instead: local_api)."""
     config = settings()
     if config.embedded and held_by_up(config):
         raise click.ClickException(
-            "`journey up` holds the embedded store; stop it to run this report, "
+            "`journey up` holds the embedded store; stop it to run this command, "
             "or configure JOURNEY_CLICKHOUSE_URL"
         )
     found = store(config)
@@ -66,12 +68,33 @@ def held_by_up(config: Settings) -> bool:
     return (config.data_dir / "up.url").is_file()
 
 
-def local_api(config: Settings, path: str) -> Any:
-    """GET ``path`` from the API of the running `journey up`, as JSON."""
+class LocalRefusal(Exception):
+    """The running `journey up` refused a request: its ``message`` and the ``parameter``."""
+
+    def __init__(self, message: str, parameter: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.parameter = parameter
+
+
+def local_api(
+    config: Settings, path: str, query: dict[str, list[str]] | None = None, raw: bool = False
+) -> Any:
+    """GET ``path`` from the API of the running `journey up`: JSON, or with ``raw`` the text.
+    A refusal (400, 404) raises LocalRefusal with its message."""
     url = (config.data_dir / "up.url").read_text().strip()
+    address = url + path + ("?" + urlencode(query, doseq=True) if query else "")
     try:
-        with urlopen(url + path, timeout=60) as response:
-            return json.load(response)
+        with urlopen(address, timeout=300) as response:
+            return response.read().decode() if raw else json.load(response)
+    except HTTPError as exc:
+        try:
+            body = json.load(exc)
+        except ValueError:
+            body = {}
+        raise LocalRefusal(
+            body.get("message") or f"HTTP {exc.code} from {url}", body.get("parameter")
+        ) from None
     except URLError as exc:
         raise click.ClickException(
             f"`journey up` should be serving {url} but is not ({exc.reason}); "

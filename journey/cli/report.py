@@ -13,7 +13,7 @@ of ``=``, ``!=``, ``~`` (regular expression) and `` in `` (comma-separated value
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,17 @@ import click
 
 from analyzer.funnels.spec import SpecError
 from analyzer.summary import report as summary_report
-from journey.cli.common import held_by_up, local_api, report_store, settings, store
+from core.settings import Settings
+from journey.cli.common import (
+    LocalRefusal,
+    held_by_up,
+    local_api,
+    report_store,
+    settings,
+    store,
+)
 from reports import analyses, html, journey_report, summary
-from reports.output import render
+from reports.output import json_text, render
 from reports.parameters import REPORT_PARAMS, Param
 from reports.params import ParamError, Params
 from storage import migrations
@@ -49,7 +57,7 @@ def summary_command(fmt: str) -> None:
         found = store(config)
         migrations.apply(found)  # an empty store reports zeros rather than a missing table
         data = summary_report(found)
-    click.echo(json.dumps(data, indent=2, default=str) if fmt == "json" else summary.text(data))
+    click.echo(json_text(data) if fmt == "json" else summary.text(data))
 
 
 def write_journey_report(store: Store, path: Path) -> Path:
@@ -58,8 +66,12 @@ def write_journey_report(store: Store, path: Path) -> Path:
     if period is None:
         raise click.ClickException("no events loaded: nothing to report")
     results = journey_report.results(store, *period)
+    return _write(path, html.page("Journey report", results))
+
+
+def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html.page("Journey report", results), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     return path.resolve()
 
 
@@ -72,6 +84,14 @@ def write_journey_report(store: Store, path: Path) -> Path:
 )
 def journey_command(output: Path) -> None:
     """The shop's journey report (funnels, trend, paths, pain points, retention) as HTML."""
+    config = settings()
+    if config.embedded and held_by_up(config):
+        try:
+            page = local_api(config, "/api/journey-report", raw=True)
+        except LocalRefusal as exc:
+            raise click.ClickException(exc.message) from None
+        click.echo(f"wrote {_write(output, page)}")
+        return
     click.echo(f"wrote {write_journey_report(report_store(), output)}")
 
 
@@ -102,28 +122,65 @@ def option(param: Param) -> click.Option:
 
 def _show(kind: str, /, fmt: str, output: Path | None, **given: Any) -> None:
     """Run report ``kind`` with the options ``given`` (paths has its own ``kind``) and print
-    it, or write it as HTML; errors name the option."""
+    it, or write it as HTML; errors name the option (a usage error: exit 2), warnings go to
+    stderr. While `journey up` holds the embedded store, the running stack computes it."""
     if kind == "funnel" and given.get("dropped_at") is not None:
         given["limit"] = 100_000  # everyone who dropped, not the API's page of them
+    params = Params.of(**given)
+    config = settings()
     try:
-        result = analyses.run(report_store(), kind, Params.of(**given))
+        if config.embedded and held_by_up(config):
+            shown = _from_stack(config, kind, params, fmt)
+        else:
+            shown = _computed(kind, params, fmt)
     except ParamError as exc:
-        name = "--" + exc.name.replace("_", "-")
-        raise click.ClickException(
-            f"invalid report: {name}: {str(exc)[len(exc.name) + 2 :]}"
-        ) from None
+        raise _usage(exc.name, str(exc)[len(exc.name) + 2 :]) from None
+    except LocalRefusal as exc:
+        if exc.parameter:
+            raise _usage(exc.parameter, exc.message) from None
+        raise click.UsageError(f"invalid report: {exc.message}") from None
     except SpecError as exc:
-        raise click.ClickException(f"invalid report: {exc}") from None
+        raise click.UsageError(f"invalid report: {exc}") from None
+    for warning in shown.warnings:
+        click.echo(f"warning: {warning['message']}", err=True)
     if fmt == "html":
-        path = output or Path(f"journey-{kind}.html")
-        path.write_text(html.page(result.title, [result]), encoding="utf-8")
-        click.echo(f"wrote {path.resolve()}")
+        click.echo(f"wrote {_write(output or Path(f'journey-{kind}.html'), shown.page)}")
     elif fmt == "json":
-        click.echo(json.dumps(result.data, indent=2, default=str))
+        click.echo(json_text(shown.data))
     else:
-        click.echo(render(result.rows, fmt) if result.rows else "(nothing)")
-    if fmt == "table" and result.kind == "funnel" and result.data["excluded"]:
-        click.echo(f"\n{result.data['excluded']} people excluded by the exclusion steps")
+        click.echo(render(shown.rows, fmt) if shown.rows else "(nothing)")
+    if fmt == "table" and shown.kind == "funnel" and shown.data["excluded"]:
+        click.echo(f"\n{shown.data['excluded']} people excluded by the exclusion steps")
+
+
+def _usage(parameter: str, message: str) -> click.BadParameter:
+    return click.BadParameter(message, param_hint="--" + parameter.replace("_", "-"))
+
+
+@dataclass
+class Shown:
+    """A report as the CLI prints it, whether computed here or by the running stack."""
+
+    kind: str
+    data: Any
+    rows: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+    page: str = ""  # the HTML page, when asked for
+
+
+def _computed(kind: str, params: Params, fmt: str) -> Shown:
+    result = analyses.run(report_store(), kind, params)
+    page = html.page(result.title, [result]) if fmt == "html" else ""
+    return Shown(result.kind, result.data, result.rows, result.warnings, page)
+
+
+def _from_stack(config: Settings, kind: str, params: Params, fmt: str) -> Shown:
+    query = params.as_dict()
+    if fmt == "html":
+        page = local_api(config, f"/api/reports/{kind}", {**query, "format": ["html"]}, raw=True)
+        return Shown(kind, None, [], [], page)
+    got = local_api(config, f"/api/reports/{kind}", query)
+    return Shown(got["kind"], got["data"], got["rows"], got["warnings"])
 
 
 FORMAT = click.Option(

@@ -26,7 +26,7 @@ from journey.cli.common import duration, report_store
 from journey.cli.progress import finish, terminal
 from loader.csv_traits import CsvImportError, import_csv
 from reports import html
-from reports.output import FORMAT, emit, format_option, rejected_rows, render
+from reports.output import FORMAT, emit, format_option, json_text, rejected_rows, render
 from reports.segments import as_result, listing
 
 
@@ -95,15 +95,13 @@ def show_cmd(name: str) -> None:
     if s is None:
         raise click.ClickException(f"no segment {name!r} is defined")
     click.echo(
-        json.dumps(
+        json_text(
             {
                 "name": name,
                 "version": s.version,
-                "defined_at": s.created_at.isoformat(),
+                "defined_at": s.created_at,
                 "definition": s.definition.source,
-            },
-            indent=2,
-            default=str,
+            }
         )
     )
 
@@ -213,7 +211,7 @@ def report_cmd(name: str, no_quality: bool, fmt: str, output: Path | None) -> No
         if part:
             click.echo(f"\n{section}\n" + render(part, "table"))
     if result.details:
-        click.echo("\nlatest refresh\n" + json.dumps(result.details, indent=2, default=str))
+        click.echo("\nlatest refresh\n" + json_text(result.details))
 
 
 @segments.command("members")

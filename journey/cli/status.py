@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
-from journey.cli.common import held_by_up, settings, store
-from reports.output import render
+from journey.cli.common import held_by_up, local_api, settings, store
+from reports.output import json_text, render
 from reports.status import status as read_status
-from storage.store import Store
 
 
 @click.command()
@@ -19,25 +17,35 @@ from storage.store import Store
 )
 def status(fmt: str) -> None:
     """Loaders' lag per partition and in all, this machine's spool, the last load, pending
-    migrations, the last refresh of each segment and evaluation of each alert rule."""
+    migrations, the last refresh of each segment and evaluation of each alert rule. Exits 1
+    when a part cannot be read (Kafka or ClickHouse unreachable, say), so a script can tell."""
     config = settings()
-    opened: Store | None = None
-    held = ""
     if config.embedded and held_by_up(config):
-        held = "`journey up` holds the embedded store; its /metrics shows the loader"
+        found = local_api(config, "/api/status")  # the running stack, with its broker
+        found["running"] = (config.data_dir / "up.url").read_text().strip()
     else:
         opened = store(config)
-    try:
-        found = read_status(config, opened, held)
-    finally:
-        if opened is not None:
+        try:
+            found = read_status(config, opened)
+        finally:
             opened.close()
-    click.echo(json.dumps(found, indent=2, default=str) if fmt == "json" else text(found))
+    click.echo(json_text(found) if fmt == "json" else text(found))
+    failed = failures(found)
+    if failed:
+        click.echo(f"status: cannot read {', '.join(failed)}", err=True)
+        raise SystemExit(1)
+
+
+def failures(found: dict[str, Any]) -> list[str]:
+    """The parts of a status that could not be read."""
+    return [name for name, part in found.items() if isinstance(part, dict) and "error" in part]
 
 
 def text(found: dict[str, Any]) -> str:
     """The status as a few short tables."""
     out = [f"status at {found['at']}"]
+    if found.get("running"):
+        out.append(f"`journey up` is running at {found['running']}")
     kafka = found["kafka"]
     if "error" in kafka:
         out.append(f"\nconsumer lag: unknown ({kafka['error']})")

@@ -6,7 +6,6 @@ A set is used wherever a report takes an event, as ``set:NAME``: ``journey repor
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -15,7 +14,7 @@ from analyzer import touchpoints as sets
 from analyzer.documents import DocumentError
 from journey.cli.common import report_store
 from reports import touchpoints as shown
-from reports.output import FORMAT, emit
+from reports.output import FORMAT, emit, json_text
 
 
 @click.group()
@@ -59,7 +58,7 @@ def show_cmd(name: str) -> None:
     found = shown.one(report_store(), name)
     if found is None:
         raise click.ClickException(f"no touchpoint set {name!r} is defined")
-    click.echo(json.dumps(found, indent=2, default=str))
+    click.echo(json_text(found))
 
 
 @touchpoints.command("drop")

@@ -14,7 +14,7 @@
     options.headers = Object.assign({"Authorization": "Bearer " + token()}, options.headers || {});
     return fetch(path, options).then(function (response) {
       return response.json().then(function (body) {
-        if (!response.ok) { throw new Error(body.error || ("HTTP " + response.status)); }
+        if (!response.ok) { throw new Error(body.message || body.error || ("HTTP " + response.status)); }
         return body;
       });
     });
@@ -99,6 +99,14 @@
 
   function draw(body) {
     $("title").textContent = body.title;
+    var warnings = $("warnings");
+    warnings.innerHTML = "";
+    (body.warnings || []).forEach(function (w) {
+      var p = document.createElement("p");
+      p.className = "warning";
+      p.textContent = w.message;
+      warnings.appendChild(p);
+    });
     var charts = $("charts");
     charts.innerHTML = "";
     body.figures.forEach(function (figure, i) {

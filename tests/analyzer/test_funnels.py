@@ -215,6 +215,12 @@ def test_journey_map_matches_the_reference(loaded: dict[int, Loaded]) -> None:
                 current[k][0] / current[k - 1][0] if current[k - 1][0] else 0.0
             )
             n_now, n_then = current[k - 1][0], previous[k - 1][0] if previous else 0
+            if n_then == 0:  # nobody to compare with: no change, rather than one against 0 %
+                assert s.change is None and s.previous_conversion_from_previous is None
+            else:
+                assert previous is not None and s.change == pytest.approx(
+                    s.conversion_from_previous - previous[k][0] / n_then
+                )
             if min(n_now, n_then) >= 5:
                 assert previous is not None and s.p_value is not None
                 assert s.p_value == pytest.approx(

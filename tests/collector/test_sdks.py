@@ -213,7 +213,7 @@ def test_python_sdk_delivers_every_batch_under_a_rate_limit(pipeline: Pipeline) 
         on_error=lambda error, batch: errors.append(f"{error}"),
         upload_interval=0.05,
     )
-    assert client.upload_size == 100  # the SDK's default batch, twice the bucket
+    assert client.consumers[0].upload_size == 100  # the SDK's default batch: twice the bucket
     tag = uuid.uuid4().hex[:8]
     for i in range(400):
         client.track(anonymous_id=f"v-{tag}-{i % 40}", event="Rate Limited", properties={"i": i})

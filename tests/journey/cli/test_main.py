@@ -1,10 +1,12 @@
 """The CLI: clear messages naming the field, write keys, and `journey up` end to end."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 
 from core.settings import Settings
 from journey.cli import main
-from tests.helpers import post, wait_for
+from tests.helpers import wait_for
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -66,12 +68,44 @@ def test_key_origin_allowlists(tmp_path: Path) -> None:
     assert missing.exit_code != 0 and "no active write key" in missing.output
 
 
+def journey(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "journey.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def curl(url: str, key: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What the README's first-event step runs: curl itself, its own user agent and all."""
+    done = subprocess.run(
+        ["curl", "-sS", "-u", f"{key}:", "-H", "Content-Type: application/json"]
+        + ["-d", json.dumps(body), url + path],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def brokers() -> int:
+    """The bundled brokers running on this machine."""
+    found = subprocess.run(["pgrep", "-c", "-f", "tansu"], capture_output=True, text=True)
+    return int(found.stdout.strip() or 0)
+
+
 @pytest.mark.integration
-def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> None:
+def test_a_newcomers_first_hour_on_journey_up(tmp_path: Path) -> None:
+    """The README's path, played as a newcomer would: `journey up` hands out a server key; the
+    first event, sent with curl, counts in a funnel and a trend asked from the shell while the
+    stack runs; a misspelt step is warned with the name meant; `journey status` finds the
+    running stack; a second `journey up` on the same port is refused and leaves nothing behind."""
     env = clean_env(
-        JOURNEY_DATA_DIR=str(tmp_path / "data"),
-        JOURNEY_COLLECTOR_PORT="0",
-        JOURNEY_WRITE_KEYS="site:up-test-key",
+        JOURNEY_DATA_DIR=str(tmp_path / "data"), JOURNEY_COLLECTOR_PORT="0", PYTHONUNBUFFERED="1"
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "journey.cli", "up"],
@@ -81,34 +115,70 @@ def test_journey_up_runs_the_pipeline_and_serves_its_store(tmp_path: Path) -> No
         text=True,
     )
     marker = tmp_path / "data" / "up.url"
+    said: list[str] = []
     try:
-        wait_for(marker.is_file, 120, "journey up to start")
+        assert proc.stdout is not None
+        for line in proc.stdout:  # until it says it is up
+            said.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        keys = dict(
+            (line.split("(")[1].split(",")[1].strip(" )\n"), line.split()[2])
+            for line in said
+            if line.startswith("write key:")
+        )
+        assert set(keys) == {"browser", "server"}, said
         url = marker.read_text().strip()
-        batch = [
-            {"type": "track", "event": "Clicked", "anonymousId": f"a{i}", "messageId": f"m{i}"}
-            for i in range(25)
-        ]
-        assert post(url, "/v1/batch", {"batch": batch}, key="up-test-key").status_code == 200
+        for event in ("Product Viewed", "Order Completed"):
+            answer = curl(url, keys["server"], "/v1/track", {"anonymousId": "a1", "event": event})
+            assert answer["accepted"] == 1, answer
         wait_for(
-            lambda: requests.get(url + "/api/summary", timeout=30).json()["events"] == 25,
+            lambda: requests.get(url + "/api/summary", timeout=30).json()["events"] == 2,
             60,
             "the events to load",
         )
-        # another process asks the running stack, since it holds the embedded store
-        report = subprocess.run(
-            [sys.executable, "-m", "journey.cli", "report", "summary"],
-            env=env,
+        steps = ("--step", "Product Viewed", "--step", "Order Completed")
+        funnel = journey(env, "report", "funnel", *steps, "--format", "json")
+        assert funnel.returncode == 0, funnel.stderr
+        assert [s["people"] for s in json.loads(funnel.stdout)["steps"]] == [1, 1]
+        assert funnel.stderr == ""  # every step occurs: no warning
+        trend = journey(env, "report", "trends", "--event", "Product Viewed", "--format", "json")
+        assert trend.returncode == 0, trend.stderr
+        assert [s["total"] for s in json.loads(trend.stdout)["series"]] == [1]
+        table = journey(env, "report", "trends", "--event", "Product Viewed")
+        assert table.returncode == 0 and "None" not in table.stdout
+
+        misspelt = journey(
+            env, "report", "funnel", "--step", "Product Viewed", "--step", "Order Complete"
+        )
+        assert misspelt.returncode == 0, misspelt.stderr
+        assert "did you mean 'Order Completed'?" in misspelt.stderr
+        wrong = journey(env, "report", "funnel", *steps, "--window", "7x")
+        assert wrong.returncode == 2 and "--window" in wrong.stderr
+        assert "Traceback" not in wrong.stderr
+
+        status = journey(env, "status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert f"`journey up` is running at {url}" in status.stdout
+        assert "last load:" in status.stdout and "never" not in status.stdout
+
+        running = brokers()
+        port = url.rsplit(":", 1)[1]
+        again = subprocess.run(
+            [sys.executable, "-m", "journey.cli", "up"],
+            env={**env, "JOURNEY_COLLECTOR_PORT": port},
             capture_output=True,
             text=True,
             timeout=60,
         )
-        assert report.returncode == 0, report.stderr
-        assert "events: 25" in report.stdout
+        assert again.returncode == 1, again.stderr
+        assert "JOURNEY_COLLECTOR_PORT" in again.stderr and "Traceback" not in again.stderr
+        assert brokers() == running  # the refused one started no broker, or stopped it
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-2000:]
-    assert "collector: http://" in out and not marker.exists()
+    assert not marker.exists()
 
 
 @pytest.mark.integration
