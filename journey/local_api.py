@@ -52,6 +52,13 @@ def summary() -> Response:
     return jsonify(report(current_app.extensions["journey.store"]))
 
 
+@bp.get("/stack")
+def stack() -> Response:
+    """Where the running stack's parts are: the bundled broker's address, for `journey tail`."""
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    return _json({"kafka_bootstrap_servers": list(settings.kafka_bootstrap_servers)})
+
+
 @bp.get("/status")
 def status() -> Response:
     """`journey status` of the running stack, with its own settings (the bundled broker's

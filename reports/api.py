@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from analyzer import touchpoints
 from analyzer.funnels.spec import SpecError
 from core import metrics
+from core.settings import Settings, from_env
 from core.web import error_body, with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
@@ -191,6 +192,18 @@ def events() -> Response:
     return _answer(event_names(_store(), params), fmt)
 
 
+@bp.get("/api/v1/live")
+def live() -> Response:
+    from reports.live import latest
+
+    params, fmt = _query("live")
+    limit = params.integer("limit")
+    params.done()
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    found = [s.as_dict() for s in latest(settings, limit)]
+    return _answer(Result("live", "Latest events", found, found), fmt)
+
+
 @bp.get("/api/v1/segments")
 def segments() -> Response:
     params, fmt = _query("segments")
@@ -327,8 +340,11 @@ def dashboard_asset(asset: str) -> Response:
     return response
 
 
-def install(app: Flask, store: Store, tokens: TokenStore) -> None:
-    """Serve the API and the dashboard from ``app``, reading ``store``."""
+def install(app: Flask, store: Store, tokens: TokenStore, settings: Settings | None = None) -> None:
+    """Serve the API and the dashboard from ``app``, reading ``store`` (and Kafka, for the live
+    events, as ``settings`` say; default: those the app was made with, else the environment's)."""
+    if "JOURNEY_SETTINGS" not in app.config:
+        app.config["JOURNEY_SETTINGS"] = settings or from_env()
     app.extensions["journey.store"] = store
     app.extensions["journey.tokens"] = tokens
     app.register_blueprint(bp)

@@ -286,6 +286,23 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
+    # the latest accepted events and dead letters, newest first (reports/live.py)
+    "Live": _array(
+        _obj(
+            {
+                "kind": {"enum": ["event", "dead_letter"]},
+                "at": STR,
+                "type": STR,
+                "event": STR,
+                "person": STR,
+                "source": STR,
+                "device": STR,
+                "stage": STR,
+                "reason": STR,
+                "payload": STR,
+            }
+        )
+    ),
     "Segments": _array(
         _obj(
             {
@@ -656,6 +673,12 @@ def document() -> dict[str, Any]:
         "Events seen in the period, most frequent first",
         [*parameters("events"), FORMAT],
         _responses({"events": "Events"}),
+    )
+    paths["/api/v1/live"] = _get(
+        "The latest events the collectors accepted and the dead letters with their reasons, "
+        "read from Kafka as they pass (bots marked by their device)",
+        [*parameters("live"), FORMAT],
+        _responses({"live": "Live"}),
     )
     paths["/api/v1/segments"] = _get(
         "Defined segments with their latest refresh",

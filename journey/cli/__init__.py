@@ -33,6 +33,7 @@ COMMANDS = (
     "tokens",
     "privacy",
     "status",
+    "tail",
     "expire",
 )
 

@@ -240,6 +240,35 @@
     loadChoices().then(openHash).then(loadEvents).catch(showError);
   }
 
+  // The live pane: while it is open, the latest accepted events and dead letters every 2 s.
+  function showLive(body) {
+    var rows = $("live-rows");
+    rows.innerHTML = "";
+    body.result.forEach(function (s) {
+      var tr = document.createElement("tr");
+      tr.className = s.kind + (s.device === "bot" ? " bot" : "");
+      var what = s.kind === "dead_letter" ? "refused (" + s.stage + ")" : s.type;
+      var name = s.kind === "dead_letter" ? s.reason : s.event;
+      var device = s.device === "bot" ? "bot (left out of reports)" : s.device;
+      [s.at, what, name, s.person, s.source, device].forEach(function (text) {
+        var td = document.createElement("td");
+        td.textContent = text;
+        tr.appendChild(td);
+      });
+      rows.appendChild(tr);
+    });
+    $("live-status").textContent = body.result.length ? "" : "Nothing yet: send an event.";
+    $("live").dataset.ready = String(Date.now());
+  }
+
+  function pollLive() {
+    if (!$("live").open || !token()) { return; }
+    api("/api/v1/live?limit=50").then(showLive)
+      .catch(function (error) { $("live-status").textContent = String(error.message || error); });
+  }
+  $("live").addEventListener("toggle", pollLive);
+  setInterval(pollLive, 2000);
+
   $("use-token").addEventListener("click", function () {
     localStorage.setItem(TOKEN, $("token").value.trim());
     $("token").value = "";

@@ -132,11 +132,28 @@ def test_a_newcomers_first_hour_on_journey_up(tmp_path: Path) -> None:
         for event in ("Product Viewed", "Order Completed"):
             answer = curl(url, keys["server"], "/v1/track", {"anonymousId": "a1", "event": event})
             assert answer["accepted"] == 1, answer
+        refused = curl(url, keys["server"], "/v1/track", {"anonymousId": "a1"})
+        assert refused["code"] == "invalid_request" and "event" in refused["rejected"][0]["reason"]
         wait_for(
             lambda: requests.get(url + "/api/summary", timeout=30).json()["events"] == 2,
             60,
             "the events to load",
         )
+        # watching them arrive: the shell's tail and the dashboard's live pane
+        tailed = journey(env, "tail", "--last", "5", "--count", "3", "--format", "json")
+        assert tailed.returncode == 0, tailed.stderr
+        lines = [json.loads(line) for line in tailed.stdout.splitlines()]
+        assert {(x["kind"], x["event"]) for x in lines if x["kind"] == "event"} == {
+            ("event", "Product Viewed"),
+            ("event", "Order Completed"),
+        }
+        assert all(x["device"] != "bot" and x["source"] == "backend" for x in lines[:2])
+        assert "event" in next(x for x in lines if x["kind"] == "dead_letter")["reason"]
+        token = next(line.split()[-1] for line in said if "analyst token" in line)
+        live = requests.get(
+            url + "/api/v1/live", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ).json()["result"]
+        assert [x["kind"] for x in live] == ["dead_letter", "event", "event"]
         steps = ("--step", "Product Viewed", "--step", "Order Completed")
         funnel = journey(env, "report", "funnel", *steps, "--format", "json")
         assert funnel.returncode == 0, funnel.stderr
