@@ -11,11 +11,13 @@ from reports.output import duration_text, render
 def text(data: dict[str, Any]) -> str:
     """The summary report (analyzer.summary.report) as text tables."""
     lines = [
-        f"events: {data['events']} ({data['rows_stored']} rows stored, "
-        f"{data['bot_events']} from bots)  visitors: {data['visitors']}  "
-        f"identified users: {data['identified_users']}  revenue: {data['revenue']:,.2f}",
+        f"events: {data['events']} ({data['rows_stored']} rows stored)  "
+        f"visitors: {data['visitors']}  identified users: {data['identified_users']}  "
+        f"revenue: {data['revenue']:,.2f}",
         "by type: " + ", ".join(f"{k} {v}" for k, v in data["by_type"].items()),
     ]
+    if data["bot_events"]:
+        lines.append(bots_line(data["bot_events"]))
     for breakdown in ("utm_source", "device_type"):
         lines.append(f"\nshop funnel by {breakdown} (people, 7-day window):")
         lines.append(render(funnel_rows(breakdown, data[f"funnel_by_{breakdown}"])))
@@ -41,6 +43,15 @@ def text(data: dict[str, Any]) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def bots_line(count: int) -> str:
+    """How many events reports leave out as bots, and how to count them."""
+    return (
+        f"{count} of these events came from bots (crawlers, headless browsers, scripts posting "
+        "with a browser write key) and are left out of every report; add --include-bots "
+        "(include_bots=true over the API) to count them"
+    )
 
 
 def funnel_rows(breakdown: str, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:

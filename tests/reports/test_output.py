@@ -2,10 +2,13 @@
 
 import csv
 import io
+import json
+from datetime import UTC, datetime
 
 import pytest
 
-from reports.output import render, spreadsheet_safe
+from reports import summary
+from reports.output import json_text, render, spreadsheet_safe
 
 
 @pytest.mark.parametrize(
@@ -77,3 +80,26 @@ def test_table_cells_are_formatted_by_what_they_are() -> None:
     # JSON and CSV keep the numbers themselves
     assert '"before": 0.8' in render(rows, "json")
     assert "0.8,-0.05,-0.0625,0.031" in render(rows, "csv")
+
+
+def test_no_none_in_tables_and_iso_dates_in_json() -> None:
+    """A missing value is an empty cell, not "None"; JSON writes dates as the API does (ISO
+    8601 with a T) and NaN as null."""
+    moment = datetime(2026, 12, 7, 15, 30, tzinfo=UTC)
+    table = render([{"at": moment, "median": None, "rate": float("nan")}])
+    assert "None" not in table and "nan" not in table and "2026-12-07T15:30:00+00:00" in table
+    assert json.loads(json_text({"at": moment, "x": float("inf")})) == {
+        "at": "2026-12-07T15:30:00+00:00",
+        "x": None,
+    }
+
+
+def test_the_summary_says_how_many_events_bots_sent_and_how_to_count_them() -> None:
+    data = {
+        "events": 3, "rows_stored": 3, "visitors": 2, "identified_users": 0, "revenue": 0.0,
+        "by_type": {"track": 3}, "bot_events": 1, "stages": [],
+        "funnel_by_utm_source": [], "funnel_by_device_type": [],
+    }  # fmt: skip
+    shown = summary.text(data)
+    assert "1 of these events came from bots" in shown and "--include-bots" in shown
+    assert "bots" not in summary.text({**data, "bot_events": 0})
