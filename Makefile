@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo up test unit lint typecheck migrate bench install install-services constraints
+.PHONY: demo up test unit lint typecheck docs migrate bench install install-services constraints
 
 $(BIN)/journey: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -38,6 +38,9 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+docs: install             ## build the documentation site into site/ (strict: broken links fail)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 migrate: install
 	$(BIN)/journey migrate

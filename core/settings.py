@@ -307,7 +307,7 @@ class Settings:
         _cluster,
         "name of a cluster in the servers' `<remote_servers>`: migrations create replicated "
         "tables on every node, the events and per-person tables sharded by visitor behind "
-        "Distributed tables (see [Scaling out](#scaling-out)); unset: one node",
+        "Distributed tables (see [Scale out](../how-to/scaling-out.md)); unset: one node",
     )
     collector_host: str = setting("127.0.0.1", _text, "address the collector binds")
     collector_port: int = setting(8080, _int(0), "port of the collector")
@@ -398,13 +398,13 @@ class Settings:
         10.0,
         _float(0.1),
         "how often a collector looks for a newer publication of public segments (what "
-        "`GET /v1/segments` answers from); see [Personalization](#personalization)",
+        "`GET /v1/segments` answers from); see [Personalization](../how-to/personalization.md)",
     )
     data_retention_days: int = setting(
         0,
         _int(0),
         "delete events older than this many days (`journey up` daily, `journey expire` for "
-        "cron); 0: keep every event. See [the events table](#the-events-table)",
+        "cron); 0: keep every event. See [the events table](events-table.md)",
     )
     alert_allow_private: bool = setting(
         False,

@@ -1,9 +1,8 @@
-from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError, from_env, table
+from core.settings import SettingsError, from_env
 
 
 def test_defaults_are_the_embedded_local_setup() -> None:
@@ -100,14 +99,3 @@ def test_kafka_security_and_compression() -> None:
     assert "pa55" not in repr(s)
     for codec in ("gzip", "lz4", "zstd", "snappy"):  # each codec's library is installed
         assert from_env({"JOURNEY_KAFKA_COMPRESSION": codec}).kafka_compression == codec
-
-
-def test_the_readme_table_is_the_settings_as_declared() -> None:
-    """Each setting is described once, on its field; the README's table is printed from there
-    (`python -m core.settings`), so it can name neither a variable nor a default that is not."""
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    begin = readme.index("<!-- settings:")
-    written = readme[readme.index("\n", begin) + 1 : readme.index("<!-- /settings -->")]
-    assert written.strip() == table()
-    for item in fields(Settings):
-        assert item.metadata["help"], f"{item.name} is not described"
