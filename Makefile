@@ -1,4 +1,4 @@
-# The few commands a contributor runs. `make demo` and `make test` are the README's two commands.
+# The few commands a contributor runs. `make demo` and `make test` are the README's two commands; `make docs` builds the documentation site.
 PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin

@@ -1,6 +1,6 @@
 """Loader throughput with 1, 2 and 4 `journey load` processes in one consumer group, on one
 ClickHouse server and on a 2-shard x 2-replica cluster; and what one process costs, for the
-sizing model in the README.
+sizing model in docs/how-to/scaling-out.md.
 
 For each run: a fresh database and consumer group; the loaders are started and the run waits
 until the group has handed out every partition (each loader logs its assignment). The loaders

@@ -3,7 +3,7 @@
 No lookup ever leaves the machine. The database is read once per process (about 0.1 s) and
 answers in microseconds, for IPv4 and IPv6. It is country-level: region and city come from traits. Private,
 reserved and unknown addresses have no country. The data is MaxMind's GeoLite2 Country
-(CC BY-SA 4.0, attribution in README), as packaged by geoip2fast (MIT).
+(CC BY-SA 4.0, attributed in docs/how-to/send-events.md), as packaged by geoip2fast (MIT).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each setting is described once, where it is declared (``Settings``' fields: the variable, its
 parser and its meaning); ``from_env`` reads them, and ``python -m core.settings`` prints the
-README's table of them (a test holds the README to it). Invalid values stop start-up with a
+table of them that the documentation's settings page is generated from. Invalid values stop start-up with a
 message naming the variable.
 """
 
@@ -457,7 +457,7 @@ _FIELDS: dict[str, tuple[str, Any]] = {
 
 
 def shown(value: Any) -> str:
-    """A default as the README writes it."""
+    """A default as the settings table writes it."""
     if value is None or value == "" or value == () or value == {}:
         return "unset"
     if isinstance(value, bool):
@@ -470,7 +470,7 @@ def shown(value: Any) -> str:
 
 
 def table() -> str:
-    """Every setting as the README's Markdown table."""
+    """Every setting as a Markdown table (the documentation's settings page)."""
     lines = ["| variable | default | meaning |", "|---|---|---|"]
     for item in fields(Settings):
         factory: Any = item.default_factory

@@ -4,7 +4,7 @@ parameters (reports.params), runs the analyzer and returns a ``Result``. The CLI
 the dashboard, saved reports and the HTML writer all go through here, so a report means the
 same thing wherever it is asked for.
 
-The JSON of each result is the analyzer's own (documented in the README and in the API's
+The JSON of each result is the analyzer's own (documented in docs/explanation/analyses.md and in the API's
 OpenAPI description); ``rows`` are its main table, for CSV and the terminal.
 """
 

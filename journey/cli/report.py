@@ -5,7 +5,7 @@ The options of each analysis are built from its one declaration (reports.paramet
 CLI takes what the API takes, with the same defaults, ranges and error messages (naming the
 option). Every command takes ``--since``/``--until`` (ISO dates; default the last 30 days) and
 ``--format table|json|csv|html``: JSON is the analyzer's result as it is (the shapes are in
-the README); table and CSV are its main rows; HTML is a self-contained page with charts,
+the documentation's analyses page); table and CSV are its main rows; HTML is a self-contained page with charts,
 written to ``--output``. Steps are written ``NAME`` or ``NAME|FIELD OP VALUE|...`` with OP one
 of ``=``, ``!=``, ``~`` (regular expression) and `` in `` (comma-separated values), e.g.
 ``'Product Viewed|page_path~^/product/'``.
