@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import asdict
 from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
+from kafka.errors import KafkaError
 from werkzeug.exceptions import HTTPException
 
 from analyzer import touchpoints
 from analyzer.funnels.spec import SpecError
 from core import metrics
-from core.settings import Settings, from_env
+from core.settings import Settings, SettingsError, from_env
 from core.web import error_body, with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
@@ -192,6 +194,19 @@ def events() -> Response:
     return _answer(event_names(_store(), params), fmt)
 
 
+@bp.get("/api/v1/summary")
+def stored_summary() -> Response:
+    """What is stored: events, by type, visitors, identified users, revenue, the first and last
+    event, and how many events came from bots (left out of reports unless asked)."""
+    from analyzer.summary import summary
+
+    params, fmt = _query("summary")
+    params.done()
+    found = asdict(summary(_store()))
+    rows = [{k: v for k, v in found.items() if k != "by_type"}]
+    return _answer(Result("summary", "What is stored", found, rows), fmt)
+
+
 @bp.get("/api/v1/live")
 def live() -> Response:
     from reports.live import latest
@@ -200,8 +215,14 @@ def live() -> Response:
     limit = params.integer("limit")
     params.done()
     settings: Settings = current_app.config["JOURNEY_SETTINGS"]
-    found = [s.as_dict() for s in latest(settings, limit)]
-    return _answer(Result("live", "Latest events", found, found), fmt)
+    result = Result("live", "Latest events", [], [])
+    try:
+        result.data = result.rows = [s.as_dict() for s in latest(settings, limit)]
+    except SettingsError as exc:  # no Kafka configured here: nothing to show, and why
+        result.warnings = [{"message": f"live events come from Kafka: {exc}"}]
+    except KafkaError as exc:  # configured, not reachable now: try again later
+        return _error(503, f"live events come from Kafka, which cannot be reached now: {exc}")
+    return _answer(result, fmt)
 
 
 @bp.get("/api/v1/segments")

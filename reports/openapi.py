@@ -107,7 +107,9 @@ SCHEMAS: dict[str, Any] = {
     "Error": _obj({"code": STR, "message": STR, "error": STR}, {"parameter": STR}),
     # a name the parameters give that never occurs in the report's period, with the closest
     # names that do: a misspelt step is told, not answered with a silent zero
-    "Warning": _obj({"parameter": STR, "value": STR, "did_you_mean": _array(STR), "message": STR}),
+    "Warning": _obj(
+        {"message": STR}, {"parameter": STR, "value": STR, "did_you_mean": _array(STR)}
+    ),
     "StepResult": STEP_RESULT,
     "Funnel": _obj(
         {
@@ -286,6 +288,19 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Events": _array(_obj({"event": STR, "type": STR, "count": INT})),
+    "Summary": _obj(
+        {
+            "rows_stored": INT,
+            "events": INT,
+            "by_type": {"type": "object", "additionalProperties": INT},
+            "visitors": INT,
+            "identified_users": INT,
+            "revenue": NUM,
+            "first": _nullable(STR),
+            "last": _nullable(STR),
+            "bot_events": INT,
+        }
+    ),
     # the latest accepted events and dead letters, newest first (reports/live.py)
     "Live": _array(
         _obj(
@@ -674,11 +689,25 @@ def document() -> dict[str, Any]:
         [*parameters("events"), FORMAT],
         _responses({"events": "Events"}),
     )
+    paths["/api/v1/summary"] = _get(
+        "What is stored: events by type, visitors, identified users, revenue, the first and "
+        "last event, and how many events came from bots (left out of every report unless "
+        "include_bots=true)",
+        [*parameters("summary"), FORMAT],
+        _responses({"summary": "Summary"}),
+    )
     paths["/api/v1/live"] = _get(
         "The latest events the collectors accepted and the dead letters with their reasons, "
         "read from Kafka as they pass (bots marked by their device)",
         [*parameters("live"), FORMAT],
-        _responses({"live": "Live"}),
+        {
+            **_responses({"live": "Live"}),
+            "503": {
+                "description": "Kafka cannot be reached now (with no Kafka configured, the "
+                "answer is empty and its warning says so)",
+                "content": {"application/json": {"schema": _ref("Error")}},
+            },
+        },
     )
     paths["/api/v1/segments"] = _get(
         "Defined segments with their latest refresh",

@@ -299,6 +299,7 @@ ENDPOINT_PARAMS: dict[str, tuple[Param, ...]] = {
     "alert_history": (ROWS, Param("changes", "state changes and notices only", "flag")),
     "alert_deliveries": (ROWS,),
     "saved_run": (),
+    "summary": (),
     "live": (Param("limit", "lines, newest first", "integer", 50, 1, 500),),
 }
 

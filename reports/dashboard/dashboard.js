@@ -49,6 +49,7 @@
     if ($("since").value) { p.append("since", $("since").value); }
     if ($("until").value) { p.append("until", $("until").value); }
     if ($("in-segment").value) { p.append("in_segment", $("in-segment").value); }
+    if ($("include-bots").checked) { p.append("include_bots", "true"); }
     if (kind === "funnel" || kind === "journey_map") {  // a journey map's stages are steps
       document.querySelectorAll("#steps input").forEach(function (input) {
         if (input.value.trim()) { p.append(kind === "funnel" ? "step" : "stage", input.value.trim()); }
@@ -74,6 +75,7 @@
     $("since").value = p.get("since") || "";
     $("until").value = p.get("until") || "";
     $("in-segment").value = p.get("in_segment") || "";
+    $("include-bots").checked = p.get("include_bots") === "true";
     if (kind === "funnel" || kind === "journey_map") {
       $("steps").innerHTML = "";
       p.getAll(kind === "funnel" ? "step" : "stage").forEach(addStep);
@@ -224,7 +226,13 @@
         breakdown.appendChild(by);
       });
     });
-    return Promise.all([segments, loadSaved()]);
+    var stored = api("/api/v1/summary").then(function (body) {
+      var s = body.result;
+      $("stored").textContent = s.events + " events stored" + (s.bot_events
+        ? "; " + s.bot_events + " of them from bots, left out of every report unless " +
+          "'Include bots' is ticked" : "");
+    });
+    return Promise.all([segments, loadSaved(), stored]);
   }
 
   function periodFromHash() {
@@ -257,7 +265,8 @@
       });
       rows.appendChild(tr);
     });
-    $("live-status").textContent = body.result.length ? "" : "Nothing yet: send an event.";
+    var said = (body.warnings || []).map(function (w) { return w.message; }).join(" ");
+    $("live-status").textContent = said || (body.result.length ? "" : "Nothing yet: send an event.");
     $("live").dataset.ready = String(Date.now());
   }
 

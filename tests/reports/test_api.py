@@ -210,6 +210,34 @@ def test_bad_parameters_get_a_400_naming_them(
     assert words in body["error"]
 
 
+def test_names_that_never_occur_are_warned_with_the_closest_that_do(api: Api) -> None:
+    """A misspelt step, filter value and exclusion: the zeros come with the names meant, in the
+    JSON (as described) and above the HTML report's charts; names that occur are not warned."""
+    params = {"step": ["View|utm_source=gogle", "Cartt", "Buy"], "exclude": "Byu", **PERIOD}
+    response = api.get("/api/v1/reports/funnel", **params)
+    assert response.status_code == 200, response.text
+    warnings = check(response, "/api/v1/reports/funnel")["warnings"]
+    assert [(w["parameter"], w["value"], w["did_you_mean"][:1]) for w in warnings] == [
+        ("step", "gogle", ["google"]),
+        ("step", "Cartt", ["Cart"]),
+        ("exclude", "Byu", ["Buy"]),
+    ]
+    assert "did you mean 'Cart'?" in warnings[1]["message"]
+    page = api.get("/api/v1/reports/funnel", format="html", **params).text
+    assert "did you mean &#x27;Cart&#x27;?" in page
+    fine = api.get("/api/v1/reports/funnel", step=STEPS, **PERIOD).json()
+    assert fine["warnings"] == []
+
+
+def test_the_summary_counts_what_is_stored_and_what_bots_sent(api: Api) -> None:
+    body = check(api.get("/api/v1/summary"), "/api/v1/summary")["result"]
+    (distinct,) = api.store.execute(f"SELECT uniqExact(event_id) FROM {api.store.database}.events")[
+        0
+    ]
+    assert body["events"] == distinct and sum(body["by_type"].values()) == distinct
+    assert body["bot_events"] == 0  # the random log has no bots
+
+
 def test_injection_in_values_is_data_not_sql(api: Api) -> None:
     (before,) = api.store.execute(f"SELECT count() FROM {api.store.database}.events")[0]
     response = api.get("/api/v1/reports/funnel", step=["View' OR 1=1 --", "Buy"], **PERIOD)

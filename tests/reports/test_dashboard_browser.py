@@ -156,6 +156,16 @@ def test_a_wrong_step_shows_the_api_reason(browser: Browser, api: Api) -> None:
     page.close()
 
 
+def test_a_misspelt_step_is_warned_above_the_chart(browser: Browser, api: Api) -> None:
+    """A step no event has gives a chart of zeros and, above it, the name meant."""
+    page = _open(browser, api, "#kind=funnel&step=View&step=Crat&since=2023-11-14&until=2023-11-16")
+    _wait_chart(page)
+    assert "did you mean 'Cart'?" in page.inner_text("#warnings")
+    stored = api.get("/api/v1/summary").json()["result"]["events"]
+    assert page.inner_text("#stored").startswith(f"{stored} events stored")
+    page.close()
+
+
 def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, api: Api) -> None:
     """The dashboard's journey map (stages in the step list, no order option) draws people
     per stage and group as the API answers them."""

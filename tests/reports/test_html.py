@@ -6,7 +6,7 @@ import json
 import re
 
 from reports.analyses import Result
-from reports.html import page
+from reports.html import journey_map_figures, page
 
 HOSTILE = "</script><script>alert(1)</script><b>"
 
@@ -90,3 +90,24 @@ def test_every_value_axis_starts_at_zero_and_shares_read_as_percentages() -> Non
     result.rows = [{"step": "Buy", "conversion_from_start": 0.6, "p_value": 0.031}]
     text = page(result.title, [result])
     assert "<td>60.0%</td>" in text and "<td>0.031</td>" in text
+
+
+def test_a_stage_nobody_entered_before_gets_no_change_bar() -> None:
+    """Against a previous period in which nobody reached the stage before it, a stage has no
+    change (null) and the change chart draws no bar for it, rather than +34 % against 0 %."""
+
+    def stage(n: int, people: int, change: float | None) -> dict[str, object]:
+        return {"stage": n, "people": people, "conversion_from_previous": 0.5,
+                "change": change, "significant": False}  # fmt: skip
+
+    data = {
+        "stages": ["View", "Cart", "Buy"],
+        "groups": [
+            {"value": "(all)", "stalls_at": 2,
+             "stages": [stage(1, 10, None), stage(2, 5, 0.1), stage(3, 2, None)]},
+        ],
+    }  # fmt: skip
+    reach, change = journey_map_figures(data)
+    (bars,) = change.data
+    assert list(bars.x) == ["2. Cart"] and list(bars.y) == [0.1]
+    assert list(reach.data[0].y) == [10, 5, 2]

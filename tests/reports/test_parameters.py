@@ -64,6 +64,8 @@ def test_the_openapi_parameters_are_the_declaration(kind: str) -> None:
         "alert_history": "/api/v1/alerts/{name}/history",
         "alert_deliveries": "/api/v1/alerts/{name}/deliveries",
         "saved_run": "/api/v1/saved/{name}/run",
+        "summary": "/api/v1/summary",
+        "live": "/api/v1/live",
     }.get(kind, f"/api/v1/reports/{kind}")
     documented = {
         p["name"]: p
