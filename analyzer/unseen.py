@@ -60,6 +60,7 @@ def unseen(
     if not named:
         return []
     span = _Span(store, since, until, include_bots)
+    span.look_for({t.event for _, step in named for t in (step.any_of or (step,)) if t.event})
     found: list[Unseen] = []
     for parameter, step in named:
         touchpoints = step.any_of or (step,)
@@ -70,7 +71,8 @@ def unseen(
 
 
 class _Span:
-    """The period's events, read once: names (with counts) and, per filter, the values seen."""
+    """The period's events: first only whether the names asked for occur (one light read),
+    and every name with its count only when one does not, to suggest from."""
 
     def __init__(self, store: Store, since: datetime, until: datetime, bots: bool) -> None:
         self.store = store
@@ -84,13 +86,30 @@ class _Span:
             "until": int(until.timestamp()),
         }
         self.table = f"{identifier(store.database)}.events"
-        rows = store.execute(
-            f"SELECT event, count() AS n FROM {self.table} WHERE {self.where} AND event != '' "
-            "GROUP BY event ORDER BY n DESC",
-            self.bound,
-        )
-        self.events = [str(e) for e, _ in rows]
-        self.known = set(self.events)
+        self._events: list[str] | None = None
+        self.known: set[str] = set()
+
+    def look_for(self, names: set[str]) -> None:
+        """Which of ``names`` occur in the period."""
+        if names:
+            rows = self.store.execute(
+                f"SELECT DISTINCT event FROM {self.table} WHERE {self.where} "
+                "AND event IN %(names)s",
+                {**self.bound, "names": tuple(sorted(names))},
+            )
+            self.known = {str(e) for (e,) in rows}
+
+    @property
+    def events(self) -> list[str]:
+        """Every event name of the period, most frequent first (read when first needed)."""
+        if self._events is None:
+            rows = self.store.execute(
+                f"SELECT event, count() AS n FROM {self.table} WHERE {self.where} "
+                "AND event != '' GROUP BY event ORDER BY n DESC, event",
+                self.bound,
+            )
+            self._events = [str(e) for e, _ in rows]
+        return self._events
 
     def check(self, parameter: str, step: Step, where: str) -> list[Unseen]:
         if step.event and step.event not in self.known:
@@ -110,24 +129,28 @@ class _Span:
         if step.event:
             bound["event"] = step.event
             condition += " AND event = %(event)s"
+        wanted = tuple(f.value) if f.op == "in" else (f.value,)
         rows = self.store.execute(
+            f"SELECT DISTINCT {column} FROM {self.table} WHERE {condition} "
+            f"AND {column} IN %(wanted)s",
+            {**bound, "wanted": wanted},
+        )
+        present = {str(value) for (value,) in rows}
+        missing = [v for v in wanted if v not in present]
+        if not missing:
+            return []
+        listed = self.store.execute(
             f"SELECT {column} AS value, count() AS n FROM {self.table} WHERE {condition} "
-            f"GROUP BY value ORDER BY n DESC LIMIT {LISTED_VALUES}",
+            f"GROUP BY value ORDER BY n DESC, value LIMIT {LISTED_VALUES}",
             bound,
         )
-        seen = [str(v) for v, _ in rows]
-        known = set(seen)
-        wanted = f.value if f.op == "in" else (f.value,)
+        seen = [str(v) for v, _ in listed if v != ""]
         of = f" of {step.event!r}" if step.event else ""
         return [
             self._unseen(
-                parameter,
-                value,
-                f"{f.field} = {value!r}{of}{where}",
-                closest(value, [s for s in seen if s]),
+                parameter, value, f"{f.field} = {value!r}{of}{where}", closest(value, seen)
             )
-            for value in wanted
-            if value not in known
+            for value in missing
         ]
 
     def _unseen(self, parameter: str, value: str, what: str, suggested: tuple[str, ...]) -> Unseen:

@@ -133,14 +133,14 @@ def _show(kind: str, /, fmt: str, output: Path | None, **given: Any) -> None:
             shown = _from_stack(config, kind, params, fmt)
         else:
             shown = _computed(kind, params, fmt)
-    except ParamError as exc:
+    except ParamError as exc:  # an option's value: a usage error (exit 2)
         raise _usage(exc.name, str(exc)[len(exc.name) + 2 :]) from None
     except LocalRefusal as exc:
         if exc.parameter:
             raise _usage(exc.parameter, exc.message) from None
-        raise click.UsageError(f"invalid report: {exc.message}") from None
-    except SpecError as exc:
-        raise click.UsageError(f"invalid report: {exc}") from None
+        raise click.ClickException(f"invalid report: {exc.message}") from None
+    except SpecError as exc:  # what the options name cannot be used (a segment never refreshed)
+        raise click.ClickException(f"invalid report: {exc}") from None
     for warning in shown.warnings:
         click.echo(f"warning: {warning['message']}", err=True)
     if fmt == "html":

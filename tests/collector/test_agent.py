@@ -86,6 +86,21 @@ def test_an_sdk_posting_through_an_http_library_is_not_a_bot() -> None:
     assert describe({"library": {"name": "journey.js"}}, HEADLESS_CHROMIUM)[1].device_type == "bot"
 
 
+@pytest.mark.parametrize("client", ["curl/8.5.0", "python-requests/2.32.3", "Go-http-client/1.1"])
+def test_a_server_keys_http_client_is_never_a_bot(client: str) -> None:
+    """A backend posting with a server write key: its HTTP client says nothing of a person."""
+    agent, sender = describe({}, client, server=True)
+    assert agent == client and sender.device_type == "other"
+    assert describe({}, client)[1].device_type == "bot"  # the same with a browser key
+
+
+def test_a_crawler_named_in_a_server_events_context_is_still_a_bot() -> None:
+    """A server forwarding its visitor's user agent: that person is judged, and may be a bot."""
+    assert describe({"userAgent": GOOGLEBOT}, "curl/8.5.0", server=True)[1].device_type == "bot"
+    forwarded = describe({"userAgent": SAFARI_IPHONE}, "curl/8.5.0", server=True)
+    assert forwarded == (SAFARI_IPHONE, describe({"userAgent": SAFARI_IPHONE}, "")[1])
+
+
 def test_the_clients_own_user_agent_wins_over_the_requests() -> None:
     agent, sender = describe({"userAgent": SAFARI_IPHONE}, "python-requests/2.32.3")
     assert agent == SAFARI_IPHONE and sender.device_type == "mobile"

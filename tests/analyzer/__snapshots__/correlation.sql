@@ -29,3 +29,13 @@ WHERE level >= 1))
 WHERE fi = -1 OR v != cityHash64('')
 GROUP BY fi, v
 HAVING fi = -1 OR c + d >= 10;
+
+SELECT DISTINCT event
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event IN ('Order Completed', 'Product Added', 'Product Viewed');
+
+SELECT event, count() AS n
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event != ''
+GROUP BY event
+ORDER BY n DESC, event;

@@ -26,3 +26,13 @@ WHERE length(starts) > 0)
 WHERE level = 2
 ORDER BY person_id
 LIMIT 0, 1000;
+
+SELECT DISTINCT event
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event IN ('Order Completed', 'Product Added', 'Product Viewed');
+
+SELECT event, count() AS n
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event != ''
+GROUP BY event
+ORDER BY n DESC, event;

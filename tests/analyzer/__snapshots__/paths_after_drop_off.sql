@@ -70,3 +70,13 @@ WHERE level = 1))))
 GROUP BY i, source, target)));
 
 SELECT cityHash64('…'), cityHash64('(end)'), cityHash64('(no further events)');
+
+SELECT DISTINCT event
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event IN ('Order Completed', 'Product Added', 'Product Viewed');
+
+SELECT event, count() AS n
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event != ''
+GROUP BY event
+ORDER BY n DESC, event;

@@ -28,3 +28,13 @@ GROUP BY id)) AS b USING t1)) AS p USING identity_key)
 GROUP BY person)))))
 GROUP BY c, o
 ORDER BY c, o;
+
+SELECT DISTINCT event
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event IN ('Order Completed', 'Product Viewed');
+
+SELECT event, count() AS n
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event != ''
+GROUP BY event
+ORDER BY n DESC, event;

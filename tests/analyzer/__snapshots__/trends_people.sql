@@ -25,3 +25,13 @@ FROM (SELECT id, argMinMerge(target) AS target
 FROM {database}.identity_links
 GROUP BY id)) AS b USING t1)) AS p USING identity_key))
 GROUP BY _prev, _bucket, _split, _value;
+
+SELECT DISTINCT event
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event IN tuple('Product Viewed');
+
+SELECT event, count() AS n
+FROM {database}.events
+WHERE type IN ('track', 'page', 'screen') AND device_type != 'bot' AND timestamp >= toDateTime(1698796800) AND timestamp < toDateTime(1701388800) AND event != ''
+GROUP BY event
+ORDER BY n DESC, event;

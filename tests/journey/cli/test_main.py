@@ -47,6 +47,13 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     again = runner.invoke(main, ["keys", "revoke", "website"], env=env)
     assert again.exit_code != 0 and "no active write key" in again.output
     assert runner.invoke(main, ["keys", "create", " "], env=env).exit_code != 0
+    server = runner.invoke(main, ["keys", "create", "backend", "--kind", "server"], env=env)
+    assert server.exit_code == 0, server.output
+    row = next(line for line in runner.invoke(main, ["keys", "list"], env=env).output.splitlines()
+               if server.output.strip() in line)  # fmt: skip
+    assert "server" in row.split()
+    wrong = runner.invoke(main, ["keys", "create", "x", "--kind", "mobile"], env=env)
+    assert wrong.exit_code == 2 and "--kind" in wrong.output
 
 
 def test_key_origin_allowlists(tmp_path: Path) -> None:
