@@ -5,8 +5,9 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-import orjson
 from flask import Request
+
+from core.web import parse_json
 
 # text/plain: navigator.sendBeacon and analytics.js (a "simple" request needs no preflight);
 # application/x-www-form-urlencoded: what @rudderstack/rudder-sdk-node labels its JSON with
@@ -55,6 +56,6 @@ def read_json(request: Request, max_bytes: int) -> Any:
             415, f"Content-Type {FORM!r} with form fields is not supported; send application/json"
         )
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BodyError(400, f"malformed JSON: {exc}") from None
+        return parse_json(raw)
+    except ValueError as exc:
+        raise BodyError(400, str(exc)) from None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+import orjson
 from flask import Response, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -48,3 +51,38 @@ def with_headers_of(response: Response, exc: HTTPException) -> Response:
         if name.lower() not in ("content-type", "content-length"):
             response.headers[name] = value
     return response
+
+
+# A UTF-16 surrogate left alone once JSON's escapes are decoded: text cut in the middle of an
+# emoji. Browsers and most JSON parsers take it; it has no UTF-8, so it becomes U+FFFD.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _mended(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_mended(k): _mended(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mended(v) for v in value]
+    return value
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` decoded as JSON, as browsers read it: a lone surrogate (``"\\ud83d"`` with its
+    pair cut off) becomes the replacement character instead of refusing everything around it.
+    ValueError says what is wrong (malformed, or nested too deeply)."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        first = exc
+    try:  # the standard library takes lone surrogates where orjson refuses them
+        found = json.loads(raw)
+    except RecursionError:
+        raise ValueError("malformed JSON: nested too deeply") from None
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"malformed JSON: {first}") from None
+    try:
+        return _mended(found)
+    except RecursionError:
+        raise ValueError("malformed JSON: nested too deeply") from None

@@ -23,7 +23,7 @@ from analyzer import touchpoints
 from analyzer.funnels.spec import SpecError
 from core import metrics
 from core.settings import Settings, SettingsError, from_env
-from core.web import error_body, with_headers_of
+from core.web import error_body, parse_json, with_headers_of
 from reports import alerts as alert_reports
 from reports import html, saved
 from reports import segments as segment_reports
@@ -277,9 +277,24 @@ def saved_get(name: str) -> Response:
     return _json(found.as_dict())
 
 
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def _body() -> Any:
+    """The request's JSON body (a lone surrogate mended, as the collector reads them); a body
+    that is not JSON, too large or nested too deeply is a 400 naming ``body``."""
+    raw = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise ParamError("body", f"at most {MAX_BODY_BYTES} bytes")
+    try:
+        return parse_json(raw)
+    except ValueError as exc:
+        raise ParamError("body", str(exc)) from None
+
+
 @bp.put("/api/v1/saved/<name>")
 def saved_put(name: str) -> Response:
-    body = request.get_json(silent=True)
+    body = _body()
     if not isinstance(body, dict) or set(body) - {"kind", "params"}:
         raise ParamError("body", 'a JSON object {"kind": ..., "params": {NAME: [VALUE, ...]}}')
     kind, given = body.get("kind"), body.get("params", {})
@@ -316,7 +331,7 @@ def touchpoint_set(name: str) -> Response:
 
 @bp.put("/api/v1/touchpoints/<name>")
 def touchpoint_set_put(name: str) -> Response:
-    body = request.get_json(silent=True)
+    body = _body()
     if not isinstance(body, dict):
         raise ParamError("body", 'a JSON object {"any_of": [...], "description": "..."}')
     return _json(touchpoint_reports.put(_store(), name, body))

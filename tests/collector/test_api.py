@@ -506,3 +506,28 @@ def test_errors_carry_code_and_message(client: FlaskClient) -> None:
     assert (r.status_code, r.json["code"]) == (400, "invalid_request")
     r = client.get("/v1/batch", headers=AUTH)
     assert (r.status_code, r.json["code"]) == (405, "method_not_allowed")
+
+
+def test_a_lone_surrogate_is_mended_and_its_neighbours_land(
+    client: FlaskClient, sink: FakeSink, settings: Settings
+) -> None:
+    """Text cut in the middle of an emoji (one unpaired UTF-16 surrogate, as a browser's JSON
+    can carry) is stored with the replacement character; the batch is not refused."""
+    cut = b'"Viewed \\ud83d"'  # the emoji's second half is missing
+    body = (
+        b'{"batch": [' + orjson.dumps(TRACK) + b", "
+        b'{"type": "track", "event": '
+        + cut
+        + b', "anonymousId": "a2", "messageId": "m2"}, '
+        + orjson.dumps({**TRACK, "messageId": "m3"})
+        + b"]}"
+    )
+    r = client.post("/v1/batch", data=body, headers={**AUTH, "Content-Type": "application/json"})
+    assert r.status_code == 200, r.json
+    assert r.json["accepted"] == 3
+    stored = {e["event_id"]: e["event"] for e in events(sink, settings)}
+    assert stored == {"m1": "Signed Up", "m2": "Viewed \ufffd", "m3": "Signed Up"}
+    deep = client.post(
+        "/v1/batch", data=b"[" * 100_000, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert deep.status_code == 400 and "nested too deeply" in deep.json["message"]

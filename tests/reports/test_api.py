@@ -238,6 +238,19 @@ def test_the_summary_counts_what_is_stored_and_what_bots_sent(api: Api) -> None:
     assert body["bot_events"] == 0  # the random log has no bots
 
 
+def test_bodies_that_are_not_plain_json_get_a_400_naming_the_body(api: Api) -> None:
+    """A body nested beyond reason, or not JSON, is refused naming ``body``; a lone surrogate
+    (an emoji cut in half) is read as the replacement character, never a 500."""
+    for raw in (b"[" * 100_000, b"{not json"):
+        answer = api.call("PUT", "/api/v1/saved/broken", data=raw)
+        assert answer.status_code == 400 and answer.json()["parameter"] == "body", answer.text
+    cut = b'{"any_of": ["View"], "description": "cut \\ud83d"}'
+    answer = api.call("PUT", "/api/v1/touchpoints/cut_emoji", data=cut)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["description"] == "cut \ufffd"
+    assert api.call("DELETE", "/api/v1/touchpoints/cut_emoji").status_code == 200
+
+
 def test_injection_in_values_is_data_not_sql(api: Api) -> None:
     (before,) = api.store.execute(f"SELECT count() FROM {api.store.database}.events")[0]
     response = api.get("/api/v1/reports/funnel", step=["View' OR 1=1 --", "Buy"], **PERIOD)
