@@ -321,7 +321,7 @@ class Settings:
     )
     api_port: int = setting(8090, _int(0), "port of `journey api`")
     api_workers: int = setting(
-        2, _int(1), "gunicorn workers of `journey api` (1 with the embedded store)"
+        2, _int(1), "gunicorn workers of `journey api` (which needs a ClickHouse server)"
     )
     write_keys: Mapping[str, str] = setting(  # key -> source name
         {}, lambda n, v: _write_keys(v), "seed write keys, `name:key,name2:key2`"

@@ -19,6 +19,12 @@ from reports.tokens import open_tokens
 def api() -> None:
     """Serve the analysts' API (/api/v1) and dashboard (/dashboard) under gunicorn."""
     config = settings()
+    if config.embedded:  # chDB belongs to one process; gunicorn's forked worker cannot use it
+        raise click.ClickException(
+            "`journey api` serves a ClickHouse server's data: set JOURNEY_CLICKHOUSE_URL. "
+            "With the embedded store, `journey up` serves the API and the dashboard on the "
+            "collector's port"
+        )
     report_store().close()  # fails now, in one line, if the store cannot be used
     metrics.share_between_workers(config.data_dir / "metrics" / f"api-{os.getpid()}")
 
@@ -27,8 +33,7 @@ def api() -> None:
             self.cfg.set("child_exit", lambda server, worker: metrics.worker_exited(worker.pid))
             self.cfg.set("logconfig_dict", logs.gunicorn_config(config.log_format))
             self.cfg.set("bind", f"{config.api_host}:{config.api_port}")
-            # chDB belongs to one process: the embedded store is served by one worker
-            self.cfg.set("workers", 1 if config.embedded else config.api_workers)
+            self.cfg.set("workers", config.api_workers)
             self.cfg.set("threads", 4)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 300)  # reports over billions of events take a while

@@ -260,3 +260,17 @@ def test_the_local_api_answers_only_this_machine(settings: Settings) -> None:
         headers={"X-Forwarded-For": "127.0.0.1"},
     )
     assert r.status_code == 403
+
+
+def test_journey_api_on_the_embedded_store_says_what_to_use(tmp_path: Path) -> None:
+    """Its forked worker could never open chDB (it hung, answering nothing): it refuses at
+    once, naming the setting and `journey up`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "journey.cli", "api"],
+        env=clean_env(JOURNEY_DATA_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "JOURNEY_CLICKHOUSE_URL" in done.stderr and "journey up" in done.stderr
