@@ -68,8 +68,8 @@ from analyzer.documents import (
 from analyzer.funnels.spec import MODES, Breakdown, SpecError, Step, check_field
 
 FORMAT_VERSION = 1
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\Z")
 MAX_BASELINE = 12
 RuleError = DocumentError
 

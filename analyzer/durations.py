@@ -15,7 +15,7 @@ from datetime import timedelta
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 LONGEST = timedelta(days=3653)
 EXAMPLE = "a duration like 30m, 12h or 7d"
-_FORM = re.compile(r"^(\d{1,12})([smhdw])$")
+_FORM = re.compile(r"^(\d{1,12})([smhdw])\Z")
 
 
 def parse(text: object) -> timedelta:

@@ -220,7 +220,7 @@ def cors(response: Response) -> Response:
 
 # What the SDKs add: RudderStack's browser SDK sends AnonymousId, SentAt and RSA-* retry headers.
 _HEADERS = "Content-Type, Authorization, Content-Encoding, AnonymousId, SentAt"
-_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
+_TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}\Z")
 
 
 def _allowed_headers() -> str:

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 REFRESH_SECONDS = 5.0
 MAX_ORIGINS = 50
-_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
+_HOST = re.compile(r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\Z")
 
 
 def parse_origin(text: str) -> str:

@@ -33,7 +33,7 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-_FILE = re.compile(r"^public-segments-(\d+)-(\d+)\.sqlite3$")
+_FILE = re.compile(r"^public-segments-(\d+)-(\d+)\.sqlite3\Z")
 MAX_ID_CHARS = 200
 
 

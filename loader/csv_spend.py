@@ -23,8 +23,8 @@ from storage.store import Store
 
 REQUIRED = ("date", "utm_source", "spend")
 OPTIONAL = ("utm_medium", "utm_campaign", "currency")
-_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,6})?$")
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_AMOUNT = re.compile(r"^\d{1,15}(\.\d{1,6})?\Z")
+_CURRENCY = re.compile(r"^[A-Z]{3}\Z")
 MAX_TEXT = 200
 FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2149, 6, 6)  # what a ClickHouse Date holds
 

@@ -33,8 +33,8 @@ from storage.store import Store
 
 KINDS = ("users", "groups")
 MAX_ROWS_PER_INSERT = 10_000
-_NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d+)?$")
-_TRAIT = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
+_NUMBER = re.compile(r"^-?(0|[1-9]\d{0,14})(\.\d+)?\Z")
+_TRAIT = re.compile(r"^[A-Za-z0-9_\-]{1,100}\Z")
 
 
 class CsvImportError(ValueError):

@@ -109,7 +109,7 @@ class Plain(float):
 _SHARE_COLUMN = re.compile(
     r"(^|_)(conversion|rate|share|retention|relative)(_|$)|from start|from previous|%"
 )
-_P_COLUMN = re.compile(r"^(p|p_value|p-value)$")
+_P_COLUMN = re.compile(r"^(p|p_value|p-value)\Z")
 
 
 def cell(value: Any, column: str = "") -> str:
@@ -131,7 +131,7 @@ def cell(value: Any, column: str = "") -> str:
     return f"{value:,.2f}"
 
 
-_NUMBER_CELL = re.compile(r"^[<>]?\s?[-+]?[\d,]*\.?\d+(e[-+]?\d+)?%?[a-z]?$")
+_NUMBER_CELL = re.compile(r"^[<>]?\s?[-+]?[\d,]*\.?\d+(e[-+]?\d+)?%?[a-z]?\Z")
 
 
 def _numeric(text: str) -> bool:

@@ -19,7 +19,7 @@ from analyzer import durations
 from analyzer.funnels.spec import SET_PREFIX, Breakdown, Exclusion, Filter, SpecError, Step
 from reports.parameters import Param, declared
 
-_FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)$")
+_FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)\Z")
 _OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
 LONGEST = 2000  # characters in one value
 MOST = 50  # values of one parameter

@@ -16,7 +16,7 @@ from storage import versioned
 from storage.store import Store
 
 TABLE = "saved_reports"
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}\Z")
 
 
 @dataclass(frozen=True)

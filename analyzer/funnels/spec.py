@@ -113,7 +113,7 @@ class Step:
             t.validate(f"{where}.any_of[{j}]", touchpoint=True)
 
 
-SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class Exclusion:
     before: int | None = None  # None: the last step
 
 
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?$")
+_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?\Z")
 
 
 def check_property(value: object, where: str) -> str:

@@ -110,7 +110,7 @@ TEXT_ATTRIBUTES = {
 OPS = ("eq", "neq", "in", "not_in", "matches", "gt", "gte", "lt", "lte", "between", "exists")
 NUMERIC_OPS = ("gt", "gte", "lt", "lte", "between")
 SUBJECTS = ("trait", "group_trait", "attribute", "did", "did_not")
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}$")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
 MAX_DEPTH = 8
 MAX_DAYS = 3650
 

@@ -15,7 +15,7 @@ from storage import cluster
 from storage.sql import identifier
 from storage.store import Store
 
-_FILE = re.compile(r"^(\d{4})_(\w+)\.py$")
+_FILE = re.compile(r"^(\d{4})_(\w+)\.py\Z")
 
 
 @dataclass(frozen=True)

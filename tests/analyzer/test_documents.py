@@ -1,10 +1,16 @@
 """Definition documents are bounded before they are expanded."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from alerts.rules import parse_document as alert_document
 from analyzer.documents import MAX_BYTES, DocumentError, read
+from analyzer.errors import SpecError
+from analyzer.segments.definition import parse_document as segment_document
+from analyzer.touchpoints import parse_document as touchpoint_document
+from reports.saved import check_name as check_saved_name
 
 
 def test_a_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None:
@@ -30,3 +36,33 @@ def test_an_oversized_document_is_refused_before_it_is_read(tmp_path: Path) -> N
     path.write_text("x: " + "a" * (MAX_BYTES + 1))
     with pytest.raises(DocumentError, match="bytes; a document may have"):
         read(path)
+
+
+@pytest.mark.parametrize(
+    "parse",
+    [
+        lambda name: segment_document(
+            {"version": 1, "segments": [{"name": name, "rule": {"did": "A"}}]}
+        ),
+        lambda name: touchpoint_document({"version": 1, "touchpoints": [{"name": name, "any_of": ["A"]}]}),
+        lambda name: alert_document(
+            {
+                "version": 1,
+                "alerts": [
+                    {
+                        "name": name,
+                        "funnel": {"steps": ["A", "B"]},
+                        "condition": {"significant": 0.01, "baseline": {"previous": 4}},
+                        "channels": [{"log": True}],
+                    }
+                ],
+            }
+        ),
+        check_saved_name,
+    ],
+)
+def test_a_name_ending_in_a_newline_is_refused(parse: Any) -> None:
+    """``$`` let a trailing newline through every name check: ``a\\n`` was stored as a name."""
+    parse("fine-name")
+    with pytest.raises((SpecError, ValueError)):
+        parse("fine-name\n")
