@@ -97,7 +97,7 @@ class Channels:
 
     def _one(self, notice: Notice, channel: Channel) -> Delivery:
         if channel.kind == "log":
-            log.warning("%s", notice.text)
+            log.warning("%s", one_line(notice.text))  # event data cannot forge log lines
             return Delivery("log", "log", 1, True)
         send: Callable[[Notice, str], None]
         if channel.kind == "webhook":
@@ -122,7 +122,13 @@ class Channels:
                 break
             if attempt < self.settings.alert_delivery_attempts:
                 self.sleep(self.settings.alert_retry_seconds * 2 ** (attempt - 1))
-        log.error("alert %s (%s): %s delivery failed: %s", notice.rule, notice.scope, target, error)
+        log.error(
+            "alert %s (%s): %s delivery failed: %s",
+            notice.rule,
+            one_line(notice.scope),
+            target,
+            one_line(error),
+        )
         return Delivery(channel.kind, target, attempts, False, error)
 
     def _webhook(self, notice: Notice, url: str) -> None:

@@ -55,6 +55,17 @@ def test_event_data_reaches_receivers_as_plain_text(tmp_path: Path) -> None:
     assert mail["X-Rcpt"] == "ops@example.com"
 
 
+def test_the_log_channel_writes_one_line_whatever_the_event_data(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A scope value with line breaks (from a visitor's utm_source) cannot forge log lines."""
+    with caplog.at_level("WARNING", logger="journey.alerts"):
+        (delivered,) = Channels(settings(tmp_path, 1)).deliver(notice(), (Channel("log", "log"),))
+    assert delivered.ok
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "journey.alerts"]
+    assert "\n" not in line and "\r" not in line and "\\r\\nBcc: victim" in line
+
+
 def test_a_channel_failing_unexpectedly_is_a_failed_delivery(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
