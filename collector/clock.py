@@ -46,9 +46,16 @@ def parse_instant(value: object, field: str) -> datetime:
 def corrected(
     received_at: datetime, sent_at: datetime | None, original: datetime | None
 ) -> datetime:
-    """The event's time on the server's clock."""
+    """The event's time on the server's clock. A client time at the epoch itself, with no
+    ``sentAt`` to correct it by, is an unset clock, not a moment: refused (ValueError), never
+    stored as some other time."""
     if original is None:
         return received_at
+    if sent_at is None and original < _EARLIEST:
+        raise ValueError(
+            f"timestamp {iso(original)} is an unset clock's zero; send the event's time, or "
+            "sentAt beside it, or leave timestamp out to take the time received"
+        )
     event_time = received_at - (sent_at - original) if sent_at is not None else original
     if event_time > received_at + MAX_FUTURE or event_time < _EARLIEST:
         return received_at

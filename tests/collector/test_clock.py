@@ -51,3 +51,14 @@ def test_parse_instant_rejects_with_the_field_name(raw: object) -> None:
 
 def test_iso_is_milliseconds_utc() -> None:
     assert iso(datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)) == "2024-05-01T12:00:00.123Z"
+
+
+def test_the_epoch_itself_is_refused_not_stored_as_another_time() -> None:
+    """``1970-01-01T00:00:00Z`` with no sentAt is an unset clock: once stored silently as the
+    time received, now refused with the reason (only that event: its neighbours still land)."""
+    now = datetime(2026, 12, 7, tzinfo=UTC)
+    zero = parse_instant("1970-01-01T00:00:00Z", "timestamp")
+    with pytest.raises(ValueError, match="unset clock"):
+        corrected(now, None, zero)
+    # a device whose clock restarted at zero, with sentAt on the same clock: its gap is right
+    assert corrected(now, zero + timedelta(seconds=5), zero) == now - timedelta(seconds=5)
