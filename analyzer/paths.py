@@ -24,7 +24,7 @@ from analyzer.funnels.people import PersonFunnel, check_segments, step_sql
 from analyzer.funnels.spec import FunnelSpec, SpecError, Step, check_range, check_segment
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed, restrict
-from analyzer.regex import problem
+from analyzer.regex import substitution_problem
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from storage.store import Store
@@ -134,8 +134,8 @@ def check_cleaning(cleaning: tuple[tuple[str, str], ...]) -> None:
     for i, rule in enumerate(cleaning):
         if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
             raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
-        if problem(rule[0]):
-            raise SpecError(f"cleaning[{i}]: {problem(rule[0])}")
+        if substitution_problem(*rule):
+            raise SpecError(f"cleaning[{i}]: {substitution_problem(*rule)}")
 
 
 def cleaned(sql: str, cleaning: tuple[tuple[str, str], ...], params: dict[str, Any]) -> str:

@@ -26,3 +26,26 @@ def problem(pattern: str) -> str:
             reason = reason.decode("utf-8", "replace")
         return f"not a regular expression ClickHouse runs (RE2 syntax): {reason}"
     return ""
+
+
+def substitution_problem(pattern: str, alias: str) -> str:
+    """Why ClickHouse cannot replace ``pattern``'s matches by ``alias`` ('' if it can): an alias
+    names groups ``\\0`` to ``\\9`` (``\\\\`` a backslash), and one naming a group the
+    pattern does not have fails the whole query."""
+    found = problem(pattern)
+    if found:
+        return found
+    groups = re2.compile(pattern, _OPTIONS).groups
+    i = 0
+    while i < len(alias):
+        if alias[i] == "\\" and i + 1 < len(alias):
+            nxt = alias[i + 1]
+            if nxt.isdigit() and int(nxt) > groups:
+                return (
+                    f"the alias names group \\{nxt}, and the pattern has "
+                    f"{groups} group{'' if groups == 1 else 's'}"
+                )
+            i += 2
+            continue
+        i += 1
+    return ""

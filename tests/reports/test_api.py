@@ -251,6 +251,17 @@ def test_bodies_that_are_not_plain_json_get_a_400_naming_the_body(api: Api) -> N
     assert api.call("DELETE", "/api/v1/touchpoints/cut_emoji").status_code == 200
 
 
+@pytest.mark.parametrize("kind", ["paths", "web"])
+def test_a_cleaning_alias_naming_a_missing_group_is_a_400(api: Api, kind: str) -> None:
+    """``\\9`` with a pattern of no groups failed in ClickHouse, a 500; now refused naming it."""
+    response = api.get(f"/api/v1/reports/{kind}", clean="^/product/[0-9]+$=/p/\\9", **PERIOD)
+    assert response.status_code == 400, response.text
+    body = check(response, f"/api/v1/reports/{kind}")
+    assert body["parameter"] == "clean" and "group \\9" in body["message"]
+    fine = api.get(f"/api/v1/reports/{kind}", clean="^/product/([0-9]+)$=/p/\\1", **PERIOD)
+    assert fine.status_code == 200, fine.text
+
+
 def test_injection_in_values_is_data_not_sql(api: Api) -> None:
     (before,) = api.store.execute(f"SELECT count() FROM {api.store.database}.events")[0]
     response = api.get("/api/v1/reports/funnel", step=["View' OR 1=1 --", "Buy"], **PERIOD)
