@@ -88,9 +88,17 @@ def _touchpoint(raw: Any, where: str) -> Step:
     return step
 
 
+# A set's size as written: every step naming it carries its conditions into the SQL, so a set
+# of megabytes made every query using it fail after seconds (the largest real one is ~2 KB).
+MAX_SET_BYTES = 64 * 1024
+
+
 def parse_set(raw: Any, where: str) -> TouchpointSet:
     if not isinstance(raw, dict):
         raise fail(where, "a touchpoint set {name, any_of: [...]}")
+    size = len(json.dumps(raw, default=str))
+    if size > MAX_SET_BYTES:
+        raise fail(where, f"{size:,} bytes as JSON; a touchpoint set may have {MAX_SET_BYTES:,}")
     keys(raw, ("name", "description", "any_of"), where)
     name = raw.get("name")
     if not isinstance(name, str) or not SET_NAME.match(name):

@@ -65,6 +65,15 @@ def test_a_document_defines_sets_of_touchpoints(tmp_path: Any) -> None:
             "touchpoints[0].any_of[0].where[0].field: 'nope' is not a column",
         ),
         ({"name": "s", "any_of": ["A"], "colour": "red"}, "touchpoints[0].colour: unknown key"),
+        (  # megabytes of values made every query using the set fail after seconds
+            {
+                "name": "s",
+                "any_of": [
+                    {"where": [{"field": "page_path", "op": "in", "value": ["/p"] * 20_000}]}
+                ],
+            },
+            "a touchpoint set may have 65,536",
+        ),
     ],
 )
 def test_mistakes_are_named_by_their_place(entry: dict[str, Any], message: str) -> None:
