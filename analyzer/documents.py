@@ -103,6 +103,7 @@ def share(value: Any, where: str) -> float:
 
 MAX_BYTES = 1 << 20  # a definition document; the largest real one is a few kilobytes
 MAX_ALIASES = 100
+MAX_NODES = 100_000  # values of a document once its aliases are written out
 
 
 class _AliasBomb(Exception):
@@ -110,9 +111,11 @@ class _AliasBomb(Exception):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a document with more than MAX_ALIASES aliases before it is
-    built: nested anchors (50 aliases per level, 5 levels) make 2.4 KB mean 300 million nodes to
-    every reader that walks the result."""
+    """YAML's safe loader, refusing a document before it is built when its aliases would make
+    it large to every reader that walks the result: more than MAX_ALIASES aliases (nested
+    anchors, 50 aliases per level and 5 levels, make 2.4 KB mean 300 million nodes), or, with
+    fewer, more than MAX_NODES values once they are expanded (84 aliases doubling a list at each
+    level hung a reader for minutes)."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -125,6 +128,27 @@ class _BoundedLoader(yaml.SafeLoader):
                 raise _AliasBomb
         return super().compose_node(parent, index)
 
+    def get_single_node(self) -> Any:
+        node = super().get_single_node()
+        if node is not None and self.aliases and _expanded(node, {}) > MAX_NODES:
+            raise _AliasBomb
+        return node
+
+
+def _expanded(node: yaml.Node, sizes: dict[int, int]) -> int:
+    """How many values ``node`` holds with every alias written out (each shared node's size
+    counted once per use, computed once: linear in the document, however large the expansion)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded(child, sizes) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded(k, sizes) + _expanded(v, sizes) for k, v in node.value)
+    sizes[id(node)] = min(size, MAX_NODES + 1)  # enough to say it is too large
+    return sizes[id(node)]
+
 
 def read(path: Path) -> Any:
     """The parsed content of a ``.yaml``/``.yml`` or ``.json`` file, bounded in size and in
@@ -136,13 +160,19 @@ def read(path: Path) -> Any:
         content = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise DocumentError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x}); "
+            "save it as UTF-8"
+        ) from None
     try:
         if path.suffix == ".json":
             return json.loads(content)
         return yaml.load(content, Loader=_BoundedLoader)  # a SafeLoader
     except _AliasBomb:
         raise DocumentError(
-            f"{path}: more than {MAX_ALIASES} YAML aliases (*name); write the values out"
+            f"{path}: its YAML aliases (*name) expand to more than {MAX_NODES:,} values, or "
+            f"there are more than {MAX_ALIASES} of them; write the values out"
         ) from None
     except (ValueError, yaml.YAMLError) as exc:
         raise DocumentError(

@@ -21,7 +21,26 @@ def test_a_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None
         lines.append(f"a{level}: &a{level} [{refs}]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DocumentError, match="more than 100 YAML aliases"):
+    with pytest.raises(DocumentError, match="more than 100 of them"):
+        read(path)
+
+
+def test_fewer_aliases_that_expand_beyond_reason_are_refused(tmp_path: Path) -> None:
+    """84 aliases, each level a list of the one before twice over: 2.2 KB meaning 2**42 values
+    once expanded (it hung `journey segments define` for minutes and 1.9 GB)."""
+    lines = ["a0: &a0 [x, y]"]
+    for level in range(1, 43):
+        lines.append(f"a{level}: &a{level} [*a{level - 1}, *a{level - 1}]")
+    path = tmp_path / "doubling.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DocumentError, match="expand to more than 100,000 values"):
+        read(path)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("segments: [{name: caf\xe9}]".encode("latin-1"))
+    with pytest.raises(DocumentError, match=f"{path}: not UTF-8 text"):
         read(path)
 
 
