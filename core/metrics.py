@@ -37,6 +37,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from core.serving import BoundedThreads
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 _SHARED = "PROMETHEUS_MULTIPROC_DIR"
 log = logging.getLogger(__name__)
@@ -258,13 +260,28 @@ def segments() -> SegmentMetrics:
 Readiness = Callable[[], tuple[bool, str]]
 
 
+class MetricsServer(BoundedThreads, ThreadingHTTPServer):
+    """A few scrapers and probes at a time; idle connections closed after the handler's
+    time-out."""
+
+    max_threads = 16
+    request_queue_size = 64  # the listen backlog: connections waiting to be accepted
+
+
 def serve(
-    host: str, port: int, ready: Readiness, sampled: tuple[Collector, ...] = ()
+    host: str,
+    port: int,
+    ready: Readiness,
+    sampled: tuple[Collector, ...] = (),
+    idle_seconds: float = 10.0,
 ) -> ThreadingHTTPServer:
     """``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port`` (0: any free port) from a
-    daemon thread; ``ready`` says whether the process can do its work now, and why not."""
+    daemon thread; ``ready`` says whether the process can do its work now, and why not. A
+    connection silent for ``idle_seconds`` is closed (a scrape takes milliseconds)."""
 
     class Handler(BaseHTTPRequestHandler):
+        timeout = idle_seconds
+
         def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
@@ -288,12 +305,12 @@ def serve(
             pass  # scrapes every 15 s are not news
 
     try:
-        server = ThreadingHTTPServer((host, port), Handler)
+        server = MetricsServer((host, port), Handler)
     except OSError as exc:  # several loaders on one host: the second takes any free port
         if not port:
             raise
         log.warning("port %d is taken (%s); serving metrics on a free port instead", port, exc)
-        server = ThreadingHTTPServer((host, 0), Handler)
+        server = MetricsServer((host, 0), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     log.info("metrics, liveness and readiness on http://%s:%d", host, server.server_port)

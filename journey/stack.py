@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, ThreadedWSGIServer, WSGIRequestHandler
 
 from collector.app import create_app
 from collector.keys import open_keys
@@ -22,6 +22,7 @@ from collector.personalize import PublicSegments
 from collector.sink import EventSink
 from core.processes import free_port
 from core.progress import Report, silent
+from core.serving import BoundedThreads
 from core.settings import Settings
 from journey import local_api
 from journey.broker import LocalBroker
@@ -41,14 +42,21 @@ REQUEST_TIMEOUT_S = 30.0
 
 class _TimedHandler(WSGIRequestHandler):
     """werkzeug's handler with a socket time-out: without one, a client that stops half-way
-    through its request holds its thread (and its connection) forever (issue 28)."""
+    through its request holds its thread (and its connection) forever."""
 
     timeout = REQUEST_TIMEOUT_S
 
 
+class _StackServer(BoundedThreads, ThreadedWSGIServer):
+    """A thread per connection, at most this many at once (one more is closed at once)."""
+
+    max_threads = 128
+
+
 def http_server(host: str, port: int, app: Any) -> BaseWSGIServer:
-    """The local stack's HTTP server: a thread per connection, each with a time-out."""
-    return make_server(host, port, app, threaded=True, request_handler=_TimedHandler)
+    """The local stack's HTTP server: a thread per connection, each with a time-out, and a
+    bound on how many connections hold a thread."""
+    return _StackServer(host, port, app, _TimedHandler)
 
 
 class PortTaken(RuntimeError):

@@ -63,7 +63,9 @@ def test_an_oversized_document_is_refused_before_it_is_read(tmp_path: Path) -> N
         lambda name: segment_document(
             {"version": 1, "segments": [{"name": name, "rule": {"did": "A"}}]}
         ),
-        lambda name: touchpoint_document({"version": 1, "touchpoints": [{"name": name, "any_of": ["A"]}]}),
+        lambda name: touchpoint_document(
+            {"version": 1, "touchpoints": [{"name": name, "any_of": ["A"]}]}
+        ),
         lambda name: alert_document(
             {
                 "version": 1,

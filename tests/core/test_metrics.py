@@ -6,8 +6,10 @@ find the counters moving, the workers added up, and the consumer lag going to ze
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,8 +17,9 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.metrics import Sampled, exposition, serve
+from core.metrics import MetricsServer, Sampled, exposition, serve
 from core.processes import free_port, wait_for_port
+from core.serving import idle_connection_closes
 from devservices.clickhouse_server import LocalClickHouse
 from devservices.kafka_cluster import LocalKafkaCluster
 from devservices.pipeline import STEPS, Traffic
@@ -64,6 +67,25 @@ def test_a_second_process_on_a_taken_port_serves_on_another() -> None:
     finally:
         first.shutdown()
         second.shutdown()
+
+
+def test_idle_connections_are_closed_and_cannot_hold_every_thread() -> None:
+    """500 idle connections once held 500 threads of a loader's metrics server for ever: now an
+    idle one is closed after its time-out, and past the bound one is closed at once."""
+    server = serve("127.0.0.1", 0, lambda: (True, "ready"), idle_seconds=0.5)
+    try:
+        assert idle_connection_closes("127.0.0.1", server.server_port, within=5)
+        before = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", server.server_port)) for _ in range(40)]
+        time.sleep(0.3)
+        assert threading.active_count() - before <= MetricsServer.max_threads
+        for sock in idle:
+            sock.close()
+        time.sleep(1)  # their threads end with their connections
+        url = f"http://127.0.0.1:{server.server_port}"
+        assert requests.get(url + "/healthz", timeout=5).status_code == 200
+    finally:
+        server.shutdown()
 
 
 @pytest.mark.integration
