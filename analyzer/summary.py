@@ -121,11 +121,11 @@ def report(store: Store) -> dict[str, Any]:
 
     loaded = summary(store)
     stages: list[dict[str, Any]] = []
+    period: tuple[datetime, datetime] | None = None
     if loaded.events and loaded.first is not None:
+        period = recent(loaded.first, loaded.last)
         spec = FunnelSpec(
-            steps=tuple(Step(name) for name in SHOP_FUNNEL),
-            date_from=loaded.first.replace(tzinfo=UTC),
-            date_to=loaded.last.replace(tzinfo=UTC) + timedelta(seconds=1),
+            steps=tuple(Step(name) for name in SHOP_FUNNEL), date_from=period[0], date_to=period[1]
         )
         stages = [asdict(r) for r in run(store, spec)]
     return {
@@ -133,4 +133,19 @@ def report(store: Store) -> dict[str, Any]:
         "funnel_by_utm_source": shop_funnel(store, "utm_source"),
         "funnel_by_device_type": shop_funnel(store, "device_type"),
         "stages": stages,
+        "stages_since": period[0].isoformat() if period else None,
+        "stages_until": period[1].isoformat() if period else None,
     }
+
+
+# A store's summary reads its recent past: however long its history (ten years of imported
+# events, or one stray event dated 1999), a funnel over all of it would span more than any
+# analysis takes.
+RECENT_DAYS = 90
+
+
+def recent(first: datetime, last: datetime) -> tuple[datetime, datetime]:
+    """The RECENT_DAYS up to the day after the last event (from the first if that is later)."""
+    until = last.replace(tzinfo=UTC, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    since = max(first.replace(tzinfo=UTC), until - timedelta(days=RECENT_DAYS))
+    return since.replace(hour=0, minute=0, second=0, microsecond=0), until

@@ -9,11 +9,11 @@ the stages as touchpoint sets where they are defined, else one event each."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from analyzer import touchpoints
-from analyzer.summary import SHOP_FUNNEL
+from analyzer.summary import SHOP_FUNNEL, recent
 from reports.analyses import Result, run
 from reports.params import Params
 from storage.sql import identifier
@@ -117,12 +117,11 @@ def results(store: Store, since: datetime, until: datetime) -> list[Result]:
 
 
 def period_of(store: Store) -> tuple[datetime, datetime] | None:
-    """The days the store has events on: from the first to the day after the last."""
-    first, last = store.execute(
-        f"SELECT min(timestamp), max(timestamp) FROM {identifier(store.database)}.events"
+    """The recent days the store has events on (analyzer.summary.recent: up to 90 days, to the
+    day after the last event), or None for an empty store."""
+    count, first, last = store.execute(
+        f"SELECT count(), min(timestamp), max(timestamp) FROM {identifier(store.database)}.events"
     )[0]
-    if first is None or first.year < 2000:  # no events (min of nothing is the epoch)
+    if not count:
         return None
-    start = first.replace(tzinfo=UTC, hour=0, minute=0, second=0, microsecond=0)
-    end = last.replace(tzinfo=UTC, hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    return start, end
+    return recent(first, last)

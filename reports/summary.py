@@ -22,9 +22,10 @@ def text(data: dict[str, Any]) -> str:
         lines.append(f"\nshop funnel by {breakdown} (people, 7-day window):")
         lines.append(render(funnel_rows(breakdown, data[f"funnel_by_{breakdown}"])))
     if data["stages"]:
+        since, until = (data.get("stages_since") or "")[:10], (data.get("stages_until") or "")[:10]
         lines.append(
             "\nshop funnel, all people (identity-stitched, 7-day window), "
-            "stage conversion and time to convert:"
+            f"stage conversion and time to convert, {since} to {until}:"
         )
         lines.append(
             render(

@@ -14,6 +14,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from analyzer.funnels import Breakdown, FunnelSpec, Step
+from reports.analyses import REPORTS
 from tests.analyzer import reference
 from tests.reports.conftest import Api
 from tests.reports.openapi_check import check
@@ -160,6 +161,35 @@ def test_every_report_answers_as_described(
     figures = api.get(path, format="figures", **params, **PERIOD)
     assert figures.status_code == 200
     assert check(figures, path)["result"] == body["result"]
+
+
+# The least each report needs, to ask it for a period longer than any analysis takes.
+LEAST: dict[str, dict[str, Any]] = {
+    "funnel": {"step": STEPS},
+    "paths": {},
+    "painpoints": {"step": STEPS, "segment": "utm_source=google"},
+    "retention": {"start_event": "View", "return_event": "Buy"},
+    "lifecycle": {"event": "View"},
+    "journey_map": {"stage": STEPS},
+    "trends": {"event": "View"},
+    "web": {},
+    "correlation": {"step": STEPS, "dropped_at": "1"},
+    "scorecard": {},
+    "compare": {"before_since": "2019-01-01", "before_until": "2019-02-01"},
+    "campaigns": {},
+}
+
+
+def test_every_report_refuses_a_period_too_long_with_a_400_naming_it(api: Api) -> None:
+    """Five years is more than any analysis reads at once: every report says so, naming the
+    parameter, never a 500."""
+    assert set(LEAST) == set(REPORTS)
+    for kind, params in LEAST.items():
+        path = f"/api/v1/reports/{kind}"
+        response = api.get(path, since="2020-01-01", until="2025-01-01", **params)
+        assert response.status_code == 400, (kind, response.text)
+        body = check(response, path)
+        assert body["parameter"] in ("since", "until"), (kind, body)
 
 
 def test_paths_match_the_reference(api: Api) -> None:
