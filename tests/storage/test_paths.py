@@ -94,3 +94,20 @@ def test_the_notation() -> None:
         assert is_path(good), good
     for bad in ("", "a..b", ".a", "a.", "a[", "a[x]", 'a"b', "a\\b", "a\nb", "x" * 201, 7):
         assert not is_path(bad), bad
+
+
+def test_long_keys_nested_deep_cannot_blow_up_an_event() -> None:
+    """A 31.5 KB event whose keys are long and nested deep: each leaf's path repeats every key
+    above it, which once made 22.5 MB of paths of it. A path longer than any analysis can name
+    is not listed; the JSON as sent keeps everything."""
+    key = "k" * 1700
+    document: dict[str, object] = {"leaves": list(range(1000)), "plan": "pro", key: "top"}
+    for _ in range(15):
+        document = {key: document}
+    sent = orjson.dumps(document)
+    assert 28_000 < len(sent) < 32_768  # within the collector's limit for one event
+    flat = paths(document)
+    assert len(flat) < 1024
+    assert all(is_path(name) for name in orjson.loads(flat))
+    shallow = paths({"a": {"b": [1, 2]}, "x" * 250: 1})  # named ones are all still there
+    assert orjson.loads(shallow) == {"a.b[0]": "1", "a.b[1]": "2"}
