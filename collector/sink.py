@@ -1,8 +1,13 @@
 """Where accepted events go: Kafka, or the spool when Kafka cannot take them.
 
 ``deliver`` returns only once every record is durable: acknowledged by Kafka (acks=all), or
-fsync'd to the spool. While the spool holds anything, new records go behind it, so a visitor's
-events keep their order. A background thread replays the spool when Kafka is back.
+fsync'd to the spool. Once Kafka fails to acknowledge, new records go to the spool too (no
+request waits on a broker that is away); a background thread replays the spool, and as soon as
+Kafka acknowledges a replayed segment, requests go to Kafka directly again while the rest of
+the spool drains beside them. A spooled event may so reach Kafka after a later one of the same
+visitor: harmless, since every event carries its time and its id (a replay collapses into the
+first copy), and waiting for an empty spool kept a collector under steady traffic spooling for
+as long as the traffic lasted.
 """
 
 from __future__ import annotations
@@ -138,13 +143,17 @@ class EventSink:
                     return replayed
                 path.unlink()
                 replayed += len(records)
-        with self._state:
-            if self.spool.is_empty():
-                if self._spooling:
-                    log.info("spool drained; sending to Kafka directly again")
-                self._spooling = False
-                self._refused = False
+            self._direct_again()  # Kafka acknowledged: requests need not wait for the drain
+        if self.spool.is_empty():
+            self._direct_again()
         return replayed
+
+    def _direct_again(self) -> None:
+        with self._state:
+            if self._spooling:
+                log.info("Kafka acknowledges again; sending to it directly, the spool draining")
+            self._spooling = False
+            self._refused = False
 
     def close(self, timeout: float = 5.0) -> None:
         self._stop.set()
