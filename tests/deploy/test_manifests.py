@@ -280,3 +280,31 @@ def test_the_pods_sidecar_proxy_matches_the_compose_proxy() -> None:
         assert proxy["ports"] == [{"containerPort": port, "name": "http"}]
         assert service["spec"]["ports"][0]["targetPort"] == "http"  # the sidecar's port
         assert f"listen {port};" in (DEPLOY / "k8s/proxy.conf").read_text()
+
+
+def test_network_policies_admit_only_the_proxy_and_prometheus() -> None:
+    """Every Journey pod that listens is selected by a policy admitting only its nginx port
+    (collector, API) or its metrics port from the monitoring namespace (loader, alerts): no pod
+    of the cluster reaches gunicorn or a metrics port around them."""
+    k8s = DEPLOY / "k8s"
+    policies = documents(k8s / "network-policy.yaml")
+    admitted: dict[str, set[str]] = {}
+    for policy in policies:
+        assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
+        (selector,) = policy["spec"]["podSelector"]["matchExpressions"]
+        ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+        for app in selector["values"]:
+            admitted[app] = ports
+    for name in ("collector.yaml", "api.yaml", "loader.yaml", "alerts.yaml"):
+        workload = documents(k8s / name)[0]
+        app = workload["spec"]["template"]["metadata"]["labels"]["app"]
+        listening = {
+            port["name"]
+            for container in workload["spec"]["template"]["spec"]["containers"]
+            for port in container.get("ports", [])
+        }
+        assert app in admitted, app
+        assert admitted[app] <= listening, (app, admitted[app], listening)
+        assert "app" not in admitted[app], app  # gunicorn's own port is never admitted
+    (kustomization,) = documents(k8s / "kustomization.yaml")
+    assert "network-policy.yaml" in kustomization["resources"]
