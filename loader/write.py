@@ -1,6 +1,8 @@
 """Step 4: insert a batch. The world being down (server unreachable, overloaded) is retried
 with backoff and never loses the batch; a row that can never load is isolated by bisecting and
-handed back to be dead-lettered.
+handed back to be dead-lettered. A batch the server refuses for memory is halved too, and a
+single row still refused after ``MEMORY_TRIES`` tries is dead-lettered with the reason, so one
+enormous event cannot stall every batch after it.
 
 A batch spanning many months (a history import) is inserted in parts of at most
 ``MAX_PARTITIONS_PER_INSERT`` months each: ClickHouse refuses one insert that touches more
@@ -32,16 +34,34 @@ MAX_PARTITIONS_PER_INSERT = 100
 _DAY = 86_400
 
 
+# The server refused an insert for the memory it needed (MEMORY_LIMIT_EXCEEDED,
+# CANNOT_ALLOCATE_MEMORY): a batch too big for it, or a server short of memory for a while.
+MEMORY_CODES = {173, 241}
+# How often one row refused for memory is tried before it is dead-lettered: a server short of
+# memory for a moment takes it on a later try; a row it can never hold is not retried for ever.
+MEMORY_TRIES = 3
+
+
+def _code(exc: BaseException) -> int | None:
+    code = getattr(exc, "code", None)
+    if code is None:
+        match = _CODE.search(str(exc))
+        code = int(match.group(1)) if match else None
+    return code if isinstance(code, int) else None
+
+
 def is_data_error(exc: BaseException) -> bool:
     if isinstance(exc, (TypeError, ValueError, OverflowError, UnicodeError)):
         return True  # the client could not even encode the row
     if _TOO_MANY_PARTITIONS in str(exc).lower():
         return True  # bisected like any refusal of the data: the halves touch fewer months
-    code = getattr(exc, "code", None)
-    if code is None:
-        match = _CODE.search(str(exc))
-        code = int(match.group(1)) if match else None
-    return code in DATA_ERROR_CODES
+    return _code(exc) in DATA_ERROR_CODES
+
+
+def is_too_big(exc: BaseException) -> bool:
+    """The server had not the memory for this insert: halve it, rather than retry it whole for
+    ever (nothing after it would load)."""
+    return _code(exc) in MEMORY_CODES
 
 
 class Writer:
@@ -100,7 +120,7 @@ class Writer:
             self._insert_retrying(*self._block(rows, stamp))
             return []
         except Exception as exc:  # noqa: BLE001 - classified just below
-            if not is_data_error(exc):
+            if not (is_data_error(exc) or is_too_big(exc)):
                 raise
             if len(rows) == 1:
                 return [(start, f"ClickHouse refused the row: {str(exc)[:500]}")]
@@ -128,6 +148,7 @@ class Writer:
         backoff = 0.5
         counted = metrics.loader()
         rows = len(data[0])
+        refused_for_memory = 0
         while True:
             started = time.monotonic()
             try:
@@ -141,6 +162,11 @@ class Writer:
                 if is_data_error(exc):
                     self.reachable = True  # it answered: the row is wrong, not the store
                     raise
+                if is_too_big(exc):
+                    self.reachable = True  # it answered: this insert is too big for it
+                    refused_for_memory += 1
+                    if rows > 1 or refused_for_memory >= MEMORY_TRIES:
+                        raise  # halved by the caller; a lone row, dead-lettered
                 reason = f"server error: {str(exc)[:300]}"
             self.reachable = False
             counted.insert_retries.inc()

@@ -84,6 +84,48 @@ def test_writer_bisects_to_the_poison_rows() -> None:
     assert sorted(r[0] for r in store.inserted) == list("abdegh")
 
 
+class MemoryRefused(Exception):
+    code = 241  # MEMORY_LIMIT_EXCEEDED
+
+
+@dataclass
+class SmallServer(FakeStore):
+    """Refuses for memory any insert holding ``huge`` or more than ``most`` rows, and a
+    ``short`` row for its first two tries (a moment of pressure)."""
+
+    huge: str = ""
+    most: int = 4
+    short: str = ""
+    tried_short: int = 0
+
+    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        self.calls += 1
+        ids = {r[0] for r in rows}
+        if self.short in ids:
+            self.tried_short += 1
+        if (
+            self.huge in ids
+            or len(rows) > self.most
+            or (self.short in ids and self.tried_short < 3)
+        ):
+            raise MemoryRefused("Code: 241. Memory limit (total) exceeded")
+        self.inserted.extend(tuple(r) for r in rows)
+
+
+def test_a_batch_refused_for_memory_is_halved_and_a_row_it_cannot_hold_dead_lettered() -> None:
+    """One enormous event once made the loader insert the same batch again for ever, refused for
+    memory each time, and nothing after it loaded: the batch is halved, the row that still
+    cannot be held is handed back with the reason, a row refused for a moment is retried."""
+    store = SmallServer(huge="c", short="f")
+    waits: list[float] = []
+    writer = Writer(store, "events", ["id", "x", "loaded_at"], wait=waits.append)
+    bad = writer.write(rows(*"abcdefgh"))
+    assert [i for i, _ in bad] == [2] and "Memory limit" in bad[0][1]
+    assert sorted(r[0] for r in store.inserted) == list("abdefgh")
+    assert store.tried_short == 3  # f: refused in two inserts for a moment, then taken alone
+    assert len(waits) == 2  # c: tried MEMORY_TRIES times alone before it was handed back
+
+
 def test_writer_abandons_uncommitted_when_stopping_mid_outage() -> None:
     store = FakeStore(down_for=100)
     writer = Writer(
