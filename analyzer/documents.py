@@ -107,7 +107,7 @@ MAX_NODES = 100_000  # values of a document once its aliases are written out
 
 
 class _AliasBomb(Exception):
-    pass
+    """Refused for its aliases; the message says how."""
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -125,13 +125,18 @@ class _BoundedLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _AliasBomb
+                raise _AliasBomb(
+                    f"more than {MAX_ALIASES} YAML aliases (*name); write the values out"
+                )
         return super().compose_node(parent, index)
 
     def get_single_node(self) -> Any:
         node = super().get_single_node()
         if node is not None and self.aliases and _expanded(node, {}) > MAX_NODES:
-            raise _AliasBomb
+            raise _AliasBomb(
+                f"its YAML aliases (*name) expand to more than {MAX_NODES:,} values; "
+                "write the values out"
+            )
         return node
 
 
@@ -169,11 +174,8 @@ def read(path: Path) -> Any:
         if path.suffix == ".json":
             return json.loads(content)
         return yaml.load(content, Loader=_BoundedLoader)  # a SafeLoader
-    except _AliasBomb:
-        raise DocumentError(
-            f"{path}: its YAML aliases (*name) expand to more than {MAX_NODES:,} values, or "
-            f"there are more than {MAX_ALIASES} of them; write the values out"
-        ) from None
+    except _AliasBomb as exc:
+        raise DocumentError(f"{path}: {exc}") from None
     except (ValueError, yaml.YAMLError) as exc:
         raise DocumentError(
             f"{path}: not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}"

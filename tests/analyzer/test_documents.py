@@ -21,7 +21,7 @@ def test_a_yaml_alias_bomb_is_refused_before_it_is_built(tmp_path: Path) -> None
         lines.append(f"a{level}: &a{level} [{refs}]")
     path = tmp_path / "bomb.yaml"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DocumentError, match="more than 100 of them"):
+    with pytest.raises(DocumentError, match="more than 100 YAML aliases"):
         read(path)
 
 
