@@ -166,6 +166,18 @@ def test_a_misspelt_step_is_warned_above_the_chart(browser: Browser, api: Api) -
     page.close()
 
 
+def test_the_live_pane_asks_for_the_latest_events_when_opened(browser: Browser, api: Api) -> None:
+    """Opened, the live pane shows what the API answers: here an API with no Kafka configured,
+    whose answer says why nothing can be shown (the events themselves are played end to end
+    in tests/journey/cli/test_main.py)."""
+    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    page.click("#live summary")
+    page.wait_for_function("() => document.getElementById('live').dataset.ready", timeout=30_000)
+    expected = api.get("/api/v1/live").json()["warnings"][0]["message"]
+    assert page.inner_text("#live-status") == expected
+    page.close()
+
+
 def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, api: Api) -> None:
     """The dashboard's journey map (stages in the step list, no order option) draws people
     per stage and group as the API answers them."""
