@@ -8,8 +8,10 @@ reads through ``deduplicated()``, which keeps one row per event_id.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from storage.sql import identifier
+from storage.store import Store
 
 # What people do (as opposed to identify, alias, group): what paths, sessions and strict funnels
 # are made of.
@@ -67,3 +69,16 @@ def deduplicated(database: str, columns: Sequence[str], where: str = "1") -> str
     values are ``%(name)s`` parameters."""
     cols = ", ".join(identifier(c) for c in dict.fromkeys(["event_id", *columns]))
     return f"(SELECT {cols} FROM {identifier(database)}.events WHERE {where} LIMIT 1 BY event_id)"
+
+
+def first_seen(store: Store, include_bots: bool = False) -> datetime | None:
+    """When the store's first behaviour event happened (bots' too with ``include_bots``):
+    where a report asked for all time starts; None in a store with none."""
+    ((count, first),) = store.execute(
+        f"SELECT count(), min(timestamp) FROM {identifier(store.database)}.events "
+        f"WHERE {BEHAVIOUR} AND {humans(include_bots)}"
+    )
+    if not count:
+        return None
+    moment: datetime = first
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

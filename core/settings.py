@@ -207,6 +207,16 @@ def _int(minimum: int) -> Any:
     return lambda n, v: _number(n, v, int, minimum)
 
 
+def _int_between(minimum: int, maximum: int) -> Any:
+    def parse(name: str, raw: str) -> int:
+        value = _number(name, raw, int, minimum)
+        if value > maximum:
+            raise SettingsError(f"{name}={raw!r}: must be at most {maximum}")
+        return int(value)
+
+    return parse
+
+
 def _float(minimum: float) -> Any:
     return lambda n, v: _number(n, v, float, minimum)
 
@@ -405,6 +415,13 @@ class Settings:
         _int(0),
         "delete events older than this many days (`journey up` daily, `journey expire` for "
         "cron); 0: keep every event. See [the events table](events-table.md)",
+    )
+    longest_range_days: int = setting(
+        731,
+        _int_between(1, 7305),
+        "the longest period one report reads, days (at most 7305, twenty years); a longer "
+        "`since`..`until`, or `since=all` on a store that spans more, is refused naming the "
+        "parameter. Raise it for stores with long histories; a long period reads more rows",
     )
     alert_allow_private: bool = setting(
         False,

@@ -77,7 +77,9 @@ def report(kind: str) -> Response:
 
     values = {k: request.args.getlist(k) for k in request.args}
     fmt = (values.pop("format", None) or ["json"])[0]
-    result = analyses.run(current_app.extensions["journey.store"], kind, Params(values))
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    store = current_app.extensions["journey.store"]
+    result = analyses.run(store, kind, Params(values), longest_days=settings.longest_range_days)
     if fmt == "html":
         return Response(html.page(result.title, [result]), mimetype="text/html")
     return _json(

@@ -81,7 +81,7 @@ def report_parameters() -> str:
         out.append("| parameter | CLI option | takes | default | meaning |")
         out.append("|---|---|---|---|---|")
         for p in params:
-            takes = " | ".join(p.choices) if p.choices else p.kind
+            takes = " | ".join(p.choices or (p.kind, *p.words))
             if p.low is not None or p.high is not None:
                 takes += f" ({p.low} to {p.high})"
             if p.many:

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer import touchpoints
+from analyzer.events import first_seen
 from analyzer.funnels.spec import FunnelSpec, Step
 from analyzer.unseen import Unseen, unseen
 from reports.params import ParamError, Params
@@ -455,51 +456,68 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
 }
 
 
-def run(store: Store, kind: str, p: Params, today: datetime | None = None) -> Result:
-    """The report ``kind`` with parameters ``p``; ParamError/SpecError name what is wrong."""
+def run(
+    store: Store,
+    kind: str,
+    p: Params,
+    today: datetime | None = None,
+    longest_days: int | None = None,
+) -> Result:
+    """The report ``kind`` with parameters ``p``, over periods of at most ``longest_days``
+    (JOURNEY_LONGEST_RANGE_DAYS; default 731); ParamError/SpecError name what is wrong."""
     if kind not in REPORTS:
         raise ParamError("report", f"{kind!r} is not one of {', '.join(REPORTS)}")
     given = p.as_dict()
-    sets = functools.partial(touchpoints.resolve, store)
-    result = REPORTS[kind](store, p.declare(kind, sets), today)
+    result = REPORTS[kind](store, _declared(store, p, kind, longest_days), today)
     result.params = given
-    result.warnings = [w.as_dict() for w in never_seen(store, kind, given, today)]
+    again = _declared(store, Params(given), kind, p.longest_days)
+    result.warnings = [w.as_dict() for w in never_seen(store, kind, again, today)]
     return result
+
+
+def _declared(store: Store, p: Params, kind: str, longest_days: int | None) -> Params:
+    """``p`` read as report ``kind``'s, its touchpoint sets and all time read from ``store``."""
+    return p.declare(
+        kind,
+        functools.partial(touchpoints.resolve, store),
+        functools.partial(first_seen, store),
+        longest_days,
+    )
 
 
 # Text parameters that name an event (the others that do are of kind step or exclusion).
 EVENT_NAMES = ("purchase_event", "csat_event")
 
 
-def never_seen(
-    store: Store, kind: str, given: dict[str, list[str]], today: datetime | None = None
-) -> list[Unseen]:
-    """What report ``kind``'s parameters ``given`` (already checked by running it) name that
-    never occurs in its period: its steps, exclusions, events and filter values."""
-    p = Params(given).declare(kind, functools.partial(touchpoints.resolve, store))
+def never_seen(store: Store, kind: str, p: Params, today: datetime | None = None) -> list[Unseen]:
+    """What report ``kind``'s parameters ``p`` (declared, and already checked by running the
+    report with them) name that never occurs in its period: its steps, exclusions, events and
+    filter values."""
     if "since" not in p.declared:
         return []
     named: list[tuple[str, Step]] = []
     for name, param in p.declared.items():
-        if name not in given:
+        if name not in p.values:
             continue
         if param.kind == "step":
             named += [(name, s) for s in p.steps(name)]
         elif param.kind == "exclusion":
             named += [(name, x.step) for x in p.exclusions(name)]
         elif name in EVENT_NAMES:
-            named += [(name, Step(e)) for e in given[name]]
+            named += [(name, Step(e)) for e in p.values[name]]
     since, until = p.period(today)
     bots = "include_bots" in p.declared and p.flag("include_bots")
     return unseen(store, named, since, until, bots)
 
 
-def event_names(store: Store, p: Params, today: datetime | None = None) -> Result:
+def event_names(
+    store: Store, p: Params, today: datetime | None = None, longest_days: int | None = None
+) -> Result:
     """The events seen in the period, most frequent first: what funnel steps can be."""
     from analyzer.events import BEHAVIOUR, humans
     from storage.sql import identifier
 
-    p.declare("events")
+    p.declare("events", None, functools.partial(first_seen, store), longest_days)
     since, until = p.period(today)
     limit = p.integer("limit")
     bots = humans(p.flag("include_bots"))

@@ -45,6 +45,12 @@ def _store() -> Store:
     return store
 
 
+def _longest() -> int:
+    """The longest period a report reads (JOURNEY_LONGEST_RANGE_DAYS)."""
+    settings: Settings = current_app.config["JOURNEY_SETTINGS"]
+    return settings.longest_range_days
+
+
 def _json(value: Any, status: int = 200) -> Response:
     """JSON with ISO dates (Flask's own would write HTTP dates)."""
     return Response(json_text(value, None), status, mimetype="application/json")
@@ -185,13 +191,13 @@ def report(kind: str) -> Response:
     if kind not in REPORTS:
         raise NotFound(f"no report {kind!r}; reports: {', '.join(REPORTS)}")
     params, fmt = _query(kind)
-    return _answer(run(_store(), kind, params), fmt)
+    return _answer(run(_store(), kind, params, longest_days=_longest()), fmt)
 
 
 @bp.get("/api/v1/events")
 def events() -> Response:
     params, fmt = _query("events")
-    return _answer(event_names(_store(), params), fmt)
+    return _answer(event_names(_store(), params, longest_days=_longest()), fmt)
 
 
 @bp.get("/api/v1/summary")
@@ -305,7 +311,7 @@ def saved_put(name: str) -> Response:
     ):
         raise ParamError("params", "an object of parameter name -> list of text values")
     given.pop("format", None)
-    kept, _ = saved.save(_store(), name, kind, given)
+    kept, _ = saved.save(_store(), name, kind, given, _longest())
     return _json(kept.as_dict())
 
 
@@ -352,7 +358,7 @@ def saved_run(name: str) -> Response:
         raise NotFound(f"no saved report {name!r}")
     params, fmt = _query("saved_run")
     params.done()
-    result = run(_store(), found.kind, Params(found.params))
+    result = run(_store(), found.kind, Params(found.params), longest_days=_longest())
     result.title = f"{found.name}: {result.title}"
     return _answer(result, fmt)
 

@@ -36,6 +36,7 @@ class Param:
     many: bool = False
     required: bool = False
     cli: bool = True  # False: the API's alone (paging a list the CLI prints whole)
+    words: tuple[str, ...] = ()  # taken besides the kind's values (since's ``all``)
 
     @property
     def option(self) -> str:
@@ -46,7 +47,12 @@ STEP = (
     "NAME, set:NAME (a touchpoint set) or NAME|FIELD OP VALUE|... "
     "(OP: =, !=, ~ regular expression, ' in ' A,B)"
 )
-SINCE = Param("since", "first day, an ISO date (default: 30 days ago)", "date")
+SINCE = Param(
+    "since",
+    "first day, an ISO date, or `all` for the day of the first event read (default: 30 days ago)",
+    "date",
+    words=("all",),
+)
 UNTIL = Param("until", "the day after the last, an ISO date (default: tomorrow)", "date")
 BOTS = Param(
     "include_bots",
@@ -320,7 +326,9 @@ def schema(param: Param) -> dict[str, Any]:
         body = {"type": "boolean", "default": False}
     else:
         body = {"type": "string"}
-    if param.kind == "date":
+    if param.kind == "date" and param.words:
+        body["anyOf"] = [{"format": "date"}, {"enum": list(param.words)}]
+    elif param.kind == "date":
         body["format"] = "date"
     if param.kind == "duration":
         body["pattern"] = r"^\d{1,12}[smhdw]$"

@@ -22,6 +22,8 @@ from reports.parameters import Param, declared
 _FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)\Z")
 _OPS = {"=": "eq", "!=": "neq", "~": "match", " in ": "in"}
 LONGEST = 2000  # characters in one value
+LONGEST_DAYS = 731  # a period's days, unless told (JOURNEY_LONGEST_RANGE_DAYS)
+ALL = "all"  # since=all: from the store's first event
 MOST = 50  # values of one parameter
 
 
@@ -51,6 +53,8 @@ class Params:
         self.read: set[str] = set()
         self.declared: dict[str, Param] = {}
         self._sets: Callable[[Any], Any] = _no_sets
+        self._first: Callable[[bool], datetime | None] | None = None
+        self.longest_days = LONGEST_DAYS
 
     @classmethod
     def of(cls, **given: Any) -> Params:
@@ -68,13 +72,25 @@ class Params:
     def as_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.values.items()}
 
-    def declare(self, kind: str, sets: Callable[[Any], Any] | None = None) -> Params:
+    def declare(
+        self,
+        kind: str,
+        sets: Callable[[Any], Any] | None = None,
+        first: Callable[[bool], datetime | None] | None = None,
+        longest_days: int | None = None,
+    ) -> Params:
         """Read as report ``kind``'s parameters (reports.parameters), steps naming touchpoint
-        sets (``set:NAME``) resolved by ``sets`` (analyzer.touchpoints.resolve over a store);
-        returns itself."""
+        sets (``set:NAME``) resolved by ``sets`` (analyzer.touchpoints.resolve over a store),
+        ``since=all`` starting at what ``first`` answers (analyzer.events.first_seen over a
+        store, bots' events counted or not) and periods up to ``longest_days``
+        (JOURNEY_LONGEST_RANGE_DAYS); returns itself."""
         self.declared = declared(kind)
         if sets is not None:
             self._sets = sets
+        if first is not None:
+            self._first = first
+        if longest_days is not None:
+            self.longest_days = longest_days
         return self
 
     def _resolved(self, step: Step, name: str) -> Step:
@@ -189,15 +205,38 @@ class Params:
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def period(self, today: datetime | None = None) -> tuple[datetime, datetime]:
-        """``since`` (default 30 days ago) to ``until`` (default tomorrow), at most 10 years."""
+        """``since`` (default 30 days ago; ``all``: the day of the store's first event) to
+        ``until`` (default tomorrow), at most ``longest_days`` apart."""
         today = (today or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
-        since = self.moment("since") or today - timedelta(days=30)
+        whole = (self._text(self._param("since", "date")) or "").strip().lower() == ALL
+        since = self._all_time() if whole else self.moment("since")
+        since = since or today - timedelta(days=30)
         until = self.moment("until") or today + timedelta(days=1)
         if until <= since:
             raise ParamError("until", "must be after since")
-        if until - since > timedelta(days=3660):
-            raise ParamError("until", "at most 10 years after since")
+        longest = timedelta(days=self.longest_days)
+        if until - since > longest and whole:
+            raise ParamError(
+                "since",
+                f"all time here is {(until - since).days} days (from {since.date()}), more than "
+                f"the longest period a report reads, {self.longest_days} days "
+                "(JOURNEY_LONGEST_RANGE_DAYS); give a later since",
+            )
+        if until - since > longest:
+            raise ParamError(
+                "until",
+                f"at most {self.longest_days} days after since, the longest period a report "
+                "reads (JOURNEY_LONGEST_RANGE_DAYS)",
+            )
         return since, until
+
+    def _all_time(self) -> datetime | None:
+        """The day of the first event the report would read (None: the store has none)."""
+        if self._first is None:
+            raise ParamError("since", "all time needs a store to read the first event from")
+        bots = "include_bots" in self.declared and self.flag("include_bots")
+        first = self._first(bots)
+        return None if first is None else first.replace(hour=0, minute=0, second=0, microsecond=0)
 
     def step(self, name: str) -> Step:
         """One step (``NAME[|filters]``), required by its declaration."""

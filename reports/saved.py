@@ -57,12 +57,19 @@ def get(store: Store, name: str) -> Saved | None:
     return next((s for s in listing(store) if s.name == check_name(name)), None)
 
 
-def save(store: Store, name: str, kind: str, params: dict[str, list[str]]) -> tuple[Saved, Result]:
-    """Run the report (so a broken one is refused) and keep it under ``name``."""
+def save(
+    store: Store,
+    name: str,
+    kind: str,
+    params: dict[str, list[str]],
+    longest_days: int | None = None,
+) -> tuple[Saved, Result]:
+    """Run the report (so a broken one is refused, periods up to ``longest_days``) and keep it
+    under ``name``."""
     check_name(name)
     if kind not in REPORTS:
         raise ParamError("kind", f"{kind!r} is not one of {', '.join(REPORTS)}")
-    result = run(store, kind, Params(params))
+    result = run(store, kind, Params(params), longest_days=longest_days)
     text = json.dumps({"kind": kind, "params": params}, sort_keys=True)
     versioned.save(store, TABLE, {name: text})
     saved = get(store, name)

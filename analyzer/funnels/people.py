@@ -126,7 +126,7 @@ class PersonFunnel:
             self.params["previous_ms"] = int(previous_from.timestamp() * 1000)
         # ordered funnels search packed keys: (ms since the first event read) << bits | position
         span_ms = (self.params["until_s"] - self.params["from_s"]) * 1000
-        self.position_bits = 64 - span_ms.bit_length()  # ranges and windows leave 27 or more
+        self.position_bits = 64 - span_ms.bit_length()  # 23 or more: 2 x 20 years and a window
         self.params["base_ms"] = self.params["from_s"] * 1000
         self.params["end_ms"] = self.params["until_s"] * 1000
         self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
@@ -285,7 +285,7 @@ class PersonFunnel:
 
     def _keys(self) -> list[str]:
         """``K``: per event, its time since ``base_ms`` above its position (``position_bits``
-        of them: positions up to 2**27 at the longest range and window). Identify calls of
+        of them: positions up to 2**23 at the longest range, its previous period and window). Identify calls of
         any time ride along for person traits; a time outside the range read is held at its
         edge, where it still orders as its position does and is never within a window."""
         if not self.packed:

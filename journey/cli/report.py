@@ -169,7 +169,7 @@ class Shown:
 
 
 def _computed(kind: str, params: Params, fmt: str) -> Shown:
-    result = analyses.run(report_store(), kind, params)
+    result = analyses.run(report_store(), kind, params, longest_days=settings().longest_range_days)
     page = html.page(result.title, [result]) if fmt == "html" else ""
     return Shown(result.kind, result.data, result.rows, result.warnings, page)
 

@@ -99,3 +99,15 @@ def test_kafka_security_and_compression() -> None:
     assert "pa55" not in repr(s)
     for codec in ("gzip", "lz4", "zstd", "snappy"):  # each codec's library is installed
         assert from_env({"JOURNEY_KAFKA_COMPRESSION": codec}).kafka_compression == codec
+
+
+def test_the_longest_range_is_bounded_by_what_the_analyses_can_read() -> None:
+    from analyzer.funnels.spec import LONGEST_RANGE_DAYS
+
+    assert from_env({}).longest_range_days == 731
+    assert from_env({"JOURNEY_LONGEST_RANGE_DAYS": "3660"}).longest_range_days == 3660
+    assert from_env({"JOURNEY_LONGEST_RANGE_DAYS": str(LONGEST_RANGE_DAYS)})
+    with pytest.raises(SettingsError, match="JOURNEY_LONGEST_RANGE_DAYS.*at most 7305"):
+        from_env({"JOURNEY_LONGEST_RANGE_DAYS": str(LONGEST_RANGE_DAYS + 1)})
+    with pytest.raises(SettingsError, match="at least 1"):
+        from_env({"JOURNEY_LONGEST_RANGE_DAYS": "0"})

@@ -85,3 +85,46 @@ def test_the_default_period_is_the_last_30_days_through_today() -> None:
 def test_of_leaves_out_what_was_not_given() -> None:
     p = Params.of(step=("A", "B"), window=None, top=5, exclude=())
     assert p.as_dict() == {"step": ["A", "B"], "top": ["5"]}
+
+
+def test_the_longest_period_is_the_one_set() -> None:
+    given = {"since": ["2020-01-01"], "until": ["2023-01-01"]}
+    with pytest.raises(ParamError) as caught:
+        Params(given).declare("funnel").period()
+    assert caught.value.name == "until" and "at most 731 days" in str(caught.value)
+    assert "JOURNEY_LONGEST_RANGE_DAYS" in str(caught.value)
+    since, until = Params(given).declare("funnel", longest_days=1200).period()
+    assert (since.year, until.year) == (2020, 2023)
+
+
+def test_all_time_starts_on_the_day_of_the_first_event_the_report_reads() -> None:
+    asked: list[bool] = []
+
+    def first(bots: bool) -> datetime | None:
+        asked.append(bots)
+        return datetime(2025, 6, 3, 17, 45, tzinfo=UTC)
+
+    today = datetime(2026, 3, 10, 15, 30, tzinfo=UTC)
+    p = Params({"since": ["all"]}).declare("funnel", first=first)
+    assert p.period(today) == (datetime(2025, 6, 3, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+    p = Params({"since": ["All"], "include_bots": ["true"]}).declare("trends", first=first)
+    p.period(today)
+    assert asked == [False, True]  # bots' events count only where the report reads them
+
+
+def test_all_time_longer_than_the_longest_period_names_since() -> None:
+    p = Params({"since": ["all"]}).declare(
+        "funnel", first=lambda bots: datetime(1999, 12, 31, 23, 0, tzinfo=UTC)
+    )
+    with pytest.raises(ParamError) as caught:
+        p.period(datetime(2026, 3, 10, tzinfo=UTC))
+    assert caught.value.name == "since"
+    assert "from 1999-12-31" in str(caught.value) and "731 days" in str(caught.value)
+
+
+def test_all_time_of_an_empty_store_is_the_default_period() -> None:
+    today = datetime(2026, 3, 10, tzinfo=UTC)
+    p = Params({"since": ["all"]}).declare("funnel", first=lambda bots: None)
+    assert p.period(today) == (datetime(2026, 2, 8, tzinfo=UTC), datetime(2026, 3, 11, tzinfo=UTC))
+    with pytest.raises(ParamError, match="needs a store"):
+        Params({"since": ["all"]}).declare("funnel").period(today)

@@ -147,3 +147,21 @@ def test_step_syntax() -> None:
         ("page_path", "match", "^/product/"),
         ("properties.plan", "in", ["pro", "team"]),
     ]
+
+
+def test_since_all_reads_from_the_first_event_within_the_longest_period_set(
+    database: tuple[ServerStore, str],
+) -> None:
+    """The log was made in November 2023: all time from then is longer than the default 731
+    days (refused, naming --since), and within JOURNEY_LONGEST_RANGE_DAYS=3660."""
+    _, url = database
+    args = ["report", "funnel", "--step", "View", "--step", "Buy", "--since", "all"]
+    refused = CliRunner().invoke(main, args, env={"JOURNEY_CLICKHOUSE_URL": url})
+    assert refused.exit_code == 2 and "--since" in refused.output
+    assert "from 2023-11-14" in refused.output and "JOURNEY_LONGEST_RANGE_DAYS" in refused.output
+    env = {"JOURNEY_CLICKHOUSE_URL": url, "JOURNEY_LONGEST_RANGE_DAYS": "3660"}
+    whole = CliRunner().invoke(main, [*args, "--format", "json"], env=env)
+    assert whole.exit_code == 0, whole.output
+    dated = CliRunner().invoke(main, [*args[:-1], "2023-11-14", "--format", "json"], env=env)
+    assert json.loads(whole.output)["steps"] == json.loads(dated.output)["steps"]
+    assert json.loads(whole.output)["steps"][0]["people"] > 0
