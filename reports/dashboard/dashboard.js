@@ -43,10 +43,20 @@
     });
   }
 
+  function since() {  // since=all: from the store's first event
+    return $("all-time").checked ? "all" : $("since").value;
+  }
+
+  function setSince(value) {
+    $("all-time").checked = value === "all";
+    $("since").disabled = value === "all";
+    if (value !== "all") { $("since").value = value; }
+  }
+
   function params() {
     var kind = $("kind").value;
     var p = new URLSearchParams();
-    if ($("since").value) { p.append("since", $("since").value); }
+    if (since()) { p.append("since", since()); }
     if ($("until").value) { p.append("until", $("until").value); }
     if ($("in-segment").value) { p.append("in_segment", $("in-segment").value); }
     if ($("include-bots").checked) { p.append("include_bots", "true"); }
@@ -72,7 +82,7 @@
   function fill(kind, p) {
     $("kind").value = kind;
     showKind();
-    $("since").value = p.get("since") || "";
+    setSince(p.get("since") || "");
     $("until").value = p.get("until") || "";
     $("in-segment").value = p.get("in_segment") || "";
     $("include-bots").checked = p.get("include_bots") === "true";
@@ -185,7 +195,7 @@
       }).catch(showError);
     }
     if (!p.get("kind")) {  // only a period: fill it, run nothing
-      $("since").value = p.get("since") || $("since").value;
+      setSince(p.get("since") || $("since").value);
       $("until").value = p.get("until") || $("until").value;
       return Promise.resolve();
     }
@@ -195,7 +205,7 @@
 
   function loadEvents() {
     var p = new URLSearchParams();
-    if ($("since").value) { p.append("since", $("since").value); }
+    if (since()) { p.append("since", since()); }
     if ($("until").value) { p.append("until", $("until").value); }
     return api("/api/v1/events?" + p.toString()).then(function (body) {
       var box = $("events");
@@ -237,7 +247,7 @@
 
   function periodFromHash() {
     var p = new URLSearchParams(location.hash.slice(1));
-    if (p.get("since")) { $("since").value = p.get("since"); }
+    if (p.get("since")) { setSince(p.get("since")); }
     if (p.get("until")) { $("until").value = p.get("until"); }
   }
 
@@ -285,6 +295,10 @@
   });
   $("kind").addEventListener("change", showKind);
   $("since").addEventListener("change", function () { loadEvents().catch(showError); });
+  $("all-time").addEventListener("change", function () {
+    $("since").disabled = $("all-time").checked;
+    loadEvents().catch(showError);
+  });
   $("until").addEventListener("change", function () { loadEvents().catch(showError); });
   $("run").addEventListener("click", run);
   $("save").addEventListener("click", save);

@@ -156,6 +156,21 @@ def test_a_wrong_step_shows_the_api_reason(browser: Browser, api: Api) -> None:
     page.close()
 
 
+def test_all_time_is_asked_for_from_the_period_box(browser: Browser, api: Api) -> None:
+    """``since=all`` in a link ticks 'All time' and asks for it; the store's first event is
+    more than the longest period ago here, and the page shows the API's reason naming since."""
+    page = browser.new_page()
+    _watch(page)
+    page.goto(f"{api.url}/dashboard#kind=funnel&step=View&step=Cart&since=all&until=2026-12-08")
+    page.fill("#token", api.token)
+    page.click("#use-token")
+    page.wait_for_function("() => document.getElementById('error').textContent.length > 0")
+    assert page.is_checked("#all-time") and page.is_disabled("#since")
+    assert "since: all time here is" in page.inner_text("#error")
+    assert "from 2023-11-14" in page.inner_text("#error")
+    page.close()
+
+
 def test_a_misspelt_step_is_warned_above_the_chart(browser: Browser, api: Api) -> None:
     """A step no event has gives a chart of zeros and, above it, the name meant."""
     page = _open(browser, api, "#kind=funnel&step=View&step=Crat&since=2023-11-14&until=2023-11-16")
