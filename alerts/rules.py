@@ -55,15 +55,16 @@ from analyzer.documents import (
     choice,
     duration,
     entries,
-    event_name,
     fail,
-    filters,
     keys,
     number,
     read,
     share,
     text,
     whole,
+)
+from analyzer.documents import (
+    steps as steps_of,
 )
 from analyzer.funnels.spec import MODES, Breakdown, SpecError, Step, check_field
 
@@ -134,23 +135,6 @@ class Rule:
         if self.step is None:
             return f"{self.steps[-1].event} from {self.steps[0].event}"
         return f"{self.steps[self.step - 1].event} from {self.steps[self.step - 2].event}"
-
-
-def _steps(raw: Any, where: str) -> tuple[Step, ...]:
-    if not isinstance(raw, list) or not 2 <= len(raw) <= 10:
-        raise fail(where, "a list of 2 to 10 steps")
-    out = []
-    for i, item in enumerate(raw):
-        at = f"{where}[{i}]"
-        if isinstance(item, str):
-            out.append(Step(event_name(item, at)))
-            continue
-        if not isinstance(item, dict):
-            raise fail(at, "an event name, or {event, where: [{field, op, value}]}")
-        keys(item, ("event", "where"), at)
-        where_ = filters(item.get("where"), f"{at}.where")
-        out.append(Step(event_name(item.get("event"), f"{at}.event"), where_))
-    return tuple(out)
 
 
 def _condition(raw: Any, where: str) -> Condition:
@@ -320,7 +304,7 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
     include_bots = funnel.get("include_bots", False)
     if not isinstance(include_bots, bool):
         raise fail(f"{where}.funnel.include_bots", "true or false")
-    steps = _steps(funnel.get("steps"), f"{where}.funnel.steps")
+    steps = steps_of(funnel.get("steps"), f"{where}.funnel.steps")
     window = duration(funnel.get("window", "1d"), f"{where}.funnel.window")
     if window > timedelta(days=90):
         raise fail(f"{where}.funnel.window", "at most 90d")

@@ -242,6 +242,25 @@ def filters(raw: Any, where: str) -> tuple[Filter, ...]:
     return tuple(out)
 
 
+def steps(raw: Any, where: str, fewest: int = 2, most: int = 10) -> tuple[Step, ...]:
+    """A list of ``fewest`` to ``most`` steps, each an event name (``set:NAME`` for a touchpoint
+    set) or ``{event, where: [filters]}``."""
+    if not isinstance(raw, list) or not fewest <= len(raw) <= most:
+        raise fail(where, f"a list of {fewest} to {most} steps")
+    out = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if isinstance(item, str):
+            out.append(Step(event_name(item, at)))
+            continue
+        if not isinstance(item, dict):
+            raise fail(at, "an event name, or {event, where: [{field, op, value}]}")
+        keys(item, ("event", "where"), at)
+        where_ = filters(item.get("where"), f"{at}.where")
+        out.append(Step(event_name(item.get("event"), f"{at}.event"), where_))
+    return tuple(out)
+
+
 def pick(defined: Mapping[str, T], names: Sequence[str] | None, what: str) -> list[T]:
     """The entries named (each once, in order), or all of them when no names are given."""
     if not names:

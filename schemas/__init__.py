@@ -26,9 +26,11 @@ EVENT_BATCH = "journey/event_batch/1-1-0"
 EVENT_BATCHES = ("journey/event_batch/1-0-0", EVENT_BATCH)
 DEAD_LETTER = "journey/dead_letter/1-0-0"
 # The documents people write (YAML or JSON), published for editors; their readers are
-# analyzer/segments/definition.py and alerts/rules.py, which the examples hold to these.
+# analyzer/segments/definition.py, alerts/rules.py and analyzer/experiments/definition.py,
+# which the examples hold to these.
 SEGMENT_DOCUMENT = "journey/segment_document/1-0-0"
 ALERT_DOCUMENT = "journey/alert_document/1-0-0"
+EXPERIMENT_DOCUMENT = "journey/experiment_document/1-0-0"
 
 
 class SchemaViolation(ValueError):

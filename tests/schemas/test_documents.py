@@ -11,6 +11,7 @@ import pytest
 import schemas
 from alerts import rules
 from analyzer.documents import DocumentError
+from analyzer.experiments import definition as experiments
 from analyzer.funnels.spec import MODES
 from analyzer.funnels.spec import OPS as FILTER_OPS
 from analyzer.segments import definition
@@ -18,6 +19,7 @@ from analyzer.segments import definition
 READERS = {
     schemas.SEGMENT_DOCUMENT: definition.parse_document,
     schemas.ALERT_DOCUMENT: rules.parse_document,
+    schemas.EXPERIMENT_DOCUMENT: experiments.parse_document,
 }
 CASES = [(name, file, doc) for name in READERS for file, doc in schemas.examples(name)]
 
@@ -51,3 +53,9 @@ def test_the_alert_schema_lists_what_the_reader_knows() -> None:
     rule = schemas.load(schemas.ALERT_DOCUMENT)["definitions"]["rule"]
     assert set(rule["properties"]) == set(rules.RULE_KEYS)
     assert rule["properties"]["funnel"]["properties"]["mode"]["enum"] == list(MODES)
+
+
+def test_the_experiment_schema_lists_what_the_reader_knows() -> None:
+    found = schemas.load(schemas.EXPERIMENT_DOCUMENT)["definitions"]
+    assert set(found["experiment"]["properties"]) == set(experiments.EXPERIMENT_KEYS)
+    assert set(found["metric"]["properties"]) == {"name", "converts", "revenue", "within", "worse"}

@@ -8,6 +8,7 @@ DOCUMENTED = (
     schemas.EVENT_BATCH,
     schemas.SEGMENT_DOCUMENT,
     schemas.ALERT_DOCUMENT,
+    schemas.EXPERIMENT_DOCUMENT,
 )
 CASES = [(name, file, payload) for name in DOCUMENTED for file, payload in schemas.examples(name)]
 
