@@ -20,11 +20,13 @@ from kafka.errors import KafkaError
 from werkzeug.exceptions import HTTPException
 
 from analyzer import touchpoints
+from analyzer.experiments import catalog as experiment_catalog
 from analyzer.funnels.spec import SpecError
 from core import metrics
 from core.settings import Settings, SettingsError, from_env
 from core.web import error_body, parse_json, with_headers_of
 from reports import alerts as alert_reports
+from reports import experiments as experiment_reports
 from reports import html, saved
 from reports import segments as segment_reports
 from reports import touchpoints as touchpoint_reports
@@ -320,6 +322,35 @@ def saved_delete(name: str) -> Response:
     if not saved.drop(_store(), name):
         raise NotFound(f"no saved report {name!r}")
     return _json({"name": name, "deleted": True})
+
+
+@bp.get("/api/v1/experiments")
+def experiments() -> Response:
+    return _json({"experiments": experiment_reports.listing(_store())})
+
+
+@bp.get("/api/v1/experiments/<name>")
+def experiment(name: str) -> Response:
+    found = experiment_reports.one(_store(), name)
+    if found is None:
+        raise NotFound(f"no experiment {name!r}")
+    return _json(found)
+
+
+@bp.put("/api/v1/experiments/<name>")
+def experiment_put(name: str) -> Response:
+    body = _body()
+    if not isinstance(body, dict):
+        raise ParamError("body", "a JSON object: an experiment's definition")
+    return _json(experiment_reports.put(_store(), name, body))
+
+
+@bp.delete("/api/v1/experiments/<name>")
+def experiment_delete(name: str) -> Response:
+    if experiment_reports.one(_store(), name) is None:
+        raise NotFound(f"no experiment {name!r}")
+    status = experiment_catalog.stop(_store(), name)
+    return _json({"name": name, "deleted": True, "status": status})
 
 
 @bp.get("/api/v1/touchpoints")

@@ -3,9 +3,12 @@ answer they get against it, so it says what the API really returns."""
 
 from __future__ import annotations
 
+import json
+import re
 from functools import cache
 from typing import Any
 
+import schemas
 from reports.analyses import REPORTS
 from reports.parameters import Param, declared, schema
 
@@ -427,7 +430,10 @@ SCHEMAS: dict[str, Any] = {
         {"kind": {"type": "string", "enum": list(REPORTS)}},
         {"params": {"type": "object", "additionalProperties": _array(STR)}},
     ),
-    "Deleted": _obj({"name": STR, "deleted": BOOL}),
+    "Deleted": _obj(
+        {"name": STR, "deleted": BOOL},
+        {"status": {"type": "string", "description": "an experiment: ended, or withdrawn"}},
+    ),
     # A touchpoint: an event name, or {event, where}; where: filters {field, op, value}.
     "Touchpoint": {
         "oneOf": [
@@ -462,6 +468,37 @@ SCHEMAS: dict[str, Any] = {
     ),
 }
 _ratio = _nullable(NUM)
+
+
+def _document_parts(name: str, prefix: str) -> dict[str, Any]:
+    """The definitions of a document's JSON Schema (schemas/), named ``prefix`` + their own
+    capitalised name, their references pointed at the components."""
+    text = re.sub(
+        r'"#/definitions/(\w)',
+        lambda m: f'"#/components/schemas/{prefix}{m[1].upper()}',
+        json.dumps(schemas.load(name)["definitions"]),
+    )
+    return {prefix + key.capitalize(): part for key, part in json.loads(text).items()}
+
+
+SCHEMAS.update(_document_parts(schemas.EXPERIMENT_DOCUMENT, "Experiment"))
+SCHEMAS["ExperimentRequest"] = {
+    **SCHEMAS["ExperimentExperiment"],
+    "required": ["variants", "metric", "start"],
+    "description": "An experiment's definition, as in a document of `journey experiments "
+    "define` (its key is the path's, and may be left out)",
+}
+SCHEMAS["Experiment"] = _obj(
+    {
+        "key": STR,
+        "version": INT,
+        "defined_at": MOMENT,
+        "status": {"enum": ["scheduled", "running", "ended"]},
+        "control": STR,
+        "experiment": _ref("ExperimentExperiment"),
+    }
+)
+SCHEMAS["Experiments"] = _obj({"experiments": _array(_ref("Experiment"))})
 SCHEMAS["ScorecardBody"] = _obj(
     {
         "date_from": MOMENT,
@@ -766,6 +803,27 @@ def document() -> dict[str, Any]:
                 "defined",
             ),
             ("Retire a touchpoint set (its versions are kept)", "retired"),
+        )
+    )
+    paths.update(
+        _documents(
+            "/api/v1/experiments",
+            (
+                "Experiments: tailored content against a random holdout, per segment",
+                "Experiments",
+                "every experiment, its latest version and status",
+            ),
+            ("An experiment, its latest version and status", "Experiment", "the experiment"),
+            (
+                "Define an experiment (a new version when it changed)",
+                "ExperimentRequest",
+                "defined",
+            ),
+            (
+                "Stop an experiment: one running ends now, one not started is withdrawn; its "
+                "versions and exposures are kept",
+                "stopped",
+            ),
         )
     )
     every_report = {k: v for kinds in REPORT_RESULTS.values() for k, v in kinds.items()}

@@ -14,7 +14,6 @@ import hashlib
 from analyzer.experiments.definition import Experiment
 
 
-
 def bucket(key: str, person: str) -> float:
     """Where ``person`` falls in experiment ``key``, uniform in [0, 1): the first 8 bytes of
     SHA-256 of the key and the id (their own text, so no choice of ids can collide)."""

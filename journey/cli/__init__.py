@@ -28,6 +28,7 @@ COMMANDS = (
     "segments",
     "touchpoints",
     "alerts",
+    "experiments",
     "campaigns",
     "keys",
     "tokens",

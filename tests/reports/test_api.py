@@ -216,7 +216,11 @@ def test_paths_match_the_reference(api: Api) -> None:
         ({"step": ["View"]}, "step", "2 to 10"),
         ({"step": STEPS, "since": "2023-11-20", "until": "2023-11-14"}, "until", "after since"),
         ({"step": STEPS, "since": "yesterday"}, "since", "not a date"),
-        ({"step": STEPS, "until": "2099-01-01", "since": "1990-01-01"}, "until", "at most 731 days"),
+        (
+            {"step": STEPS, "until": "2099-01-01", "since": "1990-01-01"},
+            "until",
+            "at most 731 days",
+        ),
         ({"step": STEPS, "format": "xml"}, "format", "json, csv, html"),
         ({"step": STEPS, "mode": "sideways"}, "mode", "not one of"),
         ({"step": STEPS, "breakdown": "utm_source; DROP TABLE events"}, "breakdown", ""),
@@ -371,6 +375,52 @@ def test_touchpoint_sets_are_defined_and_used_as_steps(api: Api) -> None:
     refused = api.get("/api/v1/reports/funnel", step=["View", "set:wanting"], **PERIOD)
     assert refused.status_code == 400 and refused.json()["parameter"] == "step"
     assert "set:wanting: no touchpoint set" in refused.json()["error"]
+
+
+def test_experiments_are_defined_listed_and_stopped(api: Api) -> None:
+    """An experiment defined over the API is listed as the OpenAPI description says, a change
+    is a new version, a wrong field is a 400 naming its place, and stopping ends it."""
+    body = {
+        "segments": ["vip"],
+        "variants": [
+            {"name": "holdout", "weight": 10},
+            {"name": "offer", "weight": 90, "content": {"banner": "20% off"}},
+        ],
+        "metric": {"name": "orders", "converts": ["Buy"], "within": "7d"},
+        "guardrails": [{"name": "refunds", "converts": ["Error"], "worse": "higher"}],
+        "start": "2026-01-01T00:00:00Z",
+    }
+    put = api.call("PUT", "/api/v1/experiments/vip-offer", json=body)
+    assert put.status_code == 200, put.text
+    defined = check(put, "/api/v1/experiments/{name}", "put")
+    assert (defined["version"], defined["status"], defined["control"]) == (1, "running", "holdout")
+    assert defined["experiment"]["variants"][1]["content"] == {"banner": "20% off"}
+    again = api.call("PUT", "/api/v1/experiments/vip-offer", json=body)
+    assert again.json()["version"] == 1  # unchanged: the same version
+    listed = check(api.get("/api/v1/experiments"), "/api/v1/experiments")["experiments"]
+    assert [e["key"] for e in listed] == ["vip-offer"]
+    one = check(api.get("/api/v1/experiments/vip-offer"), "/api/v1/experiments/{name}")
+    assert one == defined
+
+    wrong = {**body, "variants": [{"name": "a"}, {"name": "b", "weight": 0}]}
+    bad = api.call("PUT", "/api/v1/experiments/vip-offer", json=wrong)
+    assert bad.status_code == 400, bad.text
+    assert check(bad, "/api/v1/experiments/{name}", "put")["parameter"] == (
+        "body.variants[1].weight"
+    )
+    other = api.call("PUT", "/api/v1/experiments/vip-offer", json={**body, "key": "other"})
+    assert other.status_code == 400 and other.json()["parameter"] == "body.key"
+    assert api.get("/api/v1/experiments/nothing").status_code == 404
+
+    later = {**body, "start": "2099-01-01"}
+    assert api.call("PUT", "/api/v1/experiments/later", json=later).status_code == 200
+    stopped = api.call("DELETE", "/api/v1/experiments/vip-offer")
+    assert check(stopped, "/api/v1/experiments/{name}", "delete")["status"] == "ended"
+    ended = api.get("/api/v1/experiments/vip-offer").json()
+    assert (ended["status"], ended["version"]) == ("ended", 2) and ended["experiment"]["end"]
+    withdrawn = api.call("DELETE", "/api/v1/experiments/later").json()
+    assert withdrawn["status"] == "withdrawn"
+    assert api.get("/api/v1/experiments/later").status_code == 404
 
 
 def test_the_journey_map_answers_as_described(api: Api) -> None:
