@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer import touchpoints
@@ -440,6 +440,53 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
     return reports.campaigns(store, p, today)
 
 
+def experiment(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """An experiment's results: per variant and per targeted segment, each metric against the
+    control (reports' rows: one per metric, segment and variant)."""
+    from analyzer.experiments import catalog
+    from analyzer.experiments.analysis import analyze
+
+    key = p.one("experiment") or ""
+    as_of = p.moment("as_of")
+    p.done()
+    found = catalog.stored(store).get(key)
+    if found is None:
+        raise NotFound(f"no experiment {key!r}")
+    if as_of is not None:
+        as_of += timedelta(days=1)  # the whole day asked for
+    resolve = functools.partial(touchpoints.resolve, store)
+    result = analyze(store, found.experiment, as_of or today, resolve)
+    rows = []
+    for m in result.metrics:
+        for g in m.groups:
+            for f in g.variants:
+                lift = f.lift or {}
+                rows.append(
+                    {
+                        "metric": m.name,
+                        "segment": g.segment,
+                        "variant": f.variant,
+                        "people": f.people,
+                        "value": f.value,
+                        "low": f.low,
+                        "high": f.high,
+                        "lift": lift.get("absolute"),
+                        "lift_low": lift.get("absolute_low"),
+                        "lift_high": lift.get("absolute_high"),
+                        "relative_lift": lift.get("relative"),
+                        "p_value": lift.get("p_value"),
+                        "adjusted_p_value": f.adjusted_p_value,
+                        "significant": f.significant,
+                    }
+                )
+    shown = Result("experiment", f"Experiment: {key}", result.as_dict(), rows)
+    shown.warnings = [{"message": w} for w in result.warnings]
+    end = found.experiment.end
+    if end is None or result.as_of < end:  # still running: say what an early look costs
+        shown.warnings.append({"message": f"The experiment is still running. {result.note}"})
+    return shown
+
+
 REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "funnel": funnel,
     "paths": paths,
@@ -453,6 +500,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "scorecard": scorecard,
     "compare": compare,
     "campaigns": campaigns,
+    "experiment": experiment,
 }
 
 
@@ -471,7 +519,7 @@ def run(
     result = REPORTS[kind](store, _declared(store, p, kind, longest_days), today)
     result.params = given
     again = _declared(store, Params(given), kind, p.longest_days)
-    result.warnings = [w.as_dict() for w in never_seen(store, kind, again, today)]
+    result.warnings += [w.as_dict() for w in never_seen(store, kind, again, today)]
     return result
 
 

@@ -399,6 +399,68 @@ def correlation_figures(data: dict[str, Any]) -> list[go.Figure]:
     return [_layout(fig, title, barmode="group", yaxis={"tickformat": ".0%"})]
 
 
+def experiment_figures(data: dict[str, Any]) -> list[go.Figure]:
+    """Per metric: each variant's rate (or mean) per segment with its 95% interval, and each
+    treatment's lift over the control per segment with its interval (colored: significant
+    after Benjamini-Hochberg)."""
+    out = []
+    for m in data["metrics"]:
+        conversion = m["kind"] == "conversion"
+        values = go.Figure()
+        segments = [g["segment"] for g in m["groups"]]
+        for name in data["variants"]:
+            shown = [next(f for f in g["variants"] if f["variant"] == name) for g in m["groups"]]
+            values.add_bar(
+                name=name,
+                x=segments,
+                y=[f["value"] for f in shown],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [_span(f["high"], f["value"]) for f in shown],
+                    "arrayminus": [_span(f["value"], f["low"]) for f in shown],
+                },
+            )
+        role = "guardrail" if m["guardrail"] else "primary metric"
+        what = "conversion" if conversion else "per person"
+        axis = {"tickformat": ".0%"} if conversion else {}
+        out.append(
+            _layout(values, f"{m['name']} ({role}, {what}; 95% interval)", barmode="group",
+                    yaxis=axis)
+        )  # fmt: skip
+        lift = go.Figure()
+        for name in data["variants"]:
+            if name == data["control"]:
+                continue
+            shown = [next(f for f in g["variants"] if f["variant"] == name) for g in m["groups"]]
+            tested = [(s, f) for s, f in zip(segments, shown, strict=True) if f["lift"]]
+            lift.add_bar(
+                name=f"{name} - {data['control']}",
+                x=[s for s, _ in tested],
+                y=[f["lift"]["absolute"] for _, f in tested],
+                marker_color=["#2a9d8f" if f["significant"] else "#bbbbbb" for _, f in tested],
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [
+                        f["lift"]["absolute_high"] - f["lift"]["absolute"] for _, f in tested
+                    ],
+                    "arrayminus": [
+                        f["lift"]["absolute"] - f["lift"]["absolute_low"] for _, f in tested
+                    ],
+                },
+            )
+        out.append(
+            _layout(lift, f"Lift in {m['name']} over {data['control']} (colored: significant)",
+                    barmode="group", yaxis=axis)
+        )  # fmt: skip
+    return out
+
+
+def _span(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 FIGURES = {
     "funnel": funnel_figures,
     "funnel_trend": trend_figures,
@@ -414,6 +476,7 @@ FIGURES = {
     "scorecard": scorecard_figures,
     "compare": compare_figures,
     "campaigns": campaign_figures,
+    "experiment": experiment_figures,
 }
 
 

@@ -499,6 +499,72 @@ SCHEMAS["Experiment"] = _obj(
     }
 )
 SCHEMAS["Experiments"] = _obj({"experiments": _array(_ref("Experiment"))})
+_maybe = _nullable(NUM)
+SCHEMAS["Lift"] = _obj(
+    {
+        "absolute": NUM,
+        "absolute_low": NUM,
+        "absolute_high": NUM,
+        "relative": _maybe,
+        "relative_low": _maybe,
+        "relative_high": _maybe,
+        "p_value": NUM,
+    }
+)
+SCHEMAS["ExperimentResult"] = _obj(
+    {
+        "key": STR,
+        "control": STR,
+        "variants": _array(STR),
+        "weights": _array(INT),
+        "start": MOMENT,
+        "end": _nullable(MOMENT),
+        "as_of": MOMENT,
+        "people": INT,
+        "crossed": INT,
+        "sample_ratio_p_value": _maybe,
+        "sample_ratio_mismatch": BOOL,
+        "metrics": _array(
+            _obj(
+                {
+                    "name": STR,
+                    "kind": {"enum": ["conversion", "revenue"]},
+                    "guardrail": BOOL,
+                    "worse": {"enum": ["lower", "higher"]},
+                    "within_seconds": NUM,
+                    "variance_reduction": _maybe,
+                    "groups": _array(
+                        _obj(
+                            {
+                                "segment": STR,
+                                "sample_ratio_p_value": _maybe,
+                                "variants": _array(
+                                    _obj(
+                                        {
+                                            "variant": STR,
+                                            "people": INT,
+                                            "total": NUM,
+                                            "value": _maybe,
+                                            "low": _maybe,
+                                            "high": _maybe,
+                                            "lift": _nullable(_ref("Lift")),
+                                            "cuped_lift": _nullable(_ref("Lift")),
+                                            "adjusted_p_value": _maybe,
+                                            "significant": BOOL,
+                                        }
+                                    )
+                                ),
+                            }
+                        )
+                    ),
+                }
+            )
+        ),
+        "people_needed": _maybe,
+        "note": STR,
+        "warnings": _array(STR),
+    }
+)
 SCHEMAS["ScorecardBody"] = _obj(
     {
         "date_from": MOMENT,
@@ -650,6 +716,7 @@ REPORT_RESULTS = {
     "scorecard": {"scorecard": "Scorecard"},
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
+    "experiment": {"experiment": "ExperimentResult"},
 }
 SUMMARIES = {
     "funnel": "Funnel: stage conversion, drop-off, time to convert, breakdown, trend, who dropped",
@@ -668,6 +735,9 @@ SUMMARIES = {
     "scorecard": "Per segment: funnel conversion, engagement, retention, revenue, satisfaction",
     "compare": "A segment's scorecard in two periods: each change with its 95% interval",
     "campaigns": "Campaign spend against first- and last-touch revenue, ROAS and ROI per segment",
+    "experiment": "An experiment per variant and targeted segment: people, each metric's rate or "
+    "mean with its interval, the lift over the control with its interval and p-value (also "
+    "CUPED-adjusted and Benjamini-Hochberg adjusted), the sample ratio test, people needed",
 }
 
 

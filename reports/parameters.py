@@ -291,6 +291,14 @@ REPORT_PARAMS: dict[str, tuple[Param, ...]] = {
         Param("lookback_days", "days before a purchase a touch counts", "integer", 30, 1, 365),
         *PERIOD,
     ),
+    "experiment": (
+        Param("experiment", "the experiment's key (journey experiments list)", required=True),
+        Param(
+            "as_of",
+            "read as of this day, an ISO date (default: now; never past the experiment's end)",
+            "date",
+        ),
+    ),
     "events": (
         Param("limit", "events to list", "integer", 200, 1, 5000),
         *PERIOD,

@@ -108,6 +108,10 @@ def test_the_openapi_document_types_what_it_used_to_leave_to_prose() -> None:
 def chdb_store(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
     opened = open_store("embedded", request, chdb_path)
     load(opened, random_log(3, persons=20), 3)
+    from analyzer.experiments import catalog
+    from tests.analyzer.experiments.test_analysis import experiment
+
+    catalog.define(opened, [experiment()])
     yield opened
     drop_store(opened)
 
@@ -129,6 +133,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("scorecard", {}),
     ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     ("campaigns", {}),
+    ("experiment", {"experiment": "vip-offer", "as_of": "2026-03-10"}),
 ]
 PERIOD = {"since": "2023-11-01", "until": "2023-12-01"}
 
@@ -139,7 +144,8 @@ def test_each_reader_reads_what_its_report_declares(chdb_store: Store) -> None:
     between them the runs of each report read every parameter it declares."""
     read: dict[str, set[str]] = {kind: set() for kind in KINDS}
     for kind, given in RUNS:
-        p = Params.of(**given, **PERIOD)
+        dated = any(d.name == "since" for d in REPORT_PARAMS[kind])
+        p = Params.of(**given, **(PERIOD if dated else {}))
         analyses.run(chdb_store, kind, p, datetime(2023, 11, 20, tzinfo=UTC))
         read[kind] |= p.read
     for kind in KINDS:
