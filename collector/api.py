@@ -14,7 +14,7 @@ from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
 from collector.keys import SERVER, origin_allowed
 from collector.pack import pack
-from collector.personalize import segments
+from collector.personalize import experiments, segments
 from collector.sink import Unavailable
 from collector.spool import Record
 from collector.validate import Rejected, check_message, without_nulls
@@ -26,6 +26,7 @@ from schemas import DEAD_LETTER
 
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
 bp.get("/segments")(segments)  # personalization: the visitor's public segments
+bp.get("/experiments")(experiments)  # the variants meant for a visitor, for servers
 
 # Full names and analytics.js's one-letter forms.
 SINGLE = {

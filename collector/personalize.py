@@ -16,17 +16,23 @@ An unknown visitor gets an empty list, like a visitor in no segment, so nothing 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import re
 import sqlite3
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
+from analyzer.errors import SpecError
+from analyzer.experiments.assignment import served
+from analyzer.experiments.definition import Experiment, parse_experiment
+from collector.keys import SERVER, Source
 from collector.writekey import Refused, admit
 from core.web import json_error
 from storage.store import Store
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 
 _FILE = re.compile(r"^public-segments-(\d+)-(\d+)\.sqlite3\Z")
 MAX_ID_CHARS = 200
+EXPERIMENTS_TABLE = "experiments"  # analyzer.experiments.catalog
+EXPERIMENTS_FILE = "experiments.json"
 
 
 class PublicSegments:
@@ -54,7 +62,13 @@ class PublicSegments:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # running and scheduled experiments, as last read (kept in a file for restarts)
+        self.experiments: list[Experiment] = []
+        self.experiments_text = ""
         folder.mkdir(parents=True, exist_ok=True)
+        kept = folder / EXPERIMENTS_FILE
+        if kept.is_file():
+            self._adopt_experiments(kept.read_text())
         found = [(int(m[1]), int(m[2]), p) for p in folder.iterdir() if (m := _FILE.match(p.name))]
         if found:  # serve the last complete copy at once: the store may be down at start-up
             self._adopt(*max(found))
@@ -67,12 +81,51 @@ class PublicSegments:
         if previous is not None:
             previous.close()
 
+    def _adopt_experiments(self, text: str) -> None:
+        """Experiments from their canonical JSON (key -> definition); one that no longer
+        reads (written by a newer Journey) is left out rather than stopping the others."""
+        found = []
+        for key, definition in json.loads(text or "{}").items():
+            try:
+                found.append(parse_experiment(definition, key))
+            except SpecError as exc:
+                log.warning("personalization: experiment %s left out: %s", key, exc)
+        with self._read:
+            self.experiments, self.experiments_text = found, text
+
+    def refresh_experiments(self) -> bool:
+        """Read the experiments' latest versions; True if they changed."""
+        if self.store is None:
+            return False
+        from storage import versioned
+
+        latest = versioned.latest(self.store, EXPERIMENTS_TABLE)
+        text = json.dumps(
+            {k: json.loads(v.text) for k, v in sorted(latest.items())}, sort_keys=True
+        )
+        if text == self.experiments_text:
+            return False
+        kept = self.folder / EXPERIMENTS_FILE
+        partial = kept.with_suffix(f".{os.getpid()}.partial")
+        partial.write_text(text)
+        partial.replace(kept)
+        self._adopt_experiments(text)
+        log.info("personalization: %s experiments", len(self.experiments))
+        return True
+
+    @property
+    def tag(self) -> str:
+        """What the answers depend on: the segments' version and the experiments read."""
+        digest = hashlib.sha256(self.experiments_text.encode()).hexdigest()[:12]
+        return f"{self.version}-{digest}"
+
     def refresh(self) -> bool:
         """Copy the store's newest version if it differs from ours; True if it did."""
         if self.store is None:
             return False
         from analyzer.segments.public import latest_version, visitors
 
+        self.refresh_experiments()
         with self._lock:
             version, count = latest_version(self.store)
             if (version, count) == (self.version, self.visitors) or not version:
@@ -137,9 +190,9 @@ def _error(status: int, reason: str) -> Response:
     return json_error(status, reason, success=False)
 
 
-def segments() -> Response:
-    """``GET /v1/segments?anonymousId=...&writeKey=...`` (or the key as the HTTP Basic user
-    name), served by the tracking API's blueprint (its rate limit and CORS apply)."""
+def _identified(allow_user: bool) -> tuple[Source, str, str] | Response:
+    """The request's source, and the visitor's anonymous id or (``allow_user``, with a server
+    key) user id; an error answer otherwise."""
     auth = request.authorization
     key = auth.username if auth is not None and auth.type == "basic" else None
     try:
@@ -147,22 +200,65 @@ def segments() -> Response:
     except Refused as exc:
         return _error(exc.status, exc.reason)
     visitor = request.args.get("anonymousId", "")
-    if not visitor or len(visitor) > MAX_ID_CHARS or "\x00" in visitor:
+    user = request.args.get("userId", "") if allow_user else ""
+    if user and found.kind != SERVER:
         return _error(
-            400, f"anonymousId: the visitor's anonymous id, 1 to {MAX_ID_CHARS} characters"
+            403, "userId: only a server write key may ask by user id (ids that can be guessed)"
         )
-    cache: PublicSegments | None = current_app.extensions.get("journey.public_segments")
-    answer = cache.lookup(found.name, visitor) if cache is not None else None
-    if cache is None or answer is None:
-        return _error(503, "personalization is not available yet: no segments published")
-    etag = str(cache.version)
-    if request.if_none_match.contains(etag):
-        response = Response(status=304)
-    else:
-        body: dict[str, Any] = {"segments": answer, "version": cache.version}
-        response = jsonify(body)
+    for name, value in (("anonymousId", visitor), ("userId", user)):
+        if len(value) > MAX_ID_CHARS or "\x00" in value:
+            return _error(400, f"{name}: 1 to {MAX_ID_CHARS} characters")
+    if not visitor and not user:
+        wanted = "anonymousId or userId" if allow_user else "anonymousId"
+        return _error(400, f"{wanted}: the visitor's anonymous id, 1 to {MAX_ID_CHARS} characters")
+    return found, visitor, user
+
+
+def _answer(cache: PublicSegments, body: dict[str, Any]) -> Response:
+    etag = cache.tag
+    response = Response(status=304) if request.if_none_match.contains(etag) else jsonify(body)
     response.set_etag(etag)
     # The browser may keep the answer, but asks again (cheaply) whether a refresh changed it.
     response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Vary"] = "Origin"
     return response
+
+
+def segments() -> Response:
+    """``GET /v1/segments?anonymousId=...&writeKey=...`` (or the key as the HTTP Basic user
+    name), served by the tracking API's blueprint (its rate limit and CORS apply): the
+    visitor's public segments, and the experiments meant for them with their variant and
+    content (analyzer.experiments.assignment)."""
+    asked = _identified(allow_user=False)
+    if isinstance(asked, Response):
+        return asked
+    found, visitor, _ = asked
+    cache: PublicSegments | None = current_app.extensions.get("journey.public_segments")
+    answer = cache.lookup(found.name, visitor) if cache is not None else None
+    if cache is None or (answer is None and not cache.experiments):
+        return _error(503, "personalization is not available yet: no segments published")
+    now = datetime.now(UTC)
+    body: dict[str, Any] = {
+        "segments": answer or [],
+        "version": cache.version,
+        "experiments": served(cache.experiments, visitor, answer or [], now),
+    }
+    return _answer(cache, body)
+
+
+def experiments() -> Response:
+    """``GET /v1/experiments?anonymousId=...`` (or ``userId=...`` with a server write key):
+    the experiments meant for the visitor, with their variant and content, for a server that
+    renders the page. The variant is the same the website gets for the same id; by user id,
+    only experiments for everyone (segments are known by anonymous id)."""
+    asked = _identified(allow_user=True)
+    if isinstance(asked, Response):
+        return asked
+    found, visitor, user = asked
+    cache: PublicSegments | None = current_app.extensions.get("journey.public_segments")
+    if cache is None:
+        return _error(503, "personalization is not available: no store to read experiments from")
+    member = (cache.lookup(found.name, visitor) or []) if visitor else []
+    now = datetime.now(UTC)
+    body = {"experiments": served(cache.experiments, visitor or user, member, now)}
+    return _answer(cache, body)

@@ -17,13 +17,16 @@
  * Identity: the anonymous id lives in a first-party cookie on the registrable domain (www. and
  * shop. share a visitor; crossSubdomain: false keeps it to the host) and in localStorage. With
  * cookieless: true, no cookie: one visitor per tab session (sessionStorage).
- * Personalization: segments(callback) asks the collector which public segments the visitor is in.
+ * Personalization: segments(callback) asks the collector which public segments the visitor is in;
+ * experiment(key, callback) which variant of an experiment to show them, and its content (one
+ * request for both per page). Handing a variant over sends "Experiment Viewed" once per
+ * experiment in this browser.
  * Privacy: Do Not Track, Global Privacy Control and optOut() stop all sending; form field
  * values are never read.
  */
 (function (w, d) {
   "use strict";
-  var VERSION = "1.2.0";
+  var VERSION = "1.3.0";
   var P = "journey_";
   var MAX_QUEUE = 500;
   var BATCH = 20;
@@ -301,6 +304,33 @@
     api.track(el.dataset.journeyEvent, properties);
   }
 
+  var asked = null; // this page's answer of /v1/segments: segments and experiments
+  function personal() {
+    if (asked) return asked;
+    if (optedOut() || !cfg.writeKey || !w.fetch) return Promise.resolve({});
+    var url = cfg.host + "/v1/segments?writeKey=" + encodeURIComponent(cfg.writeKey) +
+      "&anonymousId=" + encodeURIComponent(anonymousId());
+    asked = fetch(url, { credentials: "omit" })
+      .then(function (r) {
+        return r.ok ? r.json() : {};
+      })
+      .catch(function () {
+        asked = null; // offline: ask again next time
+        return {};
+      });
+    return asked;
+  }
+
+  function expose(key, found) {
+    if (get("xp:" + key) === found.variant) return; // told already, from this browser
+    set("xp:" + key, found.variant);
+    api.track("Experiment Viewed", {
+      experiment: key,
+      variant: found.variant,
+      segment: found.segment,
+    });
+  }
+
   var api = {
     init: function (options) {
       for (var k in options) cfg[k] = options[k];
@@ -346,19 +376,27 @@
     // callback(["vip", ...]); [] when there are none, when offline, or when the visitor opted out.
     segments: function (callback) {
       var done = typeof callback === "function" ? callback : function () {};
-      if (optedOut() || !cfg.writeKey || !w.fetch) return done([]);
-      var url = cfg.host + "/v1/segments?writeKey=" + encodeURIComponent(cfg.writeKey) +
-        "&anonymousId=" + encodeURIComponent(anonymousId());
-      fetch(url, { credentials: "omit" })
-        .then(function (r) {
-          return r.ok ? r.json() : { segments: [] };
-        })
-        .then(function (b) {
-          done(b.segments || []);
-        })
-        .catch(function () {
-          done([]);
-        });
+      personal().then(function (b) {
+        done(b.segments || []);
+      });
+    },
+    // An experiment's variant for this visitor: callback({variant, segment, content}), or
+    // callback(null) when it is not meant for them (not running, another segment, offline,
+    // opted out). Handing it over is the exposure ("Experiment Viewed", once per experiment in
+    // this browser); with {exposure: false}, call exposed(key) when the content is shown.
+    experiment: function (key, callback, options) {
+      var done = typeof callback === "function" ? callback : function () {};
+      personal().then(function (b) {
+        var found = (b.experiments || {})[key] || null;
+        if (found && !(options && options.exposure === false)) expose(key, found);
+        done(found);
+      });
+    },
+    exposed: function (key) {
+      personal().then(function (b) {
+        var found = (b.experiments || {})[key];
+        if (found) expose(key, found);
+      });
     },
     flush: flush,
     version: VERSION,

@@ -10,6 +10,9 @@ variant already exposed, which wins over the hash).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from analyzer.experiments.definition import Experiment
 
@@ -37,3 +40,36 @@ def assign(experiment: Experiment, person: str, exposed: str | None = None) -> s
     if exposed is not None and experiment.variant(exposed) is not None:
         return exposed
     return hashed_variant(experiment, person)
+
+
+def targeted(experiment: Experiment, segments: Sequence[str]) -> str | None:
+    """The first of the experiment's segments the visitor is in ('' for an experiment for
+    everyone); None when it is not for this visitor. A family (``rfm``) holds its groups."""
+    if not experiment.segments:
+        return ""
+    for name in experiment.segments:
+        if any(s == name or s.startswith(name + "/") for s in segments):
+            return name
+    return None
+
+
+def served(
+    experiments: Sequence[Experiment],
+    person: str,
+    segments: Sequence[str],
+    now: datetime,
+    exposed: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """What the website (or a server) is told for visitor ``person`` in ``segments``: for each
+    running experiment meant for them, the variant, the segment it was chosen for and the
+    variant's content; ``exposed``: variants already shown to the person, by experiment."""
+    out: dict[str, dict[str, Any]] = {}
+    for experiment in experiments:
+        segment = targeted(experiment, segments)
+        if segment is None or not experiment.running(now):
+            continue
+        name = assign(experiment, person, (exposed or {}).get(experiment.key))
+        variant = experiment.variant(name)
+        assert variant is not None
+        out[experiment.key] = {"variant": name, "segment": segment, "content": variant.content}
+    return out

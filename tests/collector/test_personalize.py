@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from analyzer.experiments import catalog as experiments
+from analyzer.experiments.assignment import hashed_variant
+from analyzer.experiments.definition import Experiment
+from analyzer.experiments.definition import parse_document as experiment_document
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
@@ -52,7 +57,7 @@ def test_answers_come_from_the_cache_scoped_by_write_key(
     assert cache.refresh() and not cache.refresh()  # copied once; nothing new the second time
     assert _ask(client, "blog-key", "a") == (
         200,
-        {"segments": ["pricing_fans"], "version": report.refresh},
+        {"segments": ["pricing_fans"], "version": report.refresh, "experiments": {}},
     )
     assert _ask(client, "shop-key", "b")[1]["segments"] == ["pricing_fans", "shop_buyers"]  # type: ignore[index]
     # another site's key, an unknown visitor, a visitor in no public segment: all the same []
@@ -79,6 +84,84 @@ def test_answers_come_from_the_cache_scoped_by_write_key(
     assert cache.refresh()
     assert _ask(client, "shop-key", "b")[1]["segments"] == []  # type: ignore[index]
     assert len(list((tmp_path / "cache").glob("*.sqlite3"))) == 1  # the old copy is removed
+
+
+def _experiments(*documents: dict[str, Any]) -> list[Experiment]:
+    return experiment_document({"version": 1, "experiments": list(documents)})
+
+
+FOR_FANS = {
+    "key": "fans-offer",
+    "segments": ["pricing_fans"],
+    "variants": [
+        {"name": "holdout", "weight": 1},
+        {"name": "call", "weight": 1, "content": {"headline": "Talk to sales"}},
+    ],
+    "metric": {"name": "calls", "converts": ["Call Booked"]},
+    "start": "2026-01-01",
+}
+FOR_EVERYONE = {
+    "key": "new-header",
+    "variants": [{"name": "A"}, {"name": "B"}, {"name": "C"}],
+    "metric": {"name": "signups", "converts": ["Signed Up"]},
+    "start": "2026-01-01",
+}
+LATER = {**FOR_EVERYONE, "key": "later", "start": "2099-01-01"}
+
+
+def test_experiments_are_served_with_the_segments_they_target(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """A visitor gets the running experiments meant for them (a targeted segment they are in, or
+    everyone), with the variant the hash gives their anonymous id and its content; a server
+    asks by user id with a server key only; the ETag follows the experiments too."""
+    migrations.apply(store)
+    insert_events(store, COLUMNS, _events())
+    catalog.define(store, parse_document(DOC))
+    refresh(store)
+    experiments.define(store, _experiments(FOR_FANS, FOR_EVERYONE, LATER))
+    cache = PublicSegments(store, tmp_path / "cache")
+    assert cache.refresh()
+    servers = KeyStore.local(settings.data_dir / "keys.sqlite3", KEYS)
+    server_key = servers.create("backend", kind="server")
+    client = _client(settings, cache)
+    fans, everyone, _ = _experiments(FOR_FANS, FOR_EVERYONE, LATER)
+    status, body = _ask(client, "blog-key", "a")
+    assert status == 200
+    expected = {
+        "fans-offer": {
+            "variant": hashed_variant(fans, "a"),
+            "segment": "pricing_fans",
+            "content": fans.variant(hashed_variant(fans, "a")).content,  # type: ignore[union-attr]
+        },
+        "new-header": {"variant": hashed_variant(everyone, "a"), "segment": "", "content": {}},
+    }
+    assert body["experiments"] == expected  # type: ignore[index]
+    outsider = _ask(client, "blog-key", "c")[1]["experiments"]  # type: ignore[index]
+    assert list(outsider) == ["new-header"]  # not a pricing fan: not in the targeted one
+
+    asked = client.get("/v1/experiments?writeKey=blog-key&anonymousId=a")
+    assert asked.status_code == 200 and asked.get_json()["experiments"] == expected
+    refused = client.get("/v1/experiments?writeKey=blog-key&userId=u1")
+    assert refused.status_code == 403 and refused.get_json()["error"].startswith("userId:")
+    by_user = client.get(f"/v1/experiments?writeKey={server_key}&userId=u1")
+    assert by_user.status_code == 200, by_user.get_json()
+    assert by_user.get_json()["experiments"] == {
+        "new-header": {"variant": hashed_variant(everyone, "u1"), "segment": "", "content": {}}
+    }
+    missing = client.get(f"/v1/experiments?writeKey={server_key}")
+    assert missing.status_code == 400 and "anonymousId or userId" in missing.get_json()["error"]
+
+    first = client.get("/v1/segments?writeKey=blog-key&anonymousId=a")
+    experiments.stop(store, "new-header")
+    assert cache.refresh_experiments()
+    again = client.get(
+        "/v1/segments?writeKey=blog-key&anonymousId=a",
+        headers={"If-None-Match": first.headers["ETag"]},
+    )
+    assert again.status_code == 200 and list(again.get_json()["experiments"]) == ["fans-offer"]
+    offline = PublicSegments(None, tmp_path / "cache")  # restarted while ClickHouse is down
+    assert [e.key for e in offline.experiments] == [e.key for e in cache.experiments]
 
 
 def test_bad_requests_say_why(settings: Settings, tmp_path: Path) -> None:

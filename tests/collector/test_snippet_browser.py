@@ -185,7 +185,7 @@ OFFER = """<!doctype html>
 <html><head><title>Offer</title>
 <script>
 !function(w,d,s){var j=w.journey=w.journey||[];if(j.init)return;["init","page","track","identify",
-"group","reset","optOut","optIn","segments"].forEach(function(m){j[m]=function(){j.push([m].concat([].slice.call(
+"group","reset","optOut","optIn","segments","experiment"].forEach(function(m){j[m]=function(){j.push([m].concat([].slice.call(
 arguments)))}});var e=d.createElement("script");e.async=1;e.src=s;d.head.appendChild(e)}(window,document,
 "COLLECTOR/js/journey.js");
 journey.init({writeKey: "KEY", host: "COLLECTOR", flushMs: 200});
@@ -200,6 +200,12 @@ journey.init({writeKey: "KEY", host: "COLLECTOR", flushMs: 200});
       }
       document.body.setAttribute("data-segments", segments.join(",") || "none");
     });
+    journey.experiment("fans-offer", function (found) {
+      if (found && found.content.headline) {
+        document.getElementById("offer").textContent = found.content.headline;
+      }
+      document.body.setAttribute("data-variant", found ? found.variant : "none");
+    });
   </script>
 </body></html>
 """
@@ -208,6 +214,12 @@ journey.init({writeKey: "KEY", host: "COLLECTOR", flushMs: 200});
 def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
     browser: Browser, pipeline: Pipeline, tmp_path: Path
 ) -> None:
+    """Segments, and an experiment for one of them: the fan sees the content of the variant the
+    hash gives them (a headline, or the default for the holdout), and however often the page
+    is seen, one exposure is stored."""
+    from analyzer.experiments import catalog as experiments
+    from analyzer.experiments.assignment import hashed_variant
+    from analyzer.experiments.definition import parse_document as experiment_document
     from analyzer.segments import catalog
     from analyzer.segments.definition import parse_document
     from analyzer.segments.refresh import refresh
@@ -236,6 +248,24 @@ def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
             }
         ),
     )
+    (offer,) = experiment_document(
+        {
+            "version": 1,
+            "experiments": [
+                {
+                    "key": "fans-offer",
+                    "segments": ["pricing_fans"],
+                    "variants": [
+                        {"name": "holdout", "weight": 1},
+                        {"name": "call", "weight": 1, "content": {"headline": "Book a call"}},
+                    ],
+                    "metric": {"name": "calls", "converts": ["Call Booked"]},
+                    "start": "2026-01-01",
+                }
+            ],
+        }
+    )
+    experiments.define(pipeline.store, [offer])
     # people, not bots: segments leave out headless browsers
     fan = browser.new_context(user_agent=CHROME_WINDOWS).new_page()
     other = browser.new_context(user_agent=CHROME_WINDOWS).new_page()
@@ -251,10 +281,23 @@ def test_a_visitor_sees_their_segments_content_after_the_next_refresh(
     for page in (fan, other):
         page.reload()
         page.wait_for_selector("body[data-segments]")
+    for page in (fan, other):
+        page.wait_for_selector("body[data-variant]")
     assert fan.get_attribute("body", "data-segments") == "pricing_fans"
-    assert fan.text_content("#offer") == "Talk to our sales team"
+    (visitor,) = {e["anonymous_id"] for e in pipeline.events() if e["event"] == "Pricing Viewed"}
+    variant = fan.get_attribute("body", "data-variant")
+    assert variant == hashed_variant(offer, visitor)
+    headline = "Book a call" if variant == "call" else "Talk to our sales team"
+    assert fan.text_content("#offer") == headline
     assert other.get_attribute("body", "data-segments") == "none"
+    assert other.get_attribute("body", "data-variant") == "none"  # not a fan: not in it
     assert other.text_content("#offer") == "Welcome!"
+    fan.reload()
+    fan.wait_for_selector("body[data-variant]")
+    pipeline.wait_events(8)  # 2 page views, 2 pricing views, 3 reloads, one exposure
+    seen = [e for e in pipeline.events() if e["event"] == "Experiment Viewed"]
+    assert len(seen) == 1
+    assert '"variant":"' + variant + '"' in seen[0]["properties"].replace(" ", "")
 
 
 def test_analytics_js_signatures(browser: Browser, pipeline: Pipeline) -> None:

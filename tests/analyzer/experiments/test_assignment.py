@@ -4,10 +4,11 @@ the exposed variant kept whatever id the person comes back under."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
 
 from scipy.stats import chisquare
 
-from analyzer.experiments.assignment import assign, bucket, hashed_variant
+from analyzer.experiments.assignment import assign, bucket, hashed_variant, served, targeted
 from analyzer.experiments.definition import Experiment, parse_document
 
 
@@ -58,3 +59,33 @@ def test_the_variant_already_exposed_wins_over_the_hash() -> None:
     assert assign(experiment, user) == "v1"
     assert assign(experiment, user, exposed="v0") == "v0"
     assert assign(experiment, user, exposed="retired") == "v1"
+
+
+def test_an_experiment_is_served_to_the_segments_it_targets_while_it_runs() -> None:
+    (found,) = parse_document(
+        {
+            "version": 1,
+            "experiments": [
+                {
+                    "key": "offer",
+                    "segments": ["vip", "rfm"],
+                    "variants": [{"name": "a"}, {"name": "b", "content": {"x": 1}}],
+                    "metric": {"name": "m", "converts": ["Buy"]},
+                    "start": "2026-01-01",
+                    "end": "2026-02-01",
+                }
+            ],
+        }
+    )
+    during, after = datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    assert targeted(found, ["rfm/Champions", "vip"]) == "vip"  # the experiment's order
+    assert targeted(found, ["rfm/Champions"]) == "rfm"  # a family holds its groups
+    assert targeted(found, ["rfmx"]) is None
+    given = served([found], "anon-1", ["vip"], during)
+    variant = hashed_variant(found, "anon-1")
+    content = {"x": 1} if variant == "b" else {}
+    assert given == {"offer": {"variant": variant, "segment": "vip", "content": content}}
+    assert served([found], "anon-1", ["new"], during) == {}
+    assert served([found], "anon-1", ["vip"], after) == {}
+    kept = served([found], "anon-1", ["vip"], during, exposed={"offer": "a"})
+    assert kept["offer"]["variant"] == "a"
