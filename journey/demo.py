@@ -4,6 +4,10 @@ Visitors come from distinct segments (traffic source, device, country, new or re
 company size) and walk a shop funnel (landing → product → cart → checkout → purchase) over one
 to three sessions, with drop-offs that differ by segment; some sign up mid-journey (identify),
 some accounts are companies (group). A few malformed events show per-event rejection.
+
+An experiment runs on the mobile shoppers (``EXPERIMENT``): free shipping against a holdout.
+Those the hash puts in the offer buy more readily (``OFFER_FACTOR``); the holdout as mobile
+visitors always have. So the journey report's experiment section finds a lift there, and only there.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
+
+from analyzer.experiments.definition import Experiment, parse_document
 
 CHANNELS = {  # utm source, medium, campaign, referrer, share, purchase propensity
     "google": ("google", "cpc", "brand", "https://www.google.com/", 0.3, 1.0),
@@ -55,6 +61,48 @@ COUNTRIES = {  # locale, time zone, a /24 the collector's offline database place
 }
 PRODUCTS = [(f"sku-{i:03d}", round(9.5 + i * 7.25, 2)) for i in range(1, 25)]
 HOST = "https://shop.example"
+# The segment the demo's experiment targets, and the experiment (its start set by ``experiment``)
+SEGMENTS: dict[str, Any] = {
+    "version": 1,
+    "segments": [
+        {
+            "name": "mobile_shoppers",
+            "category": "behavioral",
+            "description": "visitors whose latest event came from a phone",
+            "public": True,
+            "rule": {"attribute": "device", "eq": "mobile"},
+        }
+    ],
+}
+EXPERIMENT: dict[str, Any] = {
+    "key": "mobile-free-shipping",
+    "description": "free shipping for mobile shoppers, against a holdout",
+    "segments": ["mobile_shoppers"],
+    "variants": [
+        {"name": "holdout", "weight": 50},
+        {"name": "free_shipping", "weight": 50, "content": {"banner": "Free shipping today"}},
+    ],
+    "metric": {"name": "orders", "converts": ["Product Added", "Order Completed"], "within": "7d"},
+    "guardrails": [
+        {
+            "name": "revenue",
+            "revenue": {"event": "Order Completed", "property": "revenue"},
+            "within": "7d",
+        }
+    ],
+    "minimum_effect": 0.05,
+}
+OFFER_FACTOR = 0.7  # the offer's mobile shoppers buy more readily (DEVICES: mobile 0.55)
+
+
+def experiment(now: datetime) -> Experiment:
+    """The demo's experiment, started at the midnight 15 days before ``now`` (before any of the
+    demo's traffic), so runs on the same day define the same version."""
+    start = (now - timedelta(days=15)).replace(hour=0, minute=0, second=0, microsecond=0)
+    (found,) = parse_document(
+        {"version": 1, "experiments": [{**EXPERIMENT, "start": start.isoformat()}]}
+    )
+    return found
 
 
 @dataclass
@@ -85,10 +133,21 @@ def _visitor(rng: random.Random) -> Visitor:
     )
 
 
-def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[str, Any]]:
-    """The messages of one visitor, in time order."""
+def journey_of(
+    v: Visitor, rng: random.Random, now: datetime, test: Experiment | None = None
+) -> Iterator[dict[str, Any]]:
+    """The messages of one visitor, in time order; with ``test``, a mobile visitor is shown
+    its variant when first looking at a product, and the offer works (``OFFER_FACTOR``). The
+    variant is drawn from ``rng`` by the weights, so a seed replays the same journeys (the
+    collector's hash of the anonymous id, new each run, would not)."""
     source, medium, campaign, referrer, _, propensity = CHANNELS[v.channel]
     agent, _, device_factor = DEVICES[v.device]
+    variant = None
+    if test is not None and v.device == "mobile":  # drawn as the hash would, by the weights
+        names, weights = zip(*((x.name, x.weight) for x in test.variants), strict=True)
+        variant = rng.choices(names, weights=weights)[0]
+    if test is not None and variant is not None and variant != test.control:
+        device_factor = OFFER_FACTOR
     locale, tz, network = COUNTRIES[v.country]
     t = now - timedelta(days=rng.uniform(0.5, 13), seconds=rng.uniform(0, 86400))
     user_id = ""
@@ -134,6 +193,11 @@ def journey_of(v: Visitor, rng: random.Random, now: datetime) -> Iterator[dict[s
         yield msg("page", name="Home", path="/", properties={"title": "Shop"})
         if rng.random() > 0.8:
             continue  # bounced
+        if variant is not None:  # the offer's banner (or none), as the website shows it
+            properties = {"experiment": EXPERIMENT["key"], "variant": variant}
+            yield msg("track", event="Experiment Viewed", path="/", properties={
+                **properties, "segment": "mobile_shoppers"})  # fmt: skip
+            variant = None  # shown once
         for _ in range(rng.randint(1, 3)):
             sku, price = rng.choice(PRODUCTS)
             yield msg(
@@ -211,8 +275,9 @@ def generate(visitors: int, seed: int, now: datetime | None = None) -> list[dict
     rng = random.Random(seed)
     now = now or datetime.now(UTC)
     messages: list[dict[str, Any]] = []
+    test = experiment(now)
     for _ in range(visitors):
-        messages.extend(_in_the_past(list(journey_of(_visitor(rng), rng, now)), now))
+        messages.extend(_in_the_past(list(journey_of(_visitor(rng), rng, now, test)), now))
     for i in range(max(1, len(messages) // 500)):  # malformed: a track without its event name
         messages.insert(
             rng.randrange(len(messages)), {"type": "track", "anonymousId": f"broken-{i}"}

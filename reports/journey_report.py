@@ -1,8 +1,8 @@
 """The journey report of a shop: the funnel by traffic source and by device, its daily trend,
 the journey map of the shop's stages per traffic source, a daily trend of the people at a
 stage by source, the top paths, the pain points of the weakest source, retention and
-lifecycle, the web basics, and what distinguishes the people who drop at the funnel's
-weakest step, on one HTML page. `journey demo` writes it for the demo
+lifecycle, the web basics, what distinguishes the people who drop at the funnel's weakest
+step, and the latest experiments, on one HTML page. `journey demo` writes it for the demo
 traffic (and defines the shop's stages as touchpoint sets, ``SHOP_STAGES``); `journey report
 journey` for any store whose events follow the shop's names (Segment's e-commerce spec), with
 the stages as touchpoint sets where they are defined, else one event each."""
@@ -101,6 +101,7 @@ def results(store: Store, since: datetime, until: datetime) -> list[Result]:
     )
     out.append(run(store, "lifecycle", Params.of(event=SHOP_FUNNEL[0], period="day", **period)))
     out.append(run(store, "web", Params.of(clean=r"^/product/[^/]+$=/product/:id", **period)))
+    out += [run(store, "experiment", Params.of(experiment=key)) for key in _experiments(store)]
     # what distinguishes the people who drop at the shop funnel's weakest step
     steps = by_source.data["steps"]
     if steps[0]["people"]:
@@ -114,6 +115,15 @@ def results(store: Store, since: datetime, until: datetime) -> list[Result]:
             )
         )
     return out
+
+
+def _experiments(store: Store, most: int = 3) -> list[str]:
+    """The latest experiments started (up to ``most``), newest first."""
+    from analyzer.experiments import catalog
+
+    found = sorted(catalog.stored(store).values(), key=lambda s: s.experiment.start, reverse=True)
+    now = datetime.now(found[0].experiment.start.tzinfo) if found else None
+    return [s.experiment.key for s in found if now and s.experiment.start <= now][:most]
 
 
 def period_of(store: Store) -> tuple[datetime, datetime] | None:

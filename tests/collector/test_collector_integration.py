@@ -214,7 +214,12 @@ def test_the_readme_demo_command_runs_the_whole_pipeline(tmp_path: Path) -> None
     ]
     kinds = re.findall(r"<section data-kind='(\w+)'>", page)
     assert kinds[:6] == ["funnel", "funnel", "funnel_trend", "journey_map", "trends", "paths"]
-    assert {"retention", "lifecycle", "web", "correlation"} <= set(kinds)
+    assert {"retention", "lifecycle", "web", "experiment", "correlation"} <= set(kinds)
+    # the experiment the demo traffic ran on its mobile shoppers, printed and in the report
+    assert "experiment mobile-free-shipping: orders holdout " in out
+    tested = results[kinds.index("experiment")]
+    assert tested["key"] == "mobile-free-shipping" and tested["people"] > 0
+    assert [g["segment"] for g in tested["metrics"][0]["groups"]] == ["(all)", "mobile_shoppers"]
     weakest = results[kinds.index("correlation")]
     assert weakest["dropped"] > 0 and weakest["tested"] > 0  # the funnel's weakest step
     # the journey map of the shop's stages (touchpoint sets the demo defined), per source
