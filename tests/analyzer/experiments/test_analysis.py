@@ -269,3 +269,75 @@ def test_the_planted_lift_is_found_where_it_was_planted_and_not_elsewhere(store:
     assert orders.variance_reduction is not None and orders.variance_reduction >= 0
     assert [m.name for m in result.metrics] == ["orders", "revenue"]
     assert result.metrics[1].guardrail and result.metrics[1].kind == "revenue"
+
+
+AA_EXPERIMENTS = 100
+
+
+def _aa_log(persons: int, seed: int) -> list[tuple[Any, ...]]:
+    """Everyone sees AA_EXPERIMENTS A/A experiments (variants by the hash, as served) and one
+    whose exposures were logged 45/55 under a 50/50 design; a fifth buy within a day, whatever
+    they were shown."""
+    rng = random.Random(seed)
+    rows: list[tuple[Any, ...]] = []
+    tests = [_aa(f"aa-{i}") for i in range(AA_EXPERIMENTS)]
+
+    def add(event: str, anon: str, ms: int, props: dict[str, Any]) -> None:
+        text = json.dumps(props, separators=(",", ":"))
+        rows.append((f"aa{len(rows)}", "track", event, anon, "", ms // 1000, ms, text, "desktop"))
+
+    for p in range(persons):
+        anon = f"aa-visitor-{seed}-{p}"
+        seen = MS + rng.randrange(0, 10 * DAY)
+        for test in tests:
+            shown = {"experiment": test.key, "variant": hashed_variant(test, anon)}
+            add("Experiment Viewed", anon, seen, shown)
+        skewed = "a" if rng.random() < 0.45 else "b"
+        add("Experiment Viewed", anon, seen, {"experiment": "skewed", "variant": skewed})
+        if rng.random() < 0.2:
+            add("Buy", anon, seen + rng.randrange(1, DAY), {})
+    return rows
+
+
+def _aa(key: str) -> Experiment:
+    (found,) = parse_document(
+        {
+            "version": 1,
+            "experiments": [
+                {
+                    "key": key,
+                    "variants": [{"name": "a"}, {"name": "b"}],
+                    "metric": {"name": "buys", "converts": ["Buy"], "within": "7d"},
+                    "start": START.isoformat(),
+                    "end": END.isoformat(),
+                }
+            ],
+        }
+    )
+    return found
+
+
+@pytest.mark.engines("embedded")
+def test_a_a_experiments_find_differences_at_the_nominal_rate(store: Store) -> None:
+    """With nothing planted, about 5% of A/A experiments look significant at 5%, and the 95%
+    intervals cover no difference about 95% of the time; a 45/55 split under a 50/50 design is
+    flagged as a sample ratio mismatch, and the A/A splits are not."""
+    migrations.apply(store)
+    rows = _aa_log(1500, 21)
+    for i in range(0, len(rows), 50_000):
+        insert_events(store, COLUMNS, rows[i : i + 50_000])
+    p_values, covered, srm = [], 0, 0
+    for i in range(AA_EXPERIMENTS):
+        result = analysis.analyze(store, _aa(f"aa-{i}"), END)
+        (b,) = [f for f in result.metrics[0].groups[0].variants if f.lift]
+        assert b.lift is not None and result.people == 1500
+        p_values.append(b.lift["p_value"])
+        covered += b.lift["absolute_low"] <= 0 <= b.lift["absolute_high"]
+        srm += result.sample_ratio_mismatch
+    positives = sum(p < 0.05 for p in p_values)
+    assert 0 < positives <= 12, positives  # 5 expected; 12 or more has probability < 0.5%
+    assert covered >= 88, covered  # 95 expected
+    assert srm <= 1
+    skewed = analysis.analyze(store, _aa("skewed"), END)
+    assert skewed.sample_ratio_mismatch and skewed.sample_ratio_p_value < 0.001  # type: ignore[operator]
+    assert any("sample ratio mismatch" in w for w in skewed.warnings)
