@@ -196,6 +196,8 @@ def _notice(
         f"[{label}] {rule.name} ({scope}): {rule.what} conversion {verdict.reason}; "
         f"people entering {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
     )
+    if rule.experiment is not None:
+        text = f"[{label}] {rule.name} ({scope}): experiment {rule.experiment}: {verdict.reason}"
     details = {
         "description": rule.description,
         "conversion": rule.what,
@@ -264,7 +266,10 @@ class Engine:
         evaluation = Evaluation(rule.name, s.version, at, start, end)
         counted = metrics.alerts()
         try:
-            _, _, results = evaluate(Measure(self.store, rule), at, self.states(rule.name))
+            if rule.experiment is not None:
+                results = self._guardrails(rule, at)
+            else:
+                _, _, results = evaluate(Measure(self.store, rule), at, self.states(rule.name))
         except SpecError as exc:  # a segment never refreshed, a step that cannot be computed
             evaluation.error = str(exc)
             log.error("alert %s cannot be evaluated: %s", rule.name, exc)
@@ -315,6 +320,17 @@ class Engine:
                 ],
             )
         return evaluation
+
+    def _guardrails(self, rule: Rule, at: datetime) -> list[tuple[str, Verdict, lifecycle.Step]]:
+        """Verdicts and state steps of an experiment rule's guardrails (alerts.guardrails)."""
+        from alerts.guardrails import verdicts
+
+        before = self.states(rule.name)
+        return [
+            (scope, verdict, lifecycle.advance(rule, before.get(scope, lifecycle.State()),
+                                               verdict.outcome, at))
+            for scope, verdict in verdicts(self.store, rule, at)
+        ]  # fmt: skip
 
     def _write(self, e: Evaluation) -> None:
         rows = []
@@ -406,6 +422,8 @@ def backtest(
     """When ``rule`` would have fired and resolved between ``since`` and ``until``, evaluated
     every ``every`` (the rule's own by default). Nothing is written or sent."""
     step = every or rule.every
+    if rule.experiment is not None:
+        raise RuleError("name: a rule on an experiment's guardrails is not backtested")
     if not since < until:
         raise RuleError("since: must be before until")
     moments = int((until - since) / step) + 1

@@ -29,6 +29,15 @@
           - email: [growth@example.com]
           - log: true
 
+An experiment's guardrails are watched by a rule naming the experiment instead of a funnel:
+
+      - name: shipping-guardrails
+        experiment: mobile-free-shipping    # its guardrail metrics, per variant and segment
+        condition: {significant: 0.01}      # a variant worse than the control, one-sided p
+        every: 1h
+        min_people: 100                     # fewer in the variant or the control: no verdict
+        channels: [{log: true}]
+
 People "enter" when they do the funnel's first step (with ``step``: reach the step before it).
 The cohort evaluated at a moment t is the people who entered in the ``lookback`` ending one
 conversion window before t, so each has had the whole window to convert and a late evening
@@ -127,11 +136,14 @@ class Rule:
     quiet_hours: QuietHours | None = None
     description: str = ""
     include_bots: bool = False  # bots' events count (collector.agent flags them)
+    experiment: str | None = None  # a rule on this experiment's guardrails, not a funnel
     source: dict[str, Any] = field(default_factory=dict, compare=False)  # as written
 
     @property
     def what(self) -> str:
         """The conversion watched, in words."""
+        if self.experiment is not None:
+            return f"the guardrails of experiment {self.experiment}"
         if self.step is None:
             return f"{self.steps[-1].event} from {self.steps[0].event}"
         return f"{self.steps[self.step - 1].event} from {self.steps[self.step - 2].event}"
@@ -278,6 +290,7 @@ RULE_KEYS = (
     "name",
     "description",
     "funnel",
+    "experiment",
     "scope",
     "step",
     "every",
@@ -297,6 +310,8 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
     name = raw.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise fail(f"{where}.name", "1 to 64 of a-z, 0-9, _ and -, starting with a letter or digit")
+    if "experiment" in raw:
+        return _experiment_rule(raw, where, name, allow_private)
     funnel = raw.get("funnel")
     if not isinstance(funnel, dict):
         raise fail(f"{where}.funnel", "{steps: [...], window: 1h, mode: ordered}")
@@ -345,6 +360,47 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
         description=text(raw.get("description", ""), f"{where}.description"),
         source=raw,
         **_scope(raw.get("scope"), f"{where}.scope"),
+    )
+
+
+def _experiment_rule(raw: dict[str, Any], where: str, name: str, allow_private: bool) -> Rule:
+    """A rule on an experiment's guardrails: a variant significantly worse than the control."""
+    for key in ("funnel", "scope", "step", "lookback"):
+        if key in raw:
+            raise fail(f"{where}.{key}", "a rule on an experiment takes no funnel, scope or step")
+    key = raw["experiment"]
+    if not isinstance(key, str) or not _NAME.match(key):
+        raise fail(f"{where}.experiment", "an experiment's key (journey experiments list)")
+    condition = raw.get("condition")
+    if not isinstance(condition, dict) or set(condition) != {"significant"}:
+        raise fail(f"{where}.condition", "{significant: ALPHA}: a variant worse than the control")
+    alpha = share(condition["significant"], f"{where}.condition.significant")
+    if alpha > 0.2:
+        raise fail(f"{where}.condition.significant", "a significance level of at most 0.2")
+    every = duration(raw.get("every", "1h"), f"{where}.every")
+    if not timedelta(minutes=1) <= every <= timedelta(days=7):
+        raise fail(f"{where}.every", "from 1m to 7d")
+    if "channels" not in raw:
+        raise fail(f"{where}.channels", "missing: where notices go")
+    return Rule(
+        name=name,
+        steps=(),
+        window=timedelta(0),
+        mode="ordered",
+        scope="each",
+        condition=Condition("significant", alpha),
+        channels=_channels(raw["channels"], f"{where}.channels", allow_private),
+        every=every,
+        min_people=whole(raw.get("min_people", 100), f"{where}.min_people", 1, 10_000_000),
+        cooldown=duration(raw.get("cooldown", "1h"), f"{where}.cooldown")
+        if raw.get("cooldown") not in (0, "0")
+        else timedelta(0),
+        quiet_hours=_quiet(raw["quiet_hours"], f"{where}.quiet_hours")
+        if raw.get("quiet_hours") is not None
+        else None,
+        description=text(raw.get("description", ""), f"{where}.description"),
+        experiment=key,
+        source=raw,
     )
 
 

@@ -29,7 +29,7 @@ DEAD_LETTER = "journey/dead_letter/1-0-0"
 # analyzer/segments/definition.py, alerts/rules.py and analyzer/experiments/definition.py,
 # which the examples hold to these.
 SEGMENT_DOCUMENT = "journey/segment_document/1-0-0"
-ALERT_DOCUMENT = "journey/alert_document/1-0-0"
+ALERT_DOCUMENT = "journey/alert_document/1-0-1"  # 1-0-1: rules on experiments
 EXPERIMENT_DOCUMENT = "journey/experiment_document/1-0-0"
 
 
