@@ -123,6 +123,7 @@ class PublicSegments:
         """Copy the store's newest version if it differs from ours; True if it did."""
         if self.store is None:
             return False
+        from analyzer.experiments.published import exposures
         from analyzer.segments.public import latest_version, visitors
 
         self.refresh_experiments()
@@ -143,6 +144,14 @@ class PublicSegments:
                 db.executemany(
                     "INSERT OR REPLACE INTO visitors VALUES (?, ?, ?)",
                     ((s, a, json.dumps(segs)) for s, a, segs in rows),
+                )
+                db.execute(
+                    "CREATE TABLE exposed (anonymous_id TEXT, experiment TEXT, variant TEXT, "
+                    "PRIMARY KEY (anonymous_id, experiment)) WITHOUT ROWID"
+                )
+                db.executemany(
+                    "INSERT OR REPLACE INTO exposed VALUES (?, ?, ?)",
+                    exposures(self.store, version),
                 )
                 db.commit()
             finally:
@@ -165,6 +174,20 @@ class PublicSegments:
                 (source, anonymous_id),
             ).fetchone()
         return json.loads(row[0]) if row else []
+
+    def exposed(self, anonymous_id: str) -> dict[str, str]:
+        """The variants the visitor's person was first shown, by experiment (any device)."""
+        with self._read:
+            if self._conn is None:
+                return {}
+            try:
+                rows = self._conn.execute(
+                    "SELECT experiment, variant FROM exposed WHERE anonymous_id = ?",
+                    (anonymous_id,),
+                ).fetchall()
+            except sqlite3.OperationalError:  # a copy made before exposures were published
+                return {}
+        return {str(e): str(v) for e, v in rows}
 
     def poll(self) -> None:
         """Refresh every ``poll_seconds`` until ``stop``; a failing store is retried."""
@@ -241,7 +264,9 @@ def segments() -> Response:
     body: dict[str, Any] = {
         "segments": answer or [],
         "version": cache.version,
-        "experiments": served(cache.experiments, visitor, answer or [], now),
+        "experiments": served(
+            cache.experiments, visitor, answer or [], now, cache.exposed(visitor)
+        ),
     }
     return _answer(cache, body)
 
@@ -259,6 +284,7 @@ def experiments() -> Response:
     if cache is None:
         return _error(503, "personalization is not available: no store to read experiments from")
     member = (cache.lookup(found.name, visitor) or []) if visitor else []
+    shown = cache.exposed(visitor) if visitor else {}
     now = datetime.now(UTC)
-    body = {"experiments": served(cache.experiments, visitor or user, member, now)}
+    body = {"experiments": served(cache.experiments, visitor or user, member, now, shown)}
     return _answer(cache, body)

@@ -113,6 +113,7 @@ PERSON_ROWS = {
     "rfm_values": "has(%(ids)s, person_id)",
     "propensity_scores": "has(%(ids)s, person_id)",
     "public_segments": "has(%(ids)s, anonymous_id)",  # what the website may be told
+    "experiment_exposures": "has(%(ids)s, anonymous_id)",  # the variants it was shown
 }
 
 

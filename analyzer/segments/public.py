@@ -13,8 +13,10 @@ visitor about another. Segments limited to some sources are only told through th
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.experiments import published as exposed
 from analyzer.identity import KEY, stitched
 from analyzer.membership import members_sql, refreshed
 from analyzer.segments.catalog import stored
@@ -74,6 +76,8 @@ def publish(store: Store, version: int) -> int:
     Versions older than the one before are deleted: a collector reading the previous version
     while this one is written still finds it."""
     db = identifier(store.database)
+    # the variants already shown first, so a collector seeing this version finds them too
+    exposed.publish(store, version, datetime.now(UTC))
     scopes = public_definitions(store)
     done = refreshed(store)  # a segment never refreshed has nothing to tell
     names = [n for n in sorted(scopes) if n in done]
@@ -94,11 +98,12 @@ def publish(store: Store, version: int) -> int:
         {"v": version},
     )
     if older:
-        store.execute(
-            f"ALTER TABLE {rows_of(store, TABLE)}{on_cluster(store)} DELETE "
-            "WHERE version < %(keep)s",
-            {"keep": int(older[0][0])},
-        )
+        for table in (TABLE, exposed.TABLE):
+            store.execute(
+                f"ALTER TABLE {rows_of(store, table)}{on_cluster(store)} DELETE "
+                "WHERE version < %(keep)s",
+                {"keep": int(older[0][0])},
+            )
     return int(written)
 
 

@@ -4,6 +4,7 @@ public segments, on the ClickHouse server and on chDB."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,45 @@ def test_experiments_are_served_with_the_segments_they_target(
     assert again.status_code == 200 and list(again.get_json()["experiments"]) == ["fans-offer"]
     offline = PublicSegments(None, tmp_path / "cache")  # restarted while ClickHouse is down
     assert [e.key for e in offline.experiments] == [e.key for e in cache.experiments]
+
+
+def test_a_person_keeps_their_variant_on_another_device(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Shown a variant on one device, then logged in on another whose own id the hash puts in
+    the other variant: after the next publication the second device gets the first's."""
+    migrations.apply(store)
+    (everyone,) = _experiments({**FOR_EVERYONE, "variants": [{"name": "A"}, {"name": "B"}]})
+    first = next(
+        f"laptop-{i}" for i in range(100) if hashed_variant(everyone, f"laptop-{i}") == "A"
+    )
+    second = next(f"phone-{i}" for i in range(100) if hashed_variant(everyone, f"phone-{i}") == "B")
+    shown = '{"experiment":"new-header","variant":"A"}'
+    rows = [
+        ("x1", "track", "Experiment Viewed", first, "", "blog", shown),
+        ("x2", "identify", "", first, "u9", "blog", "{}"),
+        ("x3", "identify", "", second, "u9", "blog", "{}"),
+        ("x4", "page", "", second, "u9", "blog", "{}"),
+    ]
+    columns = ["event_id", "type", "event", "anonymous_id", "user_id", "source", "properties",
+               "timestamp", "timestamp_ms"]  # fmt: skip
+    start = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1000)
+    timed = [(*r, (start + i * 60_000) // 1000, start + i * 60_000) for i, r in enumerate(rows)]
+    insert_events(store, columns, timed)
+    experiments.define(store, [everyone])
+    catalog.define(store, parse_document(DOC))
+    cache = PublicSegments(store, tmp_path / "cache")
+    client = _client(settings, cache)
+    cache.refresh_experiments()
+    before = _ask(client, "blog-key", second)[1]["experiments"]  # type: ignore[index]
+    assert before["new-header"]["variant"] == "B"  # not published yet: the hash of its own id
+    refresh(store)
+    assert cache.refresh()
+    after = _ask(client, "blog-key", second)[1]["experiments"]  # type: ignore[index]
+    assert after["new-header"]["variant"] == "A"
+    assert _ask(client, "blog-key", first)[1]["experiments"]["new-header"]["variant"] == "A"  # type: ignore[index]
+    by_server = client.get(f"/v1/experiments?writeKey=blog-key&anonymousId={second}")
+    assert by_server.get_json()["experiments"]["new-header"]["variant"] == "A"
 
 
 def test_bad_requests_say_why(settings: Settings, tmp_path: Path) -> None:
