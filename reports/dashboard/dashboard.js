@@ -56,6 +56,10 @@
   function params() {
     var kind = $("kind").value;
     var p = new URLSearchParams();
+    if (kind === "experiment") {  // an experiment reads its own dates, everyone but bots
+      p.append("experiment", $("experiment-key").value);
+      return p;
+    }
     if (since()) { p.append("since", since()); }
     if ($("until").value) { p.append("until", $("until").value); }
     if ($("in-segment").value) { p.append("in_segment", $("in-segment").value); }
@@ -98,6 +102,14 @@
         $("breakdown").appendChild(option);
       }
       $("breakdown").value = breakdown;
+    } else if (kind === "experiment") {
+      var key = p.get("experiment") || "";
+      if (key && !Array.prototype.some.call($("experiment-key").options, function (o) { return o.value === key; })) {
+        var known = document.createElement("option");
+        known.value = known.textContent = key;
+        $("experiment-key").appendChild(known);
+      }
+      $("experiment-key").value = key;
     } else if (kind === "paths") {
       $("path-start").value = p.get("start") || "";
       $("path-kind").value = p.get("kind") || "all";
@@ -242,7 +254,17 @@
         ? "; " + s.bot_events + " of them from bots, left out of every report unless " +
           "'Include bots' is ticked" : "");
     });
-    return Promise.all([segments, loadSaved(), stored]);
+    var tests = api("/api/v1/experiments").then(function (body) {
+      var select = $("experiment-key");
+      body.experiments.forEach(function (e) {
+        if (Array.prototype.some.call(select.options, function (o) { return o.value === e.key; })) return;
+        var option = document.createElement("option");
+        option.value = e.key;
+        option.textContent = e.key + " (" + e.status + ")";
+        select.appendChild(option);
+      });
+    });
+    return Promise.all([segments, loadSaved(), stored, tests]);
   }
 
   function periodFromHash() {

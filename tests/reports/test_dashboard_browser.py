@@ -212,3 +212,51 @@ def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, ap
     expected = [[g["value"], [s["people"] for s in g["stages"]]] for g in answer["groups"]]
     assert _drawn(page) == expected
     page.close()
+
+
+def test_an_experiment_is_picked_and_drawn_with_the_apis_figures(
+    browser: Browser, api: Api
+) -> None:
+    """An experiment defined over the API is offered by the form; opened, its charts are the
+    report's: each variant's conversion per segment, and the lift over the control."""
+    from analyzer.experiments.assignment import hashed_variant
+    from analyzer.experiments.definition import parse_experiment
+    from tests.helpers import insert_events
+
+    body = {
+        "variants": [{"name": "holdout"}, {"name": "banner"}],
+        "metric": {"name": "buys", "converts": ["Buy"], "within": "7d"},
+        "start": "2024-01-01",
+        "end": "2024-02-01",
+    }
+    assert api.call("PUT", "/api/v1/experiments/dash-test", json=body).status_code == 200
+    test = parse_experiment({**body, "key": "dash-test"}, "test")
+    rows = []
+    at = 1_704_880_000_000  # 2024-01-10
+    for i in range(60):
+        anon = f"dash-visitor-{i}"
+        shown = f'{{"experiment":"dash-test","variant":"{hashed_variant(test, anon)}"}}'
+        rows.append((f"dash-{i}-x", "track", "Experiment Viewed", anon, at // 1000, at, shown))
+        if i % 3 == 0:
+            rows.append((f"dash-{i}-b", "track", "Buy", anon, at // 1000 + 60, at + 60_000, "{}"))
+    columns = ["event_id", "type", "event", "anonymous_id", "timestamp", "timestamp_ms",
+               "properties"]  # fmt: skip
+    insert_events(api.store, columns, rows)
+    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    page.wait_for_selector("#experiment-key option[value='dash-test']", state="attached")
+    page.select_option("#kind", "experiment")
+    page.select_option("#experiment-key", "dash-test")
+    page.click("#run")
+    _wait_chart(page)
+    assert page.inner_text("#title") == "Experiment: dash-test"
+    assert "kind=experiment&experiment=dash-test" in page.url
+    expected = api.get("/api/v1/reports/experiment", experiment="dash-test").json()["result"]
+    variants = expected["metrics"][0]["groups"][0]["variants"]
+    drawn = _drawn(page)
+    assert [name for name, _ in drawn] == ["holdout", "banner"]
+    assert [ys[0] for _, ys in drawn] == pytest.approx([f["value"] for f in variants])
+    assert sum(f["people"] for f in variants) == 60
+    assert page.evaluate("document.querySelectorAll('.js-plotly-plot').length") == 2
+    assert not page.is_visible("#since")  # an experiment reads its own dates
+    page.screenshot(path=str(ARTIFACTS / "dashboard-experiment.png"))
+    page.close()
