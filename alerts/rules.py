@@ -337,8 +337,6 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
         raise fail(
             f"{where}.condition", "missing: {below}, {drop_percent, ...} or {significant, ...}"
         )
-    if "channels" not in raw:
-        raise fail(f"{where}.channels", "missing: where notices go")
     return Rule(
         name=name,
         steps=steps,
@@ -346,21 +344,31 @@ def parse_rule(raw: Any, where: str, allow_private: bool = False) -> Rule:
         mode=mode,
         include_bots=include_bots,
         condition=_condition(raw["condition"], f"{where}.condition"),
-        channels=_channels(raw["channels"], f"{where}.channels", allow_private),
         step=step,
         every=every,
         lookback=lookback,
-        min_people=whole(raw.get("min_people", 100), f"{where}.min_people", 1, 10_000_000),
-        cooldown=duration(raw.get("cooldown", "1h"), f"{where}.cooldown")
-        if raw.get("cooldown") not in (0, "0")
-        else timedelta(0),
-        quiet_hours=_quiet(raw["quiet_hours"], f"{where}.quiet_hours")
-        if raw.get("quiet_hours") is not None
-        else None,
-        description=text(raw.get("description", ""), f"{where}.description"),
-        source=raw,
+        **_notifying(raw, where, allow_private),
         **_scope(raw.get("scope"), f"{where}.scope"),
     )
+
+
+def _notifying(raw: dict[str, Any], where: str, allow_private: bool) -> dict[str, Any]:
+    """What every rule has, whatever it watches: its channels, minimum people, cooldown,
+    quiet hours and description (and itself as written)."""
+    if "channels" not in raw:
+        raise fail(f"{where}.channels", "missing: where notices go")
+    return {
+        "channels": _channels(raw["channels"], f"{where}.channels", allow_private),
+        "min_people": whole(raw.get("min_people", 100), f"{where}.min_people", 1, 10_000_000),
+        "cooldown": duration(raw.get("cooldown", "1h"), f"{where}.cooldown")
+        if raw.get("cooldown") not in (0, "0")
+        else timedelta(0),
+        "quiet_hours": _quiet(raw["quiet_hours"], f"{where}.quiet_hours")
+        if raw.get("quiet_hours") is not None
+        else None,
+        "description": text(raw.get("description", ""), f"{where}.description"),
+        "source": raw,
+    }
 
 
 def _experiment_rule(raw: dict[str, Any], where: str, name: str, allow_private: bool) -> Rule:
@@ -380,8 +388,6 @@ def _experiment_rule(raw: dict[str, Any], where: str, name: str, allow_private: 
     every = duration(raw.get("every", "1h"), f"{where}.every")
     if not timedelta(minutes=1) <= every <= timedelta(days=7):
         raise fail(f"{where}.every", "from 1m to 7d")
-    if "channels" not in raw:
-        raise fail(f"{where}.channels", "missing: where notices go")
     return Rule(
         name=name,
         steps=(),
@@ -389,18 +395,9 @@ def _experiment_rule(raw: dict[str, Any], where: str, name: str, allow_private: 
         mode="ordered",
         scope="each",
         condition=Condition("significant", alpha),
-        channels=_channels(raw["channels"], f"{where}.channels", allow_private),
         every=every,
-        min_people=whole(raw.get("min_people", 100), f"{where}.min_people", 1, 10_000_000),
-        cooldown=duration(raw.get("cooldown", "1h"), f"{where}.cooldown")
-        if raw.get("cooldown") not in (0, "0")
-        else timedelta(0),
-        quiet_hours=_quiet(raw["quiet_hours"], f"{where}.quiet_hours")
-        if raw.get("quiet_hours") is not None
-        else None,
-        description=text(raw.get("description", ""), f"{where}.description"),
         experiment=key,
-        source=raw,
+        **_notifying(raw, where, allow_private),
     )
 
 

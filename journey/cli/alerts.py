@@ -11,8 +11,6 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,23 +22,12 @@ from alerts import catalog
 from alerts.channels import Channels
 from alerts.engine import Engine, backtest, deliveries, history
 from alerts.rules import load
-from analyzer.funnels.spec import SpecError
 from core import metrics
-from journey.cli.common import duration, moment, report_store, settings
+from journey.cli.common import duration, moment, one_line, report_store, settings
 from journey.cli.progress import finish, terminal
 from journey.scheduler import Scheduler, alert_checks
 from reports.alerts import listing
 from reports.output import FORMAT, emit
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Rule errors (and a funnel that cannot be computed) as one line, not a traceback."""
-
-    try:
-        yield
-    except SpecError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 def _evaluation_rows(evaluations: list[Any]) -> list[dict[str, Any]]:
@@ -66,7 +53,7 @@ def _evaluation_rows(evaluations: list[Any]) -> list[dict[str, Any]]:
 
 def define_file(store: Any, file: Path) -> dict[str, int]:
 
-    with _errors():
+    with one_line():
         rules = load(file, allow_private=settings().alert_allow_private)
     return catalog.define(store, rules)
 
@@ -119,7 +106,7 @@ def check_cmd(names: tuple[str, ...], file: Path | None, at: str | None, fmt: st
     if file is not None:
         define_file(store, file)
     when = moment(at, "--at") if at else None
-    with _errors():
+    with one_line():
         evaluations = engine(store).check(list(names) or None, when)
     emit([e.as_dict() for e in evaluations], _evaluation_rows(evaluations), fmt)
     if any(e.error for e in evaluations):
@@ -171,7 +158,7 @@ def backtest_cmd(name: str, since: str, until: str | None, every: str | None, fm
     if s is None:
         raise click.ClickException(f"no alert rule {name!r} is defined")
     progress = terminal(fmt)
-    with _errors():
+    with one_line():
         replayed = backtest(store, s.rule, start, end, step, progress=progress)
     finish(progress)
     rows = [
@@ -196,7 +183,7 @@ def backtest_cmd(name: str, since: str, until: str | None, every: str | None, fm
 def history_cmd(name: str, changes: bool, show_deliveries: bool, limit: int, fmt: str) -> None:
     """The evaluations of rule NAME, newest first (or its notices' deliveries)."""
     store = report_store()
-    with _errors():
+    with one_line():
         rows = (
             deliveries(store, name, limit)
             if show_deliveries
@@ -209,7 +196,7 @@ def history_cmd(name: str, changes: bool, show_deliveries: bool, limit: int, fmt
 @click.argument("name")
 def drop_cmd(name: str) -> None:
     """Stop evaluating rule NAME; its history is kept."""
-    with _errors():
+    with one_line():
         catalog.drop(report_store(), name)
     click.echo(f"{name}: dropped")
 

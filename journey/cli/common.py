@@ -4,6 +4,8 @@ values read the way the rest of Journey reads them (errors naming the option).""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -13,9 +15,21 @@ from urllib.request import urlopen
 import click
 
 from analyzer import durations
+from analyzer.errors import SpecError
 from core.settings import Settings, SettingsError, from_env
 from storage import connect, migrations
 from storage.store import Store
+
+
+@contextmanager
+def one_line(*errors: type[Exception]) -> Iterator[None]:
+    """``errors`` (a specification's, by default) as one line naming the place, not a
+    traceback."""
+    caught = errors or (SpecError,)
+    try:
+        yield
+    except caught as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def settings() -> Settings:

@@ -7,8 +7,6 @@ segment against a random holdout, each defined by version.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,19 +15,9 @@ import click
 import schemas
 from analyzer.experiments import catalog
 from analyzer.experiments.definition import load
-from analyzer.funnels.spec import SpecError
-from journey.cli.common import report_store
+from journey.cli.common import one_line, report_store
 from reports import experiments as shown
 from reports.output import FORMAT, emit
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Definition errors as one line naming the place, not a traceback."""
-    try:
-        yield
-    except SpecError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -41,7 +29,7 @@ def experiments() -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 def define_cmd(file: Path) -> None:
     """Validate FILE (YAML or JSON) and store its experiments as new versions."""
-    with _errors():
+    with one_line():
         found = load(file)
     for key, version in catalog.define(report_store(), found).items():
         click.echo(f"{key}: version {version}")
@@ -70,7 +58,7 @@ def show_cmd(key: str) -> None:
 @click.argument("key")
 def stop_cmd(key: str) -> None:
     """End experiment KEY now (one not started yet is withdrawn); its exposures are kept."""
-    with _errors():
+    with one_line():
         status = catalog.stop(report_store(), key)
     click.echo(f"{key}: {status}")
 

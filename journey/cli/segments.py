@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,7 @@ from analyzer.segments import refresh as refreshing
 from analyzer.segments.definition import DefinitionError, load
 from analyzer.segments.predicted import ModelError
 from analyzer.segments.report import report
-from journey.cli.common import duration, report_store
+from journey.cli.common import duration, one_line, report_store
 from journey.cli.progress import finish, terminal
 from loader.csv_traits import CsvImportError, import_csv
 from reports import html
@@ -30,14 +28,9 @@ from reports.output import FORMAT, emit, format_option, json_text, rejected_rows
 from reports.segments import as_result, listing
 
 
-@contextmanager
-def _errors() -> Iterator[None]:
+def _errors() -> Any:
     """Definition, model and import errors as one line naming the place, not a traceback."""
-
-    try:
-        yield
-    except (DefinitionError, ModelError, CsvImportError) as exc:
-        raise click.ClickException(str(exc)) from None
+    return one_line(DefinitionError, ModelError, CsvImportError)
 
 
 def _refresh_rows(report: Any) -> list[dict[str, Any]]:
