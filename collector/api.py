@@ -27,6 +27,7 @@ from schemas import DEAD_LETTER
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
 bp.get("/segments")(segments)  # personalization: the visitor's public segments
 bp.get("/experiments")(experiments)  # the variants meant for a visitor, for servers
+READ_ONLY = ("segments", "experiments")
 
 # Full names and analytics.js's one-letter forms.
 SINGLE = {
@@ -196,6 +197,10 @@ def batch() -> Response:
 
 @bp.post("/<kind>")
 def single(kind: str) -> Response:
+    if kind in READ_ONLY:  # answered to GET: the personalization endpoints
+        response = error(405, f"/v1/{kind} answers GET only")
+        response.headers["Allow"] = "GET, HEAD, OPTIONS"
+        return response
     if kind not in SINGLE:
         return error(
             404,
@@ -208,6 +213,12 @@ def single(kind: str) -> Response:
 
 @bp.after_request
 def cors(response: Response) -> Response:
+    if (
+        request.view_args
+        and request.view_args.get("kind") in READ_ONLY
+        or (request.path.rsplit("/", 1)[-1] in READ_ONLY and "Allow" in response.headers)
+    ):
+        response.headers["Allow"] = "GET, HEAD, OPTIONS"  # not POST /v1/<kind>'s
     origin = request.headers.get("Origin")
     if origin and _cors_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin

@@ -94,6 +94,56 @@ def _post(summary: str, body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+SERVED = {  # what the website (or a server) is told of one experiment
+    "type": "object",
+    "properties": {
+        "variant": {"type": "string"},
+        "segment": {"type": "string", "description": "the targeted segment ('' for everyone)"},
+        "content": {"type": "object", "description": "the variant's content, as defined"},
+    },
+    "required": ["variant", "segment", "content"],
+    "additionalProperties": False,
+}
+PERSONAL_FAILURES = {
+    "400": "no anonymous id (or user id), or one of more than 200 characters",
+    "401": FAILURES["401"],
+    "403": "the request's Origin is not on the write key's allowlist, or a browser key asked by "
+    "user id",
+    "429": FAILURES["429"],
+    "503": "nothing to answer from yet: no segments published, no store to read experiments from",
+}
+
+
+def _personal(summary: str, ids: list[str], answer: dict[str, Any]) -> dict[str, Any]:
+    """A GET answered from the collector's copy of what was published (collector.personalize)."""
+    parameters = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in ("writeKey", *ids)
+    ]
+    failures = {
+        status: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+        for status, text in PERSONAL_FAILURES.items()
+    }
+    return {
+        "get": {
+            "summary": summary,
+            "security": [{"writeKey": []}],
+            "parameters": parameters,
+            "responses": {
+                "200": {
+                    "description": "the answer; its ETag lets the browser ask cheaply again",
+                    "content": {"application/json": {"schema": answer}},
+                },
+                "304": {"description": "unchanged since the ETag sent in If-None-Match"},
+                **failures,
+            },
+        }
+    }
+
+
 @cache
 def document() -> dict[str, Any]:
     message = {"$ref": "#/components/schemas/Message"}
@@ -140,6 +190,34 @@ def document() -> dict[str, Any]:
             }
         },
     }
+    experiments = {"type": "object", "additionalProperties": SERVED}
+    paths["/v1/segments"] = _personal(
+        "The visitor's public segments, and the running experiments meant for them with the "
+        "variant to show and its content (the snippet's segments() and experiment())",
+        ["anonymousId"],
+        {
+            "type": "object",
+            "properties": {
+                "segments": {"type": "array", "items": {"type": "string"}},
+                "version": {"type": "integer"},
+                "experiments": experiments,
+            },
+            "required": ["segments", "version", "experiments"],
+            "additionalProperties": False,
+        },
+    )
+    paths["/v1/experiments"] = _personal(
+        "The running experiments meant for a visitor, with the variant to show and its content, "
+        "for a server that renders the page: by anonymousId (the website's variant), or by "
+        "userId with a server write key (experiments for everyone)",
+        ["anonymousId", "userId"],
+        {
+            "type": "object",
+            "properties": {"experiments": experiments},
+            "required": ["experiments"],
+            "additionalProperties": False,
+        },
+    )
     for kind in SINGLE:
         paths[f"/v1/{kind}"] = _post(
             f"Send one {kind} message (its type is set by the path)", message

@@ -10,6 +10,7 @@ its reason, which the response schema requires."""
 from __future__ import annotations
 
 import base64
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,29 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from collector.app import create_app
+from collector.personalize import EXPERIMENTS_FILE, PublicSegments
 from core.settings import Settings
 from tests.conftest import WRITE_KEY, FakeSink
+
+
+def _personalization() -> PublicSegments:
+    """A collector's copy with an experiment for everyone in it and no store: what a collector
+    restarted while ClickHouse is down answers from (so personalization answers, not 503)."""
+    folder = Path(tempfile.mkdtemp())
+    experiment = {
+        "key": "fuzzed",
+        "variants": [{"name": "a"}, {"name": "b", "content": {"x": 1}}],
+        "metric": {"name": "m", "converts": ["Buy"]},
+        "start": "2026-01-01",
+    }
+    (folder / EXPERIMENTS_FILE).write_text(json.dumps({"fuzzed": experiment}))
+    return PublicSegments(None, folder)
+
 
 APP = create_app(
     Settings(data_dir=Path(tempfile.mkdtemp()), write_keys={WRITE_KEY: "fuzz"}),
     sink=FakeSink(),
+    public_segments=_personalization(),
 )
 schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", APP)
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()}
