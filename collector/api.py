@@ -9,6 +9,8 @@ from typing import Any
 
 import orjson
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
 from collector.body import BodyError, read_json
 from collector.enrich import RequestInfo, build_event, partition_key
@@ -27,7 +29,18 @@ from schemas import DEAD_LETTER
 bp = Blueprint("tracking", __name__, url_prefix="/v1")
 bp.get("/segments")(segments)  # personalization: the visitor's public segments
 bp.get("/experiments")(experiments)  # the variants meant for a visitor, for servers
-READ_ONLY = ("segments", "experiments")
+
+
+class MessageKind(BaseConverter):
+    """A path part naming a message kind: anything but the GET endpoints beside it, so that a
+    POST to those is a 405 listing what they take, not a single message of an unknown kind."""
+
+    regex = r"(?!(?:segments|experiments)(?:/|$))[^/]+"
+
+
+@bp.record_once
+def _converters(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["kind"] = MessageKind
 
 # Full names and analytics.js's one-letter forms.
 SINGLE = {
@@ -195,12 +208,8 @@ def batch() -> Response:
     return _ingest(body, messages, None)
 
 
-@bp.post("/<kind>")
+@bp.post("/<kind:kind>")
 def single(kind: str) -> Response:
-    if kind in READ_ONLY:  # answered to GET: the personalization endpoints
-        response = error(405, f"/v1/{kind} answers GET only")
-        response.headers["Allow"] = "GET, HEAD, OPTIONS"
-        return response
     if kind not in SINGLE:
         return error(
             404,
@@ -213,12 +222,6 @@ def single(kind: str) -> Response:
 
 @bp.after_request
 def cors(response: Response) -> Response:
-    if (
-        request.view_args
-        and request.view_args.get("kind") in READ_ONLY
-        or (request.path.rsplit("/", 1)[-1] in READ_ONLY and "Allow" in response.headers)
-    ):
-        response.headers["Allow"] = "GET, HEAD, OPTIONS"  # not POST /v1/<kind>'s
     origin = request.headers.get("Origin")
     if origin and _cors_allowed(origin):
         response.headers["Access-Control-Allow-Origin"] = origin
