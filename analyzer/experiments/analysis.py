@@ -27,11 +27,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.errors import SpecError
+from analyzer.events import number_property, property_text
 from analyzer.experiments import stats
 from analyzer.experiments.definition import EXPOSURE_EVENT, Experiment, Metric
 from analyzer.funnels.people import step_sql
 from analyzer.funnels.spec import Step
-from analyzer.statistics import benjamini_hochberg
+from analyzer.statistics import Z95, benjamini_hochberg
 from analyzer.timeline import timelines
 from storage.store import Store
 
@@ -106,6 +107,20 @@ def _resolve(experiment: Experiment, resolve: Any) -> list[Metric]:
     return out
 
 
+def exposure_sql(params: dict[str, Any]) -> tuple[str, str]:
+    """SQL of an event's experiment key and variant, as ``Experiment Viewed`` carries them
+    (``experiment`` and ``variant``, else Segment's ``experiment_id`` and ``variation_id``);
+    their property names go into ``params``."""
+    params.update(
+        {"xp_k": "experiment", "xp_k2": "experiment_id", "xp_v": "variant", "xp_v2": "variation_id"}
+    )
+
+    def either(first: str, second: str) -> str:
+        return f"if({property_text(first)} != '', {property_text(first)}, {property_text(second)})"
+
+    return either("xp_k", "xp_k2"), either("xp_v", "xp_v2")
+
+
 def metric_sql(
     experiment: Experiment, metric: Metric, database: str, until: datetime
 ) -> tuple[str, dict[str, Any]]:
@@ -114,26 +129,20 @@ def metric_sql(
     params: dict[str, Any] = {
         "xp_event": EXPOSURE_EVENT,
         "xp_key": experiment.key,
-        "xp_kp": "experiment",
-        "xp_kp2": "experiment_id",
-        "xp_vp": "variant",
-        "xp_vp2": "variation_id",
         "xp_sp": "segment",
         "xp_variants": [v.name for v in experiment.variants],
         "xp_from_ms": int(experiment.start.timestamp() * 1000),
         "xp_to_ms": int(until.timestamp() * 1000),
         "xp_w": int(metric.within.total_seconds() * 1000),
     }
-    text = "visitParamExtractString(property_paths, %({})s)"
-    named = f"({text.format('xp_kp')} = %(xp_key)s OR {text.format('xp_kp2')} = %(xp_key)s)"
-    variant = f"if({text.format('xp_vp')} != '', {text.format('xp_vp')}, {text.format('xp_vp2')})"
+    key, variant = exposure_sql(params)
     exposure = (
-        f"(type = 'track' AND event = %(xp_event)s AND {named} AND "
+        f"(type = 'track' AND event = %(xp_event)s AND {key} = %(xp_key)s AND "
         "timestamp_ms >= %(xp_from_ms)s AND timestamp_ms < %(xp_to_ms)s)"
     )
     fields = {
         "xv": f"if({exposure} AND has(%(xp_variants)s, {variant}), {variant}, '')",
-        "xs": f"if({exposure}, {text.format('xp_sp')}, '')",
+        "xs": f"if({exposure}, {property_text('xp_sp')}, '')",
     }
     if metric.converts:
         conditions = [step_sql(s, f"xm{i}", params) for i, s in enumerate(metric.converts)]
@@ -144,8 +153,7 @@ def metric_sql(
         params["xr_event"] = metric.revenue_event
         params["xr_prop"] = metric.revenue_property
         fields["xr"] = (
-            "if(type = 'track' AND event = %(xr_event)s, "
-            "toFloat64OrZero(visitParamExtractString(property_paths, %(xr_prop)s)), 0.)"
+            f"if(type = 'track' AND event = %(xr_event)s, {number_property('xr_prop')}, 0.)"
         )
         wanted = "(type = 'track' AND event = %(xr_event)s)"
     where = (
@@ -201,24 +209,7 @@ def metric_sql(
     return sql, params
 
 
-@dataclass
-class _Sums:
-    n: int = 0
-    y: float = 0.0
-    yy: float = 0.0
-    x: float = 0.0
-    xx: float = 0.0
-    xy: float = 0.0
-
-    def add(self, other: _Sums) -> None:
-        for name in ("n", "y", "yy", "x", "xx", "xy"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def paired(self) -> stats.Paired:
-        return stats.Paired(self.n, self.y, self.yy, self.x, self.xx, self.xy)
-
-
-def _figures(kind: str, variant: str, s: _Sums) -> VariantFigures:
+def _figures(kind: str, variant: str, s: stats.Paired) -> VariantFigures:
     if kind == "conversion":
         interval = stats.wilson(s.y, s.n)
         rate = s.y / s.n if s.n else None
@@ -230,46 +221,34 @@ def _figures(kind: str, variant: str, s: _Sums) -> VariantFigures:
             interval.low if interval else None,
             interval.high if interval else None,
         )
-    moments = stats.Moments(s.n, s.y, s.yy)
-    half = None
-    if s.n > 1:
-        half = 1.959963984540054 * (moments.variance / s.n) ** 0.5
-    mean = moments.mean if s.n else None
-    return VariantFigures(
-        variant,
-        s.n,
-        s.y,
-        mean,
-        None if mean is None or half is None else mean - half,
-        None if mean is None or half is None else mean + half,
-    )
+    if not s.n:
+        return VariantFigures(variant, 0, 0.0, None, None, None)
+    mean = s.measure.mean
+    half = Z95 * (s.measure.variance / s.n) ** 0.5 if s.n > 1 else None
+    low, high = (None, None) if half is None else (mean - half, mean + half)
+    return VariantFigures(variant, s.n, s.y, mean, low, high)
 
 
-def _compare(kind: str, treatment: _Sums, control: _Sums) -> stats.Lift | None:
+def _compare(kind: str, treatment: stats.Paired, control: stats.Paired) -> stats.Lift | None:
     if kind == "conversion":
         return stats.proportion_lift(treatment.y, treatment.n, control.y, control.n)
-    return stats.welch(
-        stats.Moments(treatment.n, treatment.y, treatment.yy),
-        stats.Moments(control.n, control.y, control.yy),
-    )
+    return stats.welch(treatment.measure, control.measure)
 
 
-def _group(experiment: Experiment, kind: str, segment: str, sums: dict[str, _Sums]) -> Group:
+def _group(experiment: Experiment, kind: str, segment: str, sums: dict[str, stats.Paired]) -> Group:
     names = [v.name for v in experiment.variants]
-    figures = [_figures(kind, name, sums.get(name, _Sums())) for name in names]
-    control = sums.get(experiment.control, _Sums())
-    adjusted = dict(
-        zip(names, stats.cuped([sums.get(n, _Sums()).paired() for n in names]), strict=True)
-    )
+    each = [sums.get(name, stats.Paired()) for name in names]
+    figures = [_figures(kind, name, s) for name, s in zip(names, each, strict=True)]
+    control = sums.get(experiment.control, stats.Paired())
+    adjusted = dict(zip(names, stats.cuped(each), strict=True))
     for f in figures:
         if f.variant == experiment.control:
             continue
-        lift = _compare(kind, sums.get(f.variant, _Sums()), control)
+        lift = _compare(kind, sums.get(f.variant, stats.Paired()), control)
         f.lift = None if lift is None else asdict(lift)
         cuped = stats.welch(adjusted[f.variant], adjusted[experiment.control])
         f.cuped_lift = None if cuped is None else asdict(cuped)
-    counts = [sums.get(n, _Sums()).n for n in names]
-    srm = stats.sample_ratio_mismatch(counts, [v.weight for v in experiment.variants])
+    srm = stats.sample_ratio_mismatch([s.n for s in each], [v.weight for v in experiment.variants])
     return Group(segment, figures, srm)
 
 
@@ -286,18 +265,18 @@ def analyze(
     metrics = _resolve(experiment, resolve or _no_sets)
     results: list[MetricResult] = []
     people = crossed = 0
-    exposed_counts: dict[str, int] = {}
+    primary: dict[str, stats.Paired] = {}  # the primary metric's sums per variant, everyone's
     for i, metric in enumerate(metrics):
         sql, params = metric_sql(experiment, metric, store.database, until)
-        by_segment: dict[str, dict[str, _Sums]] = {}
-        everyone: dict[str, _Sums] = {}
-        total = _Sums()
+        by_segment: dict[str, dict[str, stats.Paired]] = {}
+        everyone: dict[str, stats.Paired] = {}
+        total = stats.Paired()
         metric_crossed = 0
         for variant, segment, n, y, yy, x, xx, xy, cross in store.execute(sql, params):
-            s = _Sums(int(n), float(y), float(yy), float(x), float(xx), float(xy))
+            s = stats.Paired(int(n), float(y), float(yy), float(x), float(xx), float(xy))
             by_segment.setdefault(str(segment) or NO_SEGMENT, {})[str(variant)] = s
-            everyone.setdefault(str(variant), _Sums()).add(s)
-            total.add(s)
+            everyone[str(variant)] = everyone.get(str(variant), stats.Paired()) + s
+            total += s
             metric_crossed += int(cross)
         groups = [_group(experiment, metric.kind, ALL, everyone)]
         if experiment.segments:
@@ -306,9 +285,9 @@ def analyze(
                 for name in experiment.segments
             ]
         reduction = None
-        plain = stats.Moments(total.n, total.y, total.yy).variance
+        plain = total.measure.variance
         if total.n > 2 and plain > 0:
-            (adjusted,) = stats.cuped([total.paired()])
+            (adjusted,) = stats.cuped([total])
             reduction = 1 - adjusted.variance / plain
         results.append(
             MetricResult(
@@ -322,10 +301,9 @@ def analyze(
             )
         )
         if i == 0:
-            people, crossed = total.n, metric_crossed
-            exposed_counts = {name: s.n for name, s in everyone.items()}
+            people, crossed, primary = total.n, metric_crossed, everyone
     _adjust(results)
-    counts = [exposed_counts.get(v.name, 0) for v in experiment.variants]
+    counts = [primary.get(v.name, stats.Paired()).n for v in experiment.variants]
     srm = stats.sample_ratio_mismatch(counts, [v.weight for v in experiment.variants])
     result = ExperimentResult(
         key=experiment.key,
@@ -340,7 +318,9 @@ def analyze(
         sample_ratio_p_value=srm,
         sample_ratio_mismatch=srm is not None and srm < stats.SRM_ALPHA,
         metrics=results,
-        people_needed=_people_needed(experiment, results[0]),
+        people_needed=_people_needed(
+            experiment, metrics[0], primary.get(experiment.control, stats.Paired())
+        ),
     )
     if result.sample_ratio_mismatch:
         result.warnings.append(
@@ -369,19 +349,16 @@ def _adjust(results: list[MetricResult]) -> None:
         f.significant = p < 0.05
 
 
-def _people_needed(experiment: Experiment, primary: MetricResult) -> float | None:
-    """People per variant to detect the minimum effect on the primary metric, from the
-    control's figures over everyone exposed so far."""
-    if experiment.minimum_effect is None:
+def _people_needed(experiment: Experiment, metric: Metric, control: stats.Paired) -> float | None:
+    """People per variant to detect the minimum effect on the primary ``metric``, from the
+    control's sums over everyone exposed so far."""
+    if experiment.minimum_effect is None or not control.n:
         return None
-    control = next(f for f in primary.groups[0].variants if f.variant == experiment.control)
-    if primary.kind == "conversion":
-        if control.value is None:
-            return None
-        return stats.people_needed_rate(control.value, experiment.minimum_effect)
-    if control.people < 2 or control.low is None or control.value is None:
+    if metric.kind == "conversion":
+        return stats.people_needed_rate(control.y / control.n, experiment.minimum_effect)
+    if control.n < 2:
         return None
-    deviation = (control.value - control.low) / 1.959963984540054 * control.people**0.5
+    deviation = control.measure.variance**0.5
     return stats.people_needed_mean(deviation, experiment.minimum_effect)
 
 

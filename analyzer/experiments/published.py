@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from analyzer.events import NOT_BOT
+from analyzer.experiments.analysis import exposure_sql
 from analyzer.experiments.catalog import stored
 from analyzer.experiments.definition import EXPOSURE_EVENT
 from analyzer.identity import KEY, stitched, with_person
@@ -26,19 +27,8 @@ COLUMNS = ("version", "anonymous_id", "experiment", "variant")
 def publish_sql(database: str, keys: list[str]) -> tuple[str, dict[str, Any]]:
     """The SELECT of a version's rows (``version`` is ``%(version)s``)."""
     db = identifier(database)
-    params: dict[str, Any] = {
-        "xe_event": EXPOSURE_EVENT,
-        "xe_keys": keys,
-        "xe_k": "experiment",
-        "xe_k2": "experiment_id",
-        "xe_v": "variant",
-        "xe_v2": "variation_id",
-    }
-    text = "visitParamExtractString(property_paths, %({})s)"
-
-    def either(a: str, b: str) -> str:
-        return f"if({text.format(a)} != '', {text.format(a)}, {text.format(b)})"
-
+    params: dict[str, Any] = {"xe_event": EXPOSURE_EVENT, "xe_keys": keys}
+    key, variant = exposure_sql(params)
     exposures = with_person(
         database,
         ["timestamp_ms", "property_paths"],
@@ -47,8 +37,7 @@ def publish_sql(database: str, keys: list[str]) -> tuple[str, dict[str, Any]]:
     # (old servers resolve an output alias inside WHERE: the inner columns have other names)
     firsts = (
         "(SELECT person_id, xk AS experiment, argMin(xv, timestamp_ms) AS variant FROM "
-        f"(SELECT person_id, timestamp_ms, {either('xe_k', 'xe_k2')} AS xk, "
-        f"{either('xe_v', 'xe_v2')} AS xv FROM {exposures}) "
+        f"(SELECT person_id, timestamp_ms, {key} AS xk, {variant} AS xv FROM {exposures}) "
         "WHERE has(%(xe_keys)s, xk) AND xv != '' GROUP BY person_id, xk)"
     )
     visitors = stitched(

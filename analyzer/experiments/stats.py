@@ -143,12 +143,27 @@ class Paired:
     """A measure ``y`` and a covariate ``x`` (the same person's pre-exposure behaviour) over
     ``n`` people, as the sums CUPED needs."""
 
-    n: int
-    y: float
-    yy: float
-    x: float
-    xx: float
-    xy: float
+    n: int = 0
+    y: float = 0.0
+    yy: float = 0.0
+    x: float = 0.0
+    xx: float = 0.0
+    xy: float = 0.0
+
+    def __add__(self, other: Paired) -> Paired:
+        return Paired(
+            self.n + other.n,
+            self.y + other.y,
+            self.yy + other.yy,
+            self.x + other.x,
+            self.xx + other.xx,
+            self.xy + other.xy,
+        )
+
+    @property
+    def measure(self) -> Moments:
+        """The measure alone, without its covariate."""
+        return Moments(self.n, self.y, self.yy)
 
 
 def cuped_theta(groups: Sequence[Paired]) -> float:
