@@ -515,22 +515,16 @@ def run(
     (JOURNEY_LONGEST_RANGE_DAYS; default 731); ParamError/SpecError name what is wrong."""
     if kind not in REPORTS:
         raise ParamError("report", f"{kind!r} is not one of {', '.join(REPORTS)}")
-    given = p.as_dict()
-    result = REPORTS[kind](store, _declared(store, p, kind, longest_days), today)
-    result.params = given
-    again = _declared(store, Params(given), kind, p.longest_days)
-    result.warnings += [w.as_dict() for w in never_seen(store, kind, again, today)]
-    return result
-
-
-def _declared(store: Store, p: Params, kind: str, longest_days: int | None) -> Params:
-    """``p`` read as report ``kind``'s, its touchpoint sets and all time read from ``store``."""
-    return p.declare(
+    declared = p.declare(
         kind,
         functools.partial(touchpoints.resolve, store),
-        functools.partial(first_seen, store),
+        functools.cache(functools.partial(first_seen, store)),  # all time, read once a run
         longest_days,
     )
+    result = REPORTS[kind](store, declared, today)
+    result.params = p.as_dict()
+    result.warnings += [w.as_dict() for w in never_seen(store, kind, declared, today)]
+    return result
 
 
 # Text parameters that name an event (the others that do are of kind step or exclusion).
