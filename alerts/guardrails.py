@@ -48,10 +48,6 @@ def verdicts(store: Store, rule: Rule, at: datetime) -> list[tuple[str, Verdict]
     return out
 
 
-def _counts(metric: MetricResult, f: VariantFigures) -> Counts:
-    return Counts(f.people, round(f.total))
-
-
 def _value(metric: MetricResult, f: VariantFigures) -> str:
     if f.value is None:
         return "none"
@@ -59,7 +55,10 @@ def _value(metric: MetricResult, f: VariantFigures) -> str:
 
 
 def _judge(rule: Rule, metric: MetricResult, f: VariantFigures, control: VariantFigures) -> Verdict:
-    current, baseline = _counts(metric, f), _counts(metric, control)
+    current, baseline = (
+        Counts(f.people, round(f.total)),
+        Counts(control.people, round(control.total)),
+    )
     fewest = min(f.people, control.people)
     if fewest < rule.min_people or f.lift is None:
         reason = f"{fewest} exposed in {f.variant} or the control, under {rule.min_people}"

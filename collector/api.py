@@ -42,6 +42,7 @@ class MessageKind(BaseConverter):
 def _converters(state: BlueprintSetupState) -> None:
     state.app.url_map.converters["kind"] = MessageKind
 
+
 # Full names and analytics.js's one-letter forms.
 SINGLE = {
     "track": "track",

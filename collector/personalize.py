@@ -30,6 +30,7 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 
 from analyzer.errors import SpecError
+from analyzer.experiments import catalog
 from analyzer.experiments.assignment import served
 from analyzer.experiments.definition import Experiment, parse_experiment
 from collector.keys import SERVER, Source
@@ -41,7 +42,6 @@ log = logging.getLogger(__name__)
 
 _FILE = re.compile(r"^public-segments-(\d+)-(\d+)\.sqlite3\Z")
 MAX_ID_CHARS = 200
-EXPERIMENTS_TABLE = "experiments"  # analyzer.experiments.catalog
 EXPERIMENTS_FILE = "experiments.json"
 
 
@@ -99,7 +99,7 @@ class PublicSegments:
             return False
         from storage import versioned
 
-        latest = versioned.latest(self.store, EXPERIMENTS_TABLE)
+        latest = versioned.latest(self.store, catalog.TABLE)
         text = json.dumps(
             {k: json.loads(v.text) for k, v in sorted(latest.items())}, sort_keys=True
         )
@@ -178,7 +178,7 @@ class PublicSegments:
     def exposed(self, anonymous_id: str) -> dict[str, str]:
         """The variants the visitor's person was first shown, by experiment (any device)."""
         with self._read:
-            if self._conn is None:
+            if self._conn is None or not self.experiments:  # nothing to ask: no read
                 return {}
             try:
                 rows = self._conn.execute(

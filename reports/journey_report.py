@@ -9,7 +9,7 @@ the stages as touchpoint sets where they are defined, else one event each."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from analyzer import touchpoints
@@ -121,9 +121,10 @@ def _experiments(store: Store, most: int = 3) -> list[str]:
     """The latest experiments started (up to ``most``), newest first."""
     from analyzer.experiments import catalog
 
-    found = sorted(catalog.stored(store).values(), key=lambda s: s.experiment.start, reverse=True)
-    now = datetime.now(found[0].experiment.start.tzinfo) if found else None
-    return [s.experiment.key for s in found if now and s.experiment.start <= now][:most]
+    now = datetime.now(UTC)
+    started = [s for s in catalog.stored(store).values() if s.status(now) != "scheduled"]
+    started.sort(key=lambda s: s.experiment.start, reverse=True)
+    return [s.experiment.key for s in started[:most]]
 
 
 def period_of(store: Store) -> tuple[datetime, datetime] | None:
