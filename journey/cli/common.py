@@ -16,7 +16,9 @@ import click
 
 from analyzer import durations
 from analyzer.errors import SpecError
+from core.extras import MissingExtra
 from core.settings import Settings, SettingsError, from_env
+from journey.stack import PortTaken, Stack
 from storage import connect, migrations
 from storage.store import Store
 
@@ -30,6 +32,18 @@ def one_line(*errors: type[Exception]) -> Iterator[None]:
         yield
     except caught as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def running(config: Settings) -> Iterator[Stack]:
+    """The local stack started (a port in use or a part the install left out is a one-line
+    error, nothing left running), stopped on the way out."""
+    with one_line(PortTaken, MissingExtra):
+        stack = Stack(config).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
 
 
 def settings() -> Settings:

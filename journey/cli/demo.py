@@ -14,10 +14,9 @@ from analyzer.segments import catalog as segments
 from analyzer.segments.definition import parse_document as parse_segments
 from analyzer.summary import report
 from journey import demo as traffic
-from journey.cli.common import settings
+from journey.cli.common import running, settings
 from journey.cli.progress import finish, terminal
 from journey.cli.report import write_journey_report
-from journey.stack import Stack
 from reports import summary
 from reports.analyses import run
 from reports.journey_report import define_shop_stages
@@ -37,7 +36,7 @@ def demo(visitors: int, seed: int) -> None:
     click.echo(
         "starting the local stack (bundled broker, collector, loader, embedded ClickHouse)..."
     )
-    with Stack(config) as stack:
+    with running(config) as stack:
         before = stack.loaded_events()
         now = datetime.now(UTC)
         messages = traffic.generate(visitors, seed, now)

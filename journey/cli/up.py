@@ -8,22 +8,15 @@ import threading
 import click
 
 from collector.keys import BROWSER, SERVER
-from journey.cli.common import settings
-from journey.stack import PortTaken, Stack
+from journey.cli.common import running, settings
+from journey.stack import Stack
 
 
 @click.command()
 def up() -> None:
     """Run the whole pipeline locally until Ctrl-C: broker, collector, loader, store."""
-    config = settings()
-    try:
-        stack = Stack(config).start()
-    except PortTaken as exc:  # nothing is left running: start() stopped what it had started
-        raise click.ClickException(str(exc)) from None
-    try:
+    with running(settings()) as stack:
         serve(stack)
-    finally:
-        stack.stop()
 
 
 def serve(stack: Stack) -> None:
