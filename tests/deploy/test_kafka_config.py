@@ -3,7 +3,7 @@ each Compose file's Kafka environment is turned into broker properties the way t
 image does (KAFKA_FOO_BAR -> foo.bar), its cluster id is formatted with Kafka's StorageTool, and
 the brokers are started with its settings (only the addresses moved to loopback ports). Then
 Journey creates its topics there with the deployment's own JOURNEY_* settings, and acks=all
-writes must succeed, also with one broker lost. The Strimzi manifests' broker and topic
+writes must succeed, also with one broker lost. The Helm chart's Strimzi broker and topic
 configuration is given to a real broker the same way."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from kafka.admin import NewTopic
 from core.kafka import ensure_topics, producer_config
 from core.settings import from_env
 from devservices.kafka_cluster import LocalKafkaCluster, cluster_id
+from tests.deploy.test_kubernetes import render
 
 pytestmark = pytest.mark.integration
 
@@ -132,15 +133,17 @@ def test_compose_kafka_formats_starts_and_takes_journeys_topics(
             produce(settings, cluster)
 
 
-def test_strimzi_kafka_and_topics_are_accepted_by_a_real_broker(tmp_path: Path) -> None:
-    manifests = list(yaml.safe_load_all((DEPLOY / "k8s" / "kafka.yaml").read_text()))
+def test_strimzi_kafka_and_topics_are_accepted_by_a_real_broker(
+    tmp_path: Path, tools: Path
+) -> None:
+    manifests = render()  # the Helm chart's cluster values
     (pool,) = [d for d in manifests if d["kind"] == "KafkaNodePool"]
     (kafka,) = [d for d in manifests if d["kind"] == "Kafka"]
     topics = [d for d in manifests if d["kind"] == "KafkaTopic"]
     (config_map,) = [
         d
-        for d in yaml.safe_load_all((DEPLOY / "k8s" / "config.yaml").read_text())
-        if d["kind"] == "ConfigMap"
+        for d in manifests
+        if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "journey-config"
     ]
     broker = {k: str(v) for k, v in kafka["spec"]["kafka"]["config"].items()}
     with LocalKafkaCluster(

@@ -7,6 +7,7 @@ cluster's configuration names the services the Compose file starts."""
 from __future__ import annotations
 
 import re
+import subprocess
 import tomllib
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -21,7 +22,12 @@ from journey.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-YAML_FILES = sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
+# the chart's templates are Go templates, read rendered by tests/deploy/test_kubernetes.py
+YAML_FILES = [
+    p
+    for p in sorted(DEPLOY.rglob("*.yml")) + sorted(DEPLOY.rglob("*.yaml"))
+    if "templates" not in p.parts
+]
 
 
 def documents(path: Path) -> list[Any]:
@@ -39,7 +45,7 @@ def walk(node: Any) -> Any:
 
 
 def test_every_deploy_file_parses() -> None:
-    assert len(YAML_FILES) >= 10
+    assert len(YAML_FILES) >= 6
     for path in YAML_FILES:
         assert documents(path), path
     for path in DEPLOY.rglob("*.xml"):
@@ -58,33 +64,46 @@ def test_every_journey_variable_is_a_setting_and_every_setting_is_documented() -
     # documented: the settings page is generated from the same fields (tests/journey/test_reference.py)
 
 
-def commands() -> list[tuple[Path, list[str]]]:
-    found = []
-    for path in YAML_FILES:
-        for node in walk(documents(path)):
-            if isinstance(node, dict) and isinstance(node.get("command"), list):
-                found.append((path, [str(c) for c in node["command"]]))
-    return found
+def commands(docs: Any) -> list[list[str]]:
+    """Every container command in ``docs``."""
+    return [
+        [str(c) for c in node["command"]]
+        for node in walk(docs)
+        if isinstance(node, dict) and isinstance(node.get("command"), list)
+    ]
 
 
-def test_every_command_is_a_journey_command() -> None:
-    found = commands()
-    assert {tuple(c[:2]) for _, c in found} >= {
+def unknown_word(command: list[str]) -> str | None:
+    """The first word of a `journey ...` command that is not a command or an option of it."""
+    if command[0] != "journey":
+        return command[0]
+    group: click.Command = main
+    for word in command[1:]:
+        if word.startswith("-"):
+            options = {o for p in group.params for o in getattr(p, "opts", [])}
+            if word.split("=")[0] not in options:
+                return word
+        elif isinstance(group, click.Group):
+            sub = group.get_command(click.Context(group), word)
+            if sub is None:
+                return word
+            group = sub
+    return None
+
+
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_every_command_is_a_journey_command(compose: str) -> None:
+    found = [c for c in commands(documents(DEPLOY / compose)) if c[0] == "journey"]
+    assert {tuple(c[:2]) for c in found} >= {
         ("journey", "collect"),
         ("journey", "load"),
         ("journey", "migrate"),
         ("journey", "api"),
         ("journey", "alerts"),
-        ("journey", "segments"),
     }
-    for path, command in found:
-        assert command[0] == "journey", (path, command)
-        group: click.Command = main
-        for word in command[1:]:
-            assert isinstance(group, click.Group), (path, command)
-            sub = group.get_command(click.Context(group), word)
-            assert sub is not None, f"{path.name}: `{' '.join(command)}`: no {word!r}"
-            group = sub
+    assert [(c, unknown_word(c)) for c in found if unknown_word(c)] == []
+    assert unknown_word(["journey", "segments", "refresh", "--duee"]) == "--duee"
+    assert unknown_word(["journey", "segmnts"]) == "segmnts"
 
 
 def test_the_image_holds_every_package() -> None:
@@ -149,59 +168,6 @@ def test_the_cluster_configuration_matches_the_compose_file() -> None:
     assert url_host in {h for shard in hosts for h in shard}
 
 
-def test_kubernetes_resources_are_listed_and_named_consistently() -> None:
-    k8s = DEPLOY / "k8s"
-    (kustomization,) = documents(k8s / "kustomization.yaml")
-    listed = set(kustomization["resources"])
-    present = {p.name for p in k8s.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
-    assert listed == present
-    kinds = {}
-    for name in listed:
-        for doc in documents(k8s / name):
-            assert {"apiVersion", "kind", "metadata"} <= set(doc), name
-            kinds[(doc["kind"], doc["metadata"]["name"])] = doc
-    (config,) = [d for k, d in kinds.items() if k == ("ConfigMap", "journey-config")]
-    (secret,) = documents(k8s / "secret.example.yaml")
-    for (kind, _), doc in kinds.items():
-        if kind in {"Deployment", "StatefulSet", "Job", "CronJob"}:
-            for node in walk(doc):
-                if isinstance(node, dict) and "configMapRef" in node:
-                    assert node["configMapRef"]["name"] == config["metadata"]["name"]
-                if isinstance(node, dict) and "secretRef" in node:
-                    assert node["secretRef"]["name"] == secret["metadata"]["name"]
-    assert config["data"]["JOURNEY_CLICKHOUSE_CLUSTER"] == "journey"
-    (clickhouse,) = [d for k, d in kinds.items() if k[0] == "ClickHouseInstallation"]
-    (cluster,) = clickhouse["spec"]["configuration"]["clusters"]
-    assert cluster["name"] == config["data"]["JOURNEY_CLICKHOUSE_CLUSTER"]
-    (topic,) = [d for k, d in kinds.items() if k == ("KafkaTopic", "journey.events")]
-    assert topic["spec"]["partitions"] == int(config["data"]["JOURNEY_TOPIC_PARTITIONS"])
-    # the loaders scale on the consumer group's lag (KEDA), up to one per partition
-    assert not [k for k in kinds if k[0] == "HorizontalPodAutoscaler"]
-    (scaled,) = [d for k, d in kinds.items() if k[0] == "ScaledObject"]
-    assert scaled["spec"]["maxReplicaCount"] <= topic["spec"]["partitions"]
-    (trigger,) = scaled["spec"]["triggers"]
-    assert trigger["type"] == "kafka"
-    assert trigger["metadata"]["topic"] == config["data"]["JOURNEY_EVENTS_TOPIC"]
-    assert trigger["metadata"]["consumerGroup"] == config["data"]["JOURNEY_CONSUMER_GROUP"]
-    servers = config["data"]["JOURNEY_KAFKA_BOOTSTRAP_SERVERS"]
-    assert trigger["metadata"]["bootstrapServers"] == servers
-    # every long-running pod is probed on what its process serves, and scraped there
-    for name, port in (
-        ("journey-collector", 8080),
-        ("journey-api", 8090),
-        ("journey-loader", 9102),
-        ("journey-alerts", 9103),
-    ):
-        (workload,) = [d for k, d in kinds.items() if k[1] == name and "template" in d["spec"]]
-        pod = workload["spec"]["template"]
-        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
-        (app,) = [c for c in pod["spec"]["containers"] if c["name"] != "proxy"]
-        assert app["readinessProbe"]["httpGet"]["path"] == "/readyz"
-        assert app["livenessProbe"]["httpGet"]["path"] == "/healthz"
-        named = {p["name"]: p["containerPort"] for p in app["ports"]}
-        assert named[app["readinessProbe"]["httpGet"]["port"]] == port
-
-
 def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
     """`pip install .` (the image) brings only [project] dependencies and what they require, so
     every third-party import of the shipped packages must come from one of those (requests,
@@ -215,17 +181,26 @@ def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     ours = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    closure: set[str] = set()
-    todo = [Requirement(r).name for r in project["project"]["dependencies"]]
-    while todo:
-        name = todo.pop().lower().replace("_", "-")
-        if name in closure:
-            continue
-        closure.add(name)
-        for line in requires(name) or []:
-            requirement = Requirement(line)
-            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
-                todo.append(requirement.name)
+
+    def closure(requirements: list[str]) -> set[str]:
+        found: set[str] = set()
+        todo = [Requirement(r).name for r in requirements]
+        while todo:
+            name = todo.pop().lower().replace("_", "-")
+            if name in found:
+                continue
+            found.add(name)
+            for line in requires(name) or []:
+                requirement = Requirement(line)
+                if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                    todo.append(requirement.name)
+        return found
+
+    image = closure(project["project"]["dependencies"])
+    # the embedded extra (chDB, the bundled broker) is imported by the embedded store alone;
+    # the broker's package is imported by name through core.extras
+    embedded = closure(project["project"]["optional-dependencies"]["embedded"]) | image
+    only_embedded = {Path("storage/embedded.py")}
     distributions = packages_distributions()
     missing = set()
     for package in ours:
@@ -245,7 +220,8 @@ def test_every_module_the_image_runs_is_a_declared_dependency() -> None:
                     if top in ours or top in sys.stdlib_module_names or top == "__future__":
                         continue
                     dists = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
-                    if not dists & closure:
+                    allowed = embedded if path.relative_to(ROOT) in only_embedded else image
+                    if not dists & allowed:
                         missing.add(f"{path.relative_to(ROOT)}: {top}")
     assert not missing, sorted(missing)
 
@@ -269,42 +245,53 @@ def test_only_the_proxy_is_published(compose: str) -> None:
     assert {p.split(":")[0] for p in services["proxy"]["ports"]} == {"8080", "8090"}
 
 
-def test_the_pods_sidecar_proxy_matches_the_compose_proxy() -> None:
-    compose = _directives((DEPLOY / "proxy/nginx.conf").read_text())
-    pods = _directives((DEPLOY / "k8s/proxy.conf").read_text())
-    assert compose == pods and "client_header_timeout 10s;" in compose
-    for name, port in (("collector.yaml", 8081), ("api.yaml", 8091)):
-        (workload, service) = documents(DEPLOY / "k8s" / name)[:2]
-        containers = workload["spec"]["template"]["spec"]["containers"]
-        (proxy,) = [c for c in containers if c["name"] == "proxy"]
-        assert proxy["ports"] == [{"containerPort": port, "name": "http"}]
-        assert service["spec"]["ports"][0]["targetPort"] == "http"  # the sidecar's port
-        assert f"listen {port};" in (DEPLOY / "k8s/proxy.conf").read_text()
+@pytest.mark.parametrize("compose", ["docker-compose.yml", "docker-compose.cluster.yml"])
+def test_compose_builds_one_image_and_starts_each_service_when_what_it_needs_is_ready(
+    compose: str,
+) -> None:
+    """One image for every Journey service, built once (by `migrate`); Kafka, ClickHouse and
+    Keeper report their health; the services that use the tables start once the migrations
+    have succeeded, and nothing starts against a Kafka or ClickHouse that is not up."""
+    (doc,) = documents(DEPLOY / compose)
+    services = doc["services"]
+    ours = {n: s for n, s in services.items() if s.get("command", [""])[0] == "journey"}
+    assert {s["image"] for s in ours.values()} == {"${JOURNEY_IMAGE:-journey:local}"}
+    assert [n for n, s in ours.items() if "build" in s] == ["migrate"]
+    assert services["migrate"]["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
+    stores = {
+        n for n, s in services.items() if s.get("image", "").split(":")[0] in {
+            "apache/kafka", "clickhouse/clickhouse-server", "clickhouse/clickhouse-keeper"}
+    }  # fmt: skip
+    assert len(stores) == (2 if compose == "docker-compose.yml" else 10)
+    for name in stores:
+        assert services[name]["healthcheck"]["test"][0] == "CMD-SHELL", name
+    for name, service in ours.items():
+        waits = service.get("depends_on", {})
+        assert isinstance(waits, dict), name
+        for other, condition in waits.items():
+            wanted = "service_completed_successfully" if other == "migrate" else "service_healthy"
+            assert condition == {"condition": wanted}, (name, other)
+        if name in {"loader", "api", "alerts"}:
+            assert "migrate" in waits, name
+    for name in stores:  # ClickHouse waits for its Keepers
+        for other, condition in services[name].get("depends_on", {}).items():
+            assert condition == {"condition": "service_healthy"}, (name, other)
 
 
-def test_network_policies_admit_only_the_proxy_and_prometheus() -> None:
-    """Every Journey pod that listens is selected by a policy admitting only its nginx port
-    (collector, API) or its metrics port from the monitoring namespace (loader, alerts): no pod
-    of the cluster reaches gunicorn or a metrics port around them."""
-    k8s = DEPLOY / "k8s"
-    policies = documents(k8s / "network-policy.yaml")
-    admitted: dict[str, set[str]] = {}
-    for policy in policies:
-        assert policy["kind"] == "NetworkPolicy" and policy["spec"]["policyTypes"] == ["Ingress"]
-        (selector,) = policy["spec"]["podSelector"]["matchExpressions"]
-        ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
-        for app in selector["values"]:
-            admitted[app] = ports
-    for name in ("collector.yaml", "api.yaml", "loader.yaml", "alerts.yaml"):
-        workload = documents(k8s / name)[0]
-        app = workload["spec"]["template"]["metadata"]["labels"]["app"]
-        listening = {
-            port["name"]
-            for container in workload["spec"]["template"]["spec"]["containers"]
-            for port in container.get("ports", [])
-        }
-        assert app in admitted, app
-        assert admitted[app] <= listening, (app, admitted[app], listening)
-        assert "app" not in admitted[app], app  # gunicorn's own port is never admitted
-    (kustomization,) = documents(k8s / "kustomization.yaml")
-    assert "network-policy.yaml" in kustomization["resources"]
+def test_compose_files_load_with_docker_composes_own_loader(tools: Path, tmp_path: Path) -> None:
+    """compose-go (tests/deploy/compose): the Compose specification's schema, anchors, merges
+    and interpolation, then its consistency checks, as `docker compose up` reads the files."""
+    check = str(tools / "bin" / "compose-check")
+    files = [str(DEPLOY / "docker-compose.yml"), str(DEPLOY / "docker-compose.cluster.yml")]
+    done = subprocess.run([check, *files], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines() == [f"{files[0]}: 8 services", f"{files[1]}: 16 services"]
+    text = (DEPLOY / "docker-compose.yml").read_text()
+    for wrong, refused in (
+        (("service_completed_successfully", "service_complete"), "must be one of"),
+        (("      kafka: {condition", "      kafkaa: {condition"), 'undefined service "kafkaa"'),
+    ):
+        bad = tmp_path / "docker-compose.yml"
+        bad.write_text(text.replace(*wrong))
+        done = subprocess.run([check, str(bad)], capture_output=True, text=True)
+        assert done.returncode == 1 and refused in done.stdout, done.stdout
