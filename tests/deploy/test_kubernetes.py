@@ -435,3 +435,19 @@ def test_network_policies_admit_only_the_proxy_and_prometheus(
         assert admitted[app] and admitted[app] <= listening, (app, admitted[app], listening)
         assert "app" not in admitted[app], app  # gunicorn's own port is never admitted
     assert {"journey-clickhouse", "journey-keeper"} <= set(admitted)
+
+
+def test_the_pinned_versions_are_the_ones_checked_and_the_ones_the_readme_states() -> None:
+    pom = (ROOT / "tests/deploy/strimzi/pom.xml").read_text()
+    (strimzi,) = re.findall(r"<strimzi.version>(.+)</strimzi.version>", pom)
+    assert strimzi == PINNED["journey.dev/strimzi-version"]
+    readme = (ROOT / "deploy/README.md").read_text()
+    kafka = PINNED["journey.dev/strimzi-kafka-versions"].split(",")
+    assert (
+        f"| {strimzi} (serves `kafka.strimzi.io/v1`; runs Kafka {kafka[0]} to {kafka[-1]})"
+        in readme
+    )
+    assert f"| {PINNED['journey.dev/keda-version']} (`keda.sh/v1alpha1`)" in readme
+    assert f"Kubernetes {OLDEST.rsplit('.', 1)[0]} or later" in readme
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert f"`Kafka` ({values['kafka']['version']}, KRaft)" in readme
