@@ -3,14 +3,14 @@
 review as a diff of SQL, not only as a changed number.
 
 The statements are recorded as bound (storage.sql.bind), on chDB, over a small log, with the
-test database's name written ``{database}``. After a deliberate change, rewrite them with
+test database's name written ``{database}``, laid out one clause, list item and condition a
+line (tests/analyzer/sql_format.py: only whitespace between tokens differs from what is sent). After a deliberate change, rewrite them with
 ``JOURNEY_UPDATE_SNAPSHOTS=1 pytest tests/analyzer/test_sql_snapshots.py`` and review the diff.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from reports.params import Params
 from storage.sql import bind
 from storage.store import Store
 from tests.analyzer.logs import load, random_log
+from tests.analyzer.sql_format import layout
 from tests.conftest import drop_store, open_store
 
 pytestmark = pytest.mark.integration
@@ -76,18 +77,6 @@ class Recording:
         return self.store.query_df(sql, params)
 
 
-_BREAKS = re.compile(
-    r"\s+(?=(?:SELECT|FROM|WHERE|PREWHERE|GROUP BY|ORDER BY|HAVING|LIMIT|UNION ALL|"
-    r"(?:LEFT |INNER |ARRAY |ANY |ALL )*JOIN|WITH)\b)"
-)
-
-
-def readable(statement: str) -> str:
-    """One clause per line, outside string literals only: for review, not for running."""
-    parts = re.split(r"('(?:\\.|[^'\\])*')", statement.strip())
-    return "".join(p if i % 2 else _BREAKS.sub("\n", p) for i, p in enumerate(parts))
-
-
 @pytest.fixture(scope="module")
 def recorded(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
     opened = open_store("embedded", request, chdb_path)
@@ -106,7 +95,7 @@ def test_the_sql_of_each_analysis_is_the_reviewed_one(name: str, recorded: Store
     store = Recording(recorded)
     dated = "since" in declared(kind)
     analyses.run(store, kind, Params.of(**given, **(PERIOD if dated else {})), TODAY)  # type: ignore[arg-type]
-    text = ";\n\n".join(readable(s) for s in store.statements) + ";\n"
+    text = ";\n\n".join(layout(s) for s in store.statements) + ";\n"
     path = SNAPSHOTS / f"{name}.sql"
     if os.environ.get("JOURNEY_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOTS.mkdir(exist_ok=True)
