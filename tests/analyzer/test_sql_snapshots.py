@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 from reports import analyses
 from reports.parameters import declared
@@ -95,7 +96,11 @@ def test_the_sql_of_each_analysis_is_the_reviewed_one(name: str, recorded: Store
     store = Recording(recorded)
     dated = "since" in declared(kind)
     analyses.run(store, kind, Params.of(**given, **(PERIOD if dated else {})), TODAY)  # type: ignore[arg-type]
-    text = ";\n\n".join(layout(s) for s in store.statements) + ";\n"
+    compare(name, ";\n\n".join(layout(s) for s in store.statements) + ";\n")
+
+
+def compare(name: str, text: str) -> None:
+    """``text`` against the snapshot ``name`` (written instead with JOURNEY_UPDATE_SNAPSHOTS=1)."""
     path = SNAPSHOTS / f"{name}.sql"
     if os.environ.get("JOURNEY_UPDATE_SNAPSHOTS") == "1":
         SNAPSHOTS.mkdir(exist_ok=True)
@@ -105,3 +110,94 @@ def test_the_sql_of_each_analysis_is_the_reviewed_one(name: str, recorded: Store
         f"{name}'s SQL changed; if on purpose, rewrite {path} with JOURNEY_UPDATE_SNAPSHOTS=1 "
         "and review the diff"
     )
+
+
+SEGMENTS = """
+version: 1
+segments:
+  - name: window_shoppers
+    rule:
+      all:
+        - {did: Product Viewed, at_least: 2, in_last_days: 30}
+        - {did_not: Order Completed, in_last_days: 30}
+  - name: rfm
+    rfm: {purchase_event: Order Completed, revenue_property: revenue}
+"""
+ALERTS = {
+    "version": 1,
+    "alerts": [
+        {
+            "name": "orders",
+            "funnel": {"steps": [SHOP[0], SHOP[2]], "window": "1d"},
+            "scope": {"each": {"segments": ["window_shoppers"]}},
+            "every": "1d",
+            "lookback": "7d",
+            "condition": {"significant": 0.01, "drop_percent": 20, "baseline": {"same_weekday": 2}},
+            "min_people": 1,
+            "channels": [{"log": True}],
+        }
+    ],
+}
+
+
+def _refresh(store: Store) -> None:
+    from analyzer.segments.refresh import refresh
+
+    refresh(store, at=TODAY)
+
+
+def _alerts(store: Store) -> None:
+    from alerts.channels import Channels
+    from alerts.engine import Engine
+    from core.settings import Settings
+
+    Engine(store, Channels(Settings())).check(at=TODAY)
+
+
+def _expire(store: Store) -> None:
+    from privacy.expiry import expire
+
+    expire(store, 20, now=TODAY)
+
+
+def _erase(store: Store) -> None:
+    from privacy.erasure import erase
+
+    anonymous = "anon-7-0-0"  # a visitor of random_log(7)
+    erase(store, "anonymous_id", anonymous)
+
+
+# The work that is not a report, in the order it runs here (each changes the store the next
+# reads: refresh before the alert rule on a segment, erasure and expiry last)
+OPERATIONS = {
+    "segment_refresh": _refresh,
+    "alert_evaluation": _alerts,
+    "erasure": _erase,
+    "expiry": _expire,
+}
+
+
+@pytest.fixture(scope="module")
+def operated(request: pytest.FixtureRequest, chdb_path: Path) -> Iterator[Store]:
+    from alerts import catalog as alert_catalog
+    from alerts.rules import parse_document as parse_alerts
+    from analyzer.segments import catalog as segment_catalog
+    from analyzer.segments.definition import parse_document as parse_segments
+
+    opened = open_store("embedded", request, chdb_path)
+    load(opened, random_log(7, persons=40), 7)
+    segment_catalog.define(opened, parse_segments(yaml.safe_load(SEGMENTS)))
+    alert_catalog.define(opened, parse_alerts(ALERTS))
+    yield opened
+    drop_store(opened)
+
+
+@pytest.mark.parametrize("name", list(OPERATIONS))
+def test_the_sql_of_each_operation_is_the_reviewed_one(name: str, operated: Store) -> None:
+    store = Recording(operated)
+    OPERATIONS[name](store)  # type: ignore[arg-type]
+    # a statement repeated in a row (polling for a mutation to finish) is written once
+    statements = [
+        s for i, s in enumerate(store.statements) if not i or s != store.statements[i - 1]
+    ]
+    compare(name, ";\n\n".join(layout(s) for s in statements) + ";\n")
