@@ -31,7 +31,7 @@ def verdicts(store: Store, rule: Rule, at: datetime) -> list[tuple[str, Verdict]
     assert rule.experiment is not None
     found = catalog.stored(store).get(rule.experiment)
     if found is None:
-        raise SpecError(f"experiment: no experiment {rule.experiment!r} is defined")
+        raise SpecError("experiment", f"no experiment {rule.experiment!r} is defined")
     resolve = functools.partial(touchpoints.resolve, store)
     result = analyze(store, found.experiment, at, resolve)
     out = []

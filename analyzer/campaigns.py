@@ -24,7 +24,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, purchase_amount
 from analyzer.funnels.spec import SpecError, check_property, check_range, check_segments
-from analyzer.membership import check_refreshed, members_sql
+from analyzer.membership import check_refreshed, listed, members_sql
 from analyzer.timeline import timelines
 from storage.sql import identifier
 from storage.store import Store
@@ -49,10 +49,10 @@ class CampaignSpec:
         check_range(self.date_from, self.date_to)
         check_segments(self.segments)
         if not 0 < len(self.purchase_event) <= 200:
-            raise SpecError("purchase_event: an event name of 1 to 200 characters")
+            raise SpecError("purchase_event", "an event name of 1 to 200 characters")
         check_property(self.revenue_property, "revenue_property")
         if not 1 <= self.lookback_days <= 365:
-            raise SpecError("lookback_days: from 1 to 365 days")
+            raise SpecError("lookback_days", "from 1 to 365 days")
         return self
 
 
@@ -204,7 +204,7 @@ def campaign_return(store: Store, spec: CampaignSpec) -> CampaignReport:
     """Spend, touched people and first- and last-touch revenue, ROAS and ROI per campaign and
     segment (``(all)`` for everyone), and per segment over the campaigns with spend."""
     spec.validate()
-    check_refreshed(store, spec.segments)
+    check_refreshed(store, listed("segments", spec.segments))
     costs, currency = spend(store, spec)
     reach = touched(store, spec)
     revenue = attributed(store, spec)

@@ -52,19 +52,20 @@ class CorrelationSpec:
         self.funnel.validate()
         if (self.funnel.breakdown is None) != (self.value is None):
             raise SpecError(
-                "breakdown: a correlation compares the dropped with the converted, "
-                "all of them or the people of one breakdown value"
+                "breakdown",
+                "a correlation compares the dropped with the converted, "
+                "all of them or the people of one breakdown value",
             )
         if not isinstance(self.step, int) or not 1 <= self.step < len(self.funnel.steps):
-            raise SpecError(f"step: a step from 1 to {len(self.funnel.steps) - 1} of the funnel")
+            raise SpecError("step", f"a step from 1 to {len(self.funnel.steps) - 1} of the funnel")
         if not 1 <= len(self.fields) <= 20:
-            raise SpecError("fields: 1 to 20 columns or properties.<path>")
+            raise SpecError("fields", "1 to 20 columns or properties.<path>")
         for i, name in enumerate(self.fields):
             check_field(name, f"fields[{i}]", person=True)
         if not isinstance(self.min_count, int) or not 1 <= self.min_count <= 1_000_000:
-            raise SpecError("min_count: from 1 to 1,000,000 people")
+            raise SpecError("min_count", "from 1 to 1,000,000 people")
         if not isinstance(self.top, int) or not 1 <= self.top <= 500:
-            raise SpecError("top: from 1 to 500 items")
+            raise SpecError("top", "from 1 to 500 items")
         return self
 
 

@@ -59,13 +59,13 @@ class JourneyMapSpec:
 
     def validate(self) -> JourneyMapSpec:
         if not 2 <= len(self.stages) <= 10:
-            raise SpecError("stages: 2 to 10 stages in order")
+            raise SpecError("stages", "2 to 10 stages in order")
         if not isinstance(self.min_sample, int) or not 1 <= self.min_sample <= 1_000_000:
-            raise SpecError("min_sample: from 1 to 1,000,000 people")
+            raise SpecError("min_sample", "from 1 to 1,000,000 people")
         try:
             self.funnel(self.date_from, self.date_to).validate()
         except SpecError as exc:  # the funnel's own words, named as this report's
-            raise SpecError(str(exc).replace("steps", "stages", 1)) from None
+            raise SpecError(exc.field.replace("steps", "stages", 1), exc.message) from None
         return self
 
 

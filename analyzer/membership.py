@@ -11,7 +11,7 @@ and analyses join or filter on it without reading any id.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from analyzer.errors import SpecError
@@ -65,9 +65,13 @@ def refreshed(store: Store) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-def check_refreshed(store: Store, names: Sequence[str]) -> None:
-    """Refuse segments that have never been refreshed: an analysis over them would be empty."""
-    for name in names:
+def check_refreshed(store: Store, named: Mapping[str, str | None]) -> None:
+    """Refuse segments that have never been refreshed: an analysis over them would be empty.
+    ``named``: the specification's field naming each segment (``segment``,
+    ``breakdown.segments[0]``), which the error names; None is no segment."""
+    for where, name in named.items():
+        if name is None:
+            continue
         family = name.split("/", 1)[0]
         rows = store.execute(
             f"SELECT count() FROM {identifier(store.database)}.segment_refreshes "
@@ -76,8 +80,8 @@ def check_refreshed(store: Store, names: Sequence[str]) -> None:
         )
         if not rows[0][0]:
             raise SpecError(
-                f"segment: {name!r} has no refreshed membership; "
-                f"run `journey segments refresh {family}`"
+                where,
+                f"{name!r} has no refreshed membership; run `journey segments refresh {family}`",
             )
 
 
@@ -86,3 +90,8 @@ def restrict(source: str, database: str, name: str | None, params: dict[str, Any
     if name is None:
         return source
     return f"(SELECT * FROM {source} WHERE {only_members(database, name, params)})"
+
+
+def listed(field: str, names: Sequence[str]) -> dict[str, str | None]:
+    """Each of ``names`` by its place in the list ``field``: ``segments[0]``, ..."""
+    return {f"{field}[{i}]": name for i, name in enumerate(names)}

@@ -53,20 +53,20 @@ class PainPointSpec:
 
     def validate(self) -> PainPointSpec:
         if self.funnel.breakdown is not None:
-            raise SpecError("funnel.breakdown: the segment field replaces the breakdown")
+            raise SpecError("funnel.breakdown", "the segment field replaces the breakdown")
         if self.field == "segment":
             check_segment(self.value, "value")
         else:
             Breakdown(self.field).validate(len(self.funnel.steps))
         self.funnel.validate()
         if not isinstance(self.value, str) or len(self.value) > 500:
-            raise SpecError("value: a segment value of up to 500 characters")
+            raise SpecError("value", "a segment value of up to 500 characters")
         if not isinstance(self.min_sample, int) or not 1 <= self.min_sample <= 1_000_000:
-            raise SpecError("min_sample: from 1 to 1000000 people")
+            raise SpecError("min_sample", "from 1 to 1000000 people")
         if not 0 < self.alpha < 0.5:
-            raise SpecError("alpha: a significance level between 0 and 0.5")
+            raise SpecError("alpha", "a significance level between 0 and 0.5")
         if problem(self.error_pattern):
-            raise SpecError(f"error_pattern: {problem(self.error_pattern)}")
+            raise SpecError("error_pattern", problem(self.error_pattern))
         return self
 
 

@@ -64,37 +64,37 @@ class PathSpec:
 
     def validate(self) -> PathSpec:
         if self.kind not in KINDS:
-            raise SpecError(f"kind: {self.kind!r} is not one of {', '.join(KINDS)}")
+            raise SpecError("kind", f"{self.kind!r} is not one of {', '.join(KINDS)}")
         for name in ("start", "end"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 500):
-                raise SpecError(f"{name}: a path element of 1 to 500 characters")
+                raise SpecError(name, "a path element of 1 to 500 characters")
             step = getattr(self, f"{name}_step")
             if step is not None:
                 if value is not None:
-                    raise SpecError(f"{name}: a path element or a touchpoint set, not both")
+                    raise SpecError(name, "a path element or a touchpoint set, not both")
                 step.validate(name)
         if not isinstance(self.max_length, int) or not 2 <= self.max_length <= 20:
-            raise SpecError("max_length: from 2 to 20 steps")
+            raise SpecError("max_length", "from 2 to 20 steps")
         check_cleaning(self.cleaning)
         check_timeout(self.session_timeout)
         if not isinstance(self.top, int) or not 1 <= self.top <= 500:
-            raise SpecError("top: from 1 to 500 paths")
+            raise SpecError("top", "from 1 to 500 paths")
         if (self.funnel is None) != (self.dropped_at is None):
-            raise SpecError("dropped_at: give a funnel and the step people dropped after")
+            raise SpecError("dropped_at", "give a funnel and the step people dropped after")
         if self.segment is not None:
             check_segment(self.segment, "segment")
             if self.funnel is not None:
-                raise SpecError("segment: after a drop-off, give the segment to the funnel")
+                raise SpecError("segment", "after a drop-off, give the segment to the funnel")
         if self.funnel is not None:
             self.funnel.validate()
             if self.start or self.end or self.start_step or self.end_step:
-                raise SpecError("start/end: paths after a drop-off start at the dropped step")
+                raise SpecError("start/end", "paths after a drop-off start at the dropped step")
             if not isinstance(self.dropped_at, int) or not (
                 1 <= self.dropped_at < len(self.funnel.steps)
             ):
                 raise SpecError(
-                    f"dropped_at: a step from 1 to {len(self.funnel.steps) - 1} of the funnel"
+                    "dropped_at", f"a step from 1 to {len(self.funnel.steps) - 1} of the funnel"
                 )
         else:
             check_range(self.date_from, self.date_to)
@@ -130,12 +130,12 @@ class PathsReport:
 def check_cleaning(cleaning: tuple[tuple[str, str], ...]) -> None:
     """Up to 20 cleaning rules, each a (regular expression RE2 takes, alias) pair."""
     if len(cleaning) > 20:
-        raise SpecError("cleaning: at most 20 rules")
+        raise SpecError("cleaning", "at most 20 rules")
     for i, rule in enumerate(cleaning):
         if len(rule) != 2 or not all(isinstance(x, str) for x in rule):
-            raise SpecError(f"cleaning[{i}]: a (regular expression, alias) pair")
+            raise SpecError(f"cleaning[{i}]", "a (regular expression, alias) pair")
         if substitution_problem(*rule):
-            raise SpecError(f"cleaning[{i}]: {substitution_problem(*rule)}")
+            raise SpecError(f"cleaning[{i}]", substitution_problem(*rule))
 
 
 def cleaned(sql: str, cleaning: tuple[tuple[str, str], ...], params: dict[str, Any]) -> str:
@@ -333,7 +333,7 @@ def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
     """The ``top`` most frequent paths (by count, then path), and how many paths there were."""
     if spec.funnel is not None:
         check_segments(store, spec.funnel)
-    check_refreshed(store, [spec.segment] if spec.segment else [])
+    check_refreshed(store, {"segment": spec.segment})
     sql, params = rows_sql(spec, store.database)
     # one pass: the total and the top paths together
     rows = f"SELECT path, count() AS c FROM ({sql}) GROUP BY path"
@@ -352,7 +352,7 @@ def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
     most frequent, by count, then position, source and target."""
     if spec.funnel is not None:
         check_segments(store, spec.funnel)
-    check_refreshed(store, [spec.segment] if spec.segment else [])
+    check_refreshed(store, {"segment": spec.segment})
     sql, params = rows_sql(spec, store.database)
     ellipsis, end = key("%(ellipsis)s"), key("%(end_label)s")
     rows = (

@@ -84,14 +84,14 @@ class RetentionSpec:
         self.start.validate("start")
         self.returning.validate("returning")
         if self.period not in PERIODS:
-            raise SpecError(f"period: {self.period!r} is not one of {', '.join(PERIODS)}")
+            raise SpecError("period", f"{self.period!r} is not one of {', '.join(PERIODS)}")
         if not isinstance(self.periods, int) or not 1 <= self.periods <= 120:
-            raise SpecError("periods: from 1 to 120")
+            raise SpecError("periods", "from 1 to 120")
         if self.mode not in MODES:
-            raise SpecError(f"mode: {self.mode!r} is not one of {', '.join(MODES)}")
+            raise SpecError("mode", f"{self.mode!r} is not one of {', '.join(MODES)}")
         check_range(self.date_from, self.date_to)
         if len(period_starts(self.period, self.date_from, self.date_to)) > MAX_PERIODS:
-            raise SpecError(f"date_from: at most {MAX_PERIODS} cohorts; choose a longer period")
+            raise SpecError("date_from", f"at most {MAX_PERIODS} cohorts; choose a longer period")
         if self.segment is not None:
             check_segment(self.segment, "segment")
         return self
@@ -117,7 +117,7 @@ class RetentionReport:
 
 def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
     spec.validate()
-    check_refreshed(store, [spec.segment] if spec.segment else [])
+    check_refreshed(store, {"segment": spec.segment})
     params: dict[str, Any] = {
         "from_ms": int(spec.date_from.timestamp() * 1000),
         "to_ms": int(spec.date_to.timestamp() * 1000),
@@ -208,11 +208,11 @@ def lifecycle(
     ``include_bots``)."""
     event.validate("event")
     if period not in PERIODS:
-        raise SpecError(f"period: {period!r} is not one of {', '.join(PERIODS)}")
+        raise SpecError("period", f"{period!r} is not one of {', '.join(PERIODS)}")
     check_range(date_from, date_to)
     days = period_starts(period, date_from, date_to)
     if len(days) > MAX_PERIODS:
-        raise SpecError(f"date_from: at most {MAX_PERIODS} periods; choose a longer period")
+        raise SpecError("date_from", f"at most {MAX_PERIODS} periods; choose a longer period")
     params: dict[str, Any] = {"to_s": int(date_to.timestamp())}
     cond = step_sql(event, "ev", params)
     by_number = _numbers(store, period, days)

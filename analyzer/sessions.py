@@ -20,7 +20,7 @@ DEFAULT_TIMEOUT_MINUTES = 30
 
 def check_timeout(minutes: int) -> int:
     if not isinstance(minutes, int) or not 1 <= minutes <= 24 * 60:
-        raise SpecError("session_timeout: from 1 to 1440 minutes")
+        raise SpecError("session_timeout", "from 1 to 1440 minutes")
     return minutes
 
 

@@ -161,7 +161,7 @@ def resolve(store: Store, obj: T) -> T:
             sets = stored(store)
         if name not in sets:
             known = ", ".join(sorted(sets)) or "none is defined"
-            raise SpecError(f"set:{name}: no touchpoint set of that name ({known})")
+            raise SpecError(f"set:{name}", f"no touchpoint set of that name ({known})")
         return sets[name].touchpoints
 
     return _walk(obj, lambda s: lookup(s.set_name).step(s.filters) if s.set_name else s)

@@ -28,7 +28,7 @@ from analyzer.events import has_trait, humans, trait_text
 from analyzer.funnels.people import field_sql, step_sql
 from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
 from analyzer.identity import PERSON, persons
-from analyzer.membership import check_refreshed, members_sql, only_members
+from analyzer.membership import check_refreshed, listed, members_sql, only_members
 from analyzer.timeline import ORDER
 from storage.sql import identifier
 from storage.store import Store
@@ -68,25 +68,26 @@ class TrendSpec:
         self.event.validate("event")
         check_range(self.date_from, self.date_to)
         if self.interval not in INTERVALS:
-            raise SpecError(f"interval: {self.interval!r} is not one of {', '.join(INTERVALS)}")
+            raise SpecError("interval", f"{self.interval!r} is not one of {', '.join(INTERVALS)}")
         if len(self.buckets(self.date_from)) > MAX_BUCKETS:
-            raise SpecError(f"interval: at most {MAX_BUCKETS} buckets; choose a longer one")
+            raise SpecError("interval", f"at most {MAX_BUCKETS} buckets; choose a longer one")
         if self.measure not in MEASURES:
-            raise SpecError(f"measure: {self.measure!r} is not one of {', '.join(MEASURES)}")
+            raise SpecError("measure", f"{self.measure!r} is not one of {', '.join(MEASURES)}")
         if self.measure in ("sum", "average"):
             check_property(self.property, "property")
         elif self.property is not None:
-            raise SpecError("property: only with measure sum or average")
+            raise SpecError("property", "only with measure sum or average")
         b = self.breakdown
         if b is not None:
             if b.attribution != "first_touch":
                 raise SpecError(
-                    "breakdown: a column or properties.<path> (each event's own), "
-                    "or person.<trait> (the person's)"
+                    "breakdown",
+                    "a column or properties.<path> (each event's own), or person.<trait> "
+                    "(the person's)",
                 )
             b.validate(1)
         if not isinstance(self.top, int) or not 1 <= self.top <= 50:
-            raise SpecError("top: from 1 to 50 values")
+            raise SpecError("top", "from 1 to 50 values")
         if self.segment is not None:
             check_segment(self.segment, "segment")
         return self
@@ -300,10 +301,10 @@ def _ranked(found: Found) -> list[str]:
 def trend(store: Store, spec: TrendSpec) -> TrendReport:
     """The measure of ``spec`` per bucket and breakdown value, now and in the period before."""
     spec.validate()
-    names = [spec.segment] if spec.segment else []
+    named = {"segment": spec.segment}
     if spec.breakdown is not None and spec.breakdown.field == "segment":
-        names += list(spec.breakdown.segments)
-    check_refreshed(store, names)
+        named |= listed("breakdown.segments", spec.breakdown.segments)
+    check_refreshed(store, named)
     q = _Query(spec, store.database)
     top = None
     if spec.breakdown is not None and not q.by_segment and not q.few_values(store):

@@ -20,7 +20,7 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.spec import check_range, check_segment, check_segments
-from analyzer.membership import check_refreshed, members_sql, restrict
+from analyzer.membership import check_refreshed, listed, members_sql, restrict
 from analyzer.paths import check_cleaning, cleaned
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
@@ -48,7 +48,7 @@ class WebSpec:
             check_segment(self.segment, "segment")
         check_timeout(self.session_timeout)
         if not isinstance(self.top, int) or not 1 <= self.top <= 100:
-            raise SpecError("top: from 1 to 100 per list")
+            raise SpecError("top", "from 1 to 100 per list")
         check_cleaning(self.cleaning)
         return self
 
@@ -133,7 +133,7 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
 def web(store: Store, spec: WebSpec) -> WebReport:
     """Sessions, bounce rate, length and the four ranked lists, for everyone and per segment."""
     spec.validate()
-    check_refreshed(store, [*spec.segments, *([spec.segment] if spec.segment else [])])
+    check_refreshed(store, {**listed("segments", spec.segments), "segment": spec.segment})
     params: dict[str, Any] = {}
     sessions = _sessions(spec, store.database, params)
     summary = store.execute(
@@ -143,7 +143,7 @@ def web(store: Store, spec: WebSpec) -> WebReport:
     )
     # the four lists in one pass: each session gives its entry, exit and source, and a row
     # per page view; ranked by count, then value, the first ``top`` per list and group
-    listed = store.execute(
+    ranked = store.execute(
         "SELECT kind, grp, value, count() AS c, uniqExact(person) FROM ("
         "SELECT grp, person, arrayJoin(arrayConcat("
         "arrayMap(p -> ('pages', p), pages), "
@@ -165,7 +165,7 @@ def web(store: Store, spec: WebSpec) -> WebReport:
             median_session_seconds=float(median) / 1000,
             pages_per_session=views / count if count else 0.0,
         )
-    for kind, grp, value, count, people in listed:
+    for kind, grp, value, count, people in ranked:
         getattr(by_group[str(grp)], str(kind)).append(Ranked(str(value), int(count), int(people)))
     order = [EVERYONE, *sorted(g for g in by_group if g != EVERYONE)]
     report.groups = [by_group[g] for g in order if g in by_group]

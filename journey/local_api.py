@@ -33,7 +33,7 @@ def _loopback_only() -> Response | None:
 
 @bp.errorhandler(ParamError)
 def _bad_param(exc: ParamError) -> Response:
-    return json_error(400, str(exc)[len(exc.name) + 2 :], parameter=exc.name)
+    return json_error(400, exc.message, parameter=exc.name)
 
 
 @bp.errorhandler(SpecError)

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer import touchpoints
+from analyzer.errors import SpecError
 from analyzer.events import first_seen
 from analyzer.funnels.spec import FunnelSpec, Step
 from analyzer.unseen import Unseen, unseen
 from reports.params import ParamError, Params
-from reports.result import Result, checked
+from reports.result import Result, as_param, checked
 from storage.store import Store
 
 
@@ -43,6 +44,9 @@ FUNNEL_NAMES = {
 
 # A spec's period and segment fields, named by the parameters they come from.
 SPAN_NAMES = {"segment": "in_segment", "date_from": "since", "date_to": "until"}
+# The fields an analysis names in an error found while computing (a segment never refreshed),
+# by the parameters they come from where the report declares them.
+RUN_NAMES = {**SPAN_NAMES, "segments": "segment", "breakdown": "breakdown"}
 
 
 def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:
@@ -521,7 +525,13 @@ def run(
         functools.cache(functools.partial(first_seen, store)),  # all time, read once a run
         longest_days,
     )
-    result = REPORTS[kind](store, declared, today)
+    try:
+        result = REPORTS[kind](store, declared, today)
+    except ParamError:
+        raise
+    except SpecError as exc:  # found while computing: a segment never refreshed, ...
+        names = {f: name for f, name in RUN_NAMES.items() if name in declared.declared}
+        raise as_param(exc, names) from None
     result.params = p.as_dict()
     result.warnings += [w.as_dict() for w in never_seen(store, kind, declared, today)]
     return result

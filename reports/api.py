@@ -133,8 +133,7 @@ def _bad_param(exc: ParamError) -> Response:
 
 @bp.errorhandler(SpecError)
 def _bad_spec(exc: SpecError) -> Response:
-    message = str(exc)
-    return _error(400, message, parameter=message.split(":", 1)[0])
+    return _error(400, str(exc), **({"parameter": exc.field} if exc.field else {}))
 
 
 @bp.errorhandler(NotFound)

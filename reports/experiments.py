@@ -54,7 +54,7 @@ def put(store: Store, key: str, body: dict[str, Any]) -> dict[str, Any]:
     """Define (a new version of) experiment ``key`` from its definition; a SpecError names
     the field that is wrong (``body.variants[1].weight: ...``)."""
     if body.get("key", key) != key:
-        raise SpecError(f"body.key: must be the path's {key!r} or left out")
+        raise SpecError("body.key", f"must be the path's {key!r} or left out")
     catalog.define(store, [parse_experiment({**body, "key": key}, "body")])
     found = one(store, key)
     assert found is not None

@@ -31,8 +31,8 @@ class ParamError(SpecError):
     """A parameter cannot be used; ``name`` says which."""
 
     def __init__(self, name: str, message: str) -> None:
+        super().__init__(name, message)
         self.name = name
-        super().__init__(f"{name}: {message}")
 
 
 class Params:
@@ -291,7 +291,7 @@ class Params:
 
 
 def _no_sets(step: Any) -> Any:
-    raise SpecError("touchpoint sets are read from a store, and this report has none")
+    raise SpecError("step", "touchpoint sets are read from a store, and this report has none")
 
 
 def parse_step(text: str, name: str = "step") -> Step:

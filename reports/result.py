@@ -27,16 +27,20 @@ class Result:
 
 def checked(validate: Callable[[], T], names: dict[str, str]) -> T:
     """Run a spec's ``validate``; its errors name the spec's fields, which become the
-    parameters they came from (``steps[1]: ...`` is about ``step``)."""
+    parameters they came from (``steps[1].event`` is about ``step``)."""
     try:
         return validate()
     except ParamError:
         raise
     except SpecError as exc:
-        field, sep, message = str(exc).partition(":")
-        base = re.split(r"[.\[]", field, maxsplit=1)[0]
-        if sep and base in names:
-            raise ParamError(
-                names[base], f"{field}:{message}" if field != base else message.strip()
-            ) from None
-        raise
+        raise as_param(exc, names) from None
+
+
+def as_param(exc: SpecError, names: dict[str, str]) -> SpecError:
+    """``exc`` as an error of the parameter its field came from (the field's first part, in
+    ``names``), or as it is."""
+    base = re.split(r"[.\[]", exc.field, maxsplit=1)[0]
+    if not exc.field or base not in names:
+        return exc
+    detail = exc.message if exc.field == base else f"{exc.field}: {exc.message}"
+    return ParamError(names[base], detail)

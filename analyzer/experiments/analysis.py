@@ -363,4 +363,4 @@ def _people_needed(experiment: Experiment, metric: Metric, control: stats.Paired
 
 
 def _no_sets(step: Step) -> Step:
-    raise SpecError(f"{step.event}: touchpoint sets are resolved from a store")
+    raise SpecError(step.event, "touchpoint sets are resolved from a store")

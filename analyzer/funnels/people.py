@@ -31,7 +31,7 @@ from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_trait, property_text, trait_text
 from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
 from analyzer.hashed import key, texts
-from analyzer.membership import check_refreshed, members_sql, only_members
+from analyzer.membership import check_refreshed, listed, members_sql, only_members
 from analyzer.timeline import timelines
 from storage.sql import identifier
 from storage.store import Store
@@ -62,7 +62,7 @@ def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
     """The SQL condition an event meets to count as ``step``: its event and filters, or any of
     its touchpoints (one condition, so an event matching several counts once)."""
     if step.set_name is not None:
-        raise SpecError(f"{step.event!r}: touchpoint sets are resolved before SQL is built")
+        raise SpecError(f"{step.event!r}", "touchpoint sets are resolved before SQL is built")
     if step.any_of:
         return (
             "("
@@ -82,10 +82,10 @@ def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
 def check_segments(store: Store, spec: FunnelSpec) -> None:
     """Refuse a funnel over segments that have never been refreshed (it would be empty)."""
     spec.validate()
-    names = [spec.segment] if spec.segment else []
+    named = {"segment": spec.segment}
     if spec.breakdown is not None:
-        names += list(spec.breakdown.segments)
-    check_refreshed(store, names)
+        named |= listed("breakdown.segments", spec.breakdown.segments)
+    check_refreshed(store, named)
 
 
 def _keys_of(bit: int, name: str) -> str:

@@ -328,7 +328,7 @@ class TrendPoint:
 def trend(store: Store, spec: FunnelSpec, interval: str = "day") -> list[TrendPoint]:
     """Conversion by the day or week (Monday, UTC) people entered the funnel."""
     if interval not in INTERVALS:
-        raise SpecError(f"interval: {interval!r} is not one of {', '.join(INTERVALS)}")
+        raise SpecError("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
     check_segments(store, spec)
     q = PersonFunnel(spec, store.database)
     bucket = "toDate" if interval == "day" else "toMonday"
@@ -364,9 +364,9 @@ def dropped(
     check_segments(store, spec)
     q = PersonFunnel(spec, store.database)
     if not 1 <= step < q.n:
-        raise SpecError(f"step: people drop after steps 1 to {q.n - 1}")
+        raise SpecError("step", f"people drop after steps 1 to {q.n - 1}")
     if not 1 <= limit <= 100_000 or offset < 0:
-        raise SpecError("limit: from 1 to 100000 people; offset: 0 or more")
+        raise SpecError("limit", "from 1 to 100000 people; offset: 0 or more")
     sql = (
         f"SELECT person_id, t{step - 1}, value FROM ({q.sql(ids=True)}) WHERE level = {step} "
         f"ORDER BY person_id LIMIT {int(offset)}, {int(limit)}"

@@ -46,7 +46,7 @@ def check_field(name: str, where: str, person: bool = False) -> None:
         if name.startswith(prefix) and is_path(name[len(prefix) :]):
             return
     kinds = "properties.<path>" + (" or person.<path>" if person else "")
-    raise SpecError(f"{where}: {name!r} is not a column ({', '.join(COLUMNS)}) or {kinds}")
+    raise SpecError(where, f"{name!r} is not a column ({', '.join(COLUMNS)}) or {kinds}")
 
 
 @dataclass(frozen=True)
@@ -58,18 +58,18 @@ class Filter:
     def validate(self, where: str) -> None:
         check_field(self.field, f"{where}.field")
         if self.op not in OPS:
-            raise SpecError(f"{where}.op: {self.op!r} is not one of {', '.join(OPS)}")
+            raise SpecError(f"{where}.op", f"{self.op!r} is not one of {', '.join(OPS)}")
         if self.op == "in":
             if (
                 not isinstance(self.value, (list, tuple))
                 or not self.value
                 or not all(isinstance(v, str) for v in self.value)
             ):
-                raise SpecError(f"{where}.value: 'in' takes a non-empty list of strings")
+                raise SpecError(f"{where}.value", "'in' takes a non-empty list of strings")
         elif not isinstance(self.value, str):
-            raise SpecError(f"{where}.value: must be a string")
+            raise SpecError(f"{where}.value", "must be a string")
         if self.op == "match" and isinstance(self.value, str) and problem(self.value):
-            raise SpecError(f"{where}.value: {problem(self.value)}")
+            raise SpecError(f"{where}.value", problem(self.value))
 
 
 # A step naming a touchpoint set (analyzer.touchpoints) instead of one event: ``set:NAME``.
@@ -98,17 +98,17 @@ class Step:
 
     def validate(self, where: str, touchpoint: bool = False) -> None:
         if not isinstance(self.event, str) or len(self.event) > 200:
-            raise SpecError(f"{where}.event: an event name of 1 to 200 characters")
+            raise SpecError(f"{where}.event", "an event name of 1 to 200 characters")
         if not self.event and not (touchpoint and self.filters):
-            raise SpecError(f"{where}.event: an event name of 1 to 200 characters")
+            raise SpecError(f"{where}.event", "an event name of 1 to 200 characters")
         if self.set_name is not None and not SET_NAME.match(self.set_name):
-            raise SpecError(f"{where}.event: {self.set_name!r} is not a touchpoint set name")
+            raise SpecError(f"{where}.event", f"{self.set_name!r} is not a touchpoint set name")
         for j, f in enumerate(self.filters):
             f.validate(f"{where}.filters[{j}]")
         if touchpoint and self.any_of:
-            raise SpecError(f"{where}: a touchpoint is one event, not a set")
+            raise SpecError(where, "a touchpoint is one event, not a set")
         if len(self.any_of) > MAX_TOUCHPOINTS:
-            raise SpecError(f"{where}.any_of: at most {MAX_TOUCHPOINTS} touchpoints")
+            raise SpecError(f"{where}.any_of", f"at most {MAX_TOUCHPOINTS} touchpoints")
         for j, t in enumerate(self.any_of):
             t.validate(f"{where}.any_of[{j}]", touchpoint=True)
 
@@ -132,14 +132,14 @@ _SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?\Z")
 def check_property(value: object, where: str) -> str:
     """An event property or trait path (storage.paths): ``revenue``, ``products[0].price``."""
     if not isinstance(value, str) or not is_path(value):
-        raise SpecError(f"{where}: a property path such as revenue or products[0].price")
+        raise SpecError(where, "a property path such as revenue or products[0].price")
     return value
 
 
 def check_segments(names: tuple[str, ...], where: str = "segments") -> None:
     """Up to 50 segments (``name`` or ``name/group``)."""
     if len(names) > 50:
-        raise SpecError(f"{where}: at most 50")
+        raise SpecError(where, "at most 50")
     for i, name in enumerate(names):
         check_segment(name, f"{where}[{i}]")
 
@@ -147,7 +147,7 @@ def check_segments(names: tuple[str, ...], where: str = "segments") -> None:
 def check_segment(name: object, where: str) -> str:
     """A segment (``name``) or one group of it (``name/group``: an RFM group, a cluster)."""
     if not isinstance(name, str) or not _SEGMENT.match(name):
-        raise SpecError(f"{where}: {name!r} is not a segment name (or name/group)")
+        raise SpecError(where, f"{name!r} is not a segment name (or name/group)")
     return name
 
 
@@ -167,21 +167,22 @@ class Breakdown:
     def validate(self, steps: int) -> None:
         if self.field == "segment":
             if not 1 <= len(self.segments) <= 50:
-                raise SpecError("breakdown.segments: 1 to 50 segments to break down by")
+                raise SpecError("breakdown.segments", "1 to 50 segments to break down by")
             for i, name in enumerate(self.segments):
                 check_segment(name, f"breakdown.segments[{i}]")
             return
         if self.segments:
-            raise SpecError("breakdown.segments: only with breakdown.field 'segment'")
+            raise SpecError("breakdown.segments", "only with breakdown.field 'segment'")
         check_field(self.field, "breakdown.field", person=True)
         if self.attribution not in ATTRIBUTIONS:
             raise SpecError(
-                f"breakdown.attribution: {self.attribution!r} is not one of {', '.join(ATTRIBUTIONS)}"
+                "breakdown.attribution",
+                f"{self.attribution!r} is not one of {', '.join(ATTRIBUTIONS)}",
             )
         if self.attribution == "step" and (
             not isinstance(self.step, int) or not 1 <= self.step <= steps
         ):
-            raise SpecError(f"breakdown.step: a step number from 1 to {steps}")
+            raise SpecError("breakdown.step", f"a step number from 1 to {steps}")
 
 
 @dataclass(frozen=True)
@@ -203,36 +204,36 @@ class FunnelSpec:
 
     def validate(self) -> FunnelSpec:
         if not 2 <= len(self.steps) <= MAX_STEPS:
-            raise SpecError(f"steps: a funnel has 2 to {MAX_STEPS} steps, got {len(self.steps)}")
+            raise SpecError("steps", f"a funnel has 2 to {MAX_STEPS} steps, got {len(self.steps)}")
         for i, step in enumerate(self.steps):
             step.validate(f"steps[{i}]")
         if self.mode not in MODES:
-            raise SpecError(f"mode: {self.mode!r} is not one of {', '.join(MODES)}")
+            raise SpecError("mode", f"{self.mode!r} is not one of {', '.join(MODES)}")
         if len(self.exclusions) > MAX_EXCLUSIONS:
-            raise SpecError(f"exclusions: at most {MAX_EXCLUSIONS}")
+            raise SpecError("exclusions", f"at most {MAX_EXCLUSIONS}")
         n = len(self.steps)
         for i, ex in enumerate(self.exclusions):
             ex.step.validate(f"exclusions[{i}].step")
             before = n if ex.before is None else ex.before
             if not (isinstance(ex.after, int) and isinstance(before, int)):
-                raise SpecError(f"exclusions[{i}]: after and before are step numbers")
+                raise SpecError(f"exclusions[{i}]", "after and before are step numbers")
             if not 1 <= ex.after < before <= n:
                 raise SpecError(
-                    f"exclusions[{i}]: between steps after < before, within 1..{n}; "
-                    f"got {ex.after}..{before}"
+                    f"exclusions[{i}]",
+                    f"between steps after < before, within 1..{n}; got {ex.after}..{before}",
                 )
             if self.mode == "any" and (ex.after, before) != (1, n):
                 raise SpecError(
-                    f"exclusions[{i}]: an any-order funnel excludes over the whole funnel only"
+                    f"exclusions[{i}]", "an any-order funnel excludes over the whole funnel only"
                 )
         if self.breakdown is not None:
             self.breakdown.validate(n)
         if self.segment is not None:
             check_segment(self.segment, "segment")
         if not 1 <= self.breakdown_limit <= 100:
-            raise SpecError("breakdown_limit: from 1 to 100 values")
+            raise SpecError("breakdown_limit", "from 1 to 100 values")
         if not timedelta(seconds=1) <= self.window <= MAX_WINDOW:
-            raise SpecError("window: from 1 second to 90 days")
+            raise SpecError("window", "from 1 second to 90 days")
         check_range(self.date_from, self.date_to)
         return self
 
@@ -248,8 +249,8 @@ def check_range(
     date_from: datetime, date_to: datetime, longest_days: int = LONGEST_RANGE_DAYS
 ) -> None:
     if date_from.tzinfo is None or date_to.tzinfo is None:
-        raise SpecError("date_from/date_to: must carry a time zone")
+        raise SpecError("date_from/date_to", "must carry a time zone")
     if not date_from < date_to:
-        raise SpecError("date_from: must be before date_to")
+        raise SpecError("date_from", "must be before date_to")
     if date_to - date_from > timedelta(days=longest_days):
-        raise SpecError(f"date_to: a range spans at most {longest_days} days")
+        raise SpecError("date_to", f"a range spans at most {longest_days} days")

@@ -37,7 +37,7 @@ from analyzer.funnels.spec import (
     check_range,
     check_segments,
 )
-from analyzer.membership import check_refreshed, members_sql, refreshed
+from analyzer.membership import check_refreshed, listed, members_sql, refreshed
 from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
 from analyzer.sessions import boundaries, check_timeout
@@ -121,7 +121,7 @@ class ScorecardSpec:
             ("csat_event", self.csat_event),
         ):
             if value is not None and not 0 < len(value) <= 200:
-                raise SpecError(f"{name}: an event name of 1 to 200 characters")
+                raise SpecError(name, "an event name of 1 to 200 characters")
         for name, value in (
             ("revenue_property", self.revenue_property),
             ("csat_property", self.csat_property),
@@ -130,12 +130,12 @@ class ScorecardSpec:
             if value is not None:
                 check_property(value, name)
         if self.csat_event and self.csat_trait:
-            raise SpecError("csat_trait: answers come from csat_event or csat_trait, not both")
+            raise SpecError("csat_trait", "answers come from csat_event or csat_trait, not both")
         if not 1 <= self.retention_days <= 90:
-            raise SpecError("retention_days: from 1 to 90 days")
+            raise SpecError("retention_days", "from 1 to 90 days")
         check_timeout(self.session_timeout_minutes)
         if not math.isfinite(self.satisfied_at):
-            raise SpecError("satisfied_at: a number")
+            raise SpecError("satisfied_at", "a number")
         return self
 
 
@@ -353,7 +353,7 @@ def scorecard(store: Store, spec: ScorecardSpec) -> Scorecard:
     """The scorecard of ``spec``'s segments (every refreshed one by default) over its period."""
     spec.validate()
     names = spec.segments or refreshed_segments(store)
-    check_refreshed(store, names)
+    check_refreshed(store, listed("segments", names))
     found = sums(store, spec, names)
     families = sorted({n.split("/", 1)[0] for n in names})
     db = identifier(store.database)

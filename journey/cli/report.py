@@ -134,7 +134,7 @@ def _show(kind: str, /, fmt: str, output: Path | None, **given: Any) -> None:
         else:
             shown = _computed(kind, params, fmt)
     except ParamError as exc:  # an option's value: a usage error (exit 2)
-        raise _usage(exc.name, str(exc)[len(exc.name) + 2 :]) from None
+        raise _usage(exc.name, exc.message) from None
     except LocalRefusal as exc:
         if exc.parameter:
             raise _usage(exc.parameter, exc.message) from None

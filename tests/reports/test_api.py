@@ -503,6 +503,18 @@ def test_segments_and_alerts_answer_as_described(api: Api, tmp_path: Any) -> Non
     assert api.get("/api/v1/segments/nope").status_code == 404
     in_segment = api.get("/api/v1/reports/funnel", step=STEPS, in_segment="gold", **PERIOD)
     assert in_segment.status_code == 200, in_segment.text
+    # a segment never refreshed is an error of the parameter that named it, in every report
+    # (the web report's spec calls it "segment", which is another parameter of that report)
+    for kind, extra in (("funnel", {"step": STEPS}), ("web", {}), ("trends", {"event": "View"})):
+        never = api.get(f"/api/v1/reports/{kind}", in_segment="silver", **extra, **PERIOD)
+        assert never.status_code == 400, never.text
+        body = check(never, f"/api/v1/reports/{kind}")
+        assert body["parameter"] == "in_segment", body
+        assert body["error"] == (
+            "in_segment: 'silver' has no refreshed membership; run `journey segments refresh silver`"
+        )
+    never = api.get("/api/v1/reports/web", segment="silver", **PERIOD)
+    assert check(never, "/api/v1/reports/web")["parameter"] == "segment", never.text
 
     rules = {
         "version": 1,

@@ -222,7 +222,8 @@ def test_reports_take_segments(database: tuple[ServerStore, str], tmp_path: Path
     assert pains.exit_code == 0, pains.output
     assert json.loads(pains.output)["segment"] == "young"
     missing = report("funnel", *steps, "--in-segment", "nobody")
-    assert missing.exit_code == 1 and "'nobody' has no refreshed membership" in missing.output
+    assert missing.exit_code == 2 and "--in-segment" in missing.output
+    assert "'nobody' has no refreshed membership" in missing.output
 
 
 def test_the_schema_of_segment_and_alert_documents_is_printed_for_editors() -> None:
