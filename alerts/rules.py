@@ -210,8 +210,8 @@ def _scope(raw: Any, where: str) -> dict[str, Any]:
     except SpecError as exc:
         if isinstance(exc, DocumentError):
             raise
-        if str(exc).startswith(where):
-            raise DocumentError(str(exc)) from None
+        if exc.field.startswith(where):
+            raise DocumentError(exc.field, exc.message) from None
         raise fail(where, str(exc)) from None
     return {"scope": "each", "breakdown": breakdown}
 

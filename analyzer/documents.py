@@ -23,7 +23,7 @@ class DocumentError(SpecError):
 
 
 def fail(where: str, message: str) -> DocumentError:
-    return DocumentError(f"{where}: {message}")
+    return DocumentError(where, message)
 
 
 def keys(obj: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
@@ -207,7 +207,9 @@ def entries(
             raise fail(section, "a list of 1 to 500 entries")
         out = [parse(item, f"{section}[{i}]") for i, item in enumerate(items)]
     except DocumentError as exc:
-        raise DocumentError(f"{prefix}{exc}") from None
+        if not where:
+            raise
+        raise DocumentError(f"{prefix}{exc}") from None  # a file's: its name, then the place
     seen: set[str] = set()
     for i, entry in enumerate(out):
         if entry.name in seen:
@@ -237,7 +239,7 @@ def filters(raw: Any, where: str) -> tuple[Filter, ...]:
         try:
             flt.validate(at)
         except SpecError as exc:
-            raise DocumentError(str(exc)) from None
+            raise DocumentError(exc.field, exc.message) from None
         out.append(flt)
     return tuple(out)
 

@@ -84,7 +84,7 @@ def _touchpoint(raw: Any, where: str) -> Step:
     except SpecError as exc:
         if not step.event and not step.filters:
             raise fail(where, "an event name, or filters saying which events") from None
-        raise DocumentError(str(exc)) from None
+        raise DocumentError(exc.field, exc.message) from None
     return step
 
 

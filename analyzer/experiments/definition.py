@@ -186,7 +186,7 @@ def _metric(raw: Any, where: str) -> Metric:
     try:
         check_property(prop, f"{rat}.property")
     except SpecError as exc:
-        raise DocumentError(str(exc)) from None
+        raise DocumentError(exc.field, exc.message) from None
     return Metric(name, within, revenue_event=event, revenue_property=prop, worse=worse)
 
 
@@ -217,7 +217,7 @@ def parse_experiment(raw: Any, where: str) -> Experiment:
         try:
             check_segment(name, f"{where}.segments[{i}]")
         except SpecError as exc:
-            raise DocumentError(str(exc)) from None
+            raise DocumentError(exc.field, exc.message) from None
     variants, control = _variants(raw.get("variants"), f"{where}.variants")
     if "metric" not in raw:
         raise fail(f"{where}.metric", "missing: what the experiment means to move")
