@@ -31,8 +31,9 @@ from alerts.rules import Rule, RuleError
 from alerts.verdict import Counts, Verdict, judge
 from analyzer import touchpoints
 from analyzer.documents import pick
+from analyzer.errors import SpecError
 from analyzer.funnels.report import reached
-from analyzer.funnels.spec import FunnelSpec, SpecError
+from analyzer.funnels.spec import FunnelSpec
 from core import metrics
 from core.progress import Report, silent
 from storage.sql import identifier

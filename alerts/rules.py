@@ -75,7 +75,9 @@ from analyzer.documents import (
 from analyzer.documents import (
     steps as steps_of,
 )
-from analyzer.funnels.spec import MODES, Breakdown, SpecError, Step, check_field
+from analyzer.errors import SpecError
+from analyzer.funnels.spec import MODES
+from analyzer.vocabulary import Breakdown, Step, check_field
 
 FORMAT_VERSION = 1
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")

@@ -22,10 +22,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, purchase_amount
-from analyzer.funnels.spec import SpecError, check_property, check_range, check_segments
 from analyzer.membership import check_refreshed, listed, members_sql
 from analyzer.timeline import timelines
+from analyzer.vocabulary import check_property, check_range, check_segments
 from storage.sql import identifier
 from storage.store import Store
 

@@ -24,12 +24,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from analyzer.conditions import field_sql
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_trait, trait_text
-from analyzer.funnels.people import PersonFunnel, check_segments, field_sql
-from analyzer.funnels.spec import FunnelSpec, check_field
+from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
+from analyzer.membership import check_refreshed
 from analyzer.statistics import benjamini_hochberg, two_proportion
+from analyzer.vocabulary import check_field
 from storage.store import Store
 
 DEFAULT_FIELDS = ("utm_source", "device_type", "browser", "os", "geo_country", "page_path")
@@ -159,7 +162,8 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
     """The items whose share differs most between the people who dropped after ``step`` and
     those who converted to the next step."""
     spec.validate()
-    check_segments(store, spec.funnel)
+    spec.funnel.validate()
+    check_refreshed(store, spec.funnel.named_segments())
     q = PersonFunnel(spec.funnel, store.database)
     people = _people_sql(spec, q)
     k = spec.step

@@ -13,7 +13,8 @@ from typing import Any, Protocol, TypeVar
 import yaml
 
 from analyzer import durations
-from analyzer.funnels.spec import Filter, SpecError, Step
+from analyzer.errors import SpecError
+from analyzer.vocabulary import Filter, Step
 
 T = TypeVar("T")
 

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer.errors import SpecError
-from analyzer.funnels import Breakdown, FunnelSpec, Step
+from analyzer.funnels import FunnelSpec
 from analyzer.funnels.report import StepResult, analyze_periods
 from analyzer.statistics import two_proportion
+from analyzer.vocabulary import Breakdown, Step
 from storage.store import Store
 
 SIGNIFICANCE = 0.05

@@ -28,12 +28,14 @@ from typing import Any
 
 from analyzer import statistics
 from analyzer.correlation import EVENT, CorrelationSpec, Item, correlation
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
-from analyzer.funnels.spec import Breakdown, FunnelSpec, SpecError, check_segment
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.paths import PAGE_OR_EVENT, first_of_runs
 from analyzer.regex import problem
+from analyzer.vocabulary import Breakdown, check_segment
 from storage.store import Store
 
 CORRELATED = 5  # items shown per stage

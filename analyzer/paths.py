@@ -19,14 +19,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from analyzer.conditions import step_sql
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.people import PersonFunnel, check_segments, step_sql
-from analyzer.funnels.spec import FunnelSpec, SpecError, Step, check_range, check_segment
+from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed, restrict
 from analyzer.regex import substitution_problem
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
+from analyzer.vocabulary import Step, check_range, check_segment
 from storage.store import Store
 
 PAGE_OR_EVENT = "if(type = 'page', page_path, event)"
@@ -332,7 +335,8 @@ def _ranked(rows: str, item: str, size: str) -> str:
 def top_paths(store: Store, spec: PathSpec) -> tuple[int, list[PathCount]]:
     """The ``top`` most frequent paths (by count, then path), and how many paths there were."""
     if spec.funnel is not None:
-        check_segments(store, spec.funnel)
+        spec.funnel.validate()
+        check_refreshed(store, spec.funnel.named_segments())
     check_refreshed(store, {"segment": spec.segment})
     sql, params = rows_sql(spec, store.database)
     # one pass: the total and the top paths together
@@ -351,7 +355,8 @@ def edges(store: Store, spec: PathSpec, limit: int = 500) -> list[Edge]:
     average time between them; the last step of each path leads to ``(end)``. The ``limit``
     most frequent, by count, then position, source and target."""
     if spec.funnel is not None:
-        check_segments(store, spec.funnel)
+        spec.funnel.validate()
+        check_refreshed(store, spec.funnel.named_segments())
     check_refreshed(store, {"segment": spec.segment})
     sql, params = rows_sql(spec, store.database)
     ellipsis, end = key("%(ellipsis)s"), key("%(end_label)s")

@@ -17,10 +17,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from analyzer.funnels.people import step_sql
-from analyzer.funnels.spec import SpecError, Step, check_range, check_segment
+from analyzer.conditions import step_sql
+from analyzer.errors import SpecError
 from analyzer.membership import check_refreshed, restrict
 from analyzer.timeline import timelines
+from analyzer.vocabulary import Step, check_range, check_segment
 from storage.store import Store
 
 PERIODS = {

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.spec import SpecError, check_range
 from analyzer.timeline import timelines
+from analyzer.vocabulary import check_range
 from storage.store import Store
 
 DEFAULT_TIMEOUT_MINUTES = 30

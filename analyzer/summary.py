@@ -117,7 +117,8 @@ def shop_funnel(
 def report(store: Store) -> dict[str, Any]:
     """Everything the summary shows, JSON-ready: what is loaded, the shop funnel per traffic
     source and per device, and its stages with time to convert over all people."""
-    from analyzer.funnels import FunnelSpec, Step, run
+    from analyzer.funnels import FunnelSpec, run
+    from analyzer.vocabulary import Step
 
     loaded = summary(store)
     stages: list[dict[str, Any]] = []

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from analyzer.documents import DocumentError, entries, fail, filters, keys, read, text
 from analyzer.errors import SpecError
-from analyzer.funnels.spec import MAX_TOUCHPOINTS, SET_NAME, Step
+from analyzer.vocabulary import MAX_TOUCHPOINTS, SET_NAME, Step
 from storage import versioned
 from storage.store import Store
 

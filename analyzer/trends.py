@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from analyzer.conditions import field_sql, step_sql
 from analyzer.errors import SpecError
 from analyzer.events import has_trait, humans, trait_text
-from analyzer.funnels.people import field_sql, step_sql
-from analyzer.funnels.spec import Breakdown, Step, check_property, check_range, check_segment
 from analyzer.identity import PERSON, persons
 from analyzer.membership import check_refreshed, listed, members_sql, only_members
 from analyzer.timeline import ORDER
+from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segment
 from storage.sql import identifier
 from storage.store import Store
 

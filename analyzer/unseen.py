@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from analyzer.conditions import field_sql
 from analyzer.events import BEHAVIOUR, humans
-from analyzer.funnels.people import field_sql
-from analyzer.funnels.spec import Filter, Step
+from analyzer.vocabulary import Filter, Step
 from storage.sql import identifier
 from storage.store import Store
 

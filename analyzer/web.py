@@ -19,11 +19,11 @@ from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.spec import check_range, check_segment, check_segments
 from analyzer.membership import check_refreshed, listed, members_sql, restrict
 from analyzer.paths import check_cleaning, cleaned
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
+from analyzer.vocabulary import check_range, check_segment, check_segments
 from storage.store import Store
 
 EVERYONE = "(everyone)"

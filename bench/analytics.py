@@ -36,8 +36,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analyzer.funnels import Breakdown, Filter, FunnelSpec, Step, analyze  # noqa: E402
+from analyzer.funnels import FunnelSpec, analyze  # noqa: E402
 from analyzer.paths import PathSpec, top_paths  # noqa: E402
+from analyzer.vocabulary import Breakdown, Filter, Step  # noqa: E402
 from collector.enrich import RequestInfo, build_event  # noqa: E402
 from journey import demo  # noqa: E402
 from loader.decode import COLUMNS, to_row  # noqa: E402

@@ -23,8 +23,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analyzer.campaigns import CampaignSpec, campaign_return  # noqa: E402
-from analyzer.funnels.spec import Step  # noqa: E402
 from analyzer.segments.scorecard import ScorecardSpec, compare, refreshed_segments, scorecard  # noqa: E402
+from analyzer.vocabulary import Step  # noqa: E402
 from bench.segments import DATA, NOW  # noqa: E402
 from storage import migrations  # noqa: E402
 from storage.embedded import EmbeddedStore  # noqa: E402

@@ -19,8 +19,9 @@ from typing import Any
 from analyzer import touchpoints
 from analyzer.errors import SpecError
 from analyzer.events import first_seen
-from analyzer.funnels.spec import FunnelSpec, Step
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.unseen import Unseen, unseen
+from analyzer.vocabulary import Step
 from reports.params import ParamError, Params
 from reports.result import Result, as_param, checked
 from storage.store import Store

@@ -20,8 +20,8 @@ from kafka.errors import KafkaError
 from werkzeug.exceptions import HTTPException
 
 from analyzer import touchpoints
+from analyzer.errors import SpecError
 from analyzer.experiments import catalog as experiment_catalog
-from analyzer.funnels.spec import SpecError
 from core import metrics
 from core.settings import Settings, SettingsError, from_env
 from core.web import error_body, parse_json, with_headers_of

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.errors import SpecError
 from analyzer.experiments import catalog
 from analyzer.experiments.definition import parse_experiment
-from analyzer.funnels.spec import SpecError
 from storage.store import Store
 
 

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from analyzer import durations
-from analyzer.funnels.spec import SET_PREFIX, Breakdown, Exclusion, Filter, SpecError, Step
+from analyzer.errors import SpecError
+from analyzer.funnels.spec import Exclusion
+from analyzer.vocabulary import SET_PREFIX, Breakdown, Filter, Step
 from reports.parameters import Param, declared
 
 _FILTER = re.compile(r"^\s*(?P<field>[\w.\-]+)\s*(?P<op>!=|=|~| in )\s*(?P<value>.*)\Z")

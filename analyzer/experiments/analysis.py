@@ -26,14 +26,14 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.conditions import step_sql
 from analyzer.errors import SpecError
 from analyzer.events import number_property, property_text
 from analyzer.experiments import stats
 from analyzer.experiments.definition import EXPOSURE_EVENT, Experiment, Metric
-from analyzer.funnels.people import step_sql
-from analyzer.funnels.spec import Step
 from analyzer.statistics import Z95, benjamini_hochberg
 from analyzer.timeline import timelines
+from analyzer.vocabulary import Step
 from storage.store import Store
 
 ALL = "(all)"  # every exposed person, whatever their segment

@@ -50,7 +50,8 @@ from analyzer.documents import (
     text,
     whole,
 )
-from analyzer.funnels.spec import SpecError, Step, check_property, check_segment
+from analyzer.errors import SpecError
+from analyzer.vocabulary import Step, check_property, check_segment
 
 FORMAT_VERSION = 1
 KEY = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")

@@ -27,65 +27,15 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from analyzer.errors import SpecError
-from analyzer.events import BEHAVIOUR, has_trait, property_text, trait_text
-from analyzer.funnels.spec import COLUMNS, Filter, FunnelSpec, Step
+from analyzer.conditions import field_sql, step_sql
+from analyzer.events import BEHAVIOUR, has_trait, trait_text
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
-from analyzer.membership import check_refreshed, listed, members_sql, only_members
+from analyzer.membership import members_sql, only_members
 from analyzer.timeline import timelines
-from storage.sql import identifier
 from storage.store import Store
 
 EXCLUSION_BIT = 10
-
-
-def field_sql(name: str, params: dict[str, Any], key: str) -> str:
-    """SQL for an event column or ``properties.<key>`` (the key bound as ``%(key)s``)."""
-    if name in COLUMNS:
-        return identifier(name)
-    params[key] = name.split(".", 1)[1]
-    return property_text(key)
-
-
-def filter_sql(f: Filter, name: str, params: dict[str, Any]) -> str:
-    column = field_sql(f.field, params, f"{name}_key")
-    params[name] = tuple(f.value) if f.op == "in" else f.value
-    return {
-        "eq": f"{column} = %({name})s",
-        "neq": f"{column} != %({name})s",
-        "in": f"{column} IN %({name})s",
-        "match": f"match({column}, %({name})s)",
-    }[f.op]
-
-
-def step_sql(step: Step, name: str, params: dict[str, Any]) -> str:
-    """The SQL condition an event meets to count as ``step``: its event and filters, or any of
-    its touchpoints (one condition, so an event matching several counts once)."""
-    if step.set_name is not None:
-        raise SpecError(f"{step.event!r}", "touchpoint sets are resolved before SQL is built")
-    if step.any_of:
-        return (
-            "("
-            + " OR ".join(step_sql(t, f"{name}t{i}", params) for i, t in enumerate(step.any_of))
-            + ")"
-        )
-    parts = []
-    if step.event:
-        params[name] = step.event
-        parts.append(f"event = %({name})s")
-    else:  # a touchpoint its filters name: something people do, never an identify or alias
-        parts.append(BEHAVIOUR)
-    parts += [filter_sql(f, f"{name}f{j}", params) for j, f in enumerate(step.filters)]
-    return "(" + " AND ".join(parts or ["1"]) + ")"
-
-
-def check_segments(store: Store, spec: FunnelSpec) -> None:
-    """Refuse a funnel over segments that have never been refreshed (it would be empty)."""
-    spec.validate()
-    named = {"segment": spec.segment}
-    if spec.breakdown is not None:
-        named |= listed("breakdown.segments", spec.breakdown.segments)
-    check_refreshed(store, named)
 
 
 def _keys_of(bit: int, name: str) -> str:

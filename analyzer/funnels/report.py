@@ -9,8 +9,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from analyzer.funnels.people import PersonFunnel, check_segments
-from analyzer.funnels.spec import FunnelSpec, SpecError
+from analyzer.errors import SpecError
+from analyzer.funnels.people import PersonFunnel
+from analyzer.funnels.spec import FunnelSpec
+from analyzer.membership import check_refreshed
 from storage.store import Store
 
 QUANTILES = (0.5, 0.9)
@@ -127,7 +129,8 @@ def _analyze(
 ) -> dict[int, FunnelReport]:
     """The report of each period: 0 alone, or 0 (previous) and 1 with ``previous_from``;
     ``time_to_convert`` left empty without ``histograms``."""
-    check_segments(store, spec)
+    spec.validate()
+    check_refreshed(store, spec.named_segments())
     q = PersonFunnel(spec, store.database, previous_from)
     n = q.n
     gaps = [f"t{k} - t{k - 1}" for k in range(1, n)] + [f"t{n - 1} - t0"]
@@ -298,7 +301,8 @@ def reached(store: Store, spec: FunnelSpec) -> dict[str | None, list[int]]:
     """People reaching each step: under None for everyone, and per breakdown value ('' for
     none). The counts of ``analyze`` without times and histograms, for frequent callers such as
     alert rules."""
-    check_segments(store, spec)
+    spec.validate()
+    check_refreshed(store, spec.named_segments())
     q = PersonFunnel(spec, store.database)
     counts = ", ".join(f"countIf(level >= {k + 1})" for k in range(q.n))
     sql = (
@@ -329,7 +333,8 @@ def trend(store: Store, spec: FunnelSpec, interval: str = "day") -> list[TrendPo
     """Conversion by the day or week (Monday, UTC) people entered the funnel."""
     if interval not in INTERVALS:
         raise SpecError("interval", f"{interval!r} is not one of {', '.join(INTERVALS)}")
-    check_segments(store, spec)
+    spec.validate()
+    check_refreshed(store, spec.named_segments())
     q = PersonFunnel(spec, store.database)
     bucket = "toDate" if interval == "day" else "toMonday"
     reached = ", ".join(f"countIf(level >= {k + 1})" for k in range(q.n))
@@ -361,7 +366,8 @@ def dropped(
 ) -> list[DroppedPerson]:
     """People who reached ``step`` (1-based) and not the next one, by person id: to export, or
     to keep as a segment. With a breakdown, each carries its value."""
-    check_segments(store, spec)
+    spec.validate()
+    check_refreshed(store, spec.named_segments())
     q = PersonFunnel(spec, store.database)
     if not 1 <= step < q.n:
         raise SpecError("step", f"people drop after steps 1 to {q.n - 1}")

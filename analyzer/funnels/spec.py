@@ -1,119 +1,20 @@
-"""What a funnel is, validated before any SQL is built; values are bound, never pasted."""
+"""What a funnel is, validated before any SQL is built; values are bound, never pasted. The
+vocabulary it shares with every analysis (steps, filters, breakdowns, segments, the period) is
+analyzer.vocabulary's."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from analyzer.errors import SpecError
-from analyzer.regex import problem
-from storage.paths import is_path
+from analyzer.membership import listed
+from analyzer.vocabulary import Breakdown, Step, check_range, check_segment
 
-# Event columns a step may filter on; anything else is a property: "properties.<key>".
-COLUMNS = (
-    "event",
-    "type",
-    "page_path",
-    "page_url",
-    "page_title",
-    "referrer_host",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "device_type",
-    "browser",
-    "os",
-    "locale",
-    "geo_country",
-    "source",
-)
-OPS = ("eq", "neq", "in", "match")
 MODES = ("ordered", "strict", "any")
-ATTRIBUTIONS = ("first_touch", "last_touch", "step")
 MAX_WINDOW = timedelta(days=90)
 MAX_STEPS = 10
 MAX_EXCLUSIONS = 5
-
-
-def check_field(name: str, where: str, person: bool = False) -> None:
-    """An event column, ``properties.<key>``, or (where a person's value makes sense)
-    ``person.<trait>``: the latest value of an identify trait."""
-    if name in COLUMNS:
-        return
-    for prefix in ("properties.", *(("person.",) if person else ())):
-        if name.startswith(prefix) and is_path(name[len(prefix) :]):
-            return
-    kinds = "properties.<path>" + (" or person.<path>" if person else "")
-    raise SpecError(where, f"{name!r} is not a column ({', '.join(COLUMNS)}) or {kinds}")
-
-
-@dataclass(frozen=True)
-class Filter:
-    field: str  # a column of COLUMNS, or "properties.<key>"
-    op: str
-    value: Any
-
-    def validate(self, where: str) -> None:
-        check_field(self.field, f"{where}.field")
-        if self.op not in OPS:
-            raise SpecError(f"{where}.op", f"{self.op!r} is not one of {', '.join(OPS)}")
-        if self.op == "in":
-            if (
-                not isinstance(self.value, (list, tuple))
-                or not self.value
-                or not all(isinstance(v, str) for v in self.value)
-            ):
-                raise SpecError(f"{where}.value", "'in' takes a non-empty list of strings")
-        elif not isinstance(self.value, str):
-            raise SpecError(f"{where}.value", "must be a string")
-        if self.op == "match" and isinstance(self.value, str) and problem(self.value):
-            raise SpecError(f"{where}.value", problem(self.value))
-
-
-# A step naming a touchpoint set (analyzer.touchpoints) instead of one event: ``set:NAME``.
-SET_PREFIX = "set:"
-MAX_TOUCHPOINTS = 20
-
-
-@dataclass(frozen=True)
-class Step:
-    """An event (with filters), or any of several touchpoints: ``any_of`` is filled in from a
-    touchpoint set when ``event`` is ``set:NAME`` (analyzer.touchpoints.resolve), and ``event``
-    becomes the set's name. A touchpoint may leave ``event`` empty when its filters say what it
-    is (a page view of ``/pricing``). An event counts once for a step, whichever touchpoints it
-    matches: the step is one condition, the touchpoints OR-ed."""
-
-    event: str
-    filters: tuple[Filter, ...] = ()
-    any_of: tuple[Step, ...] = ()
-
-    @property
-    def set_name(self) -> str | None:
-        """The touchpoint set this step names and has not been resolved to yet."""
-        if self.any_of or not self.event.startswith(SET_PREFIX):
-            return None
-        return self.event[len(SET_PREFIX) :]
-
-    def validate(self, where: str, touchpoint: bool = False) -> None:
-        if not isinstance(self.event, str) or len(self.event) > 200:
-            raise SpecError(f"{where}.event", "an event name of 1 to 200 characters")
-        if not self.event and not (touchpoint and self.filters):
-            raise SpecError(f"{where}.event", "an event name of 1 to 200 characters")
-        if self.set_name is not None and not SET_NAME.match(self.set_name):
-            raise SpecError(f"{where}.event", f"{self.set_name!r} is not a touchpoint set name")
-        for j, f in enumerate(self.filters):
-            f.validate(f"{where}.filters[{j}]")
-        if touchpoint and self.any_of:
-            raise SpecError(where, "a touchpoint is one event, not a set")
-        if len(self.any_of) > MAX_TOUCHPOINTS:
-            raise SpecError(f"{where}.any_of", f"at most {MAX_TOUCHPOINTS} touchpoints")
-        for j, t in enumerate(self.any_of):
-            t.validate(f"{where}.any_of[{j}]", touchpoint=True)
-
-
-SET_NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}\Z")
 
 
 @dataclass(frozen=True)
@@ -124,65 +25,6 @@ class Exclusion:
     step: Step
     after: int = 1
     before: int | None = None  # None: the last step
-
-
-_SEGMENT = re.compile(r"^[a-z0-9][a-z0-9_\-]{0,63}(/[^/]{1,100})?\Z")
-
-
-def check_property(value: object, where: str) -> str:
-    """An event property or trait path (storage.paths): ``revenue``, ``products[0].price``."""
-    if not isinstance(value, str) or not is_path(value):
-        raise SpecError(where, "a property path such as revenue or products[0].price")
-    return value
-
-
-def check_segments(names: tuple[str, ...], where: str = "segments") -> None:
-    """Up to 50 segments (``name`` or ``name/group``)."""
-    if len(names) > 50:
-        raise SpecError(where, "at most 50")
-    for i, name in enumerate(names):
-        check_segment(name, f"{where}[{i}]")
-
-
-def check_segment(name: object, where: str) -> str:
-    """A segment (``name``) or one group of it (``name/group``: an RFM group, a cluster)."""
-    if not isinstance(name, str) or not _SEGMENT.match(name):
-        raise SpecError(where, f"{name!r} is not a segment name (or name/group)")
-    return name
-
-
-@dataclass(frozen=True)
-class Breakdown:
-    """Split people by a value: an event column or property, taken from one event of their
-    attempt (first touch = step 1, last touch = the last step reached, or a given step), or a
-    person property (``person.<trait>``, the latest identify value), or ``segment``: the
-    segments of ``segments`` (names, or name/group) people belong to at their latest refresh,
-    a person counting in each (a family such as an RFM segment splits into its groups)."""
-
-    field: str
-    attribution: str = "first_touch"
-    step: int | None = None  # 1-based, with attribution "step"
-    segments: tuple[str, ...] = ()
-
-    def validate(self, steps: int) -> None:
-        if self.field == "segment":
-            if not 1 <= len(self.segments) <= 50:
-                raise SpecError("breakdown.segments", "1 to 50 segments to break down by")
-            for i, name in enumerate(self.segments):
-                check_segment(name, f"breakdown.segments[{i}]")
-            return
-        if self.segments:
-            raise SpecError("breakdown.segments", "only with breakdown.field 'segment'")
-        check_field(self.field, "breakdown.field", person=True)
-        if self.attribution not in ATTRIBUTIONS:
-            raise SpecError(
-                "breakdown.attribution",
-                f"{self.attribution!r} is not one of {', '.join(ATTRIBUTIONS)}",
-            )
-        if self.attribution == "step" and (
-            not isinstance(self.step, int) or not 1 <= self.step <= steps
-        ):
-            raise SpecError("breakdown.step", f"a step number from 1 to {steps}")
 
 
 @dataclass(frozen=True)
@@ -197,6 +39,13 @@ class FunnelSpec:
     breakdown_limit: int = 25
     segment: str | None = None  # only the members of this segment (or name/group)
     include_bots: bool = False  # bots' events count too (collector.agent flags them)
+
+    def named_segments(self) -> dict[str, str | None]:
+        """The segments it reads, by the field naming each (analyzer.membership.check_refreshed)."""
+        named: dict[str, str | None] = {"segment": self.segment}
+        if self.breakdown is not None:
+            named |= listed("breakdown.segments", self.breakdown.segments)
+        return named
 
     @property
     def window_ms(self) -> int:
@@ -236,21 +85,3 @@ class FunnelSpec:
             raise SpecError("window", "from 1 second to 90 days")
         check_range(self.date_from, self.date_to)
         return self
-
-
-# The longest range any analysis reads: ordered funnels pack an event's time (ms since the
-# range's start, window and a previous period included) above its position in one UInt64:
-# twice twenty years leave 23 bits (8.4 million events a person). The service's own bound,
-# JOURNEY_LONGEST_RANGE_DAYS (731 days by default), is at most this.
-LONGEST_RANGE_DAYS = 7305
-
-
-def check_range(
-    date_from: datetime, date_to: datetime, longest_days: int = LONGEST_RANGE_DAYS
-) -> None:
-    if date_from.tzinfo is None or date_to.tzinfo is None:
-        raise SpecError("date_from/date_to", "must carry a time zone")
-    if not date_from < date_to:
-        raise SpecError("date_from", "must be before date_to")
-    if date_to - date_from > timedelta(days=longest_days):
-        raise SpecError("date_to", f"a range spans at most {longest_days} days")

@@ -56,8 +56,8 @@ from analyzer.documents import options as _options
 from analyzer.documents import share as _share
 from analyzer.documents import text as _text
 from analyzer.documents import whole as _int
-from analyzer.funnels.spec import Filter, Step
 from analyzer.regex import problem
+from analyzer.vocabulary import Filter, Step
 from storage.paths import is_path
 
 DefinitionError = DocumentError  # a definition cannot be used; the message names the place

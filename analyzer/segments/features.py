@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.events import BEHAVIOUR, PURCHASE, humans, number_property
-from analyzer.funnels.spec import COLUMNS as FILTER_COLUMNS
 from analyzer.identity import KEY, PERSON, persons
+from analyzer.vocabulary import COLUMNS as FILTER_COLUMNS
 from storage.sql import identifier
 
 DAY_S = 86400

@@ -7,11 +7,11 @@ nothing a definition says is pasted into SQL. A trait compared as a number that 
 
 from __future__ import annotations
 
+from analyzer.conditions import step_sql
 from analyzer.events import BEHAVIOUR
-from analyzer.funnels.people import step_sql
-from analyzer.funnels.spec import Step
 from analyzer.segments.definition import TEXT_ATTRIBUTES, Condition, Logic, Rule
 from analyzer.segments.features import Features
+from analyzer.vocabulary import Step
 
 
 def compile_rule(rule: Rule, features: Features) -> str:

@@ -26,23 +26,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from analyzer import statistics
+from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_property, number_property, purchase_amount
 from analyzer.funnels import analyze
-from analyzer.funnels.spec import (
-    Breakdown,
-    FunnelSpec,
-    SpecError,
-    Step,
-    check_property,
-    check_range,
-    check_segments,
-)
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.membership import check_refreshed, listed, members_sql, refreshed
 from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
 from analyzer.sessions import boundaries, check_timeout
 from analyzer.statistics import Estimate, mean, share
 from analyzer.timeline import timelines
+from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segments
 from storage.sql import identifier
 from storage.store import Store
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from analyzer.funnels.spec import SpecError
+from analyzer.errors import SpecError
 from analyzer.summary import report as summary_report
 from core.settings import Settings
 from journey.cli.common import (

@@ -11,8 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from analyzer.funnels import Breakdown, FunnelSpec, Step
+from analyzer.funnels import FunnelSpec
 from analyzer.funnels.report import BINS
+from analyzer.vocabulary import Breakdown, Step
 
 BEHAVIOUR = ("track", "page", "screen")
 

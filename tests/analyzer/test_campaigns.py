@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from analyzer.campaigns import ALL, DIRECT, CampaignSpec, campaign_return
-from analyzer.funnels.spec import SpecError
+from analyzer.errors import SpecError
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh

@@ -13,20 +13,12 @@ import pytest
 
 from analyzer import touchpoints
 from analyzer.correlation import CorrelationSpec, correlation
-from analyzer.funnels import (
-    Breakdown,
-    Exclusion,
-    Filter,
-    FunnelSpec,
-    SpecError,
-    Step,
-    analyze,
-    dropped,
-    trend,
-)
+from analyzer.errors import SpecError
+from analyzer.funnels import Exclusion, FunnelSpec, analyze, dropped, trend
 from analyzer.funnels.report import reached
 from analyzer.identity import with_person
 from analyzer.journeymap import EVERYONE, JourneyMapSpec, journey_map
+from analyzer.vocabulary import Breakdown, Filter, Step
 from reports.analyses import run
 from reports.params import ParamError, Params
 from storage.store import Store

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from analyzer.correlation import CorrelationSpec
-from analyzer.funnels import SpecError
+from analyzer.errors import SpecError
 from analyzer.painpoints import PainPointSpec, painpoints, z_test
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from analyzer import sessions
-from analyzer.funnels import Filter, SpecError, Step
+from analyzer.errors import SpecError
 from analyzer.paths import PathSpec, edges, top_paths
+from analyzer.vocabulary import Filter, Step
 from analyzer.web import WebSpec, web
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded

@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 
 from analyzer.campaigns import CampaignSpec, campaign_return
-from analyzer.funnels import Breakdown, FunnelSpec, SpecError, Step, analyze
-from analyzer.funnels.spec import Filter
+from analyzer.errors import SpecError
+from analyzer.funnels import FunnelSpec, analyze
 from analyzer.segments import catalog
 from analyzer.segments.definition import DefinitionError, parse_document
 from analyzer.segments.refresh import refresh
 from analyzer.segments.scorecard import ScorecardSpec, scorecard
 from analyzer.summary import summary
+from analyzer.vocabulary import Breakdown, Filter, Step
 from collector.enrich import RequestInfo, build_event
 from loader.decode import COLUMNS, to_row
 from storage import migrations

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.funnels import SpecError, Step
+from analyzer.errors import SpecError
 from analyzer.retention import RetentionSpec, lifecycle, retention
+from analyzer.vocabulary import Step
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
 from tests.analyzer.logs import T0, load, random_log

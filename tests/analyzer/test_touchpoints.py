@@ -13,9 +13,11 @@ import pytest
 from alerts.rules import parse_rule
 from analyzer import touchpoints
 from analyzer.documents import DocumentError
-from analyzer.funnels.spec import Exclusion, Filter, FunnelSpec, SpecError, Step
+from analyzer.errors import SpecError
+from analyzer.funnels.spec import Exclusion, FunnelSpec
 from analyzer.segments.definition import parse_definition
 from analyzer.touchpoints import TouchpointSet
+from analyzer.vocabulary import Filter, Step
 
 DOC = """
 version: 1

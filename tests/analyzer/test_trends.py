@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from analyzer.funnels.spec import Breakdown, Filter, SpecError, Step
+from analyzer.errors import SpecError
 from analyzer.trends import TrendSpec, trend
+from analyzer.vocabulary import Breakdown, Filter, Step
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
 from tests.analyzer.logs import T0

@@ -102,7 +102,7 @@ def test_kafka_security_and_compression() -> None:
 
 
 def test_the_longest_range_is_bounded_by_what_the_analyses_can_read() -> None:
-    from analyzer.funnels.spec import LONGEST_RANGE_DAYS
+    from analyzer.vocabulary import LONGEST_RANGE_DAYS
 
     assert from_env({}).longest_range_days == 731
     assert from_env({"JOURNEY_LONGEST_RANGE_DAYS": "3660"}).longest_range_days == 3660

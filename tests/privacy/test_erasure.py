@@ -59,8 +59,9 @@ def every_report(store: Store) -> str:
         out[kind] = analyses.run(store, kind, params, NOW).data
     out["events"] = analyses.event_names(store, Params.of(**period), NOW).data
     out["segments"] = [segments.segment(store, name).data for name in ("buyers", "value")]
-    from analyzer.funnels import FunnelSpec, Step
+    from analyzer.funnels import FunnelSpec
     from analyzer.funnels.report import dropped
+    from analyzer.vocabulary import Step
 
     spec = FunnelSpec(
         steps=(Step("Product Viewed"), Step("Order Completed")),

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from analyzer.funnels import Breakdown, FunnelSpec, Step
+from analyzer.funnels import FunnelSpec
+from analyzer.vocabulary import Breakdown, Step
 from reports.analyses import REPORTS
 from reports.parameters import declared
 from tests.analyzer import reference

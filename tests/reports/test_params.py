@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from analyzer.funnels.spec import Filter
+from analyzer.vocabulary import Filter
 from reports.params import ParamError, Params, parse_step
 
 

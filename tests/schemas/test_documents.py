@@ -13,8 +13,8 @@ from alerts import rules
 from analyzer.documents import DocumentError
 from analyzer.experiments import definition as experiments
 from analyzer.funnels.spec import MODES
-from analyzer.funnels.spec import OPS as FILTER_OPS
 from analyzer.segments import definition
+from analyzer.vocabulary import OPS as FILTER_OPS
 
 READERS = {
     schemas.SEGMENT_DOCUMENT: definition.parse_document,

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from analyzer.funnels import Breakdown, FunnelSpec, SpecError, Step, analyze
+from analyzer.errors import SpecError
+from analyzer.funnels import FunnelSpec, analyze
 from analyzer.funnels.report import dropped
 from analyzer.painpoints import PainPointSpec, painpoints
 from analyzer.paths import PathSpec, top_paths
@@ -20,6 +21,7 @@ from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
 from analyzer.trends import TrendSpec, trend
+from analyzer.vocabulary import Breakdown, Step
 from analyzer.web import WebSpec, web
 from storage.store import Store
 from tests.analyzer import reference as analyses

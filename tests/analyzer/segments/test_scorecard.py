@@ -14,8 +14,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from analyzer.errors import SpecError
 from analyzer.funnels import analyze
-from analyzer.funnels.spec import FunnelSpec, SpecError, Step
+from analyzer.funnels.spec import FunnelSpec
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
@@ -27,6 +28,7 @@ from analyzer.segments.scorecard import (
     compare,
     scorecard,
 )
+from analyzer.vocabulary import Step
 from storage.store import Store
 from tests.analyzer.reference import persons
 from tests.analyzer.segments import reference
