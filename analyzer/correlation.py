@@ -24,13 +24,13 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from analyzer.conditions import field_sql
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed
+from analyzer.query import Query
 from analyzer.statistics import benjamini_hochberg, two_proportion
 from analyzer.vocabulary import check_field
 from storage.store import Store
@@ -112,7 +112,7 @@ def _sources(spec: CorrelationSpec) -> list[tuple[str, dict[str, Any], str]]:
                 (trait_text(f"corr{i}"), params, f"type = 'identify' AND {has_trait(f'corr{i}')}")
             )
         else:
-            out.append((field_sql(name, params, f"corr{i}"), params, BEHAVIOUR))
+            out.append((Query(params).field(name), params, BEHAVIOUR))
     return out
 
 

@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from analyzer.conditions import step_sql
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed, restrict
+from analyzer.query import Query
 from analyzer.regex import substitution_problem
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
@@ -199,7 +199,7 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     flags = {"sf": spec.start_step, "ef": spec.end_step}
     for name, step in flags.items():
         if step is not None:
-            fields[name] = f"toUInt8({step_sql(step, f'p{name}', params)})"
+            fields[name] = f"toUInt8({Query(params).step(step)})"
     flagged = [name for name, step in flags.items() if step is not None]
     source = restrict(
         timelines(

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from analyzer.conditions import step_sql
 from analyzer.errors import SpecError
 from analyzer.membership import check_refreshed, restrict
+from analyzer.query import Query
 from analyzer.timeline import timelines
 from analyzer.vocabulary import Step, check_range, check_segment
 from storage.store import Store
@@ -126,7 +126,8 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         "from_s": int(spec.date_from.timestamp()),
         "periods": spec.periods,
     }
-    start, back = step_sql(spec.start, "start", params), step_sql(spec.returning, "ret", params)
+    query = Query(params)
+    start, back = query.step(spec.start), query.step(spec.returning)
     days = period_starts(spec.period, spec.date_from, spec.date_to)
     length = {"day": 1, "week": 7, "month": 31}[spec.period]
     until = spec.date_to + timedelta(days=length * (spec.periods + 1))
@@ -215,7 +216,7 @@ def lifecycle(
     if len(days) > MAX_PERIODS:
         raise SpecError("date_from", f"at most {MAX_PERIODS} periods; choose a longer period")
     params: dict[str, Any] = {"to_s": int(date_to.timestamp())}
-    cond = step_sql(event, "ev", params)
+    cond = Query(params).step(event)
     by_number = _numbers(store, period, days)
     params["first"], params["last"] = min(by_number), max(by_number)
     source = timelines(

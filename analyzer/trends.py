@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from analyzer.conditions import field_sql, step_sql
 from analyzer.errors import SpecError
 from analyzer.events import has_trait, humans, trait_text
 from analyzer.identity import PERSON, persons
 from analyzer.membership import check_refreshed, listed, members_sql, only_members
+from analyzer.query import Query
 from analyzer.timeline import ORDER
 from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segment
 from storage.sql import identifier
@@ -171,7 +171,7 @@ class _Query:
         spec = self.spec
         return (
             f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
-            f"AND timestamp < toDateTime(%(to_s)s) AND ({step_sql(spec.event, 'ev', params)}) "
+            f"AND timestamp < toDateTime(%(to_s)s) AND ({Query(params).step(spec.event)}) "
             f"AND {humans(spec.include_bots)}"
         )
 
@@ -180,13 +180,10 @@ class _Query:
         spec, params = self.spec, self.params
         number = "toFloat64(0)"
         if spec.property is not None:
-            params["number_key"] = spec.property
-            number = (
-                f"toFloat64OrNull({field_sql('properties.' + spec.property, params, 'number_key')})"
-            )
+            number = f"toFloat64OrNull({Query(params).field('properties.' + spec.property)})"
         value = "''"
         if spec.breakdown is not None and not self.by_segment and not self.by_trait:
-            value = field_sql(spec.breakdown.field, params, "breakdown_key")
+            value = Query(params).field(spec.breakdown.field)
         prev = "timestamp < toDateTime(%(from_s)s)"
         start = "if(_prev, %(prev_s)s, %(from_s)s)"
         if spec.interval == "month":
@@ -241,7 +238,7 @@ class _Query:
                 {**params, "more": spec.top},
             )
             return len(rows) < spec.top
-        value = field_sql(spec.breakdown.field, params, "breakdown_key")
+        value = Query(params).field(spec.breakdown.field)
         rows = store.execute(
             f"SELECT DISTINCT {value} {self._read(params)} LIMIT %(more)s",
             {**params, "more": spec.top + 1},

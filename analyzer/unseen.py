@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from analyzer.conditions import field_sql
 from analyzer.events import BEHAVIOUR, humans
+from analyzer.query import Query
 from analyzer.vocabulary import Filter, Step
 from storage.sql import identifier
 from storage.store import Store
@@ -124,7 +124,7 @@ class _Span:
 
     def _values(self, parameter: str, step: Step, f: Filter, where: str) -> list[Unseen]:
         bound = dict(self.bound)
-        column = field_sql(f.field, bound, "field")
+        column = Query(bound).field(f.field)
         condition = self.where
         if step.event:
             bound["event"] = step.event

@@ -1,7 +1,7 @@
 """What every analysis names, checked where it is given: the event columns and properties a
 filter or breakdown reads, filters, steps (an event, or a touchpoint set), breakdowns,
 property paths, segments and the period. Each check raises a SpecError naming the field;
-values are bound into SQL (analyzer.conditions), never pasted."""
+values are bound into SQL by analyzer.query, never pasted."""
 
 from __future__ import annotations
 

@@ -26,11 +26,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzer.conditions import step_sql
 from analyzer.errors import SpecError
 from analyzer.events import number_property, property_text
 from analyzer.experiments import stats
 from analyzer.experiments.definition import EXPOSURE_EVENT, Experiment, Metric
+from analyzer.query import Query
 from analyzer.statistics import Z95, benjamini_hochberg
 from analyzer.timeline import timelines
 from analyzer.vocabulary import Step
@@ -145,7 +145,7 @@ def metric_sql(
         "xs": f"if({exposure}, {property_text('xp_sp')}, '')",
     }
     if metric.converts:
-        conditions = [step_sql(s, f"xm{i}", params) for i, s in enumerate(metric.converts)]
+        conditions = [Query(params).step(s) for s in metric.converts]
         mask = " + ".join(f"if({c}, {1 << i}, 0)" for i, c in enumerate(conditions))
         fields["xm"] = f"toUInt16({mask})"
         wanted = " OR ".join(conditions)

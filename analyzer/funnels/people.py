@@ -27,11 +27,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from analyzer.conditions import field_sql, step_sql
 from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.spec import FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import members_sql, only_members
+from analyzer.query import Query
 from analyzer.timeline import timelines
 from storage.store import Store
 
@@ -79,10 +79,9 @@ class PersonFunnel:
         self.position_bits = 64 - span_ms.bit_length()  # 23 or more: 2 x 20 years and a window
         self.params["base_ms"] = self.params["from_s"] * 1000
         self.params["end_ms"] = self.params["until_s"] * 1000
-        self.steps = [step_sql(s, f"s{i}", self.params) for i, s in enumerate(spec.steps)]
-        self.exclusions = [
-            step_sql(e.step, f"x{i}", self.params) for i, e in enumerate(spec.exclusions)
-        ]
+        query = Query(self.params)
+        self.steps = [query.step(s) for s in spec.steps]
+        self.exclusions = [query.step(e.step) for e in spec.exclusions]
 
     @property
     def breakdown_is_person(self) -> bool:
@@ -137,7 +136,7 @@ class PersonFunnel:
             where += f" OR (type = 'identify' AND {has_trait(f'{name}_trait')})"
             compact = True
         if b is not None and not self.breakdown_is_person and not self.breakdown_is_segment:
-            bv = field_sql(b.field, self.params, "breakdown_key")
+            bv = Query(self.params).field(b.field)
             tl_fields["bv"] = key(bv) if hashed_value else bv
         if fields:
             tl_fields.update(fields)
@@ -211,7 +210,7 @@ class PersonFunnel:
         b = self.spec.breakdown
         assert b is not None and not self.breakdown_is_person and not self.breakdown_is_segment
         params: dict[str, Any] = {}
-        column = field_sql(b.field, params, "breakdown_key")
+        column = Query(params).field(b.field)
         return texts(store, column, keys, params, labels=("",))
 
     def _bounds(self) -> list[str]:

@@ -7,8 +7,8 @@ nothing a definition says is pasted into SQL. A trait compared as a number that 
 
 from __future__ import annotations
 
-from analyzer.conditions import step_sql
 from analyzer.events import BEHAVIOUR
+from analyzer.query import Query
 from analyzer.segments.definition import TEXT_ATTRIBUTES, Condition, Logic, Rule
 from analyzer.segments.features import Features
 from analyzer.vocabulary import Step
@@ -26,7 +26,7 @@ def compile_rule(rule: Rule, features: Features) -> str:
 
 def _did(c: Condition, f: Features) -> str:
     params: dict[str, object] = {}
-    sql = step_sql(c.step or Step(c.name, c.filters), "w", params)
+    sql = Query(params).step(c.step or Step(c.name, c.filters))
     for name, value in params.items():
         sql = sql.replace(f"%({name})s", f.bind(value))
     parts = [BEHAVIOUR, sql]

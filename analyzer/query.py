@@ -1,0 +1,66 @@
+"""A statement's bound values, each named by the query itself, and the vocabulary
+(analyzer.vocabulary) as SQL over them: a field of an event, a filter, a step as the condition
+an event meets. Values are bound, never pasted; a caller asks ``add`` for a placeholder instead
+of inventing a key and writing it into a dict it threads along (as PostHog's HogQL context's
+``add_value`` does)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from analyzer.errors import SpecError
+from analyzer.events import BEHAVIOUR, property_text
+from analyzer.vocabulary import COLUMNS, Filter, Step
+from storage.sql import identifier
+
+
+class Query:
+    """The values one statement binds (``values``, given to the store with the SQL)."""
+
+    def __init__(self, values: dict[str, Any] | None = None) -> None:
+        # a statement built in parts may share the values of the parts built before
+        self.values: dict[str, Any] = {} if values is None else values
+
+    def name(self, value: Any, hint: str = "v") -> str:
+        """``value`` bound under a name of the query's own, starting with ``hint``: the name."""
+        name = f"_{hint}{len(self.values)}"
+        while name in self.values:
+            name += "_"
+        self.values[name] = value
+        return name
+
+    def add(self, value: Any, hint: str = "v") -> str:
+        """``value`` bound under a name of the query's own: its placeholder, ``%(name)s``."""
+        return f"%({self.name(value, hint)})s"
+
+    def field(self, name: str) -> str:
+        """An event column, or the text of ``properties.<path>``."""
+        if name in COLUMNS:
+            return identifier(name)
+        return property_text(self.name(name.split(".", 1)[1], "path"))
+
+    def filter(self, f: Filter) -> str:
+        """The condition ``f`` puts on an event."""
+        column = self.field(f.field)
+        value = self.add(tuple(f.value) if f.op == "in" else f.value, "f")
+        return {
+            "eq": f"{column} = {value}",
+            "neq": f"{column} != {value}",
+            "in": f"{column} IN {value}",
+            "match": f"match({column}, {value})",
+        }[f.op]
+
+    def step(self, step: Step) -> str:
+        """The condition an event meets to count as ``step``: its event and filters, or any of
+        its touchpoints (one condition, so an event matching several counts once)."""
+        if step.set_name is not None:
+            raise SpecError(f"{step.event!r}", "touchpoint sets are resolved before SQL is built")
+        if step.any_of:
+            return "(" + " OR ".join(self.step(t) for t in step.any_of) + ")"
+        parts = []
+        if step.event:
+            parts.append(f"event = {self.add(step.event, 'event')}")
+        else:  # a touchpoint its filters name: something people do, never an identify or alias
+            parts.append(BEHAVIOUR)
+        parts += [self.filter(f) for f in step.filters]
+        return "(" + " AND ".join(parts or ["1"]) + ")"

@@ -1,0 +1,51 @@
+"""The query names its own bound values: two parts of one statement never take the same name,
+and each value reaches the SQL only as a placeholder."""
+
+from __future__ import annotations
+
+import pytest
+
+from analyzer.errors import SpecError
+from analyzer.query import Query
+from analyzer.vocabulary import Filter, Step
+from storage.sql import bind
+
+
+def test_a_step_binds_its_event_and_filters_under_names_of_the_querys_own() -> None:
+    query = Query()
+    step = Step(
+        "Order Completed",
+        (Filter("properties.coupon", "in", ["a'b", "c"]), Filter("utm_source", "match", "^g")),
+    )
+    sql = query.step(step)
+    assert sql == (
+        "(event = %(_event0)s AND visitParamExtractString(property_paths, %(_path1)s) IN "
+        "%(_f2)s AND match(utm_source, %(_f3)s))"
+    )
+    assert query.values == {
+        "_event0": "Order Completed",
+        "_path1": "coupon",
+        "_f2": ("a'b", "c"),
+        "_f3": "^g",
+    }
+    assert "'a\\'b'" in bind(sql, query.values)
+
+
+def test_parts_sharing_values_never_take_the_same_name() -> None:
+    values = {"_event0": "taken", "since": 1}
+    first, second = Query(values), Query(values)
+    a = first.step(Step("A", (Filter("page_path", "eq", "/x"),)))
+    b = second.step(Step("B"))
+    assert values["_event0"] == "taken"  # what was bound before keeps its value
+    assert len(values) == 5 and len(set(values)) == 5
+    assert "%(_event0)s" not in a + b
+    touchpoints = Query().step(
+        Step("set:checkout", any_of=(Step("A"), Step("", (Filter("page_path", "eq", "/c"),))))
+    )
+    assert touchpoints.startswith("((event = ") and " OR (" in touchpoints
+
+
+def test_a_touchpoint_set_must_be_resolved_before_sql() -> None:
+    with pytest.raises(SpecError) as caught:
+        Query().step(Step("set:checkout"))
+    assert caught.value.field == "'set:checkout'"
