@@ -25,6 +25,7 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, purchase_amount
 from analyzer.membership import check_refreshed, listed, members_sql
+from analyzer.query import Query
 from analyzer.timeline import timelines
 from analyzer.vocabulary import check_property, check_range, check_segments
 from storage.sql import identifier
@@ -132,7 +133,7 @@ def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
     )
     if not spec.segments:
         return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({people})", params
-    members = members_sql(store.database, list(spec.segments), params, "camp")
+    members = members_sql(store.database, list(spec.segments), Query(params))
     return f"SELECT * FROM ({people}) AS p ANY LEFT JOIN {members} AS m USING person_id", params
 
 

@@ -12,33 +12,25 @@ and analyses join or filter on it without reading any id.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from analyzer.errors import SpecError
+from analyzer.query import Query
 from storage.sql import identifier
 from storage.store import Store
 
 
-def members_sql(
-    database: str,
-    names: Sequence[str],
-    params: dict[str, Any],
-    prefix: str,
-    hashed: bool = False,
-) -> str:
+def members_sql(database: str, names: Sequence[str], query: Query, hashed: bool = False) -> str:
     """A subquery ``person_id, segs``: the segments of ``names`` each member belongs to; with
     ``hashed``, ``person, segs`` (the id's hash, as timelines give ``person``)."""
     db = identifier(database)
     parts = []
-    for i, name in enumerate(names):
-        key = f"{prefix}{i}"
-        params[key] = name
-        params[f"{key}g"] = name + "/"
-        params[f"{key}f"] = name.split("/", 1)[0]
+    for name in names:
+        exact, group = query.add(name, "seg"), query.add(name + "/", "seg")
+        family = query.add(name.split("/", 1)[0], "seg")
         parts.append(
-            f"((segment = %({key})s OR startsWith(segment, %({key}g)s)) AND "
+            f"((segment = {exact} OR startsWith(segment, {group})) AND "
             f"refresh = (SELECT max(refresh) FROM {db}.segment_refreshes "
-            f"WHERE segment = %({key}f)s))"
+            f"WHERE segment = {family}))"
         )
     # with ``hashed``, grouped by the id's hash: integers group faster than the id texts
     person = "cityHash64(person_id) AS person" if hashed else "person_id"
@@ -48,12 +40,12 @@ def members_sql(
     )
 
 
-def only_members(database: str, name: str | None, params: dict[str, Any]) -> str:
+def only_members(database: str, name: str | None, query: Query) -> str:
     """SQL condition on ``person`` (the hash of the person's id, as timelines give it): a
     member of ``name`` (``1`` when there is no segment)."""
     if name is None:
         return "1"
-    members = members_sql(database, [name], params, "only", hashed=True)
+    members = members_sql(database, [name], query, hashed=True)
     return f"person IN (SELECT person FROM {members})"
 
 
@@ -85,11 +77,11 @@ def check_refreshed(store: Store, named: Mapping[str, str | None]) -> None:
             )
 
 
-def restrict(source: str, database: str, name: str | None, params: dict[str, Any]) -> str:
+def restrict(source: str, database: str, name: str | None, query: Query) -> str:
     """``source`` (a subquery with ``person``) keeping only the members of ``name``."""
     if name is None:
         return source
-    return f"(SELECT * FROM {source} WHERE {only_members(database, name, params)})"
+    return f"(SELECT * FROM {source} WHERE {only_members(database, name, query)})"
 
 
 def listed(field: str, names: Sequence[str]) -> dict[str, str | None]:

@@ -211,7 +211,7 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         ),
         database,
         spec.segment,
-        params,
+        Query(params),
     )
     per_person = ", ".join(
         [

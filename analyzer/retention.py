@@ -148,7 +148,7 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         ),
         store.database,
         spec.segment,
-        params,
+        Query(params),
     )
     starts = "arrayFilter((t, s) -> s = 1, times, sm)"
     if spec.mode == "first_time":

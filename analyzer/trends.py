@@ -209,7 +209,7 @@ class _Query:
             f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key)"
         )
         if spec.segment is not None:
-            members = only_members(self.db, spec.segment, params)
+            members = only_members(self.db, spec.segment, Query(params))
             joined = f"(SELECT * FROM {joined} WHERE {members})"
         if self.by_trait:  # one JOIN per SELECT on old servers
             joined = (
@@ -218,7 +218,7 @@ class _Query:
             )
         if self.by_segment:
             assert spec.breakdown is not None
-            members = members_sql(self.db, spec.breakdown.segments, params, "by", hashed=True)
+            members = members_sql(self.db, spec.breakdown.segments, Query(params), hashed=True)
             # the person's segments as an array: the event counts once for everyone
             joined = (
                 f"(SELECT _prev, _b, _n, if(empty(segs), [%(none)s], segs) AS _vs, "

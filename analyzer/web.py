@@ -21,6 +21,7 @@ from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.membership import check_refreshed, listed, members_sql, restrict
 from analyzer.paths import check_cleaning, cleaned
+from analyzer.query import Query
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
 from analyzer.vocabulary import check_range, check_segment, check_segments
@@ -105,11 +106,11 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
         timelines(database, fields, where, ids=False, include_bots=spec.include_bots),
         database,
         spec.segment,
-        params,
+        Query(params),
     )
     groups = "[%(everyone)s]"
     if spec.segments:
-        members = members_sql(database, spec.segments, params, "web", hashed=True)
+        members = members_sql(database, spec.segments, Query(params), hashed=True)
         source = f"(SELECT * FROM {source} AS t ANY LEFT JOIN {members} AS m USING person)"
         groups = "arrayConcat([%(everyone)s], segs)"
     per_person = (

@@ -182,7 +182,7 @@ class PersonFunnel:
         outer += list(columns)
         keep = "length(starts) > 0"
         if spec.segment is not None:
-            keep += f" AND {only_members(self.database, spec.segment, self.params)}"
+            keep += f" AND {only_members(self.database, spec.segment, Query(self.params))}"
         source = timelines(self.database, tl_fields, where, ids, ("m", mask), spec.include_bots)
         if self.periods:  # each person once per period they start an attempt in
             bits = self._start_bits()
@@ -202,7 +202,7 @@ class PersonFunnel:
         assert b is not None
         return (
             "SELECT *, arrayStringConcat(arraySort(segs), '+') AS value "
-            f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.params, 'seg', hashed=True)} AS m USING person"
+            f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, Query(self.params), hashed=True)} AS m USING person"
         )
 
     def value_texts(self, store: Store, keys: set[int]) -> dict[int, str]:

@@ -19,6 +19,7 @@ from typing import Any
 from analyzer.experiments import published as exposed
 from analyzer.identity import KEY, stitched
 from analyzer.membership import members_sql, refreshed
+from analyzer.query import Query
 from analyzer.segments.catalog import stored
 from storage.cluster import on_cluster, rows_of
 from storage.sql import identifier
@@ -41,7 +42,7 @@ def publish_sql(database: str, scopes: dict[str, tuple[str, ...]]) -> tuple[str,
     """The SELECT of a new version's visitor rows (``version`` is ``%(version)s``)."""
     db = identifier(database)
     params: dict[str, Any] = {}
-    members = members_sql(database, sorted(scopes), params, "pub")
+    members = members_sql(database, sorted(scopes), Query(params))
     visitors = stitched(
         database,
         f"(SELECT source, anonymous_id, {KEY} AS key0 FROM {db}.events "

@@ -31,6 +31,7 @@ from analyzer.events import BEHAVIOUR, has_property, number_property, purchase_a
 from analyzer.funnels import analyze
 from analyzer.funnels.spec import FunnelSpec
 from analyzer.membership import check_refreshed, listed, members_sql, refreshed
+from analyzer.query import Query
 from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
 from analyzer.sessions import boundaries, check_timeout
@@ -304,7 +305,7 @@ def person_sql(
                   (SELECT person_id, toUInt8(isNotNull(toFloat64OrNull(t))) AS has_score,
                           ifNull(toFloat64OrNull(t), 0.) AS trait_score
                    FROM (SELECT person_id, t FROM {f.sql({"t": trait})})) AS t USING person_id)"""
-    members = members_sql(store.database, list(names), params, "card") if names else None
+    members = members_sql(store.database, list(names), Query(params)) if names else None
     if members is None:
         return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({per_person})", params
     return (
