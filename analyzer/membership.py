@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from analyzer.errors import SpecError
 from analyzer.query import Query
+from analyzer.vocabulary import Breakdown
 from storage.sql import identifier
 from storage.store import Store
 
@@ -82,6 +83,15 @@ def restrict(source: str, database: str, name: str | None, query: Query) -> str:
     if name is None:
         return source
     return f"(SELECT * FROM {source} WHERE {only_members(database, name, query)})"
+
+
+def named_segments(segment: str | None, breakdown: Breakdown | None) -> dict[str, str | None]:
+    """The segments a specification reads (its members only, a breakdown by segments), by the
+    field naming each: what check_refreshed takes."""
+    named: dict[str, str | None] = {"segment": segment}
+    if breakdown is not None:  # segments are only given with the field "segment"
+        named |= listed("breakdown.segments", breakdown.segments)
+    return named
 
 
 def listed(field: str, names: Sequence[str]) -> dict[str, str | None]:

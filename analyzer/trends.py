@@ -26,7 +26,7 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.events import has_trait, humans, trait_text
 from analyzer.identity import PERSON, persons
-from analyzer.membership import check_refreshed, listed, members_sql, only_members
+from analyzer.membership import check_refreshed, members_sql, named_segments, only_members
 from analyzer.query import Query
 from analyzer.timeline import ORDER
 from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segment
@@ -298,10 +298,7 @@ def _ranked(found: Found) -> list[str]:
 def trend(store: Store, spec: TrendSpec) -> TrendReport:
     """The measure of ``spec`` per bucket and breakdown value, now and in the period before."""
     spec.validate()
-    named = {"segment": spec.segment}
-    if spec.breakdown is not None and spec.breakdown.field == "segment":
-        named |= listed("breakdown.segments", spec.breakdown.segments)
-    check_refreshed(store, named)
+    check_refreshed(store, named_segments(spec.segment, spec.breakdown))
     q = _Query(spec, store.database)
     top = None
     if spec.breakdown is not None and not q.by_segment and not q.few_values(store):

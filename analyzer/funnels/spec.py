@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from analyzer.errors import SpecError
-from analyzer.membership import listed
+from analyzer.membership import named_segments
 from analyzer.vocabulary import Breakdown, Step, check_range, check_segment
 
 MODES = ("ordered", "strict", "any")
@@ -42,10 +42,7 @@ class FunnelSpec:
 
     def named_segments(self) -> dict[str, str | None]:
         """The segments it reads, by the field naming each (analyzer.membership.check_refreshed)."""
-        named: dict[str, str | None] = {"segment": self.segment}
-        if self.breakdown is not None:
-            named |= listed("breakdown.segments", self.breakdown.segments)
-        return named
+        return named_segments(self.segment, self.breakdown)
 
     @property
     def window_ms(self) -> int:

@@ -139,7 +139,7 @@ def _show(kind: str, /, fmt: str, output: Path | None, **given: Any) -> None:
         if exc.parameter:
             raise _usage(exc.parameter, exc.message) from None
         raise click.ClickException(f"invalid report: {exc.message}") from None
-    except SpecError as exc:  # what the options name cannot be used (a segment never refreshed)
+    except SpecError as exc:  # what no single option names (a document, a file)
         raise click.ClickException(f"invalid report: {exc}") from None
     for warning in shown.warnings:
         click.echo(f"warning: {warning['message']}", err=True)
