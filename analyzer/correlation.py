@@ -161,8 +161,7 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
 def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
     """The items whose share differs most between the people who dropped after ``step`` and
     those who converted to the next step."""
-    spec.validate()
-    spec.funnel.validate()
+    spec.validate()  # its funnel's too
     check_refreshed(store, spec.funnel.named_segments())
     q = PersonFunnel(spec.funnel, store.database)
     people = _people_sql(spec, q)
