@@ -100,19 +100,17 @@ class CorrelationReport:
         return asdict(self)
 
 
-def _sources(spec: CorrelationSpec) -> list[tuple[str, dict[str, Any], str]]:
-    """Per item field (the event's name first): the SQL of its text over event columns, its
-    parameters, and which events carry it (for reading texts back from hashes)."""
-    out: list[tuple[str, dict[str, Any], str]] = [("event", {}, BEHAVIOUR)]
-    for i, name in enumerate(spec.fields):
-        params: dict[str, Any] = {}
+def _sources(spec: CorrelationSpec) -> list[tuple[str, Query, str]]:
+    """Per item field (the event's name first), for reading texts back from hashes: the SQL
+    of its text over event columns, the query binding its values, and which events carry it."""
+    out: list[tuple[str, Query, str]] = [("event", Query(), BEHAVIOUR)]
+    for name in spec.fields:
+        query = Query()
         if name.startswith(PERSON):
-            params[f"corr{i}"] = name[len(PERSON) :]
-            out.append(
-                (trait_text(f"corr{i}"), params, f"type = 'identify' AND {has_trait(f'corr{i}')}")
-            )
+            trait = query.name(name[len(PERSON) :], "trait")
+            out.append((trait_text(trait), query, f"type = 'identify' AND {has_trait(trait)}"))
         else:
-            out.append((Query(params).field(name), params, BEHAVIOUR))
+            out.append((query.field(name), query, BEHAVIOUR))
     return out
 
 
@@ -124,13 +122,11 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
     names = ["corr_en", *(f"corr_f{i}" for i in range(len(spec.fields)))]
     fields = {"corr_en": key("event"), "pe": f"toUInt8({BEHAVIOUR})"}
     traits = {}
-    sources = _sources(spec)[1:]  # the event's name is carried as it is
-    for i, (name, (expression, params, _)) in enumerate(zip(spec.fields, sources, strict=True)):
+    for i, name in enumerate(spec.fields):
         if name.startswith(PERSON):
             traits[f"corr_f{i}"] = name[len(PERSON) :]
         else:  # values travel as hashes (analyzer.hashed): integers, not texts
-            q.params.update(params)
-            fields[f"corr_f{i}"] = key(expression)
+            fields[f"corr_f{i}"] = key(q.query.field(name))
     # after the step's event and before the next step's (or the window's end after the step);
     # bounds enter the lambda as arrays (old servers drop names used only inside lambdas)
     n = "length(times)"
@@ -153,7 +149,7 @@ def _people_sql(spec: CorrelationSpec, q: PersonFunnel) -> str:
     people = q.sql(fields=fields, events=BEHAVIOUR, columns=(*bounds, *kept), traits=traits)
     where = f"level >= {k}"
     if spec.value is not None:
-        q.params["corr_value"] = spec.value
+        q.values["corr_value"] = spec.value
         where += " AND value = %(corr_value)s"
     return f"(SELECT * FROM ({people}) WHERE {where})"
 
@@ -175,7 +171,7 @@ def correlation(store: Store, spec: CorrelationSpec) -> CorrelationReport:
         f"FROM (SELECT level, arrayJoin(arrayConcat([(-1, toUInt64(0))], {items})) AS item "
         f"FROM {people}) WHERE fi = -1 OR v != {EMPTY} GROUP BY fi, v "
         "HAVING fi = -1 OR c + d >= %(min_count)s",
-        {**q.params, "min_count": spec.min_count},
+        {**q.values, "min_count": spec.min_count},
     )
     ((_, _, converted, dropped),) = [r for r in rows if int(r[0]) == -1] or [(-1, 0, 0, 0)]
     rows = [r for r in rows if int(r[0]) != -1]
@@ -235,6 +231,6 @@ def _texts(store: Store, spec: CorrelationSpec, ranked: list[Any]) -> dict[tuple
     out: dict[tuple[int, int], str] = {}
     sources = _sources(spec)
     for fi, keys in wanted.items():
-        expression, params, where = sources[fi]
-        out.update({(fi, h): t for h, t in texts(store, expression, keys, params, where).items()})
+        expression, query, where = sources[fi]
+        out.update({(fi, h): t for h, t in texts(store, expression, keys, query, where).items()})
     return out

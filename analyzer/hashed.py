@@ -10,8 +10,8 @@ values would have to share a hash to be counted as one.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
+from analyzer.query import Query
 from storage.sql import identifier
 from storage.store import Store
 
@@ -26,13 +26,13 @@ def texts(
     store: Store,
     expression: str,
     keys: Iterable[int],
-    params: dict[str, Any],
+    query: Query,
     where: str = "1",
     labels: Iterable[str] = (),
 ) -> dict[int, str]:
     """The text of each hash in ``keys``: ``labels`` (values a query makes up, such as
     ``(end)``) by their own hash, the rest from events where ``expression`` (SQL over event
-    columns, with its values in ``params``) hashes to it. A hash no event carries any more
+    columns, with its values bound in ``query``) hashes to it. A hash no event carries any more
     (erased since) is shown as ``(unknown <hex>)``."""
     wanted, labels = set(keys), list(labels)
     names: dict[int, str] = {}
@@ -48,7 +48,7 @@ def texts(
             f"SELECT h, x FROM (SELECT {expression} AS x, {key('x')} AS h "
             f"FROM {identifier(store.database)}.events WHERE {where}) "
             "WHERE has(%(_keys)s, h) LIMIT 1 BY h LIMIT %(_n)s",
-            {**params, "_keys": missing, "_n": len(missing)},
+            {**query.values, "_keys": missing, "_n": len(missing)},
         )
         names.update({int(h): str(x) for h, x in rows})
     return {k: names.get(k, f"(unknown {k:016x})") for k in wanted}

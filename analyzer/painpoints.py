@@ -148,8 +148,8 @@ def _evidence(
     (True/False): people, people with a loop, people with an error event."""
     funnel = replace(spec.funnel, breakdown=_breakdown(spec))
     q = PersonFunnel(funnel, store.database)
-    q.params["segment"] = spec.value
-    q.params["errors"] = spec.error_pattern
+    q.values["segment"] = spec.value
+    q.values["errors"] = spec.error_pattern
     s = stage - 1  # index of the stage's first step
     columns = (
         # after the step-s event: up to the next step if reached, else until the window ends
@@ -179,7 +179,7 @@ def _evidence(
         f"SELECT level > {stage} AS converted, if(converted, '', _next) AS next, count(), "
         f"countIf(_loop), countIf(_error) FROM ({people}) "
         f"WHERE level >= {stage} AND value = %(segment)s GROUP BY converted, next",
-        q.params,
+        q.values,
     )
     destinations: Counter[str] = Counter()
     totals: dict[bool, list[int]] = {True: [0, 0, 0], False: [0, 0, 0]}

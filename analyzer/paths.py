@@ -141,24 +141,24 @@ def check_cleaning(cleaning: tuple[tuple[str, str], ...]) -> None:
             raise SpecError(f"cleaning[{i}]", substitution_problem(*rule))
 
 
-def cleaned(sql: str, cleaning: tuple[tuple[str, str], ...], params: dict[str, Any]) -> str:
+def cleaned(sql: str, cleaning: tuple[tuple[str, str], ...], query: Query) -> str:
     """SQL: the text ``sql`` with each cleaning rule applied in order (values bound)."""
     for i, (pattern, alias) in enumerate(cleaning):
-        params[f"clean{i}"], params[f"alias{i}"] = pattern, alias
-        sql = f"replaceRegexpAll({sql}, %(clean{i})s, %(alias{i})s)"
+        sql = f"replaceRegexpAll({sql}, {query.bind(f'clean{i}', pattern)}, "
+        sql += f"{query.bind(f'alias{i}', alias)})"
     return sql
 
 
-def _element(spec: PathSpec, params: dict[str, Any]) -> str:
+def _element(spec: PathSpec, query: Query) -> str:
     """SQL: an event's path element, cleaned."""
-    return cleaned(KINDS[spec.kind][1], spec.cleaning, params)
+    return cleaned(KINDS[spec.kind][1], spec.cleaning, query)
 
 
 def element_names(store: Store, spec: PathSpec, keys: set[int]) -> dict[int, str]:
     """The text of each element hash of an answer (analyzer.hashed)."""
-    params: dict[str, Any] = {}
-    element = _element(spec, params)
-    return texts(store, element, keys, params, where=KINDS[spec.kind][0], labels=LABELS)
+    query = Query()
+    element = _element(spec, query)
+    return texts(store, element, keys, query, where=KINDS[spec.kind][0], labels=LABELS)
 
 
 def first_of_runs(el: str, starts: str | None = None) -> str:
@@ -182,10 +182,10 @@ def _collapsed(el: str, times: str, starts: str) -> list[str]:
     ]
 
 
-def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str:
+def _session_paths(spec: PathSpec, query: Query, database: str) -> str:
     """One row per session with a path: ``path`` (elements) and ``at`` (their times)."""
     events, _ = KINDS[spec.kind]
-    params.update(
+    query.update(
         {
             "from_s": int(spec.date_from.timestamp()),
             "to_s": int(spec.date_to.timestamp()),
@@ -194,12 +194,12 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         }
     )
     where = f"{events} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(to_s)s)"
-    fields = {"el": key(_element(spec, params))}
+    fields = {"el": key(_element(spec, query))}
     # a touchpoint set as start or end: a 0/1 flag per event, kept with its element
     flags = {"sf": spec.start_step, "ef": spec.end_step}
     for name, step in flags.items():
         if step is not None:
-            fields[name] = f"toUInt8({Query(params).step(step)})"
+            fields[name] = f"toUInt8({query.step(step)})"
     flagged = [name for name, step in flags.items() if step is not None]
     source = restrict(
         timelines(
@@ -211,7 +211,7 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
         ),
         database,
         spec.segment,
-        Query(params),
+        query,
     )
     per_person = ", ".join(
         [
@@ -236,15 +236,15 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     n = "%(max_length)s"
     # where the path starts and ends: the first event of the element, or of the set
     if spec.start is not None:
-        params["start"] = spec.start
+        query.bind("start", spec.start)
     if spec.end is not None:
-        params["end"] = spec.end
+        query.bind("end", spec.end)
     start_at = "indexOf(sfl, 1)" if spec.start_step else f"indexOf(els, {key('%(start)s')})"
     end_at = "indexOf(efl, 1)" if spec.end_step else f"indexOf(els, {key('%(end)s')})"
     has_start = spec.start is not None or spec.start_step is not None
     has_end = spec.end is not None or spec.end_step is not None
     if has_start and has_end:
-        params["ellipsis"] = ELLIPSIS
+        query.bind("ellipsis", ELLIPSIS)
         end_after = (
             f"indexOf(arraySlice(efl, {start_at}), 1)"
             if spec.end_step
@@ -278,10 +278,10 @@ def _session_paths(spec: PathSpec, params: dict[str, Any], database: str) -> str
     return cut
 
 
-def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
+def _after_drop(spec: PathSpec, query: Query, database: str) -> str:
     """One row per person who dropped after ``dropped_at``: what they did next."""
     assert spec.funnel is not None and spec.dropped_at is not None
-    q = PersonFunnel(spec.funnel, database)
+    q = PersonFunnel(spec.funnel, database, query=query)
     events, _ = KINDS[spec.kind]
     k = spec.dropped_at - 1
     columns = (
@@ -291,12 +291,11 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
         "AS next_t",
     )
     people = q.sql(
-        fields={"el": key(_element(spec, params)), "pe": f"toUInt8({events})"},
+        fields={"el": key(_element(spec, query)), "pe": f"toUInt8({events})"},
         events=events,
         columns=columns,
     )
-    params.update(q.params)
-    params["max_length"], params["no_further"] = spec.max_length, NO_FURTHER
+    query.update({"max_length": spec.max_length, "no_further": NO_FURTHER})
     return (
         f"SELECT if(empty(E), [{key('%(no_further)s')}], arraySlice(E, 1, %(max_length)s)) "
         "AS path, "
@@ -304,7 +303,7 @@ def _after_drop(spec: PathSpec, params: dict[str, Any], database: str) -> str:
         f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
         "arrayFilter((x, k) -> k, next_t, keep) AS ET "
         f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}"
-        f"{' AND value = %(segment)s' if 'segment' in params else ''}))"
+        f"{' AND value = %(segment)s' if 'segment' in query.values else ''}))"
     )
 
 
@@ -314,10 +313,10 @@ def rows_sql(
     """The SQL of one row per path (``path``, ``at``), and its parameters. After a drop-off,
     ``segment`` keeps the people whose breakdown value (of the funnel) it is."""
     spec.validate()
-    params: dict[str, Any] = {} if segment is None else {"segment": segment}
+    query = Query({} if segment is None else {"segment": segment})
     if spec.funnel is not None:
-        return _after_drop(spec, params, database), params
-    return _session_paths(spec, params, database), params
+        return _after_drop(spec, query, database), query.values
+    return _session_paths(spec, query, database), query.values
 
 
 def _ranked(rows: str, item: str, size: str) -> str:

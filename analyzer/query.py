@@ -29,6 +29,20 @@ class Query:
         self.values[name] = value
         return name
 
+    def bind(self, name: str, value: Any) -> str:
+        """``value`` bound under a name the statement's SQL spells out (``%(from_s)s``): its
+        placeholder. Binding a name again to another value is refused: two parts of one
+        statement would read each other's value."""
+        if name in self.values and self.values[name] != value:
+            raise ValueError(f"{name!r} is bound already, to another value")
+        self.values[name] = value
+        return f"%({name})s"
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Each of ``values`` bound under its name (``bind``)."""
+        for name, value in values.items():
+            self.bind(name, value)
+
     def add(self, value: Any, hint: str = "v") -> str:
         """``value`` bound under a name of the query's own: its placeholder, ``%(name)s``."""
         return f"%({self.name(value, hint)})s"

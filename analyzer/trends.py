@@ -137,18 +137,20 @@ class _Query:
         self.db = database
         length = spec.date_to - spec.date_from
         self.previous_from = spec.date_from - length
-        self.params: dict[str, Any] = {
-            "from_s": int(spec.date_from.timestamp()),
-            "to_s": int(spec.date_to.timestamp()),
-            "prev_s": int(self.previous_from.timestamp()),
-            "other": OTHER,
-            "none": NONE,
-        }
+        self.query = Query(
+            {
+                "from_s": int(spec.date_from.timestamp()),
+                "to_s": int(spec.date_to.timestamp()),
+                "prev_s": int(self.previous_from.timestamp()),
+                "other": OTHER,
+                "none": NONE,
+            }
+        )
         self.by_segment = spec.breakdown is not None and spec.breakdown.field == "segment"
         self.by_trait = spec.breakdown is not None and spec.breakdown.field.startswith("person.")
         if self.by_trait:
             assert spec.breakdown is not None
-            self.params["trait"] = spec.breakdown.field.split(".", 1)[1]
+            self.query.bind("trait", spec.breakdown.field.split(".", 1)[1])
 
     def traits(self) -> str:
         """A subquery ``person, _tv``: each person's latest non-empty value of the trait in
@@ -165,25 +167,25 @@ class _Query:
             "GROUP BY person)"
         )
 
-    def _read(self, params: dict[str, Any]) -> str:
+    def _read(self, query: Query) -> str:
         """SQL ``FROM ... WHERE``: the events of the trend's event or set in either period
-        (its values bound in ``params``), never a bot's unless asked for."""
+        (its values bound in ``query``), never a bot's unless asked for."""
         spec = self.spec
         return (
             f"FROM {identifier(self.db)}.events WHERE timestamp >= toDateTime(%(prev_s)s) "
-            f"AND timestamp < toDateTime(%(to_s)s) AND ({Query(params).step(spec.event)}) "
+            f"AND timestamp < toDateTime(%(to_s)s) AND ({query.step(spec.event)}) "
             f"AND {humans(spec.include_bots)}"
         )
 
     def events(self) -> str:
         """One row per event of either period: its person, bucket, number and value."""
-        spec, params = self.spec, self.params
+        spec, query = self.spec, self.query
         number = "toFloat64(0)"
         if spec.property is not None:
-            number = f"toFloat64OrNull({Query(params).field('properties.' + spec.property)})"
+            number = f"toFloat64OrNull({query.field('properties.' + spec.property)})"
         value = "''"
         if spec.breakdown is not None and not self.by_segment and not self.by_trait:
-            value = Query(params).field(spec.breakdown.field)
+            value = query.field(spec.breakdown.field)
         prev = "timestamp < toDateTime(%(from_s)s)"
         start = "if(_prev, %(prev_s)s, %(from_s)s)"
         if spec.interval == "month":
@@ -194,7 +196,7 @@ class _Query:
         else:
             bucket = f"intDiv(toInt64(toUInt32(timestamp)) - {start}, {INTERVALS[spec.interval]})"
         picked = f"identity_key, {prev} AS _prev, {bucket} AS _b"
-        where = self._read(params)
+        where = self._read(query)
         if spec.measure == "people":
             # who, not how often: one row per id, period, bucket and value (copies of an event
             # and a person's further events there change nothing), so far fewer rows meet the
@@ -209,7 +211,7 @@ class _Query:
             f" FROM {rows} AS e ANY LEFT JOIN {persons(self.db)} AS p USING identity_key)"
         )
         if spec.segment is not None:
-            members = only_members(self.db, spec.segment, Query(params))
+            members = only_members(self.db, spec.segment, query)
             joined = f"(SELECT * FROM {joined} WHERE {members})"
         if self.by_trait:  # one JOIN per SELECT on old servers
             joined = (
@@ -218,7 +220,7 @@ class _Query:
             )
         if self.by_segment:
             assert spec.breakdown is not None
-            members = members_sql(self.db, spec.breakdown.segments, Query(params), hashed=True)
+            members = members_sql(self.db, spec.breakdown.segments, query, hashed=True)
             # the person's segments as an array: the event counts once for everyone
             joined = (
                 f"(SELECT _prev, _b, _n, if(empty(segs), [%(none)s], segs) AS _vs, "
@@ -230,19 +232,18 @@ class _Query:
         """Whether the breakdown has at most ``top`` values in both periods together: a
         cheap look at the events (no people, no deduplication; it stops at one more value),
         after which one read of the events gives every value's series and their order."""
-        spec, params = self.spec, dict(self.params)
+        spec, query = self.spec, Query(dict(self.query.values))  # a statement of its own
         assert spec.breakdown is not None
         if self.by_trait:  # every value anyone had, and room for people with none
+            more = query.bind("more", spec.top)
             rows = store.execute(
-                f"SELECT DISTINCT _tv FROM {self.traits()} LIMIT %(more)s",
-                {**params, "more": spec.top},
+                f"SELECT DISTINCT _tv FROM {self.traits()} LIMIT {more}", query.values
             )
             return len(rows) < spec.top
-        value = Query(params).field(spec.breakdown.field)
-        rows = store.execute(
-            f"SELECT DISTINCT {value} {self._read(params)} LIMIT %(more)s",
-            {**params, "more": spec.top + 1},
-        )
+        value = query.field(spec.breakdown.field)
+        where = self._read(query)
+        more = query.bind("more", spec.top + 1)
+        rows = store.execute(f"SELECT DISTINCT {value} {where} LIMIT {more}", query.values)
         return len(rows) <= spec.top
 
     def top(self, store: Store) -> list[str]:
@@ -251,14 +252,14 @@ class _Query:
         rows = store.execute(
             f"SELECT _v, {measure} AS m FROM {self.events()} WHERE NOT _prev "
             "GROUP BY _v ORDER BY m DESC, _v LIMIT %(top)s",
-            {**self.params, "top": self.spec.top},
+            {**self.query.values, "top": self.spec.top},
         )
         return [str(v) for v, _ in rows]
 
     def sql(self, top: list[str] | None) -> str:
         value = "_v"
         if top is not None:
-            self.params["top_values"] = tuple(top) or ("",)
+            self.query.values["top_values"] = tuple(top) or ("",)
             value = "if(_v IN %(top_values)s, _v, %(other)s)"
         # each event counts in its bucket and in the whole period (-1), for everyone (0) and,
         # with a breakdown, for its value (1; by segment, once per segment of its person)
@@ -282,7 +283,7 @@ Found = dict[tuple[bool, str | None], dict[int, float | None]]  # (previous, val
 def _found(store: Store, q: _Query, top: list[str] | None) -> Found:
     """The measure per (previous period, value: None for everyone) and bucket (-1: total)."""
     found: Found = {}
-    for prev, bucket, split, value, measured in store.execute(q.sql(top), q.params):
+    for prev, bucket, split, value, measured in store.execute(q.sql(top), q.query.values):
         key = (bool(prev), str(value) if split else None)
         found.setdefault(key, {})[int(bucket)] = None if measured is None else float(measured)
     return found

@@ -83,10 +83,10 @@ class WebReport:
         return asdict(self)
 
 
-def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
+def _sessions(spec: WebSpec, database: str, query: Query) -> str:
     """One row per session: grp (EVERYONE or a segment), person, ms (length), n (events),
     pages (its page views' paths, in order) and src."""
-    params.update(
+    query.update(
         {
             "from_s": int(spec.date_from.timestamp()),
             "to_s": int(spec.date_to.timestamp()),
@@ -96,7 +96,7 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
         }
     )
     fields = {
-        "pg": f"if(type = 'page', {cleaned('page_path', spec.cleaning, params)}, '')",
+        "pg": f"if(type = 'page', {cleaned('page_path', spec.cleaning, query)}, '')",
         "src": "if(utm_source != '', utm_source, referrer_host)",
     }
     where = (
@@ -106,11 +106,11 @@ def _sessions(spec: WebSpec, database: str, params: dict[str, Any]) -> str:
         timelines(database, fields, where, ids=False, include_bots=spec.include_bots),
         database,
         spec.segment,
-        Query(params),
+        query,
     )
     groups = "[%(everyone)s]"
     if spec.segments:
-        members = members_sql(database, spec.segments, Query(params), hashed=True)
+        members = members_sql(database, spec.segments, query, hashed=True)
         source = f"(SELECT * FROM {source} AS t ANY LEFT JOIN {members} AS m USING person)"
         groups = "arrayConcat([%(everyone)s], segs)"
     per_person = (
@@ -135,12 +135,12 @@ def web(store: Store, spec: WebSpec) -> WebReport:
     """Sessions, bounce rate, length and the four ranked lists, for everyone and per segment."""
     spec.validate()
     check_refreshed(store, {**listed("segments", spec.segments), "segment": spec.segment})
-    params: dict[str, Any] = {}
-    sessions = _sessions(spec, store.database, params)
+    query = Query()
+    sessions = _sessions(spec, store.database, query)
     summary = store.execute(
         "SELECT grp, uniqExact(person), count(), countIf(n = 1), quantileExact(0.5)(ms), "
         f"sum(length(pages)) FROM ({sessions}) GROUP BY grp",
-        params,
+        query.values,
     )
     # the four lists in one pass: each session gives its entry, exit and source, and a row
     # per page view; ranked by count, then value, the first ``top`` per list and group
@@ -153,7 +153,7 @@ def web(store: Store, spec: WebSpec) -> WebReport:
         f"tupleElement(item, 2) AS value FROM ({sessions})) "
         "GROUP BY kind, grp, value ORDER BY kind, grp, c DESC, value "
         "LIMIT %(top)s BY kind, grp",
-        {**params, "top": spec.top},
+        {**query.values, "top": spec.top},
     )
     report = WebReport()
     by_group: dict[str, WebGroup] = {}

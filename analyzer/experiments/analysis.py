@@ -107,11 +107,11 @@ def _resolve(experiment: Experiment, resolve: Any) -> list[Metric]:
     return out
 
 
-def exposure_sql(params: dict[str, Any]) -> tuple[str, str]:
+def exposure_sql(query: Query) -> tuple[str, str]:
     """SQL of an event's experiment key and variant, as ``Experiment Viewed`` carries them
     (``experiment`` and ``variant``, else Segment's ``experiment_id`` and ``variation_id``);
-    their property names go into ``params``."""
-    params.update(
+    their property names bound in ``query``."""
+    query.update(
         {"xp_k": "experiment", "xp_k2": "experiment_id", "xp_v": "variant", "xp_v2": "variation_id"}
     )
 
@@ -126,16 +126,18 @@ def metric_sql(
 ) -> tuple[str, dict[str, Any]]:
     """The per (variant, segment) sums of ``metric`` over everyone exposed before ``until``:
     ``variant, segment, n, y, yy, x, xx, xy, crossed``."""
-    params: dict[str, Any] = {
-        "xp_event": EXPOSURE_EVENT,
-        "xp_key": experiment.key,
-        "xp_sp": "segment",
-        "xp_variants": [v.name for v in experiment.variants],
-        "xp_from_ms": int(experiment.start.timestamp() * 1000),
-        "xp_to_ms": int(until.timestamp() * 1000),
-        "xp_w": int(metric.within.total_seconds() * 1000),
-    }
-    key, variant = exposure_sql(params)
+    query = Query(
+        {
+            "xp_event": EXPOSURE_EVENT,
+            "xp_key": experiment.key,
+            "xp_sp": "segment",
+            "xp_variants": [v.name for v in experiment.variants],
+            "xp_from_ms": int(experiment.start.timestamp() * 1000),
+            "xp_to_ms": int(until.timestamp() * 1000),
+            "xp_w": int(metric.within.total_seconds() * 1000),
+        }
+    )
+    key, variant = exposure_sql(query)
     exposure = (
         f"(type = 'track' AND event = %(xp_event)s AND {key} = %(xp_key)s AND "
         "timestamp_ms >= %(xp_from_ms)s AND timestamp_ms < %(xp_to_ms)s)"
@@ -145,13 +147,12 @@ def metric_sql(
         "xs": f"if({exposure}, {property_text('xp_sp')}, '')",
     }
     if metric.converts:
-        conditions = [Query(params).step(s) for s in metric.converts]
+        conditions = [query.step(s) for s in metric.converts]
         mask = " + ".join(f"if({c}, {1 << i}, 0)" for i, c in enumerate(conditions))
         fields["xm"] = f"toUInt16({mask})"
         wanted = " OR ".join(conditions)
     else:
-        params["xr_event"] = metric.revenue_event
-        params["xr_prop"] = metric.revenue_property
+        query.update({"xr_event": metric.revenue_event, "xr_prop": metric.revenue_property})
         fields["xr"] = (
             f"if(type = 'track' AND event = %(xr_event)s, {number_property('xr_prop')}, 0.)"
         )
@@ -206,7 +207,7 @@ def metric_sql(
         f"sum(x * y), sum(crossed) FROM ({per_person}) GROUP BY variant, segment "
         "ORDER BY variant, segment"
     )
-    return sql, params
+    return sql, query.values
 
 
 def _figures(kind: str, variant: str, s: stats.Paired) -> VariantFigures:

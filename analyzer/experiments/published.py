@@ -17,6 +17,7 @@ from analyzer.experiments.analysis import exposure_sql
 from analyzer.experiments.catalog import stored
 from analyzer.experiments.definition import EXPOSURE_EVENT
 from analyzer.identity import KEY, stitched, with_person
+from analyzer.query import Query
 from storage.sql import identifier
 from storage.store import Store
 
@@ -27,8 +28,8 @@ COLUMNS = ("version", "anonymous_id", "experiment", "variant")
 def publish_sql(database: str, keys: list[str]) -> tuple[str, dict[str, Any]]:
     """The SELECT of a version's rows (``version`` is ``%(version)s``)."""
     db = identifier(database)
-    params: dict[str, Any] = {"xe_event": EXPOSURE_EVENT, "xe_keys": keys}
-    key, variant = exposure_sql(params)
+    query = Query({"xe_event": EXPOSURE_EVENT, "xe_keys": keys})
+    key, variant = exposure_sql(query)
     exposures = with_person(
         database,
         ["timestamp_ms", "property_paths"],
@@ -51,7 +52,7 @@ def publish_sql(database: str, keys: list[str]) -> tuple[str, dict[str, Any]]:
         "SELECT DISTINCT toUInt64(%(version)s), anonymous_id, experiment, variant "
         f"FROM {visitors} AS v ALL INNER JOIN {firsts} AS x USING person_id"
     )
-    return sql, params
+    return sql, query.values
 
 
 def publish(store: Store, version: int, now: datetime) -> int:

@@ -242,10 +242,10 @@ def _rows_by_value(
         every = ", ".join(f"r{i}" for i in range(len(columns)))
         ((found,),) = store.execute(
             f"SELECT groupArray(({every})) FROM (SELECT {named} {source} GROUP BY period)",
-            q.params,
+            q.values,
         )
     else:
-        found = store.execute(f"SELECT {', '.join(columns)} {source}", q.params)
+        found = store.execute(f"SELECT {', '.join(columns)} {source}", q.values)
     out: list[Row] = []
     for p, groups, *everyone in found:
         if not groups:
@@ -283,7 +283,7 @@ def _rows_by_segment(
         f"CAST([] AS Array(UInt16))) AS hk FROM ({q.sql()})) GROUP BY {by}g "
         f"ORDER BY p, is_value, countIf(level >= 1) DESC, v"
     )
-    return [tuple(row) for row in store.execute(sql, q.params)]
+    return [tuple(row) for row in store.execute(sql, q.values)]
 
 
 def _group(q: PersonFunnel) -> str:
@@ -311,7 +311,7 @@ def reached(store: Store, spec: FunnelSpec) -> dict[str | None, list[int]]:
     )
     return {
         (str(v) if int(is_value) else None): [int(c) for c in rest]
-        for is_value, v, *rest in store.execute(sql, q.params)
+        for is_value, v, *rest in store.execute(sql, q.values)
     }
 
 
@@ -343,7 +343,7 @@ def trend(store: Store, spec: FunnelSpec, interval: str = "day") -> list[TrendPo
         f"FROM ({q.sql()}) WHERE level > 0 GROUP BY period ORDER BY period"
     )
     points = []
-    for row in store.execute(sql, q.params):
+    for row in store.execute(sql, q.values):
         counts = [int(c) for c in row[1:]]
         period = row[0].date() if isinstance(row[0], datetime) else row[0]
         points.append(
@@ -379,5 +379,5 @@ def dropped(
     )
     return [
         DroppedPerson(str(p), datetime.fromtimestamp(int(t) / 1000, UTC), str(v))
-        for p, t, v in store.execute(sql, q.params)
+        for p, t, v in store.execute(sql, q.values)
     ]

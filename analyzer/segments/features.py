@@ -26,6 +26,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, PURCHASE, humans, number_property
 from analyzer.identity import KEY, PERSON, persons
+from analyzer.query import Query
 from analyzer.vocabulary import COLUMNS as FILTER_COLUMNS
 from storage.sql import identifier
 
@@ -65,11 +66,13 @@ class Features:
         self.database = identifier(database)
         self.include_bots = include_bots  # else bots (collector.agent) are nobody's features
         self.as_of = as_of.astimezone(UTC)
-        self.params: dict[str, Any] = {
-            "as_of_s": int(self.as_of.timestamp()),
-            "purchase_event": purchase_event,
-            "revenue_property": revenue_property,
-        }
+        self.query = Query(
+            {
+                "as_of_s": int(self.as_of.timestamp()),
+                "purchase_event": purchase_event,
+                "revenue_property": revenue_property,
+            }
+        )
         # (function, arguments, condition) -> column
         self._states: dict[tuple[str, str, str], str] = {}
         self._group: dict[str, str] = {}  # group trait -> column
@@ -89,10 +92,8 @@ class Features:
         return view
 
     def bind(self, value: Any) -> str:
-        """A ``%(name)s`` placeholder holding ``value``."""
-        name = f"v{len(self.params)}"
-        self.params[name] = value
-        return f"%({name})s"
+        """A ``%(name)s`` placeholder holding ``value`` (bound in ``query``)."""
+        return self.query.bind(f"v{len(self.query.values)}", value)
 
     def aggregate(self, function: str, args: str, condition: str = "", beyond: bool = False) -> str:
         """The merged value of ``function(args)`` over a person's events meeting ``condition``

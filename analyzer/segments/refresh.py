@@ -314,7 +314,7 @@ class Snapshot:
         self.store.execute(
             f"CREATE TABLE {self.table} ENGINE = MergeTree ORDER BY person_id "
             f"AS SELECT * FROM {self.features.sql(self.select)}",
-            self.features.params,
+            self.features.query.values,
         )
         (people,) = self.store.execute(f"SELECT count() FROM {self.table}")[0]
         self.people = int(people)

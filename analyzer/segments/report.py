@@ -166,7 +166,7 @@ def group_stats(
         FROM (SELECT * FROM (SELECT * FROM {f.sql(select)}) AS p
               ANY LEFT JOIN {members} AS m USING person_id)
         GROUP BY segment"""
-    params = {**f.params, "refresh": refresh, "name": name, "group": name + "/"}
+    params = {**f.query.values, "refresh": refresh, "name": name, "group": name + "/"}
     groups: dict[str, Stats] = {}
     for row in store.execute(sql, params):
         groups[str(row[0])] = (

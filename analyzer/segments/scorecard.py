@@ -295,7 +295,7 @@ def person_sql(
     if spec.csat_trait:
         f = Features(store.database, spec.date_to, include_bots=spec.include_bots)
         trait = f.trait(spec.csat_trait)
-        params.update(f.params)
+        params.update(f.query.values)
         per_person = f"""SELECT person_id, events, sessions, active_days, eligible, returned,
                 purchases, revenue, toUInt64(has_score) AS responses,
                 if(has_score, trait_score, 0.) AS score_sum,

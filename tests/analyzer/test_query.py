@@ -49,3 +49,34 @@ def test_a_touchpoint_set_must_be_resolved_before_sql() -> None:
     with pytest.raises(SpecError) as caught:
         Query().step(Step("set:checkout"))
     assert caught.value.field == "'set:checkout'"
+
+
+def test_a_name_bound_twice_keeps_one_value() -> None:
+    query = Query()
+    assert query.bind("from_s", 1) == "%(from_s)s"
+    assert query.bind("from_s", 1) == "%(from_s)s"  # the same value again: the same name
+    with pytest.raises(ValueError, match="from_s"):
+        query.bind("from_s", 2)
+
+
+def test_correlation_binds_each_property_it_compares() -> None:
+    """Two property fields of one correlation are two values of its statement (each field's
+    path once bound under the same name, the second read the first's path)."""
+    from datetime import UTC, datetime, timedelta
+
+    from analyzer.correlation import CorrelationSpec, _people_sql
+    from analyzer.funnels.people import PersonFunnel
+    from analyzer.funnels.spec import FunnelSpec
+
+    funnel = FunnelSpec(
+        (Step("View"), Step("Buy")),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 1, 2, tzinfo=UTC),
+        timedelta(days=1),
+    )
+    spec = CorrelationSpec(funnel, step=1, fields=("properties.plan", "properties.price"))
+    q = PersonFunnel(funnel, "journey")
+    sql = _people_sql(spec, q)
+    paths = {n: v for n, v in q.values.items() if v in ("plan", "price")}
+    assert sorted(paths.values()) == ["plan", "price"]
+    assert all(f"%({n})s" in sql for n in paths)
