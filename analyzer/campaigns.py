@@ -25,6 +25,15 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, purchase_amount
 from analyzer.membership import check_refreshed, listed, members_sql
+from analyzer.parameters import (
+    BOTS,
+    PURCHASE_EVENT,
+    REVENUE_PROPERTY,
+    SINCE,
+    UNTIL,
+    Param,
+    asked,
+)
 from analyzer.query import Query
 from analyzer.timeline import timelines
 from analyzer.vocabulary import check_property, check_range, check_segments
@@ -39,13 +48,19 @@ DAY_MS = 86_400_000
 
 @dataclass(frozen=True)
 class CampaignSpec:
-    date_from: datetime
-    date_to: datetime
-    segments: tuple[str, ...] = ()
-    purchase_event: str = "Order Completed"
-    revenue_property: str = "revenue"
-    lookback_days: int = 30
-    include_bots: bool = False  # bots' events count too (collector.agent flags them)
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    segments: tuple[str, ...] = asked(
+        Param("segment", "a segment to split by (NAME or NAME/GROUP)", many=True), default=()
+    )
+    purchase_event: str = asked(PURCHASE_EVENT, default="Order Completed")
+    revenue_property: str = asked(REVENUE_PROPERTY, default="revenue")
+    lookback_days: int = asked(
+        Param("lookback_days", "days before a purchase a touch counts", "integer", 30, 1, 365),
+        default=30,
+    )
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
 
     def validate(self) -> CampaignSpec:
         check_range(self.date_from, self.date_to)

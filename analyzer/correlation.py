@@ -27,9 +27,10 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.people import PersonFunnel
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import WITHOUT_BREAKDOWN, FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed
+from analyzer.parameters import Param, asked
 from analyzer.query import Query
 from analyzer.statistics import benjamini_hochberg, two_proportion
 from analyzer.vocabulary import check_field
@@ -44,11 +45,33 @@ EMPTY = key("''")  # a missing value's hash
 
 @dataclass(frozen=True)
 class CorrelationSpec:
-    funnel: FunnelSpec
-    step: int  # 1-based: people who reached it, converted if they reached the next
-    fields: tuple[str, ...] = DEFAULT_FIELDS
-    min_count: int = 10
-    top: int = 20
+    funnel: FunnelSpec = asked(*WITHOUT_BREAKDOWN, holds=FunnelSpec)
+    step: int = asked(  # 1-based: people who reached it, converted if they reached the next
+        Param(
+            "dropped_at",
+            "compare who dropped after step N with who reached the next",
+            "integer",
+            low=1,
+            high=9,
+            required=True,
+        )
+    )
+    fields: tuple[str, ...] = asked(
+        Param(
+            "field",
+            "an event column, properties.KEY or person.TRAIT whose values are compared "
+            "(default: source, device, browser, os, country, page)",
+            many=True,
+        ),
+        default=DEFAULT_FIELDS,
+    )
+    min_count: int = asked(
+        Param("min_count", "people an item needs to be tested", "integer", 10, 1, 1_000_000),
+        default=10,
+    )
+    top: int = asked(
+        Param("top", "items listed, most significant first", "integer", 20, 1, 500), default=20
+    )
     value: str | None = None  # with the funnel's breakdown: only the people of this value
 
     def validate(self) -> CorrelationSpec:

@@ -21,6 +21,18 @@ from typing import Any
 from analyzer.errors import SpecError
 from analyzer.funnels import FunnelSpec
 from analyzer.funnels.report import StepResult, analyze_periods
+from analyzer.parameters import (
+    ATTRIBUTION,
+    BOTS,
+    BREAKDOWN,
+    IN_SEGMENT,
+    MIN_SAMPLE,
+    SINCE,
+    STEP,
+    UNTIL,
+    Param,
+    asked,
+)
 from analyzer.statistics import two_proportion
 from analyzer.vocabulary import Breakdown, Step
 from storage.store import Store
@@ -31,15 +43,32 @@ EVERYONE = "(everyone)"
 
 @dataclass(frozen=True)
 class JourneyMapSpec:
-    stages: tuple[Step, ...]  # in order; each an event or a touchpoint set
-    date_from: datetime
-    date_to: datetime
-    window: timedelta = timedelta(days=30)
-    breakdown: Breakdown | None = None
+    stages: tuple[Step, ...] = asked(  # in order; each an event or a touchpoint set
+        Param(
+            "stage",
+            f"the journey's stages in order, 2 to 10, each usually a touchpoint set: {STEP}",
+            "step",
+            many=True,
+            required=True,
+        )
+    )
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    window: timedelta = asked(
+        Param(
+            "window",
+            "time from entering the first stage to reach each later one",
+            "duration",
+            "30d",
+        ),
+        default=timedelta(days=30),
+    )
+    breakdown: Breakdown | None = asked(BREAKDOWN, ATTRIBUTION, default=None)
     breakdown_limit: int = 20  # groups shown; the previous period's are matched among 100
-    segment: str | None = None  # only the members of this segment (or name/group)
-    min_sample: int = 30
-    include_bots: bool = False
+    # only the members of this segment (or name/group)
+    segment: str | None = asked(IN_SEGMENT, default=None)
+    min_sample: int = asked(MIN_SAMPLE, default=30)
+    include_bots: bool = asked(BOTS, default=False)
 
     def funnel(self, date_from: datetime, date_to: datetime) -> FunnelSpec:
         return FunnelSpec(

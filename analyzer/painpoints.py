@@ -32,7 +32,8 @@ from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.report import FunnelReport, StepResult, analyze
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import WITHOUT_BREAKDOWN, FunnelSpec
+from analyzer.parameters import MIN_SAMPLE, Param, asked
 from analyzer.paths import PAGE_OR_EVENT, first_of_runs
 from analyzer.regex import problem
 from analyzer.vocabulary import Breakdown, check_segment
@@ -41,16 +42,31 @@ from storage.store import Store
 CORRELATED = 5  # items shown per stage
 
 
+# the segment whose pain points are found: a field's value, or a defined segment
+SEGMENT = Param(
+    "segment",
+    "FIELD=VALUE, e.g. utm_source=facebook, or segment=NAME for a defined segment",
+    required=True,
+)
+
+
 @dataclass(frozen=True)
 class PainPointSpec:
-    funnel: FunnelSpec
+    funnel: FunnelSpec = asked(*WITHOUT_BREAKDOWN, holds=FunnelSpec)
     # as a breakdown field: a column, properties.<key> or person.<trait>; or "segment", with
     # the segment's name (or name/group) as the value
-    field: str
-    value: str
-    min_sample: int = 30
+    field: str = asked(SEGMENT)
+    value: str = asked(SEGMENT)
+    min_sample: int = asked(MIN_SAMPLE, default=30)
     alpha: float = 0.05
-    error_pattern: str = r"(?i)error|fail|exception"
+    error_pattern: str = asked(
+        Param(
+            "error_pattern",
+            "regular expression of error events",
+            default=r"(?i)error|fail|exception",
+        ),
+        default=r"(?i)error|fail|exception",
+    )
     compare_previous: bool = True
 
     def validate(self) -> PainPointSpec:

@@ -15,16 +15,25 @@ of the elements in the answer is read back afterwards.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.funnels.people import PersonFunnel
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import FUNNEL, WITHOUT_BREAKDOWN, FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import check_refreshed, restrict
+from analyzer.parameters import (
+    BOTS,
+    IN_SEGMENT,
+    SESSION_TIMEOUT,
+    SINCE,
+    UNTIL,
+    Param,
+    asked,
+)
 from analyzer.query import Query
 from analyzer.regex import substitution_problem
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
@@ -44,26 +53,50 @@ NO_FURTHER = "(no further events)"
 LABELS = (ELLIPSIS, END, NO_FURTHER)  # elements the query makes up; looked up by name
 
 
+START = Param("start", "paths from this page or event, or set:NAME (any of a touchpoint set)")
+END_AT = Param("end", "paths to this page or event, or set:NAME (any of a touchpoint set)")
+CLEAN = Param("clean", r"a cleaning rule REGEX=ALIAS, e.g. '/product/\d+=/product/:id'", many=True)
+# the funnel's parameters, asked for paths after dropping off it
+AFTER_DROP = tuple(
+    replace(p, help=f"with dropped_at: {p.help}", required=False) if p in FUNNEL else p
+    for p in WITHOUT_BREAKDOWN
+)
+
+
 @dataclass(frozen=True)
 class PathSpec:
-    date_from: datetime
-    date_to: datetime
-    kind: str = "page"
-    start: str | None = None
-    end: str | None = None
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    kind: str = asked(
+        Param("kind", "page views, other events, or all", "choice", "all", choices=tuple(KINDS)),
+        default="all",
+    )
+    start: str | None = asked(START, default=None)
+    end: str | None = asked(END_AT, default=None)
     # or: the first event of a touchpoint set (analyzer.touchpoints, resolved) starts / ends
-    start_step: Step | None = None
-    end_step: Step | None = None
-    max_length: int = 5
-    cleaning: tuple[tuple[str, str], ...] = ()
-    session_timeout: int = DEFAULT_TIMEOUT_MINUTES
-    top: int = 20
+    start_step: Step | None = asked(START, default=None)
+    end_step: Step | None = asked(END_AT, default=None)
+    max_length: int = asked(Param("max_length", "steps per path", "integer", 5, 2, 20), default=5)
+    cleaning: tuple[tuple[str, str], ...] = asked(CLEAN, default=())
+    session_timeout: int = asked(SESSION_TIMEOUT, default=DEFAULT_TIMEOUT_MINUTES)
+    top: int = asked(Param("top", "paths to list", "integer", 20, 1, 500), default=20)
     # paths after dropping off: people who reached ``dropped_at`` (1-based) of this funnel and
     # not the next step, from the event of that step on (any session)
-    funnel: FunnelSpec | None = None
-    dropped_at: int | None = None
-    segment: str | None = None  # only the members of this segment (or name/group)
-    include_bots: bool = False  # bots' events count too (collector.agent flags them)
+    funnel: FunnelSpec | None = asked(*AFTER_DROP, holds=FunnelSpec, default=None)
+    dropped_at: int | None = asked(
+        Param(
+            "dropped_at",
+            "paths after dropping off step N of the funnel in --step",
+            "integer",
+            low=1,
+            high=9,
+        ),
+        default=None,
+    )
+    # only the members of this segment (or name/group)
+    segment: str | None = asked(IN_SEGMENT, default=None)
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
 
     def validate(self) -> PathSpec:
         if self.kind not in KINDS:
@@ -92,7 +125,9 @@ class PathSpec:
         if self.funnel is not None:
             self.funnel.validate()
             if self.start or self.end or self.start_step or self.end_step:
-                raise SpecError("start/end", "paths after a drop-off start at the dropped step")
+                raise SpecError(
+                    "start", "paths after a drop-off start at the dropped step (no start or end)"
+                )
             if not isinstance(self.dropped_at, int) or not (
                 1 <= self.dropped_at < len(self.funnel.steps)
             ):

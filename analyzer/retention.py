@@ -19,6 +19,7 @@ from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.membership import check_refreshed, restrict
+from analyzer.parameters import BOTS, IN_SEGMENT, SINCE, STEP, UNTIL, Param, asked
 from analyzer.query import Query
 from analyzer.timeline import timelines
 from analyzer.vocabulary import Step, check_range, check_segment
@@ -69,17 +70,38 @@ def _numbers(store: Store, period: str, days: list[date]) -> dict[int, date]:
     return {int(n): (d.date() if isinstance(d, datetime) else d) for n, d in rows}
 
 
+PERIOD_CHOICE = ("day", "week", "month")
+
+
 @dataclass(frozen=True)
 class RetentionSpec:
-    start: Step
-    returning: Step
-    date_from: datetime
-    date_to: datetime
-    period: str = "week"
-    periods: int = 8  # after the cohort's own period
-    mode: str = "first_time"
-    segment: str | None = None  # only the members of this segment (or name/group)
-    include_bots: bool = False  # bots' events count too (collector.agent flags them)
+    start: Step = asked(Param("start_event", f"the cohort's event: {STEP}", "step", required=True))
+    returning: Step = asked(
+        Param("return_event", f"the returning event: {STEP}", "step", required=True)
+    )
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    period: str = asked(
+        Param("period", "the cohorts' period", "choice", "week", choices=PERIOD_CHOICE),
+        default="week",
+    )
+    periods: int = asked(  # after the cohort's own period
+        Param("periods", "periods after the cohort's own", "integer", 8, 1, 120), default=8
+    )
+    mode: str = asked(
+        Param(
+            "mode",
+            "first_time: the first return; recurring: any return",
+            "choice",
+            "first_time",
+            choices=MODES,
+        ),
+        default="first_time",
+    )
+    # only the members of this segment (or name/group)
+    segment: str | None = asked(IN_SEGMENT, default=None)
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
 
     def validate(self) -> RetentionSpec:
         self.start.validate("start")
@@ -198,23 +220,34 @@ class LifecyclePeriod:
 STATUSES = ("new", "returning", "resurrecting", "dormant")
 
 
-def lifecycle(
-    store: Store,
-    event: Step,
-    date_from: datetime,
-    date_to: datetime,
-    period: str = "week",
-    include_bots: bool = False,
-) -> list[LifecyclePeriod]:
-    """People doing ``event`` per period, by lifecycle status (bots' events only with
+@dataclass(frozen=True)
+class LifecycleSpec:
+    event: Step = asked(Param("event", f"the activity: {STEP}", "step", required=True))
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    period: str = asked(
+        Param("period", "the period", "choice", "week", choices=PERIOD_CHOICE), default="week"
+    )
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
+
+    def validate(self) -> LifecycleSpec:
+        self.event.validate("event")
+        if self.period not in PERIODS:
+            raise SpecError("period", f"{self.period!r} is not one of {', '.join(PERIODS)}")
+        check_range(self.date_from, self.date_to)
+        if len(period_starts(self.period, self.date_from, self.date_to)) > MAX_PERIODS:
+            raise SpecError("date_from", f"at most {MAX_PERIODS} periods; choose a longer period")
+        return self
+
+
+def lifecycle(store: Store, spec: LifecycleSpec) -> list[LifecyclePeriod]:
+    """People doing the spec's event per period, by lifecycle status (bots' events only with
     ``include_bots``)."""
-    event.validate("event")
-    if period not in PERIODS:
-        raise SpecError("period", f"{period!r} is not one of {', '.join(PERIODS)}")
-    check_range(date_from, date_to)
+    spec.validate()
+    event, date_from, date_to = spec.event, spec.date_from, spec.date_to
+    period, include_bots = spec.period, spec.include_bots
     days = period_starts(period, date_from, date_to)
-    if len(days) > MAX_PERIODS:
-        raise SpecError("date_from", f"at most {MAX_PERIODS} periods; choose a longer period")
     params: dict[str, Any] = {"to_s": int(date_to.timestamp())}
     cond = Query(params).step(event)
     by_number = _numbers(store, period, days)

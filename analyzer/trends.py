@@ -27,6 +27,7 @@ from analyzer.errors import SpecError
 from analyzer.events import has_trait, humans, trait_text
 from analyzer.identity import PERSON, persons
 from analyzer.membership import check_refreshed, members_sql, named_segments, only_members
+from analyzer.parameters import BOTS, BREAKDOWN, IN_SEGMENT, SINCE, STEP, UNTIL, Param, asked
 from analyzer.query import Query
 from analyzer.timeline import ORDER
 from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segment
@@ -41,16 +42,38 @@ MAX_BUCKETS = 2000
 
 @dataclass(frozen=True)
 class TrendSpec:
-    event: Step  # an event or a resolved touchpoint set
-    date_from: datetime
-    date_to: datetime
-    interval: str = "day"
-    measure: str = "events"
-    property: str | None = None  # with sum and average: a numeric property path
-    breakdown: Breakdown | None = None  # a column, properties.<path>, person.<trait>, segments
-    top: int = 5
-    segment: str | None = None  # only the members of this segment (or name/group)
-    include_bots: bool = False
+    event: Step = asked(  # an event or a resolved touchpoint set
+        Param(
+            "event", f"what is counted, an event or a touchpoint set: {STEP}", "step", required=True
+        )
+    )
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    interval: str = asked(
+        Param("interval", "the buckets", "choice", "day", choices=tuple(INTERVALS)), default="day"
+    )
+    measure: str = asked(
+        Param(
+            "measure",
+            "events, unique people, or the sum or average of --property",
+            "choice",
+            "events",
+            choices=MEASURES,
+        ),
+        default="events",
+    )
+    property: str | None = asked(  # with sum and average: a numeric property path
+        Param("property", "with measure sum or average: a numeric property path"), default=None
+    )
+    # a column, properties.<path>, person.<trait>, segments
+    breakdown: Breakdown | None = asked(BREAKDOWN, default=None)
+    top: int = asked(
+        Param("top", "breakdown values shown; the rest are (other)", "integer", 5, 1, 50),
+        default=5,
+    )
+    # only the members of this segment (or name/group)
+    segment: str | None = asked(IN_SEGMENT, default=None)
+    include_bots: bool = asked(BOTS, default=False)
 
     def buckets(self, start: datetime) -> list[datetime]:
         """The start of each bucket of the period beginning at ``start``."""

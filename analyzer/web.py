@@ -13,14 +13,15 @@ in each of their segments' groups; everyone comes first.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR
 from analyzer.membership import check_refreshed, listed, members_sql, restrict
-from analyzer.paths import check_cleaning, cleaned
+from analyzer.parameters import BOTS, IN_SEGMENT, SESSION_TIMEOUT, SINCE, UNTIL, Param, asked
+from analyzer.paths import CLEAN, check_cleaning, cleaned
 from analyzer.query import Query
 from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, boundaries, check_timeout
 from analyzer.timeline import timelines
@@ -33,14 +34,24 @@ DIRECT = "(direct)"
 
 @dataclass(frozen=True)
 class WebSpec:
-    date_from: datetime
-    date_to: datetime
-    segments: tuple[str, ...] = ()  # a group per segment (or name/group) besides everyone
-    segment: str | None = None  # only the members of this segment
-    session_timeout: int = DEFAULT_TIMEOUT_MINUTES
-    top: int = 10
-    cleaning: tuple[tuple[str, str], ...] = ()
-    include_bots: bool = False
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    segments: tuple[str, ...] = asked(  # a group per segment (or name/group) besides everyone
+        Param("segment", "a group per segment (NAME or NAME/GROUP) besides everyone", many=True),
+        default=(),
+    )
+    segment: str | None = asked(IN_SEGMENT, default=None)  # only the members of this segment
+    session_timeout: int = asked(SESSION_TIMEOUT, default=DEFAULT_TIMEOUT_MINUTES)
+    top: int = asked(
+        Param(
+            "top", "entries per list (pages, entry and exit pages, sources)", "integer", 10, 1, 100
+        ),
+        default=10,
+    )
+    cleaning: tuple[tuple[str, str], ...] = asked(
+        replace(CLEAN, help=CLEAN.help.replace("rule", "rule for pages", 1)), default=()
+    )
+    include_bots: bool = asked(BOTS, default=False)
 
     def validate(self) -> WebSpec:
         check_range(self.date_from, self.date_to)

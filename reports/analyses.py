@@ -11,7 +11,7 @@ OpenAPI description); ``rows`` are its main table, for CSV and the terminal.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,8 +20,10 @@ from analyzer import touchpoints
 from analyzer.errors import SpecError
 from analyzer.events import first_seen
 from analyzer.funnels.spec import FunnelSpec
+from analyzer.parameters import names
 from analyzer.unseen import Unseen, unseen
 from analyzer.vocabulary import Step
+from reports.parameters import SPECS
 from reports.params import ParamError, Params
 from reports.result import Result, as_param, checked
 from storage.store import Store
@@ -29,25 +31,6 @@ from storage.store import Store
 
 class NotFound(LookupError):
     """What a request names does not exist: a segment, an alert rule, a saved report."""
-
-
-FUNNEL_NAMES = {
-    "steps": "step",
-    "segment": "in_segment",
-    "date_from": "since",
-    "date_to": "until",
-    "exclusions": "exclude",
-    "window": "window",
-    "mode": "mode",
-    "breakdown": "breakdown",
-}
-
-
-# A spec's period and segment fields, named by the parameters they come from.
-SPAN_NAMES = {"segment": "in_segment", "date_from": "since", "date_to": "until"}
-# The fields an analysis names in an error found while computing (a segment never refreshed),
-# by the parameters they come from where the report declares them.
-RUN_NAMES = {**SPAN_NAMES, "segments": "segment", "breakdown": "breakdown"}
 
 
 def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> FunnelSpec:
@@ -65,7 +48,7 @@ def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> F
         segment=p.one("in_segment"),
         include_bots=p.flag("include_bots"),
     )
-    return checked(spec.validate, FUNNEL_NAMES)
+    return checked(spec)
 
 
 def _title(steps: tuple[Any, ...]) -> str:
@@ -138,10 +121,7 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {**FUNNEL_NAMES, "cleaning": "clean", "max_length": "max_length", "top": "top"}
-    names.update({"kind": "kind", "start": "start", "end": "end", "dropped_at": "dropped_at"})
-    names.update({"session_timeout": "session_timeout", "start/end": "start"})
-    result = paths_report(store, checked(spec.validate, names))
+    result = paths_report(store, checked(spec))
     rows = [{"path": " > ".join(x.steps), "count": x.count, "share": x.share} for x in result.paths]
     first = spec.start or (spec.start_step.event if spec.start_step else None)
     last = spec.end or (spec.end_step.event if spec.end_step else None)
@@ -170,9 +150,7 @@ def painpoints(store: Store, p: Params, today: datetime | None = None) -> Result
         error_pattern=error_pattern,
     )
     p.done()
-    names = {**FUNNEL_NAMES, "value": "segment", "field": "segment", "min_sample": "min_sample"}
-    names.update({"error_pattern": "error_pattern", "funnel": "breakdown"})
-    result = find(store, checked(spec.validate, names))
+    result = find(store, checked(spec))
     rows = [
         {
             "rank": i + 1 if x.ranked else "-",
@@ -210,9 +188,7 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {"start": "start_event", "returning": "return_event", "segment": "in_segment"}
-    names.update({"date_from": "since", "date_to": "until", "periods": "periods"})
-    result = compute(store, checked(spec.validate, names))
+    result = compute(store, checked(spec))
     rows = [
         {
             "cohort": c.period.isoformat(),
@@ -227,18 +203,16 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
 
 def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     """New, returning, resurrecting and dormant people per period."""
+    from analyzer.retention import LifecycleSpec
     from analyzer.retention import lifecycle as compute
 
-    event = p.step("event")
-    period = p.choice("period")
     since, until = p.period(today)
-    bots = p.flag("include_bots")
+    spec = LifecycleSpec(
+        p.step("event"), since, until, p.choice("period"), include_bots=p.flag("include_bots")
+    )
     p.done()
-    names = {"event": "event", "period": "period", "date_from": "since", "date_to": "until"}
-    found = [
-        asdict(x) for x in checked(lambda: compute(store, event, since, until, period, bots), names)
-    ]
-    return Result("lifecycle", f"Lifecycle of {event.event} by {period}", found, found)
+    found = [asdict(x) for x in compute(store, checked(spec))]
+    return Result("lifecycle", f"Lifecycle of {spec.event.event} by {spec.period}", found, found)
 
 
 def journey_map(store: Store, p: Params, today: datetime | None = None) -> Result:
@@ -258,14 +232,7 @@ def journey_map(store: Store, p: Params, today: datetime | None = None) -> Resul
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {
-        **SPAN_NAMES,
-        "stages": "stage",
-        "window": "window",
-        "breakdown": "breakdown",
-        "min_sample": "min_sample",
-    }
-    found = compute(store, checked(spec.validate, names))
+    found = compute(store, checked(spec))
     rows = [
         {
             "group": g.value,
@@ -308,16 +275,7 @@ def trends(store: Store, p: Params, today: datetime | None = None) -> Result:
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {
-        **SPAN_NAMES,
-        "event": "event",
-        "interval": "interval",
-        "measure": "measure",
-        "property": "property",
-        "breakdown": "breakdown",
-        "top": "top",
-    }
-    found = compute(store, checked(spec.validate, names))
+    found = compute(store, checked(spec))
     rows = [
         {
             "value": s.value,
@@ -360,14 +318,7 @@ def web(store: Store, p: Params, today: datetime | None = None) -> Result:
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {
-        **SPAN_NAMES,
-        "segments": "segment",
-        "session_timeout": "session_timeout",
-        "top": "top",
-        "cleaning": "clean",
-    }
-    found = compute(store, checked(spec.validate, names))
+    found = compute(store, checked(spec))
     rows = [
         {
             "group": g.value,
@@ -401,9 +352,7 @@ def correlation(store: Store, p: Params, today: datetime | None = None) -> Resul
         top=p.integer("top"),
     )
     p.done()
-    names = {**FUNNEL_NAMES, "step": "dropped_at", "fields": "field"}
-    names.update({"min_count": "min_count", "top": "top"})
-    found = compute(store, checked(spec.validate, names))
+    found = compute(store, checked(spec))
     rows = [
         {
             "field": i.field,
@@ -531,11 +480,20 @@ def run(
     except ParamError:
         raise
     except SpecError as exc:  # found while computing: a segment never refreshed, ...
-        names = {f: name for f, name in RUN_NAMES.items() if name in declared.declared}
-        raise as_param(exc, names) from None
+        raise as_param(exc, _run_names(kind, declared.declared)) from None
     result.params = p.as_dict()
     result.warnings += [w.as_dict() for w in never_seen(store, kind, declared, today)]
     return result
+
+
+def _run_names(kind: str, declared: Mapping[str, Any]) -> dict[str, str]:
+    """The fields an analysis names in an error found while computing (a segment never
+    refreshed), by the parameters of report ``kind`` they come from: those of its
+    specification, and of one it holds by the inner field's own name."""
+    spec = SPECS.get(kind)
+    found = names(spec) if spec is not None else {}
+    inner = {f.rsplit(".", 1)[-1]: name for f, name in found.items() if "." in f}
+    return {f: name for f, name in {**inner, **found}.items() if name in declared}
 
 
 # Text parameters that name an event (the others that do are of kind step or exclusion).

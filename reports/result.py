@@ -3,12 +3,12 @@ parameters they came from (``checked``): shared by every module of reports."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from analyzer.errors import SpecError
+from analyzer.parameters import names, parameter_of
 from reports.params import ParamError
 
 T = TypeVar("T")
@@ -25,22 +25,23 @@ class Result:
     warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def checked(validate: Callable[[], T], names: dict[str, str]) -> T:
-    """Run a spec's ``validate``; its errors name the spec's fields, which become the
-    parameters they came from (``steps[1].event`` is about ``step``)."""
+def checked(spec: T, renamed: Mapping[str, str] | None = None) -> T:
+    """``spec`` validated; its errors name its fields, which become the parameters they came
+    from (declared on the fields, analyzer.parameters; ``steps[1].event`` is about ``step``),
+    or those ``renamed`` says."""
     try:
-        return validate()
+        return spec.validate()  # type: ignore[attr-defined]
     except ParamError:
         raise
     except SpecError as exc:
-        raise as_param(exc, names) from None
+        raise as_param(exc, {**names(type(spec)), **(renamed or {})}) from None
 
 
-def as_param(exc: SpecError, names: dict[str, str]) -> SpecError:
-    """``exc`` as an error of the parameter its field came from (the field's first part, in
+def as_param(exc: SpecError, names: Mapping[str, str]) -> SpecError:
+    """``exc`` as an error of the parameter its field came from (the field's longest part in
     ``names``), or as it is."""
-    base = re.split(r"[.\[]", exc.field, maxsplit=1)[0]
-    if not exc.field or base not in names:
+    param = parameter_of(exc.field, dict(names)) if exc.field else None
+    if param is None:
         return exc
-    detail = exc.message if exc.field == base else f"{exc.field}: {exc.message}"
-    return ParamError(names[base], detail)
+    detail = exc.message if exc.field in names else f"{exc.field}: {exc.message}"
+    return ParamError(param, detail)

@@ -14,23 +14,6 @@ from reports.params import Params
 from reports.result import Result, checked
 from storage.store import Store
 
-SCORECARD_NAMES = {
-    "date_from": "since",
-    "date_to": "until",
-    "segments": "segment",
-    "steps": "step",
-    "window": "window",
-    "mode": "mode",
-    "purchase_event": "purchase_event",
-    "revenue_property": "revenue_property",
-    "retention_days": "retention_days",
-    "session_timeout_minutes": "session_timeout",
-    "csat_event": "csat_event",
-    "csat_property": "csat_property",
-    "csat_trait": "csat_trait",
-    "satisfied_at": "satisfied_at",
-}
-
 
 def _spec(p: Params, since: datetime, until: datetime) -> Any:
     from analyzer.segments.scorecard import ScorecardSpec
@@ -61,7 +44,7 @@ def scorecard(store: Store, p: Params, today: datetime | None = None) -> Result:
     since, until = p.period(today)
     spec = _spec(p, since, until)
     p.done()
-    card = compute(store, checked(spec.validate, SCORECARD_NAMES))
+    card = compute(store, checked(spec))
     rows = [s.row() for s in card.segments]
     return Result("scorecard", f"Segment scorecard, {since:%Y-%m-%d} to {until:%Y-%m-%d}",
                   card.as_dict(), rows)  # fmt: skip
@@ -79,9 +62,8 @@ def compare(store: Store, p: Params, today: datetime | None = None) -> Result:
     after = _spec(p, since, until)
     p.done()
     before = replace(after, date_from=before_since, date_to=before_until)
-    names = {**SCORECARD_NAMES, "date_from": "before_since", "date_to": "before_until"}
-    checked(before.validate, names)
-    found = compute(store, before, checked(after.validate, SCORECARD_NAMES), min_sample)
+    checked(before, {"date_from": "before_since", "date_to": "before_until"})
+    found = compute(store, before, checked(after), min_sample)
     rows = [_typed(asdict(c)) for c in found.changes]
     title = (
         f"Before and after: {before_since:%Y-%m-%d} to {before_until:%Y-%m-%d} "
@@ -105,8 +87,7 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
         include_bots=p.flag("include_bots"),
     )
     p.done()
-    names = {**SCORECARD_NAMES, "lookback_days": "lookback_days"}
-    report = campaign_return(store, checked(spec.validate, names))
+    report = campaign_return(store, checked(spec))
     rows = [asdict(c) for c in report.campaigns]
     title = f"Campaign return, {since:%Y-%m-%d} to {until:%Y-%m-%d}"
     return Result("campaigns", title, report.as_dict(), rows)

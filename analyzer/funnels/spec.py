@@ -9,6 +9,18 @@ from datetime import datetime, timedelta
 
 from analyzer.errors import SpecError
 from analyzer.membership import named_segments
+from analyzer.parameters import (
+    ATTRIBUTION,
+    BOTS,
+    BREAKDOWN,
+    IN_SEGMENT,
+    SINCE,
+    STEP,
+    UNTIL,
+    Param,
+    asked,
+    declared,
+)
 from analyzer.vocabulary import Breakdown, Step, check_range, check_segment
 
 MODES = ("ordered", "strict", "any")
@@ -27,18 +39,35 @@ class Exclusion:
     before: int | None = None  # None: the last step
 
 
+STEPS = Param(
+    "step", f"the funnel's steps in order, 2 to 10: {STEP}", "step", many=True, required=True
+)
+WINDOW = Param("window", "the funnel's conversion window: 30m, 12h, 7d", "duration", "7d")
+MODE = Param("mode", "the funnel's order", "choice", "ordered", choices=MODES)
+EXCLUDE = Param(
+    "exclude",
+    "an exclusion step: STEP or STEP@A-B (between steps A and B)",
+    "exclusion",
+    many=True,
+)
+
+FUNNEL = (STEPS, WINDOW, MODE, EXCLUDE)  # what makes the funnel, besides its period
+
+
 @dataclass(frozen=True)
 class FunnelSpec:
-    steps: tuple[Step, ...]
-    date_from: datetime
-    date_to: datetime
-    window: timedelta = timedelta(days=7)
-    mode: str = "ordered"
-    exclusions: tuple[Exclusion, ...] = ()
-    breakdown: Breakdown | None = None
+    steps: tuple[Step, ...] = asked(STEPS)
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    window: timedelta = asked(WINDOW, default=timedelta(days=7))
+    mode: str = asked(MODE, default="ordered")
+    exclusions: tuple[Exclusion, ...] = asked(EXCLUDE, default=())
+    breakdown: Breakdown | None = asked(BREAKDOWN, ATTRIBUTION, default=None)
     breakdown_limit: int = 25
-    segment: str | None = None  # only the members of this segment (or name/group)
-    include_bots: bool = False  # bots' events count too (collector.agent flags them)
+    # only the members of this segment (or name/group)
+    segment: str | None = asked(IN_SEGMENT, default=None)
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
 
     def named_segments(self) -> dict[str, str | None]:
         """The segments it reads, by the field naming each (analyzer.membership.check_refreshed)."""
@@ -82,3 +111,7 @@ class FunnelSpec:
             raise SpecError("window", "from 1 second to 90 days")
         check_range(self.date_from, self.date_to)
         return self
+
+
+# What a funnel held by another analysis is asked for, when the analysis sets its breakdown.
+WITHOUT_BREAKDOWN = tuple(p for p in declared(FunnelSpec) if p not in (BREAKDOWN, ATTRIBUTION))

@@ -29,8 +29,19 @@ from analyzer import statistics
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, has_property, number_property, purchase_amount
 from analyzer.funnels import analyze
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import MODE, WINDOW, FunnelSpec
 from analyzer.membership import check_refreshed, listed, members_sql, refreshed
+from analyzer.parameters import (
+    BOTS,
+    PURCHASE_EVENT,
+    REVENUE_PROPERTY,
+    SESSION_TIMEOUT,
+    SINCE,
+    STEP,
+    UNTIL,
+    Param,
+    asked,
+)
 from analyzer.query import Query
 from analyzer.segments.catalog import stored
 from analyzer.segments.features import Features
@@ -75,21 +86,44 @@ QUERIED = tuple(s for s in SUMS if s not in FROM_FUNNEL)  # the columns of ``_SU
 
 @dataclass(frozen=True)
 class ScorecardSpec:
-    date_from: datetime
-    date_to: datetime
-    segments: tuple[str, ...] = ()  # empty: every refreshed segment
-    steps: tuple[Step, ...] = ()  # the funnel whose conversion is scored; empty: none
-    window: timedelta = timedelta(days=7)
-    mode: str = "ordered"
-    purchase_event: str = "Order Completed"
-    revenue_property: str = "revenue"
-    retention_days: int = 7
-    session_timeout_minutes: int = 30
-    csat_event: str | None = None
-    csat_property: str = "score"
-    csat_trait: str | None = None
-    satisfied_at: float = 4.0
-    include_bots: bool = False  # bots' events count too (collector.agent flags them)
+    date_from: datetime = asked(SINCE)
+    date_to: datetime = asked(UNTIL)
+    segments: tuple[str, ...] = asked(  # empty: every refreshed segment
+        Param("segment", "a segment (NAME or NAME/GROUP); default every refreshed one", many=True),
+        default=(),
+    )
+    steps: tuple[Step, ...] = asked(  # the funnel whose conversion is scored; empty: none
+        Param(
+            "step", f"a step of the funnel whose conversion is scored: {STEP}", "step", many=True
+        ),
+        default=(),
+    )
+    window: timedelta = asked(WINDOW, default=timedelta(days=7))
+    mode: str = asked(MODE, default="ordered")
+    purchase_event: str = asked(PURCHASE_EVENT, default="Order Completed")
+    revenue_property: str = asked(REVENUE_PROPERTY, default="revenue")
+    retention_days: int = asked(
+        Param(
+            "retention_days", "days after the first active day a return counts", "integer", 7, 1, 90
+        ),
+        default=7,
+    )
+    session_timeout_minutes: int = asked(SESSION_TIMEOUT, default=30)
+    csat_event: str | None = asked(
+        Param("csat_event", "the survey answer event whose property is the score"), default=None
+    )
+    csat_property: str = asked(
+        Param("csat_property", "the score's property", default="score"), default="score"
+    )
+    csat_trait: str | None = asked(
+        Param("csat_trait", "or: the trait holding each person's latest score"), default=None
+    )
+    satisfied_at: float = asked(
+        Param("satisfied_at", "a score at or above this is satisfied", "number", 4.0, -1e9, 1e9),
+        default=4.0,
+    )
+    # bots' events count too (collector.agent flags them)
+    include_bots: bool = asked(BOTS, default=False)
 
     def funnel(self, names: tuple[str, ...]) -> FunnelSpec | None:
         if not self.steps:

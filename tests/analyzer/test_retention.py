@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analyzer.errors import SpecError
-from analyzer.retention import RetentionSpec, lifecycle, retention
+from analyzer.retention import LifecycleSpec, RetentionSpec, lifecycle, retention
 from analyzer.vocabulary import Step
 from tests.analyzer import reference
 from tests.analyzer.conftest import Loaded
@@ -64,7 +64,7 @@ def test_retention_matches_the_reference(months: Loaded, name: str) -> None:
 @pytest.mark.parametrize("period", ["day", "week", "month"])
 def test_lifecycle_matches_the_reference(months: Loaded, period: str) -> None:
     date_from, date_to = START + 10 * DAY, START + 70 * DAY
-    got = lifecycle(months.store, Step("View"), date_from, date_to, period)
+    got = lifecycle(months.store, LifecycleSpec(Step("View"), date_from, date_to, period))
     expected = reference.lifecycle(months.events, Step("View"), date_from, date_to, period)
     for p in got:
         number = reference.period_key(
