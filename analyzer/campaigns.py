@@ -124,15 +124,18 @@ class CampaignReport:
 def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
     """Per person: their timeline from a lookback before the period to its end (touch flag,
     campaign, purchase amount or -1) and ``segs``, their segments of ``spec.segments``."""
-    params: dict[str, Any] = {
-        "from_s": int(spec.date_from.timestamp()) - spec.lookback_days * 86400,
-        "to_s": int(spec.date_to.timestamp()),
-        "period_ms": int(spec.date_from.timestamp() * 1000),
-        "to_ms": int(spec.date_to.timestamp() * 1000),
-        "lookback_ms": spec.lookback_days * DAY_MS,
-        "purchase_event": spec.purchase_event,
-        "revenue_property": spec.revenue_property,
-    }
+    query = Query()
+    query.update(
+        {
+            "from_s": int(spec.date_from.timestamp()) - spec.lookback_days * 86400,
+            "to_s": int(spec.date_to.timestamp()),
+            "period_ms": int(spec.date_from.timestamp() * 1000),
+            "to_ms": int(spec.date_to.timestamp() * 1000),
+            "lookback_ms": spec.lookback_days * DAY_MS,
+            "purchase_event": spec.purchase_event,
+            "revenue_property": spec.revenue_property,
+        }
+    )
     fields = {
         "touch": "toUInt8(utm_source != '')",
         "src": "utm_source",
@@ -147,9 +150,10 @@ def _people_sql(store: Store, spec: CampaignSpec) -> tuple[str, dict[str, Any]]:
         f"SELECT * FROM {timelines(store.database, fields, where, include_bots=spec.include_bots)}"
     )
     if not spec.segments:
-        return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({people})", params
-    members = members_sql(store.database, list(spec.segments), Query(params))
-    return f"SELECT * FROM ({people}) AS p ANY LEFT JOIN {members} AS m USING person_id", params
+        return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({people})", query.values
+    members = members_sql(store.database, list(spec.segments), query)
+    joined = f"SELECT * FROM ({people}) AS p ANY LEFT JOIN {members} AS m USING person_id"
+    return joined, query.values
 
 
 def attributed(

@@ -141,19 +141,21 @@ class RetentionReport:
 def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
     spec.validate()
     check_refreshed(store, {"segment": spec.segment})
-    params: dict[str, Any] = {
-        "from_ms": int(spec.date_from.timestamp() * 1000),
-        "to_ms": int(spec.date_to.timestamp() * 1000),
-        "to_s": int(spec.date_to.timestamp()),
-        "from_s": int(spec.date_from.timestamp()),
-        "periods": spec.periods,
-    }
-    query = Query(params)
+    query = Query()
+    query.update(
+        {
+            "from_ms": int(spec.date_from.timestamp() * 1000),
+            "to_ms": int(spec.date_to.timestamp() * 1000),
+            "to_s": int(spec.date_to.timestamp()),
+            "from_s": int(spec.date_from.timestamp()),
+            "periods": spec.periods,
+        }
+    )
     start, back = query.step(spec.start), query.step(spec.returning)
     days = period_starts(spec.period, spec.date_from, spec.date_to)
     length = {"day": 1, "week": 7, "month": 31}[spec.period]
     until = spec.date_to + timedelta(days=length * (spec.periods + 1))
-    params["until_s"] = int(until.timestamp())
+    query.bind("until_s", int(until.timestamp()))
     # first-time cohorts need every earlier start, to know which one was the first
     start_from = "1" if spec.mode == "first_time" else "timestamp >= toDateTime(%(from_s)s)"
     where = (
@@ -170,7 +172,7 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         ),
         store.database,
         spec.segment,
-        Query(params),
+        query,
     )
     starts = "arrayFilter((t, s) -> s = 1, times, sm)"
     if spec.mode == "first_time":
@@ -195,7 +197,7 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
     )
     by_number = _numbers(store, spec.period, days)
     counts: dict[int, dict[int, int]] = {}
-    for c, o, n in store.execute(sql, params):
+    for c, o, n in store.execute(sql, query.values):
         counts.setdefault(int(c), {})[int(o)] = int(n)
     report = RetentionReport(period=spec.period, mode=spec.mode)
     for number, day in sorted(by_number.items()):
@@ -248,10 +250,11 @@ def lifecycle(store: Store, spec: LifecycleSpec) -> list[LifecyclePeriod]:
     event, date_from, date_to = spec.event, spec.date_from, spec.date_to
     period, include_bots = spec.period, spec.include_bots
     days = period_starts(period, date_from, date_to)
-    params: dict[str, Any] = {"to_s": int(date_to.timestamp())}
-    cond = Query(params).step(event)
+    query = Query()
+    query.bind("to_s", int(date_to.timestamp()))
+    cond = query.step(event)
     by_number = _numbers(store, period, days)
-    params["first"], params["last"] = min(by_number), max(by_number)
+    query.update({"first": min(by_number), "last": max(by_number)})
     source = timelines(
         store.database,
         {},
@@ -274,7 +277,7 @@ def lifecycle(store: Store, spec: LifecycleSpec) -> list[LifecyclePeriod]:
         "WHERE p >= %(first)s AND p <= %(last)s GROUP BY p, status"
     )
     counts: dict[int, dict[str, int]] = {}
-    for p, status, n in store.execute(sql, params):
+    for p, status, n in store.execute(sql, query.values):
         counts.setdefault(int(p), {})[str(status)] = int(n)
     return [
         LifecyclePeriod(

@@ -41,8 +41,8 @@ def public_definitions(store: Store) -> dict[str, tuple[str, ...]]:
 def publish_sql(database: str, scopes: dict[str, tuple[str, ...]]) -> tuple[str, dict[str, Any]]:
     """The SELECT of a new version's visitor rows (``version`` is ``%(version)s``)."""
     db = identifier(database)
-    params: dict[str, Any] = {}
-    members = members_sql(database, sorted(scopes), Query(params))
+    query = Query()
+    members = members_sql(database, sorted(scopes), query)
     visitors = stitched(
         database,
         f"(SELECT source, anonymous_id, {KEY} AS key0 FROM {db}.events "
@@ -53,11 +53,10 @@ def publish_sql(database: str, scopes: dict[str, tuple[str, ...]]) -> tuple[str,
     for i, (name, sources) in enumerate(sorted(scopes.items())):
         if not sources:
             continue
-        params[f"scope{i}"], params[f"scope{i}g"] = name, name + "/"
-        params[f"scope{i}s"] = list(sources)
+        scope, group = query.bind(f"scope{i}", name), query.bind(f"scope{i}g", name + "/")
+        sources_of = query.bind(f"scope{i}s", list(sources))
         allowed.append(
-            f"(NOT (s = %(scope{i})s OR startsWith(s, %(scope{i}g)s)) "
-            f"OR has(%(scope{i}s)s, source))"
+            f"(NOT (s = {scope} OR startsWith(s, {group})) OR has({sources_of}, source))"
         )
     keep = " AND ".join(allowed) or "1"
     # ALL: members has one row per person, and visitors several per person (newer servers'
@@ -68,7 +67,7 @@ def publish_sql(database: str, scopes: dict[str, tuple[str, ...]]) -> tuple[str,
               FROM {visitors} AS v ALL INNER JOIN {members} AS m USING person_id)
         WHERE notEmpty(visible)
         GROUP BY source, anonymous_id"""
-    return sql, params
+    return sql, query.values
 
 
 def publish(store: Store, version: int) -> int:

@@ -25,9 +25,9 @@ def compile_rule(rule: Rule, features: Features) -> str:
 
 
 def _did(c: Condition, f: Features) -> str:
-    params: dict[str, object] = {}
-    sql = Query(params).step(c.step or Step(c.name, c.filters))
-    for name, value in params.items():
+    query = Query()
+    sql = query.step(c.step or Step(c.name, c.filters))
+    for name, value in query.values.items():  # as the features' own values
         sql = sql.replace(f"%({name})s", f.bind(value))
     parts = [BEHAVIOUR, sql]
     count = f.count(" AND ".join(parts), c.in_last_days)

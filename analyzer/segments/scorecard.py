@@ -284,18 +284,21 @@ def person_sql(
 ) -> tuple[str, dict[str, Any]]:
     """Per person active in the period: ``segs`` (their segments of ``names``) and the
     figures the sums are made of."""
-    params: dict[str, Any] = {
-        "from_s": int(spec.date_from.timestamp()),
-        "to_s": int(spec.date_to.timestamp()),
-        "to_ms": int(spec.date_to.timestamp() * 1000),
-        "purchase_event": spec.purchase_event,
-        "revenue_property": spec.revenue_property,
-        "retention_days": spec.retention_days,
-        "session_timeout_ms": spec.session_timeout_minutes * 60_000,
-        "satisfied_at": float(spec.satisfied_at),
-        "csat_event": spec.csat_event or "",
-        "csat_property": spec.csat_property,
-    }
+    query = Query()
+    query.update(
+        {
+            "from_s": int(spec.date_from.timestamp()),
+            "to_s": int(spec.date_to.timestamp()),
+            "to_ms": int(spec.date_to.timestamp() * 1000),
+            "purchase_event": spec.purchase_event,
+            "revenue_property": spec.revenue_property,
+            "retention_days": spec.retention_days,
+            "session_timeout_ms": spec.session_timeout_minutes * 60_000,
+            "satisfied_at": float(spec.satisfied_at),
+            "csat_event": spec.csat_event or "",
+            "csat_property": spec.csat_property,
+        }
+    )
     answer = (
         f"type = 'track' AND event = %(csat_event)s AND {has_property('csat_property')}"
         if spec.csat_event
@@ -327,9 +330,15 @@ def person_sql(
             arrayCount((x, a) -> a = 1 AND x >= %(satisfied_at)s, score, answered) AS satisfied
         FROM {timelines(store.database, fields, where, include_bots=spec.include_bots)}"""
     if spec.csat_trait:
-        f = Features(store.database, spec.date_to, include_bots=spec.include_bots)
+        f = Features(
+            store.database,
+            spec.date_to,
+            spec.purchase_event,
+            spec.revenue_property,
+            include_bots=spec.include_bots,
+        )
         trait = f.trait(spec.csat_trait)
-        params.update(f.query.values)
+        query.update(f.query.values)
         per_person = f"""SELECT person_id, events, sessions, active_days, eligible, returned,
                 purchases, revenue, toUInt64(has_score) AS responses,
                 if(has_score, trait_score, 0.) AS score_sum,
@@ -339,12 +348,12 @@ def person_sql(
                   (SELECT person_id, toUInt8(isNotNull(toFloat64OrNull(t))) AS has_score,
                           ifNull(toFloat64OrNull(t), 0.) AS trait_score
                    FROM (SELECT person_id, t FROM {f.sql({"t": trait})})) AS t USING person_id)"""
-    members = members_sql(store.database, list(names), Query(params)) if names else None
+    members = members_sql(store.database, list(names), query) if names else None
     if members is None:
-        return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({per_person})", params
+        return f"SELECT *, CAST([] AS Array(String)) AS segs FROM ({per_person})", query.values
     return (
         f"SELECT * FROM ({per_person}) AS pp ANY LEFT JOIN {members} AS m USING person_id",
-        params,
+        query.values,
     )
 
 

@@ -80,3 +80,22 @@ def test_correlation_binds_each_property_it_compares() -> None:
     paths = {n: v for n, v in q.values.items() if v in ("plan", "price")}
     assert sorted(paths.values()) == ["plan", "price"]
     assert all(f"%({n})s" in sql for n in paths)
+
+
+def test_a_scorecard_reading_a_csat_trait_keeps_its_purchase_event() -> None:
+    """The trait's features bind the purchase event too: one statement, one value (the
+    features' default used to replace the scorecard's own)."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from analyzer.segments.scorecard import ScorecardSpec, person_sql
+
+    spec = ScorecardSpec(
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 2, 1, tzinfo=UTC),
+        purchase_event="Purchase",
+        revenue_property="amount",
+        csat_trait="nps",
+    )
+    _, values = person_sql(SimpleNamespace(database="journey"), spec, ())  # type: ignore[arg-type]
+    assert (values["purchase_event"], values["revenue_property"]) == ("Purchase", "amount")
