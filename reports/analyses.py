@@ -47,6 +47,8 @@ def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> F
         breakdown=p.breakdown() if breakdown else None,
         segment=p.one("in_segment"),
         include_bots=p.flag("include_bots"),
+        hold=p.one("hold"),
+        session_timeout=p.integer("session_timeout"),
     )
     return checked(spec)
 
@@ -68,6 +70,8 @@ def funnel(store: Store, p: Params, today: datetime | None = None) -> Result:
     spec = _funnel_spec(p, today)
     p.done()
     title = f"Funnel: {_title(spec.steps)}"
+    if spec.hold is not None:
+        title += ", each in one session" if spec.hold == "session" else f", holding {spec.hold}"
     if dropped_at is not None:
         people = [asdict(x) for x in dropped(store, spec, dropped_at, limit, offset)]
         return Result("funnel_dropped", f"{title}, dropped after step {dropped_at}", people, people)

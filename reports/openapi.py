@@ -694,8 +694,16 @@ def _errors() -> dict[str, Any]:
     }
 
 
-def _get(summary: str, parameters: list[dict[str, Any]], responses: dict[str, Any]) -> Any:
-    return {"get": {"summary": summary, "parameters": parameters, "responses": responses}}
+def _get(
+    summary: str,
+    parameters: list[dict[str, Any]],
+    responses: dict[str, Any],
+    description: str | None = None,
+) -> Any:
+    operation = {"summary": summary, "parameters": parameters, "responses": responses}
+    if description:
+        operation["description"] = description
+    return {"get": operation}
 
 
 NAME = {"name": "name", "in": "path", "required": True, "schema": STR}
@@ -717,6 +725,17 @@ REPORT_RESULTS = {
     "compare": {"compare": "Compare"},
     "campaigns": {"campaigns": "Campaigns"},
     "experiment": {"experiment": "ExperimentResult"},
+}
+# What a report's summary leaves out and its users need to read its figures right.
+DESCRIPTIONS = {
+    "funnel": (
+        "Attempts start at a first step between `since` and `until`; each gets its whole "
+        "`window`, even past `until`, so the figures of a period that just ended still grow "
+        "while its last windows are open. An event before `since` starts none. People are "
+        "counted once, by their furthest attempt. With `hold`, every later step of an attempt "
+        "has its first step's value of that column or property (one cart, order or document), "
+        "or with `hold=session` is in its session."
+    ),
 }
 SUMMARIES = {
     "funnel": "Funnel: stage conversion, drop-off, time to convert, breakdown, trend, who dropped",
@@ -787,7 +806,10 @@ def _documents(
 def document() -> dict[str, Any]:
     paths: dict[str, Any] = {
         f"/api/v1/reports/{kind}": _get(
-            SUMMARIES[kind], [*parameters(kind), FORMAT], _responses(REPORT_RESULTS[kind])
+            SUMMARIES[kind],
+            [*parameters(kind), FORMAT],
+            _responses(REPORT_RESULTS[kind]),
+            DESCRIPTIONS.get(kind),
         )
         for kind in REPORTS
     }

@@ -28,13 +28,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from analyzer.events import has_trait, trait_text
+from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.periods import OnePeriod, TwoPeriods
 from analyzer.funnels.search import SEARCHES, bit
-from analyzer.funnels.spec import FunnelSpec
+from analyzer.funnels.spec import SESSION, FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import members_sql, only_members
 from analyzer.query import Query
+from analyzer.sessions import boundaries
 from analyzer.timeline import timelines
 from storage.store import Store
 
@@ -126,6 +127,9 @@ class PersonFunnel:
         conds = self.steps + self.exclusions
         mask = " + ".join(f"toUInt16({c}) * {1 << bit(i, n)}" for i, c in enumerate(conds))
         relevant = search.relevant(conds)
+        session = spec.hold == SESSION
+        if session:  # every event people do counts for their sessions
+            relevant = BEHAVIOUR
         in_range = "timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s)"
         where = f"({in_range} AND ({relevant}))"
         tl_fields = search.fields()
@@ -142,6 +146,10 @@ class PersonFunnel:
         if b is not None and not self.breakdown_is_person and not self.breakdown_is_segment:
             bv = self.query.field(b.field)
             tl_fields["bv"] = key(bv) if hashed_value else bv
+        if spec.hold is not None and not session:  # the value each event holds, hashed
+            tl_fields["hv"] = key(self.query.field(spec.hold))
+        if session:
+            tl_fields.setdefault("beh", f"toUInt8({BEHAVIOUR})")
         if fields:
             tl_fields.update(fields)
         if events:
@@ -149,11 +157,18 @@ class PersonFunnel:
             compact = True
         # Old servers drop a subquery's column that is used only inside a lambda, so columns
         # of the timeline enter lambdas as arguments, never as captured names.
-        if compact:
+        if session:
+            compacted = self._sessions()
+        elif compact:
             compacted = [
                 f"arrayFilter((i, k) -> k != 0, arrayEnumerate(times), {search.keep}) AS ci",
                 f"arrayFilter((t, k) -> k != 0, times, {search.keep}) AS T",
                 f"arrayFilter((x, k) -> k != 0, m, {search.keep}) AS M",
+                *(
+                    [f"arrayFilter((h, k) -> k != 0, hv, {search.keep}) AS H"]
+                    if search.held
+                    else []
+                ),
                 "arrayEnumerate(T) AS idx",
             ]
         else:  # the timeline is the attempts' events: no copies
@@ -161,13 +176,14 @@ class PersonFunnel:
                 "arrayEnumerate(times) AS ci",
                 "times AS T",
                 "m AS M",
+                *(["hv AS H"] if search.held else []),
                 "ci AS idx",
             ]
         exprs = [
             *compacted,
             *search.periods.bounds(),
             *search.keys(),
-            search.starts(),
+            *search.starts(),
             *search.attempts(),
             *search.levels(),
             "arrayReduce('max', levels) AS level",
@@ -196,6 +212,35 @@ class PersonFunnel:
             "SELECT *, arrayStringConcat(arraySort(segs), '+') AS value "
             f"FROM ({sql}) AS f ANY LEFT JOIN {members_sql(self.database, b.segments, self.query, hashed=True)} AS m USING person"
         )
+
+    def _sessions(self) -> list[str]:
+        """The timeline's events that matter, with ``H``, each one's session: numbered over
+        everything the person does (``_b*``: their events that are behaviour), a session
+        ending after ``session_timeout`` minutes without any."""
+        self.query.bind("session_timeout_ms", self.spec.session_timeout * 60_000)
+        kept = [
+            "arrayFilter((i, b) -> b = 1, arrayEnumerate(times), beh) AS _bi",
+            "arrayFilter((t, b) -> b = 1, times, beh) AS _bt",
+            "arrayFilter((x, b) -> b = 1, m, beh) AS _bm",
+            f"arrayCumSum({boundaries('_bt')}) AS _bs",
+        ]
+        if self.spec.mode == "strict":  # every event people do is a step's or in between
+            return [
+                *kept,
+                "_bi AS ci",
+                "_bt AS T",
+                "_bm AS M",
+                "_bs AS H",
+                "arrayEnumerate(T) AS idx",
+            ]
+        return [
+            *kept,
+            "arrayFilter((i, x) -> x != 0, _bi, _bm) AS ci",
+            "arrayFilter((t, x) -> x != 0, _bt, _bm) AS T",
+            "arrayFilter(x -> x != 0, _bm) AS M",
+            "arrayFilter((s, x) -> x != 0, _bs, _bm) AS H",
+            "arrayEnumerate(T) AS idx",
+        ]
 
     def value_texts(self, store: Store, keys: set[int]) -> dict[int, str]:
         """The breakdown values of hashes given as ``value`` with ``hashed_value``."""

@@ -53,6 +53,9 @@ class Search:
         self.exclusions: tuple[Exclusion, ...] = spec.exclusions
         self.periods = periods
         self.position_bits = position_bits
+        # with a value held constant, ``H`` holds each event's (aligned with ``T``); an
+        # attempt's later steps need its start's, ``start_held``
+        self.held = spec.hold is not None
 
     @property
     def start_bits(self) -> int:
@@ -74,9 +77,24 @@ class Search:
     def _start_filter(self) -> str:
         return f"bitAnd(x, {self.start_bits}) != 0"
 
-    def starts(self) -> str:
-        """``starts``: where attempts start (positions, or packed keys)."""
-        return self.periods.starts("i, t, x", "idx, T, M", self._start_filter(), "starts")
+    def starts(self) -> list[str]:
+        """``starts``: where attempts start (positions, or packed keys); with a value held,
+        ``start_held``, the value at each."""
+        return [
+            self.periods.starts("i, t, x", "idx, T, M", self._start_filter(), "starts"),
+            *self._start_held(),
+        ]
+
+    def _start_held(self) -> list[str]:
+        if not self.held:
+            return []
+        return [self.periods.starts("h, t, x", "H, T, M", self._start_filter(), "start_held")]
+
+    def _held_of(self, bit: int, name: str) -> list[str]:
+        """With a value held, the values of the events with ``bit`` in their mask."""
+        if not self.held:
+            return []
+        return [f"arrayFilter((h, x) -> bitAnd(x, {bit}) != 0, H, M) AS {name}"]
 
     def attempts(self) -> list[str]:
         """Per start, the steps it reached."""
@@ -92,7 +110,19 @@ class Search:
         ]
         for k in range(first, self.n):
             exprs += _events_of(1 << k, f"j{k}", f"u{k}")
+            exprs += self._held_of(1 << k, f"h{k}")
         return exprs
+
+    def _first(self, k: int, condition: str) -> str:
+        """The first event of step ``k`` meeting ``condition`` before the deadline ``d`` (and
+        holding the start's value ``sh``)."""
+        if self.held:
+            return f"arrayFirst((j, t, h) -> {condition} AND t <= d AND h = sh, j{k}, u{k}, h{k})"
+        return f"arrayFirst((j, t) -> {condition} AND t <= d, j{k}, u{k})"
+
+    def _with_held(self, args: str, arrays: str) -> tuple[str, str]:
+        """A lambda's arguments and arrays, with the start's held value when there is one."""
+        return (f"{args}, sh", f"{arrays}, start_held") if self.held else (args, arrays)
 
     def reached(self) -> str:
         """SQL: per attempt, the steps it reached."""
@@ -197,8 +227,11 @@ class Ordered(_InSequence):
             f"{self.position_bits}), toUInt64(i)), T, idx) AS K"
         ]
 
-    def starts(self) -> str:
-        return self.periods.starts("i, t, x", "K, T, M", self._start_filter(), "starts")
+    def starts(self) -> list[str]:
+        return [
+            self.periods.starts("i, t, x", "K, T, M", self._start_filter(), "starts"),
+            *self._start_held(),
+        ]
 
     def attempts(self) -> list[str]:
         """``p1``..``p{n-1}`` as packed keys (0: not reached): each the first event of its
@@ -209,15 +242,19 @@ class Ordered(_InSequence):
             f"arrayMap(s -> bitOr(bitShiftLeft(bitShiftRight(s, {bits}) + %(window_ms)s, "
             f"{bits}), {mask}), starts) AS deadlines"
         ]
-        exprs += [_keys_of(1 << k, f"j{k}") for k in range(1, self.n)]
         for k in range(1, self.n):
-            search = f"arrayFirst(j -> j > p AND j <= d, j{k})"
-            if k == 1:
-                exprs.append(f"arrayMap((p, d) -> {search}, starts, deadlines) AS p1")
+            exprs += [_keys_of(1 << k, f"j{k}"), *self._held_of(1 << k, f"h{k}")]
+        for k in range(1, self.n):
+            if self.held:
+                search = f"arrayFirst((j, h) -> j > p AND j <= d AND h = sh, j{k}, h{k})"
             else:
-                exprs.append(
-                    f"arrayMap((p, d) -> if(p = 0, 0, {search}), p{k - 1}, deadlines) AS p{k}"
-                )
+                search = f"arrayFirst(j -> j > p AND j <= d, j{k})"
+            if k == 1:
+                args, arrays = self._with_held("p, d", "starts, deadlines")
+                exprs.append(f"arrayMap(({args}) -> {search}, {arrays}) AS p1")
+            else:
+                args, arrays = self._with_held("p, d", f"p{k - 1}, deadlines")
+                exprs.append(f"arrayMap(({args}) -> if(p = 0, 0, {search}), {arrays}) AS p{k}")
         return exprs
 
     def exclusion_events(self, bit: int, i: int) -> tuple[list[str], str, str, str]:
@@ -244,11 +281,12 @@ class Strict(_InSequence):
         exprs = self._position_search(1)
         for k in range(1, self.n):
             prev = "s" if k == 1 else "p"
-            nxt = f"if({prev} = 0, 0, {_first(k, f'j = {prev} + 1')})"
+            nxt = f"if({prev} = 0, 0, {self._first(k, f'j = {prev} + 1')})"
             if k == 1:
-                exprs.append(f"arrayMap((s, d) -> {nxt}, starts, deadlines) AS p1")
+                args, arrays = self._with_held("s, d", "starts, deadlines")
             else:
-                exprs.append(f"arrayMap((s, d, p) -> {nxt}, starts, deadlines, p{k - 1}) AS p{k}")
+                args, arrays = self._with_held("s, d, p", f"starts, deadlines, p{k - 1}")
+            exprs.append(f"arrayMap(({args}) -> {nxt}, {arrays}) AS p{k}")
         return exprs
 
 
@@ -263,8 +301,9 @@ class AnyOrder(Search):
 
     def attempts(self) -> list[str]:
         exprs = self._position_search(0)
+        args, arrays = self._with_held("s, d", "starts, deadlines")
         for k in range(self.n):
-            exprs.append(f"arrayMap((s, d) -> {_first(k, 'j >= s')}, starts, deadlines) AS f{k}")
+            exprs.append(f"arrayMap(({args}) -> {self._first(k, 'j >= s')}, {arrays}) AS f{k}")
         found = ", ".join(f"f{k}" for k in range(self.n))
         args = ", ".join(f"a{k}" for k in range(self.n))
         exprs.append(
@@ -286,11 +325,6 @@ class AnyOrder(Search):
 
     def last_position(self) -> str:
         return "paths[best][-1]"
-
-
-def _first(k: int, condition: str) -> str:
-    """The first event of step ``k`` meeting ``condition`` before the deadline ``d``."""
-    return f"arrayFirst((j, t) -> {condition} AND t <= d, j{k}, u{k})"
 
 
 SEARCHES: dict[str, type[Search]] = {"ordered": Ordered, "strict": Strict, "any": AnyOrder}

@@ -14,6 +14,7 @@ from analyzer.parameters import (
     BOTS,
     BREAKDOWN,
     IN_SEGMENT,
+    SESSION_TIMEOUT,
     SINCE,
     STEP,
     UNTIL,
@@ -21,7 +22,8 @@ from analyzer.parameters import (
     asked,
     declared,
 )
-from analyzer.vocabulary import Breakdown, Step, check_range, check_segment
+from analyzer.sessions import DEFAULT_TIMEOUT_MINUTES, check_timeout
+from analyzer.vocabulary import Breakdown, Step, check_field, check_range, check_segment
 
 MODES = ("ordered", "strict", "any")
 MAX_WINDOW = timedelta(days=90)
@@ -51,6 +53,12 @@ EXCLUDE = Param(
     many=True,
 )
 
+SESSION = "session"  # as ``hold``: every step in the start's session
+HOLD = Param(
+    "hold",
+    "hold a value constant across the steps: a column or properties.KEY (the same cart, "
+    "order or document in every step), or `session` (every step in the first step's session)",
+)
 FUNNEL = (STEPS, WINDOW, MODE, EXCLUDE)  # what makes the funnel, besides its period
 
 
@@ -68,6 +76,10 @@ class FunnelSpec:
     segment: str | None = asked(IN_SEGMENT, default=None)
     # bots' events count too (collector.agent flags them)
     include_bots: bool = asked(BOTS, default=False)
+    # every step of an attempt has the start's value of this field (an entity funnel: the
+    # same cart, order or document), or is in the start's session (``session``)
+    hold: str | None = asked(HOLD, default=None)
+    session_timeout: int = asked(SESSION_TIMEOUT, default=DEFAULT_TIMEOUT_MINUTES)
 
     def named_segments(self) -> dict[str, str | None]:
         """The segments it reads, by the field naming each (analyzer.membership.check_refreshed)."""
@@ -110,6 +122,9 @@ class FunnelSpec:
         if not timedelta(seconds=1) <= self.window <= MAX_WINDOW:
             raise SpecError("window", "from 1 second to 90 days")
         check_range(self.date_from, self.date_to)
+        if self.hold is not None and self.hold != SESSION:
+            check_field(self.hold, "hold")
+        check_timeout(self.session_timeout)
         return self
 
 

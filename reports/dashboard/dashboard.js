@@ -70,6 +70,7 @@
       });
       p.append("window", $("window").value || "7d");
       if (kind === "funnel") { p.append("mode", $("mode").value); }
+      if (kind === "funnel" && $("hold").value.trim()) { p.append("hold", $("hold").value.trim()); }
       if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
     } else if (kind === "paths") {
       if ($("path-start").value) { p.append("start", $("path-start").value); }
@@ -95,6 +96,7 @@
       p.getAll(kind === "funnel" ? "step" : "stage").forEach(addStep);
       $("window").value = p.get("window") || "7d";
       $("mode").value = p.get("mode") || "ordered";
+      $("hold").value = p.get("hold") || "";
       var breakdown = p.get("breakdown") || "";
       if (breakdown && !Array.prototype.some.call($("breakdown").options, function (o) { return o.value === breakdown; })) {
         var option = document.createElement("option");

@@ -93,8 +93,17 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
     until_s = int((spec.date_to + spec.window).timestamp()) + 1
     n = len(spec.steps)
     out: dict[str, dict[str, Any]] = {}
+    timeout = spec.session_timeout * 60_000
     for person_id, journey in journeys(events).items():
         in_range = [r for r in journey if first_s <= r.timestamp < until_s]
+        # the session of each event people do: a new one after a gap of more than the timeout
+        session: dict[int, int] = {}
+        last, number = None, 0
+        for r in (r for r in in_range if r.type in BEHAVIOUR):
+            if last is None or r.timestamp_ms - last > timeout:
+                number += 1
+            session[id(r)] = number
+            last = r.timestamp_ms
         if spec.mode == "strict":
             rows = [r for r in in_range if r.type in BEHAVIOUR]
         else:
@@ -104,6 +113,12 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
                 if any(matches(s, r) for s in spec.steps)
                 or any(matches(e.step, r) for e in spec.exclusions)
             ]
+        if spec.hold == "session":
+            held = [session.get(id(r)) for r in rows]
+        elif spec.hold is not None:
+            held = [value_of(r, spec.hold) for r in rows]
+        else:
+            held = [None for _ in rows]
         flags = [[matches(s, r) for r in rows] for s in spec.steps]
         ex_flags = [[matches(e.step, r) for r in rows] for e in spec.exclusions]
         times = [r.timestamp_ms for r in rows]
@@ -117,6 +132,8 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
             continue
         attempts = []
         for s in starts:
+            # with a value held constant, a later step needs the start's value
+            flags_s = [[f[j] and held[j] == held[s] for j in range(len(rows))] for f in flags]
             if spec.mode == "any":
                 found = []
                 for k in range(n):
@@ -124,7 +141,7 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
                         (
                             j
                             for j in range(s, len(rows))
-                            if flags[k][j] and times[j] <= times[s] + window
+                            if flags_s[k][j] and times[j] <= times[s] + window
                         ),
                         None,
                     )
@@ -138,7 +155,7 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
                         j = path[-1] + 1
                         nxt = (
                             j
-                            if j < len(rows) and flags[k][j] and times[j] <= times[s] + window
+                            if j < len(rows) and flags_s[k][j] and times[j] <= times[s] + window
                             else None
                         )
                     else:
@@ -146,7 +163,7 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
                             (
                                 j
                                 for j in range(path[-1] + 1, len(rows))
-                                if flags[k][j] and times[j] <= times[s] + window
+                                if flags_s[k][j] and times[j] <= times[s] + window
                             ),
                             None,
                         )

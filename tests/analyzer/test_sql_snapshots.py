@@ -39,6 +39,8 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "funnel_breakdown": ("funnel", {"step": SHOP, "breakdown": "utm_source"}),
     "funnel_trend": ("funnel", {"step": SHOP, "trend": "week"}),
     "funnel_dropped": ("funnel", {"step": SHOP, "dropped_at": 2}),
+    "funnel_held": ("funnel", {"step": SHOP, "hold": "properties.plan", "mode": "any"}),
+    "funnel_session": ("funnel", {"step": SHOP, "hold": "session", "breakdown": "person.tier"}),
     "paths": ("paths", {"kind": "page", "clean": (r"^/product/\d+$=/product/:id",)}),
     "paths_after_drop_off": ("paths", {"step": SHOP, "dropped_at": 1}),
     "painpoints": ("painpoints", {"step": SHOP, "segment": "utm_source=google"}),

@@ -234,6 +234,8 @@ def test_paths_match_the_reference(api: Api) -> None:
         ({"step": STEPS, "include_bots": "maybe"}, "include_bots", "not one of"),
         ({"step": ["View|nonsense", "Buy"]}, "step", "FIELD=VALUE"),
         ({"step": STEPS, "in_segment": "x' OR 1=1"}, "in_segment", "segment"),
+        ({"step": STEPS, "hold": "cart_id"}, "hold", "properties.<path>"),
+        ({"step": STEPS, "hold": "session", "session_timeout": "0"}, "session_timeout", "from 1"),
     ],
 )
 def test_bad_parameters_get_a_400_naming_them(

@@ -118,6 +118,30 @@ def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
     assert REFUSED == []  # the dashboard's policy lets it do everything it does
 
 
+def test_a_funnel_holding_its_session_shows_the_api_s_numbers(browser: Browser, api: Api) -> None:
+    """The form's "hold constant" reaches the API, and the link given for the report keeps it."""
+    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    for name in ("View", "Cart"):
+        page.click(f"#events button[data-event='{name}']")
+    page.fill("#hold", "session")
+    page.click("#run")
+    _wait_chart(page)
+    asked = {"step": ["View", "Cart"], "since": "2023-11-14", "until": "2023-11-16"}
+    held = api.get("/api/v1/reports/funnel", hold="session", **asked).json()["result"]
+    free = api.get("/api/v1/reports/funnel", **asked).json()["result"]
+    drawn = dict(_drawn(page))["(all)"]
+    assert drawn == [s["people"] for s in held["steps"]]
+    assert drawn != [s["people"] for s in free["steps"]]  # holding the session loses some
+    link = page.evaluate("location.hash")
+    assert "hold=session" in link
+    page.close()
+    again = _open(browser, api, link)
+    _wait_chart(again)
+    assert again.input_value("#hold") == "session"
+    assert dict(_drawn(again))["(all)"] == drawn
+    again.close()
+
+
 def test_an_html_report_draws_its_charts_under_its_policy(browser: Browser, api: Api) -> None:
     """The API's HTML report runs plotly.js and its drawing code, allowed by hash, and nothing
     else: a script an event name smuggled in would be refused."""

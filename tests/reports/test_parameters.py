@@ -150,3 +150,8 @@ def test_each_reader_reads_what_its_report_declares(chdb_store: Store) -> None:
         read[kind] |= p.read
     for kind in KINDS:
         assert read[kind] == {p.name for p in REPORT_PARAMS[kind]}, kind
+
+
+def test_the_funnel_s_description_says_how_its_date_range_counts() -> None:
+    described = document()["paths"]["/api/v1/reports/funnel"]["get"]["description"]
+    assert "even past `until`" in described and "`hold`" in described

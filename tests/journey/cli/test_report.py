@@ -126,6 +126,7 @@ def test_painpoints_retention_and_lifecycle_run(database: tuple[ServerStore, str
         ),
         (["paths", "--clean", "(=x"], "--clean: cleaning[0]"),
         (["paths", "--max-length", "1"], "--max-length"),
+        (["funnel", "--step", "A", "--step", "B", "--hold", "cart"], "--hold: 'cart' is not"),
         (["painpoints", "--step", "A", "--step", "B", "--segment", "nope"], "--segment"),
         (["retention", "--start-event", "A", "--return-event", "B", "--periods", "0"], "--periods"),
     ],
