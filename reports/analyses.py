@@ -219,6 +219,34 @@ def lifecycle(store: Store, p: Params, today: datetime | None = None) -> Result:
     return Result("lifecycle", f"Lifecycle of {spec.event.event} by {spec.period}", found, found)
 
 
+def stickiness(store: Store, p: Params, today: datetime | None = None) -> Result:
+    """How many days people do something, per week, per calendar month or over the range,
+    for everyone and per segment."""
+    from analyzer.stickiness import StickinessSpec
+    from analyzer.stickiness import stickiness as compute
+
+    since, until = p.period(today)
+    spec = StickinessSpec(
+        p.step("event"),
+        since,
+        until,
+        per=p.choice("per"),
+        segments=tuple(p.many("segment")),
+        segment=p.one("in_segment"),
+        include_bots=p.flag("include_bots"),
+    )
+    p.done()
+    found = compute(store, checked(spec))
+    rows = [
+        {"group": g.value, "days": d.days, "count": d.count, "share": d.share}
+        for g in found.groups
+        for d in g.days
+    ]
+    per = "the range" if spec.per == "range" else f"each {spec.per}"
+    return Result("stickiness", f"Stickiness of {spec.event.event}: days active in {per}",
+                  found.as_dict(), rows)  # fmt: skip
+
+
 def journey_map(store: Store, p: Params, today: datetime | None = None) -> Result:
     """Stages (touchpoint sets) per segment or value, against the previous period."""
     from analyzer.journeymap import JourneyMapSpec
@@ -451,6 +479,7 @@ REPORTS: dict[str, Callable[[Store, Params, datetime | None], Result]] = {
     "painpoints": painpoints,
     "retention": retention,
     "lifecycle": lifecycle,
+    "stickiness": stickiness,
     "journey_map": journey_map,
     "trends": trends,
     "web": web,

@@ -215,6 +215,22 @@ def lifecycle_figures(data: list[dict[str, Any]]) -> list[go.Figure]:
     return [_layout(fig, "Lifecycle", barmode="relative")]
 
 
+def stickiness_figures(data: dict[str, Any]) -> list[go.Figure]:
+    fig = go.Figure()
+    for group in data["groups"]:
+        fig.add_bar(
+            name=group["value"],
+            x=[d["days"] for d in group["days"]],
+            y=[d["share"] for d in group["days"]],
+            customdata=[d["count"] for d in group["days"]],
+            hovertemplate="%{x} days: %{y:.1%} (%{customdata})",
+        )
+    per = "over the range" if data["per"] == "range" else f"per {data['per']}"
+    fig.update_xaxes(title_text=f"days active {per}", dtick=1)
+    fig.update_yaxes(tickformat=".0%")
+    return [_layout(fig, f"Days active {per}: share of people")]
+
+
 def segment_figures(data: dict[str, Any]) -> list[go.Figure]:
     sizes = go.Figure()
     for group, points in sorted(data["sizes"].items()):
@@ -468,6 +484,7 @@ FIGURES = {
     "painpoints": painpoint_figures,
     "retention": retention_figures,
     "lifecycle": lifecycle_figures,
+    "stickiness": stickiness_figures,
     "journey_map": journey_map_figures,
     "trends": trend_series_figures,
     "web": web_figures,

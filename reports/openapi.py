@@ -202,6 +202,23 @@ SCHEMAS: dict[str, Any] = {
             ),
         }
     ),
+    "Stickiness": _obj(
+        {
+            "per": STR,
+            "most_days": INT,
+            "groups": _array(
+                _obj(
+                    {
+                        "value": STR,
+                        "people": INT,
+                        "observations": INT,
+                        "average_days": _nullable(NUM),
+                        "days": _array(_obj({"days": INT, "count": INT, "share": NUM})),
+                    }
+                )
+            ),
+        }
+    ),
     "Lifecycle": _array(
         _obj({"period": DATE, "new": INT, "returning": INT, "resurrecting": INT, "dormant": INT})
     ),
@@ -717,6 +734,7 @@ REPORT_RESULTS = {
     "painpoints": {"painpoints": "PainPoints"},
     "retention": {"retention": "Retention"},
     "lifecycle": {"lifecycle": "Lifecycle"},
+    "stickiness": {"stickiness": "Stickiness"},
     "journey_map": {"journey_map": "JourneyMap"},
     "trends": {"trends": "Trends"},
     "web": {"web": "Web"},
@@ -743,6 +761,7 @@ SUMMARIES = {
     "painpoints": "A segment's funnel stages ranked by drop-off, each with its evidence",
     "retention": "Cohort retention of a start event and a return event",
     "lifecycle": "New, returning, resurrecting and dormant people per period",
+    "stickiness": "Days active per week, per month or over the range, per segment",
     "journey_map": "Journey stages (touchpoint sets) per segment: reach, conversion, time, "
     "where people stall, change against the previous period with significance",
     "trends": "Events, people, or a property's sum or average per hour, day, week or month, "

@@ -22,6 +22,7 @@ from analyzer.parameters import declared as asked_by
 from analyzer.paths import PathSpec
 from analyzer.retention import LifecycleSpec, RetentionSpec
 from analyzer.segments.scorecard import ScorecardSpec
+from analyzer.stickiness import StickinessSpec
 from analyzer.trends import TrendSpec
 from analyzer.web import WebSpec
 
@@ -34,6 +35,7 @@ SPECS: dict[str, type] = {
     "painpoints": PainPointSpec,
     "retention": RetentionSpec,
     "lifecycle": LifecycleSpec,
+    "stickiness": StickinessSpec,
     "journey_map": JourneyMapSpec,
     "trends": TrendSpec,
     "web": WebSpec,

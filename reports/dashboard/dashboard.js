@@ -72,6 +72,9 @@
       if (kind === "funnel") { p.append("mode", $("mode").value); }
       if (kind === "funnel" && $("hold").value.trim()) { p.append("hold", $("hold").value.trim()); }
       if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
+    } else if (kind === "stickiness") {
+      p.append("event", $("sticky-event").value);
+      p.append("per", $("sticky-per").value);
     } else if (kind === "paths") {
       if ($("path-start").value) { p.append("start", $("path-start").value); }
       p.append("kind", $("path-kind").value);
@@ -112,6 +115,9 @@
         $("experiment-key").appendChild(known);
       }
       $("experiment-key").value = key;
+    } else if (kind === "stickiness") {
+      $("sticky-event").value = p.get("event") || "";
+      $("sticky-per").value = p.get("per") || "week";
     } else if (kind === "paths") {
       $("path-start").value = p.get("start") || "";
       $("path-kind").value = p.get("kind") || "all";

@@ -708,3 +708,32 @@ def correlation(
         for item in items:
             counts[item][0 if not went_on else 1] += 1
     return converted, dropped, {i: (c[0], c[1]) for i, c in counts.items()}
+
+
+def stickiness(events: list[dict[str, Any]], spec: Any) -> dict[str, Any]:
+    """People, observations (a person in a period they were active in) and observations by
+    days active, as analyzer.stickiness counts them."""
+    from datetime import UTC, datetime
+
+    df = persons(events)
+    lo, hi = spec.date_from.timestamp(), spec.date_to.timestamp()
+
+    def month(ts: float) -> int:
+        at = datetime.fromtimestamp(ts, UTC)
+        return at.year * 12 + at.month
+
+    days: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for r in df.itertuples():
+        if not (lo <= r.timestamp < hi) or not matches(spec.event, r):
+            continue
+        day = int((r.timestamp - lo) // 86400)
+        period = {"week": day // 7, "month": month(r.timestamp) - month(lo), "range": 0}[spec.per]
+        days[(r.person_id, period)].add(day)
+    by_days: dict[int, int] = defaultdict(int)
+    for active in days.values():
+        by_days[len(active)] += 1
+    return {
+        "people": len({p for p, _ in days}),
+        "observations": len(days),
+        "days": dict(by_days),
+    }

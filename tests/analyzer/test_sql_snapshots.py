@@ -46,6 +46,7 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "painpoints": ("painpoints", {"step": SHOP, "segment": "utm_source=google"}),
     "retention": ("retention", {"start_event": SHOP[0], "return_event": SHOP[2]}),
     "lifecycle": ("lifecycle", {"event": SHOP[0], "period": "day"}),
+    "stickiness": ("stickiness", {"event": SHOP[0], "per": "month"}),
     "scorecard": ("scorecard", {"step": SHOP[::2]}),
     "compare": ("compare", {"before_since": "2023-10-01", "before_until": "2023-11-01"}),
     "campaigns": ("campaigns", {}),

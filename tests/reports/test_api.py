@@ -150,6 +150,7 @@ def test_the_html_report_draws_the_figures_of_the_json(api: Api) -> None:
             "retention",
         ),
         ("/api/v1/reports/lifecycle", {"event": "View", "period": "day"}, "lifecycle"),
+        ("/api/v1/reports/stickiness", {"event": "View", "per": "range"}, "stickiness"),
         ("/api/v1/events", {}, "events"),
     ],
 )
@@ -172,6 +173,7 @@ LEAST: dict[str, dict[str, Any]] = {
     "painpoints": {"step": STEPS, "segment": "utm_source=google"},
     "retention": {"start_event": "View", "return_event": "Buy"},
     "lifecycle": {"event": "View"},
+    "stickiness": {"event": "View"},
     "journey_map": {"stage": STEPS},
     "trends": {"event": "View"},
     "web": {},

@@ -238,6 +238,25 @@ def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, ap
     page.close()
 
 
+def test_stickiness_is_asked_from_the_form_and_drawn_as_answered(
+    browser: Browser, api: Api
+) -> None:
+    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    page.select_option("#kind", "stickiness")
+    page.fill("#sticky-event", "View")
+    page.select_option("#sticky-per", "range")
+    page.click("#run")
+    _wait_chart(page)
+    answer = api.get(
+        "/api/v1/reports/stickiness", event="View", per="range", since="2023-11-14",
+        until="2023-11-16",
+    ).json()["result"]  # fmt: skip
+    assert _drawn(page) == [[g["value"], [d["share"] for d in g["days"]]] for g in answer["groups"]]
+    assert answer["groups"][0]["observations"] > 0
+    assert "kind=stickiness" in page.evaluate("location.hash")
+    page.close()
+
+
 def test_an_experiment_is_picked_and_drawn_with_the_apis_figures(
     browser: Browser, api: Api
 ) -> None:

@@ -125,6 +125,7 @@ RUNS: list[tuple[str, dict[str, Any]]] = [
     ("painpoints", {"step": STEPS, "segment": "utm_source=google"}),
     ("retention", {"start_event": STEPS[0], "return_event": STEPS[1]}),
     ("lifecycle", {"event": STEPS[0]}),
+    ("stickiness", {"event": STEPS[0]}),
     ("journey_map", {"stage": STEPS}),
     ("trends", {"event": STEPS[0], "breakdown": "utm_source"}),
     ("trends", {"event": STEPS[0], "measure": "sum", "property": "price"}),

@@ -20,6 +20,7 @@ from analyzer.retention import RetentionSpec, retention
 from analyzer.segments import catalog
 from analyzer.segments.definition import parse_document
 from analyzer.segments.refresh import refresh
+from analyzer.stickiness import StickinessSpec, stickiness
 from analyzer.trends import TrendSpec, trend
 from analyzer.vocabulary import Breakdown, Step
 from analyzer.web import WebSpec, web
@@ -188,6 +189,31 @@ def test_web_basics_per_segment(segmented: Segmented) -> None:
             assert [(r.value, r.count, r.people) for r in getattr(got, name)] == expected[name]
     (only,) = web(segmented.store, WebSpec(FUNNEL.date_from, NOW, segment="young", top=5)).groups
     assert (only.sessions, only.sources) == (groups["young"].sessions, groups["young"].sources)
+
+
+def test_stickiness_per_segment(segmented: Segmented) -> None:
+    """Everyone first, then each segment's group (an RFM family in its groups): each equals the
+    reference run on its members' events; a segment filter gives that segment's group."""
+    spec = StickinessSpec(
+        Step("Product Viewed"),
+        NOW - timedelta(days=56),
+        NOW,
+        per="week",
+        segments=("young", "value"),
+    )
+    report = stickiness(segmented.store, spec)
+    groups = {g.value: g for g in report.groups}
+    assert report.groups[0].value == "(everyone)" and "young" in groups
+    assert any(v.startswith("value/") for v in groups)
+    for value, got in groups.items():
+        events = segmented.events if value == "(everyone)" else segmented.events_of(value)
+        expected = analyses.stickiness(events, spec)
+        assert (got.people, got.observations) == (expected["people"], expected["observations"])
+        assert {d.days: d.count for d in got.days if d.count} == expected["days"], value
+    assert max(groups["(everyone)"].days, key=lambda d: d.count).days >= 1
+    assert len({d.days for d in groups["(everyone)"].days if d.count}) > 1  # not all alike
+    (only,) = stickiness(segmented.store, replace(spec, segments=(), segment="young")).groups
+    assert (only.people, only.days) == (groups["young"].people, groups["young"].days)
 
 
 @pytest.mark.parametrize("measure", ["people", "events"])

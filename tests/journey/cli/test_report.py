@@ -112,6 +112,10 @@ def test_painpoints_retention_and_lifecycle_run(database: tuple[ServerStore, str
     assert retention.output.splitlines()[0] == "cohort,people,p0,p1,p2"
     lifecycle = cli(url, "lifecycle", "--event", "View", "--period", "day", *RANGE)
     assert lifecycle.exit_code == 0 and "resurrecting" in lifecycle.output
+    sticky = cli(url, "stickiness", "--event", "View", "--per", "range", *RANGE, "--format", "csv")
+    assert sticky.exit_code == 0, sticky.output
+    lines = sticky.output.splitlines()
+    assert lines[0] == "group,days,count,share" and lines[1].startswith("(everyone),1,")
 
 
 @pytest.mark.parametrize(
