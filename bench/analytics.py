@@ -166,6 +166,33 @@ def timed(label: str, rounds: int, fn: object) -> tuple[float, object]:
     return median, result
 
 
+def held_funnels(store: EmbeddedStore, rounds: int, funnel: FunnelSpec) -> None:
+    """The 4-step funnel of people, holding the product viewed (``properties.product_id``;
+    the demo's later steps carry none, so only its first two steps can match) and holding the
+    session: the three alternate within each round, so the machine's drift falls on all."""
+    specs = {
+        "people (no value held)": replace(funnel, breakdown=None),
+        "holding properties.product_id": replace(
+            funnel, breakdown=None, hold="properties.product_id"
+        ),
+        "holding the session": replace(funnel, breakdown=None, hold="session"),
+    }
+    times: dict[str, list[float]] = {name: [] for name in specs}
+    found = {}
+    for r in range(rounds):
+        order = list(specs) if r % 2 == 0 else list(reversed(specs))
+        for name in order:
+            started = time.perf_counter()
+            found[name] = analyze(store, specs[name])
+            times[name].append(time.perf_counter() - started)
+    base = statistics.median(times["people (no value held)"])
+    for name, spent in times.items():
+        median = statistics.median(spent)
+        people = " > ".join(f"{s.people:,}" for s in found[name].steps)
+        print(f"funnel, 4 steps, {name}: median {median:.2f} s over {rounds} runs "
+              f"({median / base:.2f}x the people funnel); {people}")  # fmt: skip
+
+
 # Reading properties: by the paths the loader writes (storage.paths) and, side by side on the same
 # rows, by visitParamExtract* on the JSON (what analyses read before; it finds a key at any depth,
 # so it is also wrong on nested data). Queries shaped as analyses read them: the event first.
@@ -182,7 +209,7 @@ PROPERTY_READS = {
 
 
 def properties(store: EmbeddedStore, rounds: int, funnel: FunnelSpec) -> None:
-    import analyzer.funnels.people as people
+    import analyzer.query as query  # where a filter's property is read
 
     results = {}
     for name, (revenue, product) in PROPERTY_READS.items():
@@ -206,12 +233,12 @@ def properties(store: EmbeddedStore, rounds: int, funnel: FunnelSpec) -> None:
     )
     filtered = replace(funnel, steps=(viewed, *funnel.steps[1:]))
     readers = {
-        "paths": people.property_text,
+        "paths": query.property_text,
         "visitParamExtract": lambda key: f"visitParamExtractString(properties, %({key})s)",
     }
     counts = {}
     for name, reader in readers.items():
-        people.property_text = reader  # type: ignore[assignment]
+        query.property_text = reader  # type: ignore[assignment]
         try:
             _, report = timed(
                 f"the funnel with a property filter on its first step, read by {name}",
@@ -219,7 +246,7 @@ def properties(store: EmbeddedStore, rounds: int, funnel: FunnelSpec) -> None:
                 lambda: analyze(store, filtered),
             )
         finally:
-            people.property_text = readers["paths"]  # type: ignore[assignment]
+            query.property_text = readers["paths"]  # type: ignore[assignment]
         counts[name] = [s.people for s in report.steps]  # type: ignore[attr-defined]
     print(f"  {counts['paths']}; results equal: {counts['paths'] == counts['visitParamExtract']}")
 
@@ -378,6 +405,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--reference", action="store_true", help="also time the pandas reference")
+    parser.add_argument(
+        "--only", choices=("held",), help="only this part (held: funnels holding a value)"
+    )
     args = parser.parse_args()
     data = DATA if args.events == 10_000_000 else DATA.with_name(f"{DATA.name}-{args.events}")
     if args.events > 10_000_000 and not data.exists():
@@ -402,6 +432,9 @@ def main() -> None:
     paths = PathSpec(date_from=date_from, date_to=date_to, kind="all", cleaning=CLEAN, top=20)
     (events,) = store.execute("SELECT count() FROM journey.events")[0]
     print(f"events: {events:,}")
+    if args.only == "held":
+        held_funnels(store, args.rounds, funnel)
+        return
     funnel_s, report = timed(
         "funnel, 4 steps, 7-day window, by utm_source", args.rounds, lambda: analyze(store, funnel)
     )
@@ -412,6 +445,7 @@ def main() -> None:
     raw_engine(store, args.rounds, funnel, paths)
     properties(store, args.rounds, funnel)
     stages_and_trends(store, args.rounds, date_from, date_to)
+    held_funnels(store, args.rounds, funnel)
     if not args.reference:
         return
     from tests.analyzer import reference
