@@ -20,7 +20,7 @@ from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.funnels import FunnelSpec
-from analyzer.funnels.report import StepResult, analyze_periods
+from analyzer.funnels.report import OTHER, StepResult, analyze_periods
 from analyzer.parameters import (
     ATTRIBUTION,
     BOTS,
@@ -188,7 +188,8 @@ def journey_map(store: Store, spec: JourneyMapSpec) -> JourneyMap:
         [s.event for s in spec.stages], spec.date_from, spec.date_to, before_from, before_to
     )
     out.groups.append(_group(EVERYONE, now.steps, then.steps, spec.min_sample))
-    earlier = {g.value: g.steps for g in then.breakdown}
+    # the period before is read with more values, so its (other) holds other ones
+    earlier = {g.value: g.steps for g in then.breakdown if g.value != OTHER}
     for g in now.breakdown:
         out.groups.append(_group(g.value, g.steps, earlier.get(g.value), spec.min_sample))
     return out

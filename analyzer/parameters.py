@@ -109,7 +109,12 @@ BOTS = Param(
 )
 PERIOD = (SINCE, UNTIL, BOTS)
 IN_SEGMENT = Param("in_segment", "only the members of this segment (NAME or NAME/GROUP)")
-BREAKDOWN = Param("breakdown", "a column, properties.KEY, person.TRAIT, or segment:NAME[,NAME...]")
+BREAKDOWN = Param(
+    "breakdown",
+    "a column, properties.KEY, person.TRAIT, or segment:NAME[,NAME...]; up to 3 columns or "
+    "properties at once, each given apart (one value per combination)",
+    many=True,
+)
 ATTRIBUTION = Param("attribution", "first_touch, last_touch or step:N", default="first_touch")
 SESSION_TIMEOUT = Param(
     "session_timeout", "minutes of inactivity that end a session", "integer", 30, 1, 1440

@@ -10,7 +10,7 @@ from typing import Any
 
 from analyzer.errors import SpecError
 from analyzer.events import BEHAVIOUR, property_text
-from analyzer.vocabulary import COLUMNS, Filter, Step
+from analyzer.vocabulary import COLUMNS, FIELD_SEPARATOR, Filter, Step
 from storage.sql import identifier
 
 
@@ -52,6 +52,14 @@ class Query:
         if name in COLUMNS:
             return identifier(name)
         return property_text(self.name(name.split(".", 1)[1], "path"))
+
+    def fields(self, names: tuple[str, ...]) -> str:
+        """One field, or the texts of several joined by FIELD_SEPARATOR (a breakdown by a
+        combination of fields)."""
+        if len(names) == 1:
+            return self.field(names[0])
+        parts = ", ".join(self.field(n) for n in names)
+        return f"arrayStringConcat([{parts}], {self.bind('field_separator', FIELD_SEPARATOR)})"
 
     def filter(self, f: Filter) -> str:
         """The condition ``f`` puts on an event."""

@@ -30,7 +30,14 @@ from analyzer.membership import check_refreshed, members_sql, named_segments, on
 from analyzer.parameters import BOTS, BREAKDOWN, IN_SEGMENT, SINCE, STEP, UNTIL, Param, asked
 from analyzer.query import Query
 from analyzer.timeline import ORDER
-from analyzer.vocabulary import Breakdown, Step, check_property, check_range, check_segment
+from analyzer.vocabulary import (
+    Breakdown,
+    Step,
+    check_property,
+    check_range,
+    check_segment,
+    shown_value,
+)
 from storage.sql import identifier
 from storage.store import Store
 
@@ -208,7 +215,7 @@ class _Query:
             number = f"toFloat64OrNull({query.field('properties.' + spec.property)})"
         value = "''"
         if spec.breakdown is not None and not self.by_segment and not self.by_trait:
-            value = query.field(spec.breakdown.field)
+            value = query.fields(spec.breakdown.fields)
         prev = "timestamp < toDateTime(%(from_s)s)"
         start = "if(_prev, %(prev_s)s, %(from_s)s)"
         if spec.interval == "month":
@@ -263,7 +270,7 @@ class _Query:
                 f"SELECT DISTINCT _tv FROM {self.traits()} LIMIT {more}", query.values
             )
             return len(rows) < spec.top
-        value = query.field(spec.breakdown.field)
+        value = query.fields(spec.breakdown.fields)
         where = self._read(query)
         more = query.bind("more", spec.top + 1)
         rows = store.execute(f"SELECT DISTINCT {value} {where} LIMIT {more}", query.values)
@@ -359,5 +366,5 @@ def trend(store: Store, spec: TrendSpec) -> TrendReport:
             values = sorted({v for _, v in found if v is not None and v != NONE}) + [NONE]
         for value in values:
             if (False, value) in found or (True, value) in found:
-                report.series.append(series(value, value or NONE))
+                report.series.append(series(value, shown_value(value) or NONE))
     return report

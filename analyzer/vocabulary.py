@@ -152,8 +152,19 @@ class Breakdown:
     attribution: str = "first_touch"
     step: int | None = None  # 1-based, with attribution "step"
     segments: tuple[str, ...] = ()
+    # up to two more event fields, read from the same event: one value per combination
+    more: tuple[str, ...] = ()
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (self.field, *self.more)
 
     def validate(self, steps: int) -> None:
+        if self.more:
+            if len(self.more) > MAX_BREAKDOWN_FIELDS - 1:
+                raise SpecError("breakdown.more", f"at most {MAX_BREAKDOWN_FIELDS} fields at once")
+            for i, name in enumerate(self.fields):
+                check_field(name, "breakdown.field" if i == 0 else f"breakdown.more[{i - 1}]")
         if self.field == "segment":
             if not 1 <= len(self.segments) <= 50:
                 raise SpecError("breakdown.segments", "1 to 50 segments to break down by")
@@ -172,6 +183,20 @@ class Breakdown:
             not isinstance(self.step, int) or not 1 <= self.step <= steps
         ):
             raise SpecError("breakdown.step", f"a step number from 1 to {steps}")
+
+
+MAX_BREAKDOWN_FIELDS = 3
+# A value of several breakdown fields travels as their texts joined by the unit separator
+# (a control character no name or campaign carries), and is shown joined by " / ".
+FIELD_SEPARATOR = "\x1f"
+
+
+def shown_value(value: str) -> str:
+    """A breakdown value as shown: the fields of a combination joined by " / ", an empty one
+    as ``(none)``."""
+    if FIELD_SEPARATOR not in value:
+        return value
+    return " / ".join(part or "(none)" for part in value.split(FIELD_SEPARATOR))
 
 
 # The longest range any analysis reads: ordered funnels pack an event's time (ms since the

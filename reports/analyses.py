@@ -82,7 +82,7 @@ def funnel(store: Store, p: Params, today: datetime | None = None) -> Result:
     rows = [{"segment": "(all)", **asdict(r)} for r in report.steps]
     rows += [{"segment": g.value, **asdict(r)} for g in report.breakdown for r in g.steps]
     if spec.breakdown is not None:
-        title += f", by {spec.breakdown.field}"
+        title += f", by {' and '.join(spec.breakdown.fields)}"
         if spec.breakdown.segments:
             title += " " + ", ".join(spec.breakdown.segments)
     return Result("funnel", title, report.as_dict(), rows)

@@ -268,19 +268,22 @@ class Params:
     def breakdown(self, attributed: bool = True) -> Breakdown | None:
         """``breakdown`` (a field, or ``segment:NAME,...``) and, where the report takes it,
         ``attribution`` (``attributed``: which event of an attempt gives the value)."""
-        field = self.one("breakdown")
+        fields = [f.strip() for f in self.many("breakdown")]
         attribution = (self.one("attribution") if attributed else None) or "first_touch"
-        if not field:
+        if not fields:
             return None
-        if field.startswith("segment:"):
+        field, more = fields[0], tuple(fields[1:])
+        if any(f.startswith("segment:") for f in fields):
+            if more:
+                raise ParamError("breakdown", "segments are broken down by alone")
             names = tuple(n.strip() for n in field[8:].split(",") if n.strip())
             return Breakdown("segment", segments=names)
         if attribution.startswith("step:"):
             number = attribution[5:]
             if not number.isdigit():
                 raise ParamError("attribution", "step:N takes a step number")
-            return Breakdown(field, "step", int(number))
-        return Breakdown(field, attribution)
+            return Breakdown(field, "step", int(number), more=more)
+        return Breakdown(field, attribution, more=more)
 
     def done(self) -> None:
         """Refuse parameters nobody read: a misspelt name must not be silently ignored, nor

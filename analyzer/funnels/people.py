@@ -144,7 +144,7 @@ class PersonFunnel:
             where += f" OR (type = 'identify' AND {has_trait(f'{name}_trait')})"
             compact = True
         if b is not None and not self.breakdown_is_person and not self.breakdown_is_segment:
-            bv = self.query.field(b.field)
+            bv = self.query.fields(b.fields)
             tl_fields["bv"] = key(bv) if hashed_value else bv
         if spec.hold is not None and not session:  # the value each event holds, hashed
             tl_fields["hv"] = key(self.query.field(spec.hold))
@@ -247,7 +247,7 @@ class PersonFunnel:
         b = self.spec.breakdown
         assert b is not None and not self.breakdown_is_person and not self.breakdown_is_segment
         query = Query()
-        return texts(store, query.field(b.field), keys, query, labels=("",))
+        return texts(store, query.fields(b.fields), keys, query, labels=("",))
 
     def _value(self, hashed: bool) -> str:
         b = self.spec.breakdown

@@ -5,7 +5,7 @@ Each function runs one aggregation over the per-person rows of analyzer.funnels.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,6 +13,7 @@ from analyzer.errors import SpecError
 from analyzer.funnels.people import PersonFunnel
 from analyzer.funnels.spec import FunnelSpec
 from analyzer.membership import check_refreshed
+from analyzer.vocabulary import shown_value
 from storage.store import Store
 
 QUANTILES = (0.5, 0.9)
@@ -38,6 +39,7 @@ BINS = (
     90 * 86400 + 1,
 )
 INTERVALS = ("day", "week")
+OTHER = "(other)"  # the values past the breakdown's limit, together
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def _report(spec: FunnelSpec, rows: list[Row], gaps: int) -> FunnelReport:
     histograms of ``gaps`` gaps (none: no histograms)."""
     n = len(spec.steps)
     report = FunnelReport(steps=_steps(spec, [0] * n, [[0, 0]] * (n - 1)))
+    rest: list[int] = []  # the people of the values past breakdown_limit, per step
+    by_value = spec.breakdown is not None and spec.breakdown.field != "segment"
     for row in rows:
         is_value, value, excluded = int(row[0]), str(row[1]), int(row[2])
         counts = [int(c) for c in row[3 : 3 + n]]
@@ -189,7 +193,17 @@ def _report(spec: FunnelSpec, rows: list[Row], gaps: int) -> FunnelReport:
         else:
             report.breakdown_values += 1
             if len(report.breakdown) < spec.breakdown_limit and counts[0]:
-                report.breakdown.append(Group(value or "(none)", steps))
+                report.breakdown.append(Group(shown_value(value) or "(none)", steps))
+            elif counts[0] and by_value:  # the rest together: each person has one value, so
+                # their people add up (a person is in several segments: not theirs)
+                other = [a + b for a, b in zip(rest or [0] * n, counts, strict=True)]
+                rest = other
+    if rest:  # times are not known for the rest together
+        shown = _steps(spec, rest, [[0, 0]] * (n - 1))
+        report.breakdown.append(
+            Group(OTHER, [replace(s, median_seconds_from_previous=None,
+                                  p90_seconds_from_previous=None) for s in shown])
+        )  # fmt: skip
     return report
 
 

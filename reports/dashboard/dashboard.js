@@ -72,6 +72,7 @@
       if (kind === "funnel") { p.append("mode", $("mode").value); }
       if (kind === "funnel" && $("hold").value.trim()) { p.append("hold", $("hold").value.trim()); }
       if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
+      if ($("breakdown").value && $("breakdown-and").value) { p.append("breakdown", $("breakdown-and").value); }
     } else if (kind === "stickiness") {
       p.append("event", $("sticky-event").value);
       p.append("per", $("sticky-per").value);
@@ -100,13 +101,16 @@
       $("window").value = p.get("window") || "7d";
       $("mode").value = p.get("mode") || "ordered";
       $("hold").value = p.get("hold") || "";
-      var breakdown = p.get("breakdown") || "";
-      if (breakdown && !Array.prototype.some.call($("breakdown").options, function (o) { return o.value === breakdown; })) {
-        var option = document.createElement("option");
-        option.value = option.textContent = breakdown;
-        $("breakdown").appendChild(option);
-      }
-      $("breakdown").value = breakdown;
+      var breakdowns = p.getAll("breakdown");
+      ["breakdown", "breakdown-and"].forEach(function (id, i) {
+        var value = breakdowns[i] || "";
+        if (value && !Array.prototype.some.call($(id).options, function (o) { return o.value === value; })) {
+          var option = document.createElement("option");
+          option.value = option.textContent = value;
+          $(id).appendChild(option);
+        }
+        $(id).value = value;
+      });
     } else if (kind === "experiment") {
       var key = p.get("experiment") || "";
       if (key && !Array.prototype.some.call($("experiment-key").options, function (o) { return o.value === key; })) {

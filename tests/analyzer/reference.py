@@ -63,6 +63,15 @@ def value_of(row: Any, name: str) -> str:
     return str(getattr(row, name, ""))  # columns the logs leave out are empty
 
 
+def breakdown_value(row: Any, breakdown: Breakdown) -> str:
+    """A breakdown's value on ``row``: one field's, or a combination's, each field's value
+    shown joined by " / " (an empty one as (none))."""
+    values = [value_of(row, f) for f in (breakdown.field, *breakdown.more)]
+    if len(values) == 1:
+        return values[0]
+    return " / ".join(v or "(none)" for v in values)
+
+
 def matches(step: Step, row: Any) -> bool:
     if step.any_of:
         return any(matches(t, row) for t in step.any_of)
@@ -200,12 +209,12 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
             value = values[-1] if values else ""
         elif b is not None:
             if b.attribution == "first_touch":
-                value = value_of(rows[path[0]], b.field)
+                value = breakdown_value(rows[path[0]], b)
             elif b.attribution == "last_touch":
-                value = value_of(rows[path[level - 1] if level else path[-1]], b.field)
+                value = breakdown_value(rows[path[level - 1] if level else path[-1]], b)
             else:
                 assert b.step is not None
-                value = value_of(rows[path[b.step - 1]], b.field) if level >= b.step else ""
+                value = breakdown_value(rows[path[b.step - 1]], b) if level >= b.step else ""
         out[person_id] = {
             "level": level,
             "times": [times[j] for j in path[:level]],
@@ -559,7 +568,7 @@ def event_trend(events: list[dict[str, Any]], spec: Any) -> dict[tuple[str, bool
         ):
             if start <= r.timestamp < start + length:
                 price = json.loads(r.properties).get(spec.property) if spec.property else None
-                value = value_of(r, spec.breakdown.field) if spec.breakdown else ""
+                value = breakdown_value(r, spec.breakdown) if spec.breakdown else ""
                 if by_trait:
                     value = traits.get(r.person_id, "")
                 number = float(price) if isinstance(price, (int, float)) else None

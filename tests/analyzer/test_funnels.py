@@ -72,6 +72,16 @@ SPECS = {
     ),
     "any_excluded": spec("Cart", "Buy", mode="any", exclusions=(Exclusion(Step("Error")),)),
     "first_touch": spec("View", "Cart", "Buy", breakdown=Breakdown("utm_source")),
+    # a combination of fields, two of its values' parts sometimes empty
+    "two_fields": spec(
+        "View", "Cart", breakdown=Breakdown("utm_source", more=("properties.plan",)), mode="any"
+    ),
+    "three_fields_last": spec(
+        "View",
+        "Cart",
+        "Buy",
+        breakdown=Breakdown("page_path", "last_touch", more=("utm_source", "properties.nope")),
+    ),  # fmt: skip
     "last_touch": spec("View", "Cart", "Buy", breakdown=Breakdown("properties.plan", "last_touch")),
     "at_step": spec("View", "Cart", "Buy", breakdown=Breakdown("properties.plan", "step", step=2)),
     "person": spec("View", "Cart", "Buy", breakdown=Breakdown("person.tier")),
@@ -289,8 +299,12 @@ def test_breakdown_shows_the_most_entered_values_first(
     got = analyze(loaded[1].store, s)
     expected = reference.funnel(loaded[1].events, s)["breakdown"]
     ranked = sorted(expected, key=lambda v: (-expected[v][0][0], v))
-    assert [g.value for g in got.breakdown] == ranked[:limit]
+    assert [g.value for g in got.breakdown] == [*ranked[:limit], "(other)"]
     assert got.breakdown_values == len(expected) > limit
+    other = got.breakdown[-1].steps  # the rest together, their people added
+    rest = [sum(expected[v][k][0] for v in ranked[limit:]) for k in range(2)]
+    assert [s.people for s in other] == rest
+    assert other[1].median_seconds_from_previous is None  # not known for the rest together
 
 
 def test_stage_conversion_and_drop_off_add_up(loaded: dict[int, Loaded]) -> None:

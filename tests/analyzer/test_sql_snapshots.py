@@ -37,6 +37,7 @@ SHOP = ("Product Viewed", "Product Added|properties.price~^[0-9]", "Order Comple
 SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "funnel": ("funnel", {"step": SHOP, "exclude": ("Checkout Error@2-3",)}),
     "funnel_breakdown": ("funnel", {"step": SHOP, "breakdown": "utm_source"}),
+    "funnel_two_fields": ("funnel", {"step": SHOP, "breakdown": ("utm_source", "properties.plan")}),
     "funnel_trend": ("funnel", {"step": SHOP, "trend": "week"}),
     "funnel_dropped": ("funnel", {"step": SHOP, "dropped_at": 2}),
     "funnel_held": ("funnel", {"step": SHOP, "hold": "properties.plan", "mode": "any"}),

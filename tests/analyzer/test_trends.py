@@ -62,8 +62,9 @@ def _hourly(event: Step, measure: str, breakdown: Breakdown | None, top: int) ->
         (Step("View"), None),
         (INTEREST, Breakdown("utm_source")),
         (Step("Buy"), Breakdown("properties.plan")),
+        (INTEREST, Breakdown("utm_source", more=("properties.plan",))),
     ],
-    ids=["event", "set-by-source", "by-property"],
+    ids=["event", "set-by-source", "by-property", "by-two-fields"],
 )
 def test_trend_matches_the_reference(
     loaded: dict[int, Loaded], measure: str, event: Step, breakdown: Breakdown | None

@@ -237,6 +237,12 @@ def test_paths_match_the_reference(api: Api) -> None:
         ({"step": ["View|nonsense", "Buy"]}, "step", "FIELD=VALUE"),
         ({"step": STEPS, "in_segment": "x' OR 1=1"}, "in_segment", "segment"),
         ({"step": STEPS, "hold": "cart_id"}, "hold", "properties.<path>"),
+        (
+            {"step": STEPS, "breakdown": ["utm_source", "page_path", "browser", "os"]},
+            "breakdown",
+            "at most 3",
+        ),
+        ({"step": STEPS, "breakdown": ["segment:vip", "utm_source"]}, "breakdown", "alone"),
         ({"step": STEPS, "hold": "session", "session_timeout": "0"}, "session_timeout", "from 1"),
     ],
 )

@@ -238,6 +238,24 @@ def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, ap
     page.close()
 
 
+def test_a_funnel_by_two_fields_opened_by_link_draws_each_combination(
+    browser: Browser, api: Api
+) -> None:
+    query = "step=View&step=Cart&breakdown=utm_source&breakdown=page_path"
+    page = _open(browser, api, f"#kind=funnel&{query}&since=2023-11-14&until=2023-11-16")
+    _wait_chart(page)
+    assert page.input_value("#breakdown-and") == "page_path"
+    answer = api.get(
+        "/api/v1/reports/funnel", step=["View", "Cart"], breakdown=["utm_source", "page_path"],
+        since="2023-11-14", until="2023-11-16",
+    ).json()["result"]  # fmt: skip
+    drawn = dict(_drawn(page))
+    drawn.pop("(all)")
+    assert drawn == {g["value"]: [s["people"] for s in g["steps"]] for g in answer["breakdown"]}
+    assert any(" / " in value for value in drawn)  # the combinations, shown as such
+    page.close()
+
+
 def test_stickiness_is_asked_from_the_form_and_drawn_as_answered(
     browser: Browser, api: Api
 ) -> None:
