@@ -3,7 +3,10 @@
 Periods are UTC days, weeks (from Monday) or months. A cohort is the period a person did the
 start event: the first time ever (``first_time``), or every period they did it (``recurring``:
 a person belongs to each such cohort). A person is retained in period N of their cohort when
-they did the return event in that period; period 0 is the cohort itself.
+they did the return event in that period; period 0 is the cohort itself. Revenue retention
+(``measure`` sum) adds, per cohort and period, the sum of a property over every return event
+of the cohort's people in that period (period 0: from the range's start on), and that per
+person of the cohort.
 
 Lifecycle, per period and for one event: *new* people did it for the first time ever;
 *returning* did it in this period and the one before; *resurrecting* did it now, not in the
@@ -13,16 +16,17 @@ period before, but at some time earlier; *dormant* did it in the period before a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from analyzer.errors import SpecError
+from analyzer.events import number_property
 from analyzer.membership import check_refreshed, restrict
 from analyzer.parameters import BOTS, IN_SEGMENT, SINCE, STEP, UNTIL, Param, asked
 from analyzer.query import Query
 from analyzer.timeline import timelines
-from analyzer.vocabulary import Step, check_range, check_segment
+from analyzer.vocabulary import Step, check_property, check_range, check_segment
 from storage.store import Store
 
 PERIODS = {
@@ -31,6 +35,7 @@ PERIODS = {
     "month": ("toStartOfMonth", "toRelativeMonthNum"),
 }
 MODES = ("first_time", "recurring")
+MEASURES = ("people", "sum")
 MAX_PERIODS = 366
 
 
@@ -102,6 +107,22 @@ class RetentionSpec:
     segment: str | None = asked(IN_SEGMENT, default=None)
     # bots' events count too (collector.agent flags them)
     include_bots: bool = asked(BOTS, default=False)
+    # besides people: the sum of a property of the returning events in each period (revenue)
+    measure: str = asked(
+        Param(
+            "measure",
+            "people, or people and the sum of --property over the returning events (revenue "
+            "retention)",
+            "choice",
+            "people",
+            choices=MEASURES,
+        ),
+        default="people",
+    )
+    property: str | None = asked(
+        Param("property", "with measure sum: a numeric property of the returning event"),
+        default=None,
+    )
 
     def validate(self) -> RetentionSpec:
         self.start.validate("start")
@@ -117,6 +138,12 @@ class RetentionSpec:
             raise SpecError("date_from", f"at most {MAX_PERIODS} cohorts; choose a longer period")
         if self.segment is not None:
             check_segment(self.segment, "segment")
+        if self.measure not in MEASURES:
+            raise SpecError("measure", f"{self.measure!r} is not one of {', '.join(MEASURES)}")
+        if self.measure == "sum":
+            check_property(self.property, "property")
+        elif self.property is not None:
+            raise SpecError("property", "only with measure sum")
         return self
 
 
@@ -126,6 +153,10 @@ class Cohort:
     people: int
     retained: list[int]  # period 0 (the cohort) to ``periods``
     rates: list[float]
+    # with measure sum: the property's sum over the returning events of each period (from
+    # ``since`` on in period 0), and that per person of the cohort
+    sums: list[float] | None = None
+    per_person: list[float] | None = None
 
 
 @dataclass
@@ -162,10 +193,15 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
         f"({start} AND {start_from} AND timestamp < toDateTime(%(to_s)s)) OR "
         f"({back} AND timestamp >= toDateTime(%(from_s)s) AND timestamp < toDateTime(%(until_s)s))"
     )
+    fields = {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"}
+    if spec.measure == "sum":
+        assert spec.property is not None
+        value = number_property(query.name(spec.property, "property"))
+        fields["rv"] = f"if({back}, {value}, 0.)"
     source = restrict(
         timelines(
             store.database,
-            {"sm": f"toUInt8({start})", "rm": f"toUInt8({back})"},
+            fields,
             where,
             ids=False,  # segments are joined on the person's hash (analyzer.membership)
             include_bots=spec.include_bots,
@@ -199,14 +235,39 @@ def retention(store: Store, spec: RetentionSpec) -> RetentionReport:
     counts: dict[int, dict[int, int]] = {}
     for c, o, n in store.execute(sql, query.values):
         counts.setdefault(int(c), {})[int(o)] = int(n)
+    sums: dict[int, dict[int, float]] = {}
+    if spec.measure == "sum":
+        # each returning event's value in the period it falls in, from the cohort's own on
+        # returns from the range's start on, as people are counted (first-time cohorts read
+        # earlier starts too, and a start can be a return)
+        kept = "r = 1 AND t >= %(from_ms)s"
+        values = f"arrayFilter((v, r, t) -> {kept}, rv, rm, times)"
+        periods = (
+            f"arrayMap(t -> {_number(spec.period, 't')}, arrayFilter((t, r) -> {kept}, times, rm))"
+        )
+        found = store.execute(
+            "SELECT c, tupleElement(x, 1) AS o, sum(tupleElement(x, 2)) FROM ("
+            "SELECT c, arrayJoin(arrayFilter(y -> tupleElement(y, 1) >= 0 "
+            "AND tupleElement(y, 1) <= %(periods)s, "
+            "arrayMap((r, w, k) -> (toInt64(r) - toInt64(k), w), rs, vs, "
+            "arrayResize([c], length(rs), c)))) AS x FROM ("
+            f"SELECT arrayJoin({cohorts}) AS c, {periods} AS rs, {values} AS vs FROM {source})) "
+            "GROUP BY c, o ORDER BY c, o",
+            query.values,
+        )
+        for c, o, total in found:
+            sums.setdefault(int(c), {})[int(o)] = float(total)
     report = RetentionReport(period=spec.period, mode=spec.mode)
     for number, day in sorted(by_number.items()):
         row = counts.get(number, {})
         size = row.get(0, 0)
         retained = [row.get(i, 0) for i in range(spec.periods + 1)]
-        report.cohorts.append(
-            Cohort(day, size, retained, [r / size if size else 0.0 for r in retained])
-        )
+        cohort = Cohort(day, size, retained, [r / size if size else 0.0 for r in retained])
+        if spec.measure == "sum":
+            summed = [sums.get(number, {}).get(i, 0.0) for i in range(spec.periods + 1)]
+            per_person = [s / size if size else 0.0 for s in summed]
+            cohort = replace(cohort, sums=summed, per_person=per_person)
+        report.cohorts.append(cohort)
     return report
 
 

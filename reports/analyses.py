@@ -190,6 +190,8 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
         mode=p.choice("mode"),
         segment=p.one("in_segment"),
         include_bots=p.flag("include_bots"),
+        measure=p.choice("measure"),
+        property=p.one("property"),
     )
     p.done()
     result = compute(store, checked(spec))
@@ -198,6 +200,7 @@ def retention(store: Store, p: Params, today: datetime | None = None) -> Result:
             "cohort": c.period.isoformat(),
             "people": c.people,
             **{f"p{i}": r for i, r in enumerate(c.retained)},
+            **{f"sum{i}": s for i, s in enumerate(c.sums or [])},
         }
         for c in result.cohorts
     ]

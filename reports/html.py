@@ -205,7 +205,37 @@ def retention_figures(data: dict[str, Any]) -> list[go.Figure]:
             zmax=1,
         )
     )
-    return [_layout(fig, "Retention by cohort", yaxis={"autorange": "reversed"}, height=520)]
+    figures = [_layout(fig, "Retention by cohort", yaxis={"autorange": "reversed"}, height=520)]
+    # period N's retention as a trend over the cohorts (day 1, day 7... retention)
+    trend = go.Figure()
+    entered = [c for c in cohorts if c["people"]]
+    for n in sorted({1, min(3, width - 1), width - 1} - {0}):
+        trend.add_scatter(
+            name=f"{data['period']} {n}",
+            x=[str(c["period"]) for c in entered],
+            y=[c["rates"][n] if n < len(c["rates"]) else None for c in entered],
+            mode="lines+markers",
+        )
+    if entered and width > 1:
+        figures.append(
+            _layout(trend, f"{data['period'].capitalize()} N retention by cohort",
+                    yaxis={"tickformat": ".0%", "rangemode": "tozero"})
+        )  # fmt: skip
+    if any(c.get("sums") is not None for c in cohorts):
+        money = go.Figure(
+            go.Heatmap(
+                z=[c["per_person"] for c in cohorts],
+                x=[f"{data['period']} {i}" for i in range(width)],
+                y=[f"{c['period']} ({c['people']})" for c in cohorts],
+                texttemplate="%{z:.2f}",
+                colorscale="Greens",
+            )
+        )
+        figures.append(
+            _layout(money, "Revenue per person of the cohort, by period",
+                    yaxis={"autorange": "reversed"}, height=520)
+        )  # fmt: skip
+    return figures
 
 
 def lifecycle_figures(data: list[dict[str, Any]]) -> list[go.Figure]:

@@ -198,7 +198,16 @@ SCHEMAS: dict[str, Any] = {
             "period": STR,
             "mode": STR,
             "cohorts": _array(
-                _obj({"period": DATE, "people": INT, "retained": _array(INT), "rates": _array(NUM)})
+                _obj(
+                    {
+                        "period": DATE,
+                        "people": INT,
+                        "retained": _array(INT),
+                        "rates": _array(NUM),
+                        "sums": _nullable(_array(NUM)),
+                        "per_person": _nullable(_array(NUM)),
+                    }
+                )
             ),
         }
     ),

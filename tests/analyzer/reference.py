@@ -452,6 +452,33 @@ def period_key(ms: int, period: str) -> tuple[Any, int]:
     return first, first.year * 12 + first.month
 
 
+def retention_sums(events: list[dict[str, Any]], spec: Any) -> dict[Any, list[float]]:
+    """Per cohort: the sum of ``spec.property`` over its people's return events in each period
+    from the cohort's own (period 0 from the range's start on), a person in several cohorts
+    counting in each."""
+    lo, hi = int(spec.date_from.timestamp() * 1000), int(spec.date_to.timestamp() * 1000)
+    sums: dict[Any, list[float]] = defaultdict(lambda: [0.0] * (spec.periods + 1))
+    for _, journey in journeys(events).items():
+        starts = [r.timestamp_ms for r in journey if matches(spec.start, r)]
+        returns = [
+            (r.timestamp_ms, json.loads(r.properties).get(spec.property))
+            for r in journey
+            if matches(spec.returning, r) and r.timestamp_ms >= lo
+        ]
+        if spec.mode == "first_time":
+            chosen = [starts[0]] if starts and lo <= starts[0] < hi else []
+        else:
+            chosen = [t for t in starts if lo <= t < hi]
+        numbers = {period_key(t, spec.period) for t in chosen}  # a cohort once per period
+        for day, number in numbers:
+            sums[day]  # a cohort without returns sums to 0
+            for t, value in returns:
+                offset = period_key(t, spec.period)[1] - number
+                if 0 <= offset <= spec.periods and isinstance(value, (int, float)):
+                    sums[day][offset] += float(value)
+    return dict(sums)
+
+
 def retention(events: list[dict[str, Any]], spec: Any) -> list[tuple[Any, list[int]]]:
     lo, hi = int(spec.date_from.timestamp() * 1000), int(spec.date_to.timestamp() * 1000)
     cohorts: dict[Any, list[set[str]]] = defaultdict(

@@ -4,6 +4,7 @@ ClickHouse server and on chDB."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -59,6 +60,32 @@ def test_retention_matches_the_reference(months: Loaded, name: str) -> None:
     for c in got.cohorts:
         assert c.people == c.retained[0]
         assert c.rates == [r / c.people if c.people else 0.0 for r in c.retained]
+
+
+@pytest.mark.parametrize(
+    ("period", "mode", "returning"),
+    [("week", "first_time", "View"), ("month", "recurring", "Buy"), ("day", "recurring", "View")],
+)
+def test_revenue_retention_matches_the_reference(
+    months: Loaded, period: str, mode: str, returning: str
+) -> None:
+    """The sum of a property over the cohort's return events in each period, beside the
+    people, who are as without it."""
+    spec = RetentionSpec(
+        Step("View"), Step(returning), START + 10 * DAY, START + 40 * DAY, period=period,
+        periods=3, mode=mode, measure="sum", property="price",
+    )  # fmt: skip
+    got = retention(months.store, spec)
+    expected = reference.retention_sums(months.events, spec)
+    sums = {c.period: c.sums for c in got.cohorts if c.people}
+    assert sums.keys() == expected.keys()
+    for day, found in sums.items():
+        assert found == pytest.approx(expected[day]), day
+    assert any(sum(s[1:]) for s in expected.values())  # later periods bring revenue too
+    people = retention(months.store, replace(spec, measure="people", property=None))
+    assert [c.retained for c in got.cohorts] == [c.retained for c in people.cohorts]
+    for c in got.cohorts:
+        assert c.per_person == [s / c.people if c.people else 0.0 for s in c.sums or []]
 
 
 @pytest.mark.parametrize("period", ["day", "week", "month"])

@@ -46,6 +46,10 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "paths_after_drop_off": ("paths", {"step": SHOP, "dropped_at": 1}),
     "painpoints": ("painpoints", {"step": SHOP, "segment": "utm_source=google"}),
     "retention": ("retention", {"start_event": SHOP[0], "return_event": SHOP[2]}),
+    "retention_revenue": (
+        "retention",
+        {"start_event": SHOP[0], "return_event": SHOP[2], "measure": "sum", "property": "price"},
+    ),
     "lifecycle": ("lifecycle", {"event": SHOP[0], "period": "day"}),
     "stickiness": ("stickiness", {"event": SHOP[0], "per": "month"}),
     "scorecard": ("scorecard", {"step": SHOP[::2]}),

@@ -150,6 +150,11 @@ def test_the_html_report_draws_the_figures_of_the_json(api: Api) -> None:
             "retention",
         ),
         ("/api/v1/reports/lifecycle", {"event": "View", "period": "day"}, "lifecycle"),
+        (
+            "/api/v1/reports/retention",
+            {"start_event": "View", "return_event": "Buy", "measure": "sum", "property": "price"},
+            "retention",
+        ),
         ("/api/v1/reports/stickiness", {"event": "View", "per": "range"}, "stickiness"),
         ("/api/v1/events", {}, "events"),
     ],
