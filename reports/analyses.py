@@ -49,6 +49,7 @@ def _funnel_spec(p: Params, today: datetime | None, breakdown: bool = True) -> F
         include_bots=p.flag("include_bots"),
         hold=p.one("hold"),
         session_timeout=p.integer("session_timeout"),
+        gaps=p.gaps(),
     )
     return checked(spec)
 

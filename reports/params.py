@@ -17,7 +17,7 @@ from typing import Any
 
 from analyzer import durations
 from analyzer.errors import SpecError
-from analyzer.funnels.spec import Exclusion
+from analyzer.funnels.spec import Exclusion, Gap
 from analyzer.vocabulary import SET_PREFIX, Breakdown, Filter, Step
 from reports.parameters import Param, declared
 
@@ -265,6 +265,11 @@ class Params:
             for x in (_exclusion(t, name) for t in self._given(self._param(name, "exclusion")))
         )
 
+    def gaps(self, name: str = "gap") -> tuple[Gap, ...]:
+        """``N=LEAST-MOST`` per step: the time allowed since the step before (either bound
+        may be left out)."""
+        return tuple(_gap(text, name) for text in self.many(name))
+
     def breakdown(self, attributed: bool = True) -> Breakdown | None:
         """``breakdown`` (a field, or ``segment:NAME,...``) and, where the report takes it,
         ``attribution`` (``attributed``: which event of an attempt gives the value)."""
@@ -316,6 +321,19 @@ def parse_step(text: str, name: str = "step") -> Step:
     if not event.strip():
         raise ParamError(name, f"{text!r} names no event")
     return Step(event.strip(), tuple(parsed))
+
+
+def _gap(text: str, name: str) -> Gap:
+    """``N=LEAST-MOST``: step N comes LEAST to MOST after the step before (30m, 2h, 7d)."""
+    m = re.fullmatch(r"\s*(\d+)\s*=\s*([0-9a-z]*)\s*-\s*([0-9a-z]*)\s*", text)
+    if not m or not (m[2] or m[3]):
+        raise ParamError(name, f"{text!r} is not N=LEAST-MOST, e.g. 2=-1h, 3=5m- or 2=1m-2d")
+    try:
+        least = durations.parse(m[2]) if m[2] else timedelta(0)
+        most = durations.parse(m[3]) if m[3] else None
+    except ValueError as exc:
+        raise ParamError(name, f"{text!r}: {exc}") from None
+    return Gap(int(m[1]), least, most)
 
 
 def _exclusion(text: str, name: str) -> Exclusion:

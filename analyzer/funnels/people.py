@@ -30,7 +30,7 @@ from typing import Any
 
 from analyzer.events import BEHAVIOUR, has_trait, trait_text
 from analyzer.funnels.periods import OnePeriod, TwoPeriods
-from analyzer.funnels.search import SEARCHES, bit
+from analyzer.funnels.search import bit, search_for
 from analyzer.funnels.spec import SESSION, FunnelSpec
 from analyzer.hashed import key, texts
 from analyzer.membership import members_sql, only_members
@@ -78,7 +78,7 @@ class PersonFunnel:
         span_ms = (until_s - from_s) * 1000
         self.position_bits = 64 - span_ms.bit_length()  # 23 or more: 2 x 20 years and a window
         query.update({"base_ms": from_s * 1000, "end_ms": until_s * 1000})
-        self.search = SEARCHES[spec.mode](
+        self.search = search_for(spec)(
             spec, TwoPeriods() if self.periods else OnePeriod(), self.position_bits
         )
         self.steps = [query.step(s) for s in spec.steps]

@@ -56,6 +56,7 @@ class Search:
         # with a value held constant, ``H`` holds each event's (aligned with ``T``); an
         # attempt's later steps need its start's, ``start_held``
         self.held = spec.hold is not None
+        self.spec = spec
 
     @property
     def start_bits(self) -> int:
@@ -245,10 +246,11 @@ class Ordered(_InSequence):
         for k in range(1, self.n):
             exprs += [_keys_of(1 << k, f"j{k}"), *self._held_of(1 << k, f"h{k}")]
         for k in range(1, self.n):
+            condition = self._condition(k)
             if self.held:
-                search = f"arrayFirst((j, h) -> j > p AND j <= d AND h = sh, j{k}, h{k})"
+                search = f"arrayFirst((j, h) -> {condition}, j{k}, h{k})"
             else:
-                search = f"arrayFirst(j -> j > p AND j <= d, j{k})"
+                search = f"arrayFirst(j -> {condition}, j{k})"
             if k == 1:
                 args, arrays = self._with_held("p, d", "starts, deadlines")
                 exprs.append(f"arrayMap(({args}) -> {search}, {arrays}) AS p1")
@@ -256,6 +258,27 @@ class Ordered(_InSequence):
                 args, arrays = self._with_held("p, d", f"p{k - 1}, deadlines")
                 exprs.append(f"arrayMap(({args}) -> if(p = 0, 0, {search}), {arrays}) AS p{k}")
         return exprs
+
+    def _follows(self) -> str:
+        """SQL over keys: event ``j`` may be the step after the one at ``p``."""
+        return "j > p"
+
+    def _condition(self, k: int) -> str:
+        """SQL over keys: ``j`` is step ``k`` (0-based) of the attempt whose step before is at
+        ``p`` and whose deadline is ``d``: after it, in time, within its gap, holding its
+        value. A key's time is its high bits, so a gap is a range of keys from ``p``'s time."""
+        bits, mask = self.position_bits, (1 << self.position_bits) - 1
+        parts = [self._follows(), "j <= d"]
+        gap = self.spec.gap(k + 1)
+        if gap is not None:
+            since = f"bitShiftRight(p, {bits})"
+            if gap.least_ms:
+                parts.append(f"j >= bitShiftLeft({since} + {gap.least_ms}, {bits})")
+            if gap.most_ms is not None:
+                parts.append(f"j <= bitOr(bitShiftLeft({since} + {gap.most_ms}, {bits}), {mask})")
+        if self.held:
+            parts.append("h = sh")
+        return " AND ".join(parts)
 
     def exclusion_events(self, bit: int, i: int) -> tuple[list[str], str, str, str]:
         # keys: after is j > key, the deadline a key too
@@ -325,6 +348,31 @@ class AnyOrder(Search):
 
     def last_position(self) -> str:
         return "paths[best][-1]"
+
+
+class StrictTimed(Ordered):
+    """A strict funnel whose steps have gaps: searched on packed keys as ordered funnels are
+    (a key holds its event's time, so a gap is a range of keys), the step after ``p`` being
+    the very next event people do (the next position)."""
+
+    keep = "beh"
+
+    def relevant(self, conditions: list[str]) -> str:
+        return BEHAVIOUR
+
+    def fields(self) -> dict[str, str]:
+        return {"beh": f"toUInt8({BEHAVIOUR})"}
+
+    def _follows(self) -> str:
+        mask = (1 << self.position_bits) - 1
+        return f"bitAnd(j, {mask}) = bitAnd(p, {mask}) + 1"
+
+
+def search_for(spec: FunnelSpec) -> type[Search]:
+    """The search of ``spec``'s order of steps."""
+    if spec.mode == "strict" and spec.gaps:
+        return StrictTimed
+    return SEARCHES[spec.mode]
 
 
 SEARCHES: dict[str, type[Search]] = {"ordered": Ordered, "strict": Strict, "any": AnyOrder}

@@ -53,11 +53,37 @@ EXCLUDE = Param(
     many=True,
 )
 
+
+@dataclass(frozen=True)
+class Gap:
+    """Step ``step`` (2 or later) counts only ``least`` to ``most`` after the step before it
+    (a conversion window of its own, a least time between the two, or both)."""
+
+    step: int
+    least: timedelta = timedelta(0)
+    most: timedelta | None = None  # None: the funnel's window alone
+
+    @property
+    def least_ms(self) -> int:
+        return int(self.least.total_seconds() * 1000)
+
+    @property
+    def most_ms(self) -> int | None:
+        return None if self.most is None else int(self.most.total_seconds() * 1000)
+
+
 SESSION = "session"  # as ``hold``: every step in the start's session
 HOLD = Param(
     "hold",
     "hold a value constant across the steps: a column or properties.KEY (the same cart, "
     "order or document in every step), or `session` (every step in the first step's session)",
+)
+GAP = Param(
+    "gap",
+    "the time allowed between a step and the one before it, N=LEAST-MOST: 2=-1h (step 2 within "
+    "an hour of step 1), 3=5m- (at least 5 minutes after step 2), 2=1m-2d; ordered and strict "
+    "funnels",
+    many=True,
 )
 FUNNEL = (STEPS, WINDOW, MODE, EXCLUDE)  # what makes the funnel, besides its period
 
@@ -80,10 +106,33 @@ class FunnelSpec:
     # same cart, order or document), or is in the start's session (``session``)
     hold: str | None = asked(HOLD, default=None)
     session_timeout: int = asked(SESSION_TIMEOUT, default=DEFAULT_TIMEOUT_MINUTES)
+    # per step: the time allowed since the step before it
+    gaps: tuple[Gap, ...] = asked(GAP, default=())
 
     def named_segments(self) -> dict[str, str | None]:
         """The segments it reads, by the field naming each (analyzer.membership.check_refreshed)."""
         return named_segments(self.segment, self.breakdown)
+
+    def _check_gaps(self, n: int) -> None:
+        if self.gaps and self.mode == "any":
+            raise SpecError("gaps", "an any-order funnel has no step before another")
+        seen = set()
+        for i, gap in enumerate(self.gaps):
+            if not isinstance(gap.step, int) or not 2 <= gap.step <= n:
+                raise SpecError(f"gaps[{i}].step", f"a step from 2 to {n}")
+            if gap.step in seen:
+                raise SpecError(f"gaps[{i}].step", f"step {gap.step} has a gap already")
+            seen.add(gap.step)
+            if gap.least < timedelta(0):
+                raise SpecError(f"gaps[{i}].least", "at least 0")
+            if gap.most is not None and not gap.least < gap.most:
+                raise SpecError(f"gaps[{i}].most", "more than the least")
+            if gap.least >= self.window:
+                raise SpecError(f"gaps[{i}].least", "less than the funnel's window")
+
+    def gap(self, step: int) -> Gap | None:
+        """The gap of step ``step`` (1-based), if it has one."""
+        return next((g for g in self.gaps if g.step == step), None)
 
     @property
     def window_ms(self) -> int:
@@ -122,6 +171,7 @@ class FunnelSpec:
         if not timedelta(seconds=1) <= self.window <= MAX_WINDOW:
             raise SpecError("window", "from 1 second to 90 days")
         check_range(self.date_from, self.date_to)
+        self._check_gaps(n)
         if self.hold is not None and self.hold != SESSION:
             check_field(self.hold, "hold")
         check_timeout(self.session_timeout)

@@ -71,6 +71,9 @@
       p.append("window", $("window").value || "7d");
       if (kind === "funnel") { p.append("mode", $("mode").value); }
       if (kind === "funnel" && $("hold").value.trim()) { p.append("hold", $("hold").value.trim()); }
+      if (kind === "funnel") {
+        $("gaps").value.split(",").forEach(function (gap) { if (gap.trim()) { p.append("gap", gap.trim()); } });
+      }
       if ($("breakdown").value) { p.append("breakdown", $("breakdown").value); }
       if ($("breakdown").value && $("breakdown-and").value) { p.append("breakdown", $("breakdown-and").value); }
     } else if (kind === "stickiness") {
@@ -101,6 +104,7 @@
       $("window").value = p.get("window") || "7d";
       $("mode").value = p.get("mode") || "ordered";
       $("hold").value = p.get("hold") || "";
+      $("gaps").value = p.getAll("gap").join(", ");
       var breakdowns = p.getAll("breakdown");
       ["breakdown", "breakdown-and"].forEach(function (id, i) {
         var value = breakdowns[i] || "";

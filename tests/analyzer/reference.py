@@ -160,22 +160,20 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
             else:
                 path = [s]
                 for k in range(1, n):
-                    if spec.mode == "strict":
-                        j = path[-1] + 1
-                        nxt = (
-                            j
-                            if j < len(rows) and flags_s[k][j] and times[j] <= times[s] + window
-                            else None
+                    gap = spec.gap(k + 1)
+                    fits = []  # the events that can be step k: within the window and gap
+                    for j in range(path[-1] + 1, len(rows)):
+                        since = times[j] - times[path[-1]]
+                        fits.append(
+                            flags_s[k][j]
+                            and times[j] <= times[s] + window
+                            and (gap is None or since >= gap.least_ms)
+                            and (gap is None or gap.most_ms is None or since <= gap.most_ms)
                         )
+                    if spec.mode == "strict":  # the very next event
+                        nxt = path[-1] + 1 if fits and fits[0] else None
                     else:
-                        nxt = next(
-                            (
-                                j
-                                for j in range(path[-1] + 1, len(rows))
-                                if flags_s[k][j] and times[j] <= times[s] + window
-                            ),
-                            None,
-                        )
+                        nxt = next((path[-1] + 1 + i for i, ok in enumerate(fits) if ok), None)
                     if nxt is None:
                         break
                     path.append(nxt)

@@ -16,6 +16,7 @@ from analyzer.correlation import CorrelationSpec, correlation
 from analyzer.errors import SpecError
 from analyzer.funnels import Exclusion, FunnelSpec, analyze, dropped, trend
 from analyzer.funnels.report import reached
+from analyzer.funnels.spec import Gap
 from analyzer.identity import with_person
 from analyzer.journeymap import EVERYONE, JourneyMapSpec, journey_map
 from analyzer.vocabulary import Breakdown, Filter, Step
@@ -102,6 +103,29 @@ SPECS = {
         mode="strict",
     ),
     "strict_person": spec("View", "Cart", mode="strict", breakdown=Breakdown("person.tier")),
+    # a time allowed between steps: a window of its own, a least time, both
+    "gaps": spec(
+        "View",
+        "Cart",
+        "Buy",
+        gaps=(Gap(2, most=timedelta(minutes=30)), Gap(3, least=timedelta(minutes=20))),
+    ),  # fmt: skip
+    "gaps_strict": spec(
+        "View",
+        "Other",
+        mode="strict",
+        window=4 * HOUR,
+        gaps=(Gap(2, timedelta(minutes=10), timedelta(hours=2)),),
+    ),  # fmt: skip
+    "gaps_excluded_held": spec(
+        "View",
+        "Cart",
+        window=3 * HOUR,
+        hold="session",
+        session_timeout=45,
+        gaps=(Gap(2, most=timedelta(hours=1)),),
+        exclusions=(Exclusion(Step("Error")),),
+    ),  # fmt: skip
     # a value held constant: every later step has the first step's plan, or is in its session
     "held": spec("View", "Cart", hold="properties.plan", breakdown=Breakdown("utm_source")),
     "held_strict": spec("View", "Other", mode="strict", window=4 * HOUR, hold="properties.plan"),
@@ -137,8 +161,8 @@ def test_funnel_matches_the_reference(loaded: dict[int, Loaded], seed: int, name
     assert expected["steps"][0][0] > 10 and expected["steps"][1][0] > 0  # not a trivial case
     if s.exclusions:
         assert expected["excluded"] > 0
-    if s.hold is not None:  # holding the value loses some conversions
-        free = reference.funnel(data.events, replace(s, hold=None))
+    if s.gaps or s.hold is not None:  # the gaps or the value held lose some conversions
+        free = reference.funnel(data.events, replace(s, gaps=(), hold=None))
         held, anyway = [x[0] for x in expected["steps"]], [x[0] for x in free["steps"]]
         assert all(a <= b for a, b in zip(held, anyway, strict=True)) and held != anyway
 
@@ -448,6 +472,11 @@ def test_an_attempt_started_in_the_range_gets_its_whole_window(store: Store) -> 
 
 
 BAD = [
+    ({"gaps": (Gap(1, most=HOUR),)}, r"gaps\[0\]\.step"),
+    ({"gaps": (Gap(2, most=HOUR), Gap(2))}, r"gaps\[1\]\.step"),
+    ({"gaps": (Gap(2, 2 * HOUR, HOUR),)}, r"gaps\[0\]\.most"),
+    ({"gaps": (Gap(2, 30 * 24 * HOUR),)}, r"gaps\[0\]\.least"),
+    ({"mode": "any", "gaps": (Gap(2, most=HOUR),)}, "gaps"),
     ({"hold": "nope"}, "hold"),
     ({"hold": "person.tier"}, "hold"),
     ({"hold": "session", "session_timeout": 0}, "session_timeout"),

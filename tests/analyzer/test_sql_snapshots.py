@@ -40,6 +40,8 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "funnel_two_fields": ("funnel", {"step": SHOP, "breakdown": ("utm_source", "properties.plan")}),
     "funnel_trend": ("funnel", {"step": SHOP, "trend": "week"}),
     "funnel_dropped": ("funnel", {"step": SHOP, "dropped_at": 2}),
+    "funnel_gaps": ("funnel", {"step": SHOP, "gap": ("2=-1h", "3=5m-2d")}),
+    "funnel_strict_gaps": ("funnel", {"step": SHOP, "gap": ("3=1m-",), "mode": "strict"}),
     "funnel_held": ("funnel", {"step": SHOP, "hold": "properties.plan", "mode": "any"}),
     "funnel_session": ("funnel", {"step": SHOP, "hold": "session", "breakdown": "person.tier"}),
     "paths": ("paths", {"kind": "page", "clean": (r"^/product/\d+$=/product/:id",)}),

@@ -242,6 +242,9 @@ def test_paths_match_the_reference(api: Api) -> None:
         ({"step": ["View|nonsense", "Buy"]}, "step", "FIELD=VALUE"),
         ({"step": STEPS, "in_segment": "x' OR 1=1"}, "in_segment", "segment"),
         ({"step": STEPS, "hold": "cart_id"}, "hold", "properties.<path>"),
+        ({"step": STEPS, "gap": "5=-1h"}, "gap", "a step from 2"),
+        ({"step": STEPS, "gap": "2=1h"}, "gap", "N=LEAST-MOST"),
+        ({"step": STEPS, "mode": "any", "gap": "2=-1h"}, "gap", "any-order"),
         (
             {"step": STEPS, "breakdown": ["utm_source", "page_path", "browser", "os"]},
             "breakdown",

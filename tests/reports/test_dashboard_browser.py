@@ -119,25 +119,27 @@ def test_a_funnel_built_by_clicking_shows_the_numbers_of_the_api(
 
 
 def test_a_funnel_holding_its_session_shows_the_api_s_numbers(browser: Browser, api: Api) -> None:
-    """The form's "hold constant" reaches the API, and the link given for the report keeps it."""
+    """The form's "hold constant" and time between steps reach the API, and the link given for
+    the report keeps them."""
     page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
     for name in ("View", "Cart"):
         page.click(f"#events button[data-event='{name}']")
     page.fill("#hold", "session")
+    page.fill("#gaps", "2=-6h")
     page.click("#run")
     _wait_chart(page)
     asked = {"step": ["View", "Cart"], "since": "2023-11-14", "until": "2023-11-16"}
-    held = api.get("/api/v1/reports/funnel", hold="session", **asked).json()["result"]
+    held = api.get("/api/v1/reports/funnel", hold="session", gap="2=-6h", **asked)
     free = api.get("/api/v1/reports/funnel", **asked).json()["result"]
     drawn = dict(_drawn(page))["(all)"]
-    assert drawn == [s["people"] for s in held["steps"]]
+    assert drawn == [s["people"] for s in held.json()["result"]["steps"]]
     assert drawn != [s["people"] for s in free["steps"]]  # holding the session loses some
     link = page.evaluate("location.hash")
-    assert "hold=session" in link
+    assert "hold=session" in link and "gap=2%3D-6h" in link
     page.close()
     again = _open(browser, api, link)
     _wait_chart(again)
-    assert again.input_value("#hold") == "session"
+    assert (again.input_value("#hold"), again.input_value("#gaps")) == ("session", "2=-6h")
     assert dict(_drawn(again))["(all)"] == drawn
     again.close()
 
