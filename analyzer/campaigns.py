@@ -8,7 +8,16 @@ attributed whole to one campaign by each model:
 * **first touch**: the person's earliest touch within ``lookback_days`` before the purchase;
 * **last touch**: their latest touch at or before the purchase, within the same lookback.
 
-A purchase without a touch in the lookback is ``(direct)``. Journeys are identity-stitched, so
+and shared among the touches in the lookback by each of three more:
+
+* **linear**: equally;
+* **time decay**: a touch ``half_life_days`` before the purchase gets half the weight of one
+  at the purchase (weights ``2 ** -(age / half-life)``, then scaled to add up to one);
+* **position based**: 40% to the first touch, 40% to the last, 20% shared by those between
+  (one touch: all of it; two: half each).
+
+A purchase's shares add up to one purchase and its whole revenue, so every model attributes the
+same total. A purchase without a touch in the lookback is ``(direct)``. Journeys are identity-stitched, so
 a visit from an ad on one device and a purchase after logging in on another are one path.
 
 Spend is per campaign, not per segment, so a segment's share of a campaign's spend is its share
@@ -42,7 +51,9 @@ from storage.store import Store
 
 ALL = "(all)"
 DIRECT = "(direct)"
-MODELS = ("first_touch", "last_touch")
+WHOLE = ("first_touch", "last_touch")  # a purchase goes whole to one touch
+SHARED = ("linear", "time_decay", "position_based")  # shared among the touches
+MODELS = (*WHOLE, *SHARED)
 DAY_MS = 86_400_000
 
 
@@ -59,6 +70,18 @@ class CampaignSpec:
         Param("lookback_days", "days before a purchase a touch counts", "integer", 30, 1, 365),
         default=30,
     )
+    half_life_days: float = asked(
+        Param(
+            "half_life_days",
+            "time decay: a touch this many days before a purchase counts half as much as one "
+            "at the purchase",
+            "number",
+            7.0,
+            0.01,
+            365,
+        ),
+        default=7.0,
+    )
     # bots' events count too (collector.agent flags them)
     include_bots: bool = asked(BOTS, default=False)
 
@@ -70,6 +93,8 @@ class CampaignSpec:
         check_property(self.revenue_property, "revenue_property")
         if not 1 <= self.lookback_days <= 365:
             raise SpecError("lookback_days", "from 1 to 365 days")
+        if not 0.01 <= self.half_life_days <= 365:
+            raise SpecError("half_life_days", "from 0.01 to 365 days")
         return self
 
 
@@ -89,9 +114,24 @@ class CampaignReturn:
     last_touch_revenue: float = 0.0
     last_touch_roas: float | None = None
     last_touch_roi: float | None = None
+    # shared models: purchases are shares of purchases
+    linear_purchases: float = 0.0
+    linear_revenue: float = 0.0
+    linear_roas: float | None = None
+    linear_roi: float | None = None
+    time_decay_purchases: float = 0.0
+    time_decay_revenue: float = 0.0
+    time_decay_roas: float | None = None
+    time_decay_roi: float | None = None
+    position_based_purchases: float = 0.0
+    position_based_revenue: float = 0.0
+    position_based_roas: float | None = None
+    position_based_roi: float | None = None
 
     def finish(self) -> CampaignReturn:
         self.spend = round(self.spend, 2)
+        for model in SHARED:
+            setattr(self, f"{model}_purchases", round(getattr(self, f"{model}_purchases"), 4))
         for model in MODELS:
             revenue = round(getattr(self, f"{model}_revenue"), 2)
             setattr(self, f"{model}_revenue", revenue)
@@ -187,6 +227,57 @@ def attributed(
     }
 
 
+def shared(
+    store: Store, spec: CampaignSpec
+) -> dict[tuple[str, str, str, str, str], tuple[float, float]]:
+    """(model, segment, source, medium, campaign) -> (shares of purchases, revenue) in the
+    period, for the models that share a purchase among its touches."""
+    people, params = _people_sql(store, spec)
+    window = "k = 1 AND t <= pt AND t + %(lookback_ms)s >= pt"
+    # Old servers drop a subquery's column used only inside a lambda: the purchase's time and
+    # the touch count enter the weights' lambdas as arrays of their own.
+    direct = ", ".join(f"('{m}', 1., %(direct)s, '', '')" for m in SHARED)
+    sql = f"""SELECT tupleElement(x, 1) AS model, segment, tupleElement(x, 3) AS s,
+               tupleElement(x, 4) AS m, tupleElement(x, 5) AS c,
+               sum(tupleElement(x, 2)), sum(tupleElement(x, 2) * amount)
+        FROM (SELECT amount, arrayJoin(arrayConcat([%(all)s], segs)) AS segment,
+                arrayJoin(if(n = 0, [{direct}], arrayConcat(
+                    arrayMap((w, s, m, c) -> ('linear', w, s, m, c), lw, ts, tm, tc),
+                    arrayMap((w, s, m, c) -> ('time_decay', w, s, m, c), dw, ts, tm, tc),
+                    arrayMap((w, s, m, c) -> ('position_based', w, s, m, c), pw, ts, tm, tc)
+                ))) AS x
+              FROM (SELECT segs, amount, n, ts, tm, tc,
+                           arrayResize([1. / n], n, 1. / n) AS lw,
+                           arrayMap((t, p) -> exp2((toInt64(t) - toInt64(p)) / %(half_life_ms)s),
+                                    tt, arrayResize([pt], n, pt)) AS raw,
+                           arrayMap((w, s) -> w / s, raw, arrayResize([arraySum(raw)], n,
+                                                                      arraySum(raw))) AS dw,
+                           arrayMap((e, k) -> multiIf(k = 1, 1., k = 2, 0.5, e = 1 OR e = k, 0.4,
+                                                      0.2 / (k - 2)),
+                                    arrayEnumerate(tt), arrayResize([n], n, n)) AS pw
+                    FROM (SELECT segs, amount, pt,
+                                       arrayFilter((t, k) -> {window}, times, touch) AS tt,
+                                       arrayFilter((x, t, k) -> {window}, src, times, touch) AS ts,
+                                       arrayFilter((x, t, k) -> {window}, med, times, touch) AS tm,
+                                       arrayFilter((x, t, k) -> {window}, camp, times, touch) AS tc,
+                                       length(tt) AS n
+                                FROM (SELECT segs, times, src, med, camp, touch,
+                                             arrayJoin(arrayFilter((i, r, t) -> r >= 0
+                                                 AND t >= %(period_ms)s AND t < %(to_ms)s,
+                                                 arrayEnumerate(times), rev, times)) AS i,
+                                             times[i] AS pt, rev[i] AS amount
+                                      FROM ({people})))))
+        GROUP BY model, segment, s, m, c"""
+    half_life_ms = spec.half_life_days * DAY_MS
+    rows = store.execute(
+        sql, {**params, "direct": DIRECT, "all": ALL, "half_life_ms": half_life_ms}
+    )
+    return {
+        (str(model), str(seg), str(s), str(m), str(c)): (float(n), float(revenue))
+        for model, seg, s, m, c, n, revenue in rows
+    }
+
+
 def touched(store: Store, spec: CampaignSpec) -> dict[tuple[str, str, str, str], int]:
     """(segment, source, medium, campaign) -> people the campaign touched in the period."""
     people, params = _people_sql(store, spec)
@@ -228,7 +319,10 @@ def campaign_return(store: Store, spec: CampaignSpec) -> CampaignReport:
     check_refreshed(store, listed("segments", spec.segments))
     costs, currency = spend(store, spec)
     reach = touched(store, spec)
-    revenue = attributed(store, spec)
+    revenue: dict[tuple[str, str, str, str, str], tuple[float, float]] = {
+        **attributed(store, spec),
+        **shared(store, spec),
+    }
     segments = [ALL, *spec.segments]
     campaigns = set(costs) | {k[1:] for k in reach} | {k[2:] for k in revenue}
     out: list[CampaignReturn] = []

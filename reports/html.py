@@ -341,8 +341,10 @@ def campaign_figures(data: dict[str, Any]) -> list[go.Figure]:
     labels = [" / ".join(x for x in (r["utm_source"], r["utm_medium"], r["utm_campaign"]) if x)
               for r in rows]  # fmt: skip
     fig = go.Figure()
-    fig.add_bar(name="first touch", x=labels, y=[r["first_touch_roas"] for r in rows])
-    fig.add_bar(name="last touch", x=labels, y=[r["last_touch_roas"] for r in rows])
+    for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based"):
+        fig.add_bar(
+            name=model.replace("_", " "), x=labels, y=[r.get(f"{model}_roas") for r in rows]
+        )
     spend = go.Figure()
     spend.add_bar(name="spend", x=labels, y=[r["spend"] for r in rows])
     spend.add_bar(name="first-touch revenue", x=labels, y=[r["first_touch_revenue"] for r in rows])

@@ -659,9 +659,9 @@ _CAMPAIGN = _obj(
         "touched": INT,
         **{
             f"{model}_{part}": kind
-            for model in ("first_touch", "last_touch")
+            for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based")
             for part, kind in (
-                ("purchases", INT),
+                ("purchases", INT if model.endswith("_touch") else NUM),
                 ("revenue", NUM),
                 ("roas", _ratio),
                 ("roi", _ratio),

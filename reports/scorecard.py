@@ -84,6 +84,7 @@ def campaigns(store: Store, p: Params, today: datetime | None = None) -> Result:
         purchase_event=p.one("purchase_event") or "",
         revenue_property=p.one("revenue_property") or "",
         lookback_days=p.integer("lookback_days"),
+        half_life_days=p.number("half_life_days"),
         include_bots=p.flag("include_bots"),
     )
     p.done()
