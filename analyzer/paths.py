@@ -51,6 +51,7 @@ ELLIPSIS = "…"
 END = "(end)"
 NO_FURTHER = "(no further events)"
 LABELS = (ELLIPSIS, END, NO_FURTHER)  # elements the query makes up; looked up by name
+NEXT_STEP = "(the next step)"  # where a path between two funnel steps ends: one more
 
 
 START = Param("start", "paths from this page or event, or set:NAME (any of a touchpoint set)")
@@ -97,6 +98,17 @@ class PathSpec:
     segment: str | None = asked(IN_SEGMENT, default=None)
     # bots' events count too (collector.agent flags them)
     include_bots: bool = asked(BOTS, default=False)
+    # with a funnel: the people who went on from ``dropped_at`` to the next step, and what
+    # they did between the two (the path ends at the next step), instead of who dropped
+    converted: bool = asked(
+        Param(
+            "converted",
+            "with dropped_at: the paths of those who went on to the next step, between the "
+            "two steps, instead of those who dropped",
+            "flag",
+        ),
+        default=False,
+    )
 
     def validate(self) -> PathSpec:
         if self.kind not in KINDS:
@@ -118,6 +130,8 @@ class PathSpec:
             raise SpecError("top", "from 1 to 500 paths")
         if (self.funnel is None) != (self.dropped_at is None):
             raise SpecError("dropped_at", "give a funnel and the step people dropped after")
+        if self.converted and self.funnel is None:
+            raise SpecError("converted", "only with a funnel and dropped_at")
         if self.segment is not None:
             check_segment(self.segment, "segment")
             if self.funnel is not None:
@@ -193,7 +207,8 @@ def element_names(store: Store, spec: PathSpec, keys: set[int]) -> dict[int, str
     """The text of each element hash of an answer (analyzer.hashed)."""
     query = Query()
     element = _element(spec, query)
-    return texts(store, element, keys, query, where=KINDS[spec.kind][0], labels=LABELS)
+    labels = (*LABELS, NEXT_STEP) if spec.converted else LABELS
+    return texts(store, element, keys, query, where=KINDS[spec.kind][0], labels=labels)
 
 
 def first_of_runs(el: str, starts: str | None = None) -> str:
@@ -313,9 +328,41 @@ def _session_paths(spec: PathSpec, query: Query, database: str) -> str:
     return cut
 
 
+def _between(spec: PathSpec, query: Query, database: str) -> str:
+    """One row per person who went on from ``dropped_at`` to the next step: what they did in
+    between, then the next step (NEXT_STEP)."""
+    assert spec.funnel is not None and spec.dropped_at is not None
+    q = PersonFunnel(spec.funnel, database, query=query)
+    events, _ = KINDS[spec.kind]
+    k = spec.dropped_at - 1
+    between = f"ix{k} + 1, ix{k + 1} - ix{k} - 1"
+    columns = (
+        f"arrayFilter((x, p) -> p = 1, arraySlice(el, {between}), arraySlice(pe, {between})) "
+        "AS next_el",
+        f"arrayFilter((x, p) -> p = 1, arraySlice(times, {between}), arraySlice(pe, {between})) "
+        "AS next_t",
+    )
+    people = q.sql(
+        fields={"el": key(_element(spec, query)), "pe": f"toUInt8({events})"},
+        events=events,
+        columns=columns,
+    )
+    query.update({"max_length": spec.max_length, "next_step": NEXT_STEP})
+    return (
+        f"SELECT arrayConcat(arraySlice(E, 1, %(max_length)s - 1), [{key('%(next_step)s')}]) "
+        "AS path, arrayConcat(arraySlice(ET, 1, %(max_length)s - 1), [t_next]) AS at FROM ("
+        f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
+        "arrayFilter((x, k) -> k, next_t, keep) AS ET "
+        f"FROM (SELECT *, t{k + 1} AS t_next FROM ({people}) WHERE level > {spec.dropped_at}"
+        f"{' AND value = %(segment)s' if 'segment' in query.values else ''}))"
+    )
+
+
 def _after_drop(spec: PathSpec, query: Query, database: str) -> str:
     """One row per person who dropped after ``dropped_at``: what they did next."""
     assert spec.funnel is not None and spec.dropped_at is not None
+    if spec.converted:
+        return _between(spec, query, database)
     q = PersonFunnel(spec.funnel, database, query=query)
     events, _ = KINDS[spec.kind]
     k = spec.dropped_at - 1

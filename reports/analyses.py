@@ -124,6 +124,7 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
         dropped_at=dropped_at,
         segment=segment if funnel_spec is None else None,
         include_bots=p.flag("include_bots"),
+        converted=p.flag("converted"),
     )
     p.done()
     result = paths_report(store, checked(spec))
@@ -131,8 +132,11 @@ def paths(store: Store, p: Params, today: datetime | None = None) -> Result:
     first = spec.start or (spec.start_step.event if spec.start_step else None)
     last = spec.end or (spec.end_step.event if spec.end_step else None)
     where = f" from {first}" if first else f" to {last}" if last else ""
-    if funnel_spec is not None:
-        where = f" after dropping off {funnel_spec.steps[dropped_at - 1].event}"  # type: ignore[operator]
+    if funnel_spec is not None and dropped_at is not None:
+        steps = funnel_spec.steps
+        where = f" after dropping off {steps[dropped_at - 1].event}"
+        if spec.converted:
+            where = f" from {steps[dropped_at - 1].event} to {steps[dropped_at].event}"
     return Result("paths", f"Top paths{where}", result.as_dict(), rows)
 
 

@@ -328,8 +328,24 @@ def paths(events: list[dict[str, Any]], spec: Any) -> list[tuple[list[str], list
         lo = int(spec.funnel.date_from.timestamp())
         hi = int((spec.funnel.date_to + spec.funnel.window).timestamp()) + 1
         all_journeys = journeys(events)
+        converted = getattr(spec, "converted", False)
         for person_id, p in people.items():
-            if p["level"] != spec.dropped_at:
+            if converted and p["level"] > spec.dropped_at:  # between the step and the next
+                journey = [r for r in all_journeys[person_id] if lo <= r.timestamp < hi]
+                ids = [r.event_id for r in journey]
+                at = ids.index(p["rows"][spec.dropped_at - 1].event_id)
+                until = ids.index(p["rows"][spec.dropped_at].event_id)
+                items = [
+                    (el, r.timestamp_ms)
+                    for r in journey[at + 1 : until]
+                    if (el := element(r, spec.kind, spec.cleaning)) is not None
+                ]
+                items = collapse(items)[: n - 1] + [
+                    ("(the next step)", p["times"][spec.dropped_at])
+                ]
+                out.append(([e for e, _ in items], [t for _, t in items]))
+                continue
+            if converted or p["level"] != spec.dropped_at:
                 continue
             journey = [r for r in all_journeys[person_id] if lo <= r.timestamp < hi]
             at = [r.event_id for r in journey].index(p["rows"][-1].event_id)

@@ -46,6 +46,7 @@ SPECS: dict[str, tuple[str, dict[str, Any]]] = {
     "funnel_session": ("funnel", {"step": SHOP, "hold": "session", "breakdown": "person.tier"}),
     "paths": ("paths", {"kind": "page", "clean": (r"^/product/\d+$=/product/:id",)}),
     "paths_after_drop_off": ("paths", {"step": SHOP, "dropped_at": 1}),
+    "paths_between_steps": ("paths", {"step": SHOP, "dropped_at": 1, "converted": "true"}),
     "painpoints": ("painpoints", {"step": SHOP, "segment": "utm_source=google"}),
     "retention": ("retention", {"start_event": SHOP[0], "return_event": SHOP[2]}),
     "retention_revenue": (

@@ -156,6 +156,11 @@ def test_the_html_report_draws_the_figures_of_the_json(api: Api) -> None:
             "retention",
         ),
         ("/api/v1/reports/stickiness", {"event": "View", "per": "range"}, "stickiness"),
+        (
+            "/api/v1/reports/paths",
+            {"step": ["View", "Cart"], "dropped_at": "1", "converted": "true"},
+            "paths",
+        ),
         ("/api/v1/events", {}, "events"),
     ],
 )
