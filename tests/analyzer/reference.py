@@ -139,19 +139,33 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
         ]
         if not starts:
             continue
+
+        def can_be(
+            k: int,
+            j: int,
+            s: int,
+            prev: int | None,
+            flags: list[list[bool]] = flags,
+            times: list[int] = times,
+            held: list[Any] = held,
+        ) -> bool:
+            """Event j can be step k of the attempt starting at s, the step before at prev:
+            the step's, within the window, holding the start's value and within its gap."""
+            if not flags[k][j] or times[j] > times[s] + window or held[j] != held[s]:
+                return False
+            gap = spec.gap(k + 1) if prev is not None else None
+            if gap is None:
+                return True
+            since = times[j] - times[prev]
+            return since >= gap.least_ms and (gap.most_ms is None or since <= gap.most_ms)
+
         attempts = []
         for s in starts:
-            # with a value held constant, a later step needs the start's value
-            flags_s = [[f[j] and held[j] == held[s] for j in range(len(rows))] for f in flags]
             if spec.mode == "any":
                 found = []
                 for k in range(n):
                     j = next(
-                        (
-                            j
-                            for j in range(s, len(rows))
-                            if flags_s[k][j] and times[j] <= times[s] + window
-                        ),
+                        (j for j in range(s, len(rows)) if can_be(k, j, s, None)),
                         None,
                     )
                     if j is not None:
@@ -160,20 +174,18 @@ def funnel_people(events: list[dict[str, Any]], spec: FunnelSpec) -> dict[str, d
             else:
                 path = [s]
                 for k in range(1, n):
-                    gap = spec.gap(k + 1)
-                    fits = []  # the events that can be step k: within the window and gap
-                    for j in range(path[-1] + 1, len(rows)):
-                        since = times[j] - times[path[-1]]
-                        fits.append(
-                            flags_s[k][j]
-                            and times[j] <= times[s] + window
-                            and (gap is None or since >= gap.least_ms)
-                            and (gap is None or gap.most_ms is None or since <= gap.most_ms)
-                        )
                     if spec.mode == "strict":  # the very next event
-                        nxt = path[-1] + 1 if fits and fits[0] else None
+                        j = path[-1] + 1
+                        nxt = j if j < len(rows) and can_be(k, j, s, path[-1]) else None
                     else:
-                        nxt = next((path[-1] + 1 + i for i, ok in enumerate(fits) if ok), None)
+                        nxt = next(
+                            (
+                                j
+                                for j in range(path[-1] + 1, len(rows))
+                                if can_be(k, j, s, path[-1])
+                            ),
+                            None,
+                        )
                     if nxt is None:
                         break
                     path.append(nxt)

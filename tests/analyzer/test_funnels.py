@@ -138,8 +138,19 @@ SPECS = {
 }
 
 
-@pytest.mark.parametrize("name", list(SPECS))
-@pytest.mark.parametrize("seed", [1, 2])
+# The kinds of funnel added later (breakdowns by several fields, gaps, a value held) are
+# each read on one of the two logs, the one where each converts at every step.
+ONE_LOG = {
+    "two_fields", "three_fields_last", "gaps", "gaps_strict", "gaps_excluded_held", "held",
+    "held_strict", "held_any", "session", "session_strict", "session_person",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("seed", "name"),
+    [(seed, name) for name in SPECS for seed in (1, 2) if seed == 2 or name not in ONE_LOG],
+    ids=lambda x: str(x),
+)
 def test_funnel_matches_the_reference(loaded: dict[int, Loaded], seed: int, name: str) -> None:
     data, s = loaded[seed], SPECS[name]
     got = analyze(data.store, s)

@@ -49,10 +49,12 @@ PATHS = {
     "after_drop_1": paths(kind="page", funnel=SPECS["strict"], dropped_at=1, max_length=3),
     # the other side: those who went on, what they did between the step and the next
     "converted": paths(
-        kind="all", funnel=SPECS["ordered"], dropped_at=1, cleaning=CLEAN, converted=True
-    ),
-    "converted_2": paths(
-        kind="all", funnel=SPECS["touchpoints"], dropped_at=1, max_length=3, converted=True
+        kind="all",
+        funnel=SPECS["touchpoints"],
+        dropped_at=1,
+        max_length=3,
+        cleaning=CLEAN,
+        converted=True,
     ),
 }
 

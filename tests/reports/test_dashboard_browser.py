@@ -240,9 +240,11 @@ def test_a_journey_map_opened_by_link_draws_the_apis_stages(browser: Browser, ap
     page.close()
 
 
-def test_a_funnel_by_two_fields_opened_by_link_draws_each_combination(
+def test_a_funnel_by_two_fields_and_stickiness_draw_what_the_api_answers(
     browser: Browser, api: Api
 ) -> None:
+    """A funnel by two fields opened by link draws each combination; stickiness asked from the
+    form on the same page draws the share of people by days."""
     query = "step=View&step=Cart&breakdown=utm_source&breakdown=page_path"
     page = _open(browser, api, f"#kind=funnel&{query}&since=2023-11-14&until=2023-11-16")
     _wait_chart(page)
@@ -255,18 +257,13 @@ def test_a_funnel_by_two_fields_opened_by_link_draws_each_combination(
     drawn.pop("(all)")
     assert drawn == {g["value"]: [s["people"] for s in g["steps"]] for g in answer["breakdown"]}
     assert any(" / " in value for value in drawn)  # the combinations, shown as such
-    page.close()
-
-
-def test_stickiness_is_asked_from_the_form_and_drawn_as_answered(
-    browser: Browser, api: Api
-) -> None:
-    page = _open(browser, api, "#since=2023-11-14&until=2023-11-16")
+    # then, on the same page, stickiness asked from the form
+    previous = page.evaluate("document.getElementById('charts').dataset.ready")
     page.select_option("#kind", "stickiness")
     page.fill("#sticky-event", "View")
     page.select_option("#sticky-per", "range")
     page.click("#run")
-    _wait_chart(page)
+    _wait_chart(page, previous)
     answer = api.get(
         "/api/v1/reports/stickiness", event="View", per="range", since="2023-11-14",
         until="2023-11-16",
