@@ -328,48 +328,18 @@ def _session_paths(spec: PathSpec, query: Query, database: str) -> str:
     return cut
 
 
-def _between(spec: PathSpec, query: Query, database: str) -> str:
-    """One row per person who went on from ``dropped_at`` to the next step: what they did in
-    between, then the next step (NEXT_STEP)."""
-    assert spec.funnel is not None and spec.dropped_at is not None
-    q = PersonFunnel(spec.funnel, database, query=query)
-    events, _ = KINDS[spec.kind]
-    k = spec.dropped_at - 1
-    between = f"ix{k} + 1, ix{k + 1} - ix{k} - 1"
-    columns = (
-        f"arrayFilter((x, p) -> p = 1, arraySlice(el, {between}), arraySlice(pe, {between})) "
-        "AS next_el",
-        f"arrayFilter((x, p) -> p = 1, arraySlice(times, {between}), arraySlice(pe, {between})) "
-        "AS next_t",
-    )
-    people = q.sql(
-        fields={"el": key(_element(spec, query)), "pe": f"toUInt8({events})"},
-        events=events,
-        columns=columns,
-    )
-    query.update({"max_length": spec.max_length, "next_step": NEXT_STEP})
-    return (
-        f"SELECT arrayConcat(arraySlice(E, 1, %(max_length)s - 1), [{key('%(next_step)s')}]) "
-        "AS path, arrayConcat(arraySlice(ET, 1, %(max_length)s - 1), [t_next]) AS at FROM ("
-        f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
-        "arrayFilter((x, k) -> k, next_t, keep) AS ET "
-        f"FROM (SELECT *, t{k + 1} AS t_next FROM ({people}) WHERE level > {spec.dropped_at}"
-        f"{' AND value = %(segment)s' if 'segment' in query.values else ''}))"
-    )
-
-
 def _after_drop(spec: PathSpec, query: Query, database: str) -> str:
-    """One row per person who dropped after ``dropped_at``: what they did next."""
+    """One row per person who dropped after ``dropped_at``: what they did next; or, with
+    ``converted``, per person who went on to the next step: what they did in between, then
+    the next step (NEXT_STEP)."""
     assert spec.funnel is not None and spec.dropped_at is not None
-    if spec.converted:
-        return _between(spec, query, database)
     q = PersonFunnel(spec.funnel, database, query=query)
     events, _ = KINDS[spec.kind]
     k = spec.dropped_at - 1
+    part = f"ix{k} + 1, ix{k + 1} - ix{k} - 1" if spec.converted else f"ix{k} + 1"
     columns = (
-        f"arrayFilter((x, p) -> p = 1, arraySlice(el, ix{k} + 1), arraySlice(pe, ix{k} + 1)) "
-        "AS next_el",
-        f"arrayFilter((x, p) -> p = 1, arraySlice(times, ix{k} + 1), arraySlice(pe, ix{k} + 1)) "
+        f"arrayFilter((x, p) -> p = 1, arraySlice(el, {part}), arraySlice(pe, {part})) AS next_el",
+        f"arrayFilter((x, p) -> p = 1, arraySlice(times, {part}), arraySlice(pe, {part})) "
         "AS next_t",
     )
     people = q.sql(
@@ -377,14 +347,26 @@ def _after_drop(spec: PathSpec, query: Query, database: str) -> str:
         events=events,
         columns=columns,
     )
-    query.update({"max_length": spec.max_length, "no_further": NO_FURTHER})
+    n = "%(max_length)s"
+    if spec.converted:
+        query.update({"max_length": spec.max_length, "next_step": NEXT_STEP})
+        path = (
+            f"arrayConcat(arraySlice(E, 1, {n} - 1), [{key('%(next_step)s')}]) AS path, "
+            f"arrayConcat(arraySlice(ET, 1, {n} - 1), [t_next]) AS at"
+        )
+        last, who = f"t{k + 1} AS t_next", f"level > {spec.dropped_at}"
+    else:
+        query.update({"max_length": spec.max_length, "no_further": NO_FURTHER})
+        path = (
+            f"if(empty(E), [{key('%(no_further)s')}], arraySlice(E, 1, {n})) AS path, "
+            f"if(empty(E), [t_last], arraySlice(ET, 1, {n})) AS at"
+        )
+        last, who = f"t{k} AS t_last", f"level = {spec.dropped_at}"
     return (
-        f"SELECT if(empty(E), [{key('%(no_further)s')}], arraySlice(E, 1, %(max_length)s)) "
-        "AS path, "
-        "if(empty(E), [t_last], arraySlice(ET, 1, %(max_length)s)) AS at FROM ("
+        f"SELECT {path} FROM ("
         f"SELECT *, {first_of_runs('next_el')} AS keep, arrayFilter((x, k) -> k, next_el, keep) AS E, "
         "arrayFilter((x, k) -> k, next_t, keep) AS ET "
-        f"FROM (SELECT *, t{k} AS t_last FROM ({people}) WHERE level = {spec.dropped_at}"
+        f"FROM (SELECT *, {last} FROM ({people}) WHERE {who}"
         f"{' AND value = %(segment)s' if 'segment' in query.values else ''}))"
     )
 

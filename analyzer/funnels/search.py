@@ -289,8 +289,8 @@ class Ordered(_InSequence):
         return f"bitAnd({found}, {(1 << self.position_bits) - 1})"
 
 
-class Strict(_InSequence):
-    """The very next tracked event (anything people do) must be the next step."""
+class _EveryEvent(Search):
+    """A strict order: the timeline keeps everything people do, so the next one is known."""
 
     keep = "beh"
 
@@ -299,6 +299,10 @@ class Strict(_InSequence):
 
     def fields(self) -> dict[str, str]:
         return {"beh": f"toUInt8({BEHAVIOUR})"}
+
+
+class Strict(_EveryEvent, _InSequence):
+    """The very next tracked event (anything people do) must be the next step."""
 
     def attempts(self) -> list[str]:
         exprs = self._position_search(1)
@@ -350,18 +354,10 @@ class AnyOrder(Search):
         return "paths[best][-1]"
 
 
-class StrictTimed(Ordered):
+class StrictTimed(_EveryEvent, Ordered):
     """A strict funnel whose steps have gaps: searched on packed keys as ordered funnels are
     (a key holds its event's time, so a gap is a range of keys), the step after ``p`` being
     the very next event people do (the next position)."""
-
-    keep = "beh"
-
-    def relevant(self, conditions: list[str]) -> str:
-        return BEHAVIOUR
-
-    def fields(self) -> dict[str, str]:
-        return {"beh": f"toUInt8({BEHAVIOUR})"}
 
     def _follows(self) -> str:
         mask = (1 << self.position_bits) - 1
